@@ -1,0 +1,353 @@
+// Tensor IR in index notation: sums over iteration spaces of products of tensor accesses.
+// Invariants: nodes are immutable and hash-consed, so `a === b` iff they are structurally equal;
+// smart constructors canonicalize (flatten and sort add/mul, fold constants, drop empty sums).
+// An index variable ranges over a *space*: an index domain (`user`), a dim (`d`) or the tuples of
+// a relation (`ratings`); `space` names it and the module's space table says which kind it is.
+import { InternalError } from '../diagnostics.ts';
+
+export interface Idx {
+  readonly name: string;
+  readonly space: string;
+}
+
+/** An index position of a tensor access: a variable, or a relation column gathered at a tuple. */
+export type Ix =
+  | { readonly kind: 'var'; readonly idx: Idx }
+  /** `rel.col[t]` — the id (in `domain`) that column `col` holds at tuple `t` of `rel` */
+  | { readonly kind: 'gather'; readonly rel: string; readonly col: string; readonly domain: string; readonly t: Idx };
+
+/** What a tensor leaf refers to. Params are learned; data are relation value columns (`rel.col`);
+ * hypers are scalar hyperparameters (const) kept symbolic so a compiled artifact can be rerun with
+ * --set; temps are intermediates materialized by the planner (codegen/plan.ts). */
+export type TensorKind = 'param' | 'data' | 'hyper' | 'temp';
+
+export type UnaryFn = 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'logsigmoid' | 'softplus' | 'relu' | 'tanh' | 'step' | 'sign';
+export type BinaryFn = 'max' | 'min';
+export type CmpOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
+
+export type Expr =
+  | { readonly op: 'const'; readonly id: number; readonly value: number }
+  | { readonly op: 'size'; readonly id: number; readonly space: string }
+  | { readonly op: 'tensor'; readonly id: number; readonly kind: TensorKind; readonly name: string; readonly ix: readonly Ix[] }
+  | { readonly op: 'add'; readonly id: number; readonly args: readonly Expr[] }
+  | { readonly op: 'mul'; readonly id: number; readonly args: readonly Expr[] }
+  | { readonly op: 'pow'; readonly id: number; readonly base: Expr; readonly exp: number }
+  | { readonly op: 'call'; readonly id: number; readonly fn: UnaryFn; readonly arg: Expr }
+  | { readonly op: 'call2'; readonly id: number; readonly fn: BinaryFn; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'cmp'; readonly id: number; readonly cmp: CmpOp; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'select'; readonly id: number; readonly cond: Expr; readonly a: Expr; readonly b: Expr }
+  /** Kronecker delta: 1 where two index positions hold the same id, else 0 (from differentiation) */
+  | { readonly op: 'eq'; readonly id: number; readonly a: Ix; readonly b: Ix }
+  | { readonly op: 'sum'; readonly id: number; readonly over: readonly Idx[]; readonly body: Expr };
+
+export type Op = Expr['op'];
+export type ExprOf<K extends Op> = Extract<Expr, { op: K }>;
+
+// ---------------------------------------------------------------------------------------------
+// Hash-consing
+
+const table = new Map<string, Expr>();
+let nextId = 1;
+
+function intern<E extends Expr>(key: string, make: (id: number) => E): E {
+  const hit = table.get(key);
+  if (hit) return hit as E;
+  const e = make(nextId++);
+  table.set(key, e);
+  return e;
+}
+
+export function idxKey(i: Idx): string {
+  return `${i.name}:${i.space}`;
+}
+
+export function ixKey(x: Ix): string {
+  return x.kind === 'var' ? idxKey(x.idx) : `${x.rel}.${x.col}@${idxKey(x.t)}`;
+}
+
+export const v = (idx: Idx): Ix => ({ kind: 'var', idx });
+export const idx = (name: string, space: string): Idx => ({ name, space });
+
+// ---------------------------------------------------------------------------------------------
+// Smart constructors
+
+export function konst(value: number): Expr {
+  if (Number.isNaN(value)) throw new InternalError('NaN constant in IR');
+  const val = Object.is(value, -0) ? 0 : value;
+  return intern(`c${val}`, (id) => ({ op: 'const', id, value: val }));
+}
+
+export const ZERO = konst(0);
+export const ONE = konst(1);
+
+export function size(space: string): Expr {
+  return intern(`z${space}`, (id) => ({ op: 'size', id, space }));
+}
+
+export function tensor(kind: TensorKind, name: string, ix: readonly Ix[]): Expr {
+  return intern(`t${kind}:${name}[${ix.map(ixKey).join(',')}]`, (id) => ({ op: 'tensor', id, kind, name, ix: [...ix] }));
+}
+
+export function isConst(e: Expr, value?: number): boolean {
+  return e.op === 'const' && (value === undefined || e.value === value);
+}
+
+/** n-ary sum: flattens nested adds, folds constants, merges like terms (c·x + c'·x → (c+c')·x). */
+export function add(...xs: readonly Expr[]): Expr {
+  const terms = new Map<number, { coef: number; rest: Expr }>();
+  let c = 0;
+  const push = (e: Expr): void => {
+    if (e.op === 'add') return e.args.forEach(push);
+    if (e.op === 'const') {
+      c += e.value;
+      return;
+    }
+    const [coef, rest] = splitCoef(e);
+    const prev = terms.get(rest.id);
+    terms.set(rest.id, { coef: (prev?.coef ?? 0) + coef, rest });
+  };
+  xs.forEach(push);
+  const args: Expr[] = [];
+  for (const { coef, rest } of terms.values()) if (coef !== 0) args.push(coef === 1 ? rest : mul(konst(coef), rest));
+  if (c !== 0) args.push(konst(c));
+  if (args.length === 0) return ZERO;
+  if (args.length === 1) return args[0]!;
+  args.sort((a, b) => a.id - b.id);
+  return intern(`+${args.map((a) => a.id).join(',')}`, (id) => ({ op: 'add', id, args }));
+}
+
+/** A product's numeric coefficient and the rest: 3·x·y → [3, x·y]. */
+export function splitCoef(e: Expr): [number, Expr] {
+  if (e.op === 'const') return [e.value, ONE];
+  if (e.op === 'mul' && e.args[0]!.op === 'const') {
+    const rest = e.args.slice(1);
+    return [e.args[0].value, rest.length === 1 ? rest[0]! : internMul(rest)];
+  }
+  return [1, e];
+}
+
+/** n-ary product: flattens, folds constants, collects equal factors into powers (x·x → x²). */
+export function mul(...xs: readonly Expr[]): Expr {
+  let c = 1;
+  const powers = new Map<number, { base: Expr; exp: number }>();
+  const push = (e: Expr): void => {
+    if (e.op === 'mul') return e.args.forEach(push);
+    if (e.op === 'const') {
+      c *= e.value;
+      return;
+    }
+    const [base, exp] = e.op === 'pow' ? [e.base, e.exp] : [e, 1];
+    const prev = powers.get(base.id);
+    powers.set(base.id, { base, exp: (prev?.exp ?? 0) + exp });
+  };
+  xs.forEach(push);
+  if (c === 0) return ZERO;
+  const args: Expr[] = [];
+  for (const { base, exp } of powers.values()) {
+    const f = pow(base, exp);
+    if (f.op === 'const') c *= f.value;
+    else if (f.op === 'mul') args.push(...f.args);
+    else args.push(f);
+  }
+  args.sort((a, b) => a.id - b.id);
+  if (c !== 1) args.unshift(konst(c));
+  if (args.length === 0) return konst(c);
+  if (args.length === 1) return args[0]!;
+  return internMul(args);
+}
+
+function internMul(args: readonly Expr[]): Expr {
+  return intern(`*${args.map((a) => a.id).join(',')}`, (id) => ({ op: 'mul', id, args: [...args] }));
+}
+
+export function neg(e: Expr): Expr {
+  return mul(konst(-1), e);
+}
+
+export function sub(a: Expr, b: Expr): Expr {
+  return add(a, neg(b));
+}
+
+export function div(a: Expr, b: Expr): Expr {
+  return mul(a, pow(b, -1));
+}
+
+export function pow(base: Expr, exp: number): Expr {
+  if (exp === 0) return ONE;
+  if (exp === 1) return base;
+  if (base.op === 'const') {
+    const r = Math.pow(base.value, exp);
+    if (Number.isFinite(r)) return konst(r);
+  }
+  if (base.op === 'pow' && Number.isInteger(exp) && Number.isInteger(base.exp)) return pow(base.base, base.exp * exp);
+  // (c·x)^n = c^n · x^n for integer n keeps coefficients outside, so like terms merge
+  if (base.op === 'mul' && Number.isInteger(exp)) return mul(...base.args.map((a) => pow(a, exp)));
+  return intern(`^${base.id},${exp}`, (id) => ({ op: 'pow', id, base, exp }));
+}
+
+export function call(fn: UnaryFn, arg: Expr): Expr {
+  if (arg.op === 'const') {
+    const r = evalUnary(fn, arg.value);
+    if (Number.isFinite(r)) return konst(r);
+  }
+  return intern(`f${fn}(${arg.id})`, (id) => ({ op: 'call', id, fn, arg }));
+}
+
+export function call2(fn: BinaryFn, a: Expr, b: Expr): Expr {
+  if (a.op === 'const' && b.op === 'const') return konst(fn === 'max' ? Math.max(a.value, b.value) : Math.min(a.value, b.value));
+  return intern(`g${fn}(${a.id},${b.id})`, (id) => ({ op: 'call2', id, fn, a, b }));
+}
+
+export function cmp(op: CmpOp, a: Expr, b: Expr): Expr {
+  if (a.op === 'const' && b.op === 'const') return konst(evalCmp(op, a.value, b.value) ? 1 : 0);
+  return intern(`?${op}(${a.id},${b.id})`, (id) => ({ op: 'cmp', id, cmp: op, a, b }));
+}
+
+export function select(cond: Expr, a: Expr, b: Expr): Expr {
+  if (cond.op === 'const') return cond.value !== 0 ? a : b;
+  if (a === b) return a;
+  return intern(`s(${cond.id},${a.id},${b.id})`, (id) => ({ op: 'select', id, cond, a, b }));
+}
+
+export function eq(a: Ix, b: Ix): Expr {
+  if (ixKey(a) === ixKey(b)) return ONE;
+  const [x, y] = ixKey(a) < ixKey(b) ? [a, b] : [b, a];
+  return intern(`=${ixKey(x)},${ixKey(y)}`, (id) => ({ op: 'eq', id, a: x, b: y }));
+}
+
+/** Σ over `over` of body. Drops indices the body does not mention (multiplying by their size). */
+export function sum(over: readonly Idx[], body: Expr): Expr {
+  if (over.length === 0) return body;
+  if (body.op === 'const' && body.value === 0) return ZERO;
+  const free = freeKeys(body);
+  const used: Idx[] = [];
+  const sizes: Idx[] = [];
+  for (const i of over) (free.has(idxKey(i)) ? used : sizes).push(i);
+  const scale = sizes.map((i) => size(i.space));
+  if (used.length === 0) return mul(...scale, body);
+  const sorted = [...used].sort((a, b) => (idxKey(a) < idxKey(b) ? -1 : 1));
+  const s = intern(`S[${sorted.map(idxKey).join(',')}](${body.id})`, (id) => ({ op: 'sum' as const, id, over: sorted, body }));
+  return scale.length ? mul(...scale, s) : s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Free indices
+
+const freeMemo = new Map<number, ReadonlyMap<string, Idx>>();
+
+/** The index variables an expression depends on that no enclosing sum binds. */
+export function freeIdx(e: Expr): ReadonlyMap<string, Idx> {
+  const hit = freeMemo.get(e.id);
+  if (hit) return hit;
+  const out = new Map<string, Idx>();
+  const addIx = (x: Ix): void => {
+    const i = x.kind === 'var' ? x.idx : x.t;
+    out.set(idxKey(i), i);
+  };
+  const addAll = (m: ReadonlyMap<string, Idx>): void => m.forEach((i, k) => out.set(k, i));
+  switch (e.op) {
+    case 'const':
+    case 'size':
+      break;
+    case 'tensor':
+      e.ix.forEach(addIx);
+      break;
+    case 'add':
+    case 'mul':
+      e.args.forEach((a) => addAll(freeIdx(a)));
+      break;
+    case 'pow':
+      addAll(freeIdx(e.base));
+      break;
+    case 'call':
+      addAll(freeIdx(e.arg));
+      break;
+    case 'call2':
+    case 'cmp':
+      addAll(freeIdx(e.a));
+      addAll(freeIdx(e.b));
+      break;
+    case 'select':
+      addAll(freeIdx(e.cond));
+      addAll(freeIdx(e.a));
+      addAll(freeIdx(e.b));
+      break;
+    case 'eq':
+      addIx(e.a);
+      addIx(e.b);
+      break;
+    case 'sum': {
+      addAll(freeIdx(e.body));
+      for (const i of e.over) out.delete(idxKey(i));
+      break;
+    }
+    default:
+      assertNever(e);
+  }
+  freeMemo.set(e.id, out);
+  return out;
+}
+
+export function freeKeys(e: Expr): ReadonlySet<string> {
+  return new Set(freeIdx(e).keys());
+}
+
+export function assertNever(x: never): never {
+  throw new InternalError(`unexpected IR node ${JSON.stringify(x)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar semantics shared by the interpreter, constant folding and codegen tests
+
+export function evalUnary(fn: UnaryFn, x: number): number {
+  switch (fn) {
+    case 'exp':
+      return Math.exp(x);
+    case 'log':
+      return Math.log(x);
+    case 'sqrt':
+      return Math.sqrt(x);
+    case 'abs':
+      return Math.abs(x);
+    case 'sigmoid':
+      return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    case 'logsigmoid':
+      return -softplus(-x);
+    case 'softplus':
+      return softplus(x);
+    case 'relu':
+      return Math.max(0, x);
+    case 'tanh':
+      return Math.tanh(x);
+    case 'step':
+      return x > 0 ? 1 : 0;
+    case 'sign':
+      return x > 0 ? 1 : x < 0 ? -1 : 0;
+    default:
+      return assertNever(fn);
+  }
+}
+
+/** log(1 + e^x), stable for large |x| */
+export function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+export function evalCmp(op: CmpOp, a: number, b: number): boolean {
+  switch (op) {
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    default:
+      return assertNever(op);
+  }
+}

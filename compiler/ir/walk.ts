@@ -1,0 +1,125 @@
+// Structural helpers over IR: rebuilding a node from mapped children, substituting index variables,
+// and renaming bound indices apart. All results go through the smart constructors, so they stay
+// canonical and hash-consed.
+import {
+  add, assertNever, call, call2, cmp, eq, idxKey, mul, pow, select, sum, tensor,
+  type Expr, type Idx, type Ix,
+} from './nodes.ts';
+
+/** Rebuilds `e` with every direct child replaced by `f(child)`. */
+export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+    case 'eq':
+      return e;
+    case 'add':
+      return add(...e.args.map(f));
+    case 'mul':
+      return mul(...e.args.map(f));
+    case 'pow':
+      return pow(f(e.base), e.exp);
+    case 'call':
+      return call(e.fn, f(e.arg));
+    case 'call2':
+      return call2(e.fn, f(e.a), f(e.b));
+    case 'cmp':
+      return cmp(e.cmp, f(e.a), f(e.b));
+    case 'select':
+      return select(f(e.cond), f(e.a), f(e.b));
+    case 'sum':
+      return sum(e.over, f(e.body));
+    default:
+      return assertNever(e);
+  }
+}
+
+export function children(e: Expr): readonly Expr[] {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+    case 'eq':
+      return [];
+    case 'add':
+    case 'mul':
+      return e.args;
+    case 'pow':
+      return [e.base];
+    case 'call':
+      return [e.arg];
+    case 'call2':
+    case 'cmp':
+      return [e.a, e.b];
+    case 'select':
+      return [e.cond, e.a, e.b];
+    case 'sum':
+      return [e.body];
+    default:
+      return assertNever(e);
+  }
+}
+
+/** Replaces free occurrences of index variables (by idxKey) with index positions. */
+export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
+  if (map.size === 0) return e;
+  const memo = new Map<number, Expr>();
+  const subIx = (x: Ix): Ix => {
+    if (x.kind === 'var') return map.get(idxKey(x.idx)) ?? x;
+    const t = map.get(idxKey(x.t));
+    if (!t) return x;
+    if (t.kind !== 'var') return x;
+    return { ...x, t: t.idx };
+  };
+  const go = (x: Expr): Expr => {
+    const hit = memo.get(x.id);
+    if (hit) return hit;
+    let out: Expr;
+    if (x.op === 'tensor') out = tensor(x.kind, x.name, x.ix.map(subIx));
+    else if (x.op === 'eq') out = eq(subIx(x.a), subIx(x.b));
+    else if (x.op === 'sum') {
+      const shadowed = x.over.some((i) => map.has(idxKey(i)));
+      if (shadowed) {
+        const inner = new Map(map);
+        x.over.forEach((i) => inner.delete(idxKey(i)));
+        out = sum(x.over, substitute(x.body, inner));
+      } else out = sum(x.over, go(x.body));
+    } else out = mapChildren(x, go);
+    memo.set(x.id, out);
+    return out;
+  };
+  return go(e);
+}
+
+let freshCounter = 0;
+
+/** A new index variable over the same space, with a name no user index can have. */
+export function freshIdx(i: Idx): Idx {
+  const base = i.name.replace(/'\d+$/, '');
+  return { name: `${base}'${++freshCounter}`, space: i.space };
+}
+
+/** Renames every bound index of `e` to a fresh one (used when an expression is duplicated). */
+export function renameBound(e: Expr): Expr {
+  if (e.op === 'sum') {
+    const fresh = e.over.map(freshIdx);
+    const map = new Map<string, Ix>(e.over.map((i, j) => [idxKey(i), { kind: 'var', idx: fresh[j]! }]));
+    return sum(fresh, renameBound(substitute(e.body, map)));
+  }
+  return mapChildren(e, renameBound);
+}
+
+/** Every node of `e`, each once, children before parents. */
+export function nodes(e: Expr): Expr[] {
+  const seen = new Set<number>();
+  const out: Expr[] = [];
+  const go = (x: Expr): void => {
+    if (seen.has(x.id)) return;
+    seen.add(x.id);
+    children(x).forEach(go);
+    out.push(x);
+  };
+  go(e);
+  return out;
+}

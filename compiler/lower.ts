@@ -1,0 +1,340 @@
+// lower: checked Model → IRModule. Inlines defs, turns `a . b` into Σ_k a_k·b_k, `mean` into a sum
+// divided by the sizes of its iteration spaces, tuple bindings into a sum over the relation's tuples
+// with id columns as gathers (`U[ratings.user[t], k]`), and whole-tensor reductions into sums over
+// fresh indices. Input invariant: the model passed check/; constructs whose runtime support lands
+// later are reported as RC0590 diagnostics, never thrown.
+import type * as ast from './ast.ts';
+import type { Diagnostic } from './diagnostics.ts';
+import type { Model } from './model.ts';
+import type { IRModule, ParamDecl, Space, Term } from './ir/module.ts';
+import {
+  add, call, call2, cmp, div, idx, konst, mul, neg, pow, select, size, sub, sum, tensor, v,
+  type Expr, type Idx, type Ix, type UnaryFn,
+} from './ir/nodes.ts';
+
+/** A lowered value: a scalar expression, a row vector over a dim, an index, or a whole tensor. */
+type Value =
+  | { readonly kind: 'scalar'; readonly e: Expr }
+  | { readonly kind: 'row'; readonly dim: string; readonly at: (k: Idx) => Expr }
+  | { readonly kind: 'index'; readonly ix: Ix; readonly domain: string }
+  | { readonly kind: 'whole'; readonly name: string };
+
+class Unsupported extends Error {
+  constructor(readonly span: ast.Expr['span'], readonly what: string) {
+    super(what);
+  }
+}
+
+const UNARY: Readonly<Record<string, UnaryFn>> = {
+  exp: 'exp', log: 'log', sqrt: 'sqrt', abs: 'abs', sigmoid: 'sigmoid', logsigmoid: 'logsigmoid',
+  softplus: 'softplus', relu: 'relu', tanh: 'tanh',
+};
+
+export interface LowerResult {
+  readonly module: IRModule | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function lower(model: Model): LowerResult {
+  const spaces = new Map<string, Space>();
+  for (const d of model.domains) spaces.set(d, { kind: 'domain', name: d });
+  for (const [name, n] of model.dims) spaces.set(name, { kind: 'dim', name, size: n });
+  const relationCols = new Map<string, Map<string, string>>();
+  for (const r of model.relations) {
+    const cols = new Map<string, string>();
+    const base = r.source.kind === 'derived' ? model.relations.find((x) => x.name === (r.source as { base: string }).base) : r;
+    for (const c of (base ?? r).columns) {
+      cols.set(c.name, c.type.kind === 'domain' ? c.type.domain : c.type.kind);
+    }
+    relationCols.set(r.name, cols);
+    spaces.set(r.name, { kind: 'relation', name: r.name, columns: cols });
+  }
+  const params: ParamDecl[] = model.params.map((p) => ({ name: p.name, shape: p.shape.map((a) => a.name) }));
+  const paramShape = new Map(params.map((p) => [p.name, p.shape] as const));
+
+  const used = new Set<string>();
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let n = 1; used.has(name); n++) name = `${base}${n}`;
+    used.add(name);
+    return name;
+  };
+
+  type Scope = ReadonlyMap<string, Value>;
+
+  const asScalar = (val: Value, at: ast.Expr): Expr => {
+    if (val.kind === 'scalar') return val.e;
+    throw new Unsupported(at.span, `expected a scalar here, found a ${val.kind === 'row' ? 'row vector' : val.kind}`);
+  };
+
+  /** Applies a scalar op elementwise, broadcasting scalars over rows. */
+  const lift = (a: Value, b: Value, f: (x: Expr, y: Expr) => Expr, at: ast.Expr): Value => {
+    if (a.kind === 'row' || b.kind === 'row') {
+      const dim = a.kind === 'row' ? a.dim : (b as { dim: string }).dim;
+      const ea = (k: Idx): Expr => (a.kind === 'row' ? a.at(k) : asScalar(a, at));
+      const eb = (k: Idx): Expr => (b.kind === 'row' ? b.at(k) : asScalar(b, at));
+      return { kind: 'row', dim, at: (k) => f(ea(k), eb(k)) };
+    }
+    return { kind: 'scalar', e: f(asScalar(a, at), asScalar(b, at)) };
+  };
+  const lift1 = (a: Value, f: (x: Expr) => Expr, at: ast.Expr): Value =>
+    a.kind === 'row' ? { kind: 'row', dim: a.dim, at: (k) => f(a.at(k)) } : { kind: 'scalar', e: f(asScalar(a, at)) };
+
+  const indexOf = (val: Value, at: ast.Expr): Ix => {
+    if (val.kind === 'index') return val.ix;
+    throw new Unsupported(at.span, 'expected an index variable here');
+  };
+
+  /** Reads a tensor: bare (`whole`), a row `U[u]`, or a scalar `U[u, k]`. */
+  const access = (name: string, indices: readonly Ix[]): Value => {
+    const shape = paramShape.get(name)!;
+    if (indices.length === shape.length) return { kind: 'scalar', e: tensor('param', name, indices) };
+    if (indices.length === shape.length - 1) {
+      const dim = shape[shape.length - 1]!;
+      return { kind: 'row', dim, at: (k) => tensor('param', name, [...indices, v(k)]) };
+    }
+    return { kind: 'whole', name };
+  };
+
+  const lowerExpr = (e: ast.Expr, scope: Scope, stack: readonly string[]): Value => {
+    const go = (x: ast.Expr): Value => lowerExpr(x, scope, stack);
+    switch (e.kind) {
+      case 'NumberLit':
+        return { kind: 'scalar', e: konst(e.value) };
+      case 'StringLit':
+        throw new Unsupported(e.span, 'a string is not a value');
+      case 'IdentExpr': {
+        const bound = scope.get(e.name);
+        if (bound) return bound;
+        if (model.consts.has(e.name)) return { kind: 'scalar', e: tensor('hyper', e.name, []) };
+        if (paramShape.has(e.name)) {
+          const shape = paramShape.get(e.name)!;
+          return shape.length === 0 ? { kind: 'scalar', e: tensor('param', e.name, []) } : { kind: 'whole', name: e.name };
+        }
+        if (model.dims.has(e.name)) return { kind: 'scalar', e: konst(model.dims.get(e.name)!) };
+        throw new Unsupported(e.span, `\`${e.name}\` cannot be used as a value here`);
+      }
+      case 'UnaryExpr': {
+        const a = go(e.arg);
+        return e.op === '-' ? lift1(a, neg, e) : lift1(a, (x) => sub(konst(1), x), e);
+      }
+      case 'BinaryExpr': {
+        const a = go(e.left);
+        if (e.op === '^') {
+          const n = constNumber(e.right, model.consts);
+          if (n === undefined) throw new Unsupported(e.right.span, 'an exponent must be a number');
+          if (a.kind === 'whole') return wholeMap(a.name, (x) => pow(x, n));
+          return lift1(a, (x) => pow(x, n), e);
+        }
+        const b = go(e.right);
+        switch (e.op) {
+          case '+':
+            return lift(a, b, (x, y) => add(x, y), e);
+          case '-':
+            return lift(a, b, sub, e);
+          case '*':
+            return lift(a, b, (x, y) => mul(x, y), e);
+          case '/':
+            return lift(a, b, div, e);
+          case '.': {
+            if (a.kind !== 'row' || b.kind !== 'row') throw new Unsupported(e.opSpan, '`.` needs two row vectors');
+            const k = idx(fresh('k'), a.dim);
+            return { kind: 'scalar', e: sum([k], mul(a.at(k), b.at(k))) };
+          }
+          case '<':
+          case '<=':
+          case '>':
+          case '>=':
+          case '==':
+          case '!=': {
+            const op = e.op;
+            return lift(a, b, (x, y) => cmp(op, x, y), e);
+          }
+          case 'and':
+            return lift(a, b, (x, y) => mul(cmp('!=', x, konst(0)), cmp('!=', y, konst(0))), e);
+          case 'or':
+            return lift(a, b, (x, y) => call2('max', cmp('!=', x, konst(0)), cmp('!=', y, konst(0))), e);
+          default:
+            throw new Unsupported(e.opSpan, `operator ${e.op}`);
+        }
+      }
+      case 'TernaryExpr': {
+        const c = asScalar(go(e.cond), e.cond);
+        const a = go(e.then);
+        const b = go(e.else);
+        return lift(a, b, (x, y) => select(cmp('!=', c, konst(0)), x, y), e);
+      }
+      case 'SizeExpr':
+        return { kind: 'scalar', e: size(e.name.name) };
+      case 'IndexExpr': {
+        const name = e.target.name;
+        const bound = scope.get(name);
+        if (bound?.kind === 'row' && e.indices.length === 1) {
+          const k = indexOf(go(e.indices[0]!), e.indices[0]!);
+          if (k.kind !== 'var') throw new Unsupported(e.span, 'a row is indexed by a dim variable');
+          return { kind: 'scalar', e: bound.at(k.idx) };
+        }
+        if (!paramShape.has(name)) throw new Unsupported(e.target.span, `\`${name}\` cannot be indexed`);
+        return access(name, e.indices.map((x) => indexOf(go(x), x)));
+      }
+      case 'MemberExpr':
+        throw new Unsupported(e.span, 'relation membership `(…) in relation` is not supported by the compiler yet');
+      case 'CallExpr':
+        return lowerCall(e, scope, stack);
+      case 'AggregateExpr':
+        return lowerAggregate(e, scope, stack);
+      default: {
+        const never: never = e;
+        throw new Unsupported((never as ast.Expr).span, 'unknown expression');
+      }
+    }
+  };
+
+  /** Elementwise map over a whole tensor, kept lazy until a reduction binds its axes. */
+  const wholeFns = new Map<string, { name: string; f: (x: Expr) => Expr }>();
+  const wholeMap = (name: string, f: (x: Expr) => Expr): Value => {
+    const key = fresh(`${name}~`);
+    const prev = wholeFns.get(name);
+    const g = prev ? (x: Expr) => f(prev.f(x)) : f;
+    wholeFns.set(key, { name: wholeFns.get(name)?.name ?? name, f: g });
+    return { kind: 'whole', name: key };
+  };
+  const wholeBody = (val: Value, at: ast.Expr): { e: Expr; over: Idx[] } => {
+    if (val.kind === 'scalar') return { e: val.e, over: [] };
+    if (val.kind !== 'whole') throw new Unsupported(at.span, 'expected a tensor');
+    const entry = wholeFns.get(val.name);
+    const base = entry?.name ?? val.name;
+    const shape = paramShape.get(base)!;
+    const over = shape.map((s) => idx(fresh(s.slice(0, 1)), s));
+    const leaf = tensor('param', base, over.map(v));
+    return { e: entry ? entry.f(leaf) : leaf, over };
+  };
+
+  const lowerCall = (e: ast.CallExpr, scope: Scope, stack: readonly string[]): Value => {
+    const name = e.callee.name;
+    const args = e.args.map((a) => a.value);
+    const go = (x: ast.Expr): Value => lowerExpr(x, scope, stack);
+    const def = model.defs.get(name);
+    if (def) {
+      if (stack.includes(name)) throw new Unsupported(e.span, `\`${name}\` calls itself`);
+      const inner = new Map(scope);
+      def.params.forEach((p, j) => inner.set(p.name, go(args[j]!)));
+      return lowerExpr(def.body, inner, [...stack, name]);
+    }
+    if (name === 'sum' || name === 'mean') {
+      if (args.length !== 1) throw new Unsupported(e.span, `${name}(…) of a whole tensor takes one argument`);
+      const { e: body, over } = wholeBody(go(args[0]!), args[0]!);
+      const s = sum(over, body);
+      return { kind: 'scalar', e: name === 'sum' ? s : div(s, mul(...over.map((i) => size(i.space)))) };
+    }
+    const fn = UNARY[name];
+    if (fn) return lift1(go(args[0]!), (x) => call(fn, x), e);
+    switch (name) {
+      case 'log1p':
+        return lift1(go(args[0]!), (x) => call('log', add(konst(1), x)), e);
+      case 'min':
+      case 'max':
+        return lift(go(args[0]!), go(args[1]!), (x, y) => call2(name, x, y), e);
+      case 'clip': {
+        const lo = go(args[1]!);
+        const hi = go(args[2]!);
+        const clipped = lift(go(args[0]!), lo, (x, y) => call2('max', x, y), e);
+        return lift(clipped, hi, (x, y) => call2('min', x, y), e);
+      }
+      case 'norm': {
+        const a = go(args[0]!);
+        if (a.kind !== 'row') throw new Unsupported(e.span, '`norm` takes a row vector');
+        const k = idx(fresh('k'), a.dim);
+        return { kind: 'scalar', e: pow(sum([k], pow(a.at(k), 2)), 0.5) };
+      }
+      case 'cosine': {
+        const a = go(args[0]!);
+        const b = go(args[1]!);
+        if (a.kind !== 'row' || b.kind !== 'row') throw new Unsupported(e.span, '`cosine` takes two row vectors');
+        const k1 = idx(fresh('k'), a.dim);
+        const k2 = idx(fresh('k'), a.dim);
+        const k3 = idx(fresh('k'), a.dim);
+        const d = sum([k1], mul(a.at(k1), b.at(k1)));
+        return { kind: 'scalar', e: div(d, mul(pow(sum([k2], pow(a.at(k2), 2)), 0.5), pow(sum([k3], pow(b.at(k3), 2)), 0.5))) };
+      }
+      default:
+        throw new Unsupported(e.callee.span, `\`${name}(…)\` is not supported by the compiler yet`);
+    }
+  };
+
+  const lowerAggregate = (e: ast.AggregateExpr, scope: Scope, stack: readonly string[]): Value => {
+    if (e.op !== 'sum' && e.op !== 'mean') {
+      throw new Unsupported(e.opSpan, `the \`${e.op}\` aggregation is not supported by the compiler yet`);
+    }
+    const inner = new Map(scope);
+    const over: Idx[] = [];
+    for (const b of e.bindings) {
+      switch (b.kind) {
+        case 'TupleBinding': {
+          const rel = b.relation.name;
+          const t = idx(fresh('t'), rel);
+          over.push(t);
+          const cols = [...relationCols.get(rel)!];
+          b.vars.forEach((name, j) => {
+            const [col, type] = cols[j]!;
+            if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', `${rel}.${col}`, [v(t)]) });
+            else if (spaces.get(type)?.kind === 'domain') inner.set(name.name, { kind: 'index', ix: { kind: 'gather', rel, col, domain: type, t }, domain: type });
+            else throw new Unsupported(name.span, `column \`${col}\` of type ${type} cannot be bound yet`);
+          });
+          break;
+        }
+        case 'RangeBinding': {
+          const space = b.range.name;
+          if (!spaces.has(space) || spaces.get(space)!.kind === 'relation') {
+            throw new Unsupported(b.span, `ranging over \`${space}\` is not supported by the compiler yet`);
+          }
+          const i = idx(fresh(b.var.name), space);
+          over.push(i);
+          inner.set(b.var.name, { kind: 'index', ix: v(i), domain: space });
+          break;
+        }
+        case 'SampleBinding':
+          throw new Unsupported(b.span, 'sampled bindings (`j ~ …`) are not supported by the compiler yet');
+        case 'PairBinding':
+          throw new Unsupported(b.span, 'pair bindings (`j < l in x`) are not supported by the compiler yet');
+      }
+    }
+    const body = asScalar(lowerExpr(e.body, inner, stack), e.body);
+    const s = sum(over, body);
+    return { kind: 'scalar', e: e.op === 'sum' ? s : div(s, mul(...over.map((i) => size(i.space)))) };
+  };
+
+  const diagnostics: Diagnostic[] = [];
+  const terms: Term[] = [];
+  for (const t of model.terms) {
+    try {
+      const val = lowerExpr(t.body, new Map(), []);
+      if (val.kind !== 'scalar') throw new Unsupported(t.body.span, 'a loss or reg term must be a scalar');
+      terms.push({ name: t.name, role: t.role, expr: val.e });
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      diagnostics.push({
+        code: 'RC0590',
+        severity: 'error',
+        message: err.what,
+        span: err.span,
+        label: 'not available yet',
+        notes: [{ message: `in ${t.role} \`${t.name}\`` }],
+        help: 'this construct parses and checks, but training it lands in a later release; see docs/language.md',
+      });
+    }
+  }
+  if (diagnostics.length) return { module: undefined, diagnostics };
+  return { module: { spaces, params, hypers: new Map(model.consts), terms }, diagnostics };
+}
+
+/** A numeric literal or const, possibly negated (exponents must be known at compile time). */
+function constNumber(e: ast.Expr, consts: ReadonlyMap<string, number>): number | undefined {
+  if (e.kind === 'NumberLit') return e.value;
+  if (e.kind === 'IdentExpr') return consts.get(e.name);
+  if (e.kind === 'UnaryExpr' && e.op === '-') {
+    const n = constNumber(e.arg, consts);
+    return n === undefined ? undefined : -n;
+  }
+  return undefined;
+}

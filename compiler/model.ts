@@ -1,0 +1,114 @@
+// The checked model: what check/ produces from an AST once names, domains and shapes are valid.
+// Invariants: every name referenced by a def or term resolves; every param's shape names a domain
+// or a dim; sizes of domains are symbolic here (they come from data at run time). lower.ts turns
+// the `body` expressions into IR; runtime/ uses the rest (data sources, split, train, evaluate).
+import type * as ast from './ast.ts';
+
+export type ColumnKind =
+  | { readonly kind: 'domain'; readonly domain: string }
+  | { readonly kind: 'float' }
+  | { readonly kind: 'int' }
+  | { readonly kind: 'string' }
+  | { readonly kind: 'sparse'; readonly domain: string };
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly type: ColumnKind;
+}
+
+export type RelationSource =
+  | { readonly kind: 'file'; readonly path: string; readonly format: 'tsv' | 'csv' | 'libsvm' | 'movielens' }
+  | { readonly kind: 'derived'; readonly base: string; readonly where: ast.Expr };
+
+export interface RelationInfo {
+  readonly name: string;
+  readonly columns: readonly ColumnInfo[];
+  readonly source: RelationSource;
+  readonly decl: ast.DataDecl | ast.DerivedDataDecl;
+}
+
+/** An axis of a param: an index domain (size from data) or a dim (size known at compile time). */
+export type Axis = { readonly kind: 'domain'; readonly name: string } | { readonly kind: 'dim'; readonly name: string; readonly size: number };
+
+export type InitInfo =
+  | { readonly kind: 'normal'; readonly mean: number; readonly std: number }
+  | { readonly kind: 'uniform'; readonly lo: number; readonly hi: number }
+  | { readonly kind: 'value'; readonly value: number };
+
+export interface ParamInfo {
+  readonly name: string;
+  readonly shape: readonly Axis[];
+  readonly init: InitInfo;
+  readonly decl: ast.ParamDecl;
+}
+
+export interface DefInfo {
+  readonly name: string;
+  readonly params: readonly { readonly name: string; readonly type?: string }[];
+  readonly body: ast.Expr;
+  readonly decl: ast.DefDecl;
+}
+
+export interface TermInfo {
+  readonly name: string;
+  readonly role: 'loss' | 'reg';
+  readonly body: ast.Expr;
+  readonly decl: ast.TermDecl;
+}
+
+export type SplitInfo =
+  | { readonly kind: 'holdout'; readonly relation: string; readonly fraction: number; readonly seed: number; readonly byTime: boolean; readonly perUser: boolean }
+  | { readonly kind: 'leave_one_out'; readonly relation: string; readonly byTime: boolean; readonly seed: number }
+  | { readonly kind: 'kfold'; readonly relation: string; readonly k: number; readonly fold: number; readonly seed: number }
+  | { readonly kind: 'files'; readonly relation: string; readonly train: string; readonly test: string };
+
+export type OptimizerInfo =
+  | { readonly kind: 'sgd'; readonly lr: number; readonly momentum: number }
+  | { readonly kind: 'adagrad'; readonly lr: number; readonly eps: number }
+  | { readonly kind: 'adam'; readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number };
+
+export type ScheduleInfo =
+  | { readonly kind: 'constant' }
+  | { readonly kind: 'step'; readonly factor: number; readonly every: number }
+  | { readonly kind: 'exponential'; readonly factor: number };
+
+export type BatchInfo =
+  | { readonly kind: 'full' }
+  | { readonly kind: 'tuples'; readonly size: number }
+  | { readonly kind: 'users'; readonly size: number; readonly domain: string };
+
+export interface TrainInfo {
+  readonly optimizer: OptimizerInfo;
+  readonly schedule: ScheduleInfo;
+  /** exactly one of epochs/steps is the stopping rule; the other is derived at run time */
+  readonly length: { readonly unit: 'epochs' | 'steps'; readonly count: number };
+  readonly batch: BatchInfo;
+  readonly seed: number;
+}
+
+export interface MetricInfo {
+  /** rmse, mae, recall, precision, ndcg, hr, mrr, auc, logloss */
+  readonly name: string;
+  readonly k?: number;
+}
+
+export interface EvaluateInfo {
+  readonly metrics: readonly MetricInfo[];
+  readonly every: { readonly unit: 'epochs' | 'steps'; readonly count: number } | undefined;
+}
+
+export interface Model {
+  readonly name: string;
+  readonly file: string;
+  readonly domains: readonly string[];
+  readonly dims: ReadonlyMap<string, number>;
+  /** hyperparameters after --set overrides */
+  readonly consts: ReadonlyMap<string, number>;
+  readonly relations: readonly RelationInfo[];
+  readonly split: SplitInfo | undefined;
+  readonly params: readonly ParamInfo[];
+  readonly defs: ReadonlyMap<string, DefInfo>;
+  readonly terms: readonly TermInfo[];
+  readonly train: TrainInfo;
+  readonly evaluate: EvaluateInfo;
+}

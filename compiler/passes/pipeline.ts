@@ -1,0 +1,66 @@
+// The pass pipeline over one expression: simplify (δ-elimination) → for every sum, expand to
+// sum-of-products normal form and contract each product by cost → keep whichever of {as written,
+// rewritten} the cost model says is cheaper. Gramian forms, bias terms, `h` weights, constants and
+// the gradients' U(VᵀV) all come out of this one mechanism; nothing matches `score^2` by spelling.
+import { add, type Expr } from '../ir/nodes.ts';
+import { printIR } from '../ir/print.ts';
+import { mapChildren } from '../ir/walk.ts';
+import { contractTerm } from './contract.ts';
+import { cost, type Cost, type SizeOf } from './cost.ts';
+import { expand } from './expand.ts';
+import { simplify } from './simplify.ts';
+
+export interface RewriteStep {
+  readonly rule: string;
+  readonly before: string;
+  readonly after: string;
+  readonly costBefore: Cost;
+  readonly costAfter: Cost;
+}
+
+export interface Optimized {
+  readonly expr: Expr;
+  readonly steps: readonly RewriteStep[];
+}
+
+export interface OptimizeOptions {
+  readonly sizeOf: SizeOf;
+  /** expansion guard: products per normal form */
+  readonly maxTerms?: number;
+  /** when false, return the simplified form as written (for tests and `--no-rewrite`) */
+  readonly rewrite?: boolean;
+}
+
+export function optimize(e: Expr, opts: OptimizeOptions): Optimized {
+  const steps: RewriteStep[] = [];
+  const record = (rule: string, before: Expr, after: Expr): void => {
+    steps.push({ rule, before: printIR(before), after: printIR(after), costBefore: cost(before, opts.sizeOf), costAfter: cost(after, opts.sizeOf) });
+  };
+  const simplified = simplify(e);
+  if (simplified !== e) record('simplify', e, simplified);
+  if (opts.rewrite === false) return { expr: simplified, steps };
+
+  const memo = new Map<number, Expr>();
+  const go = (x: Expr): Expr => {
+    const hit = memo.get(x.id);
+    if (hit) return hit;
+    let out: Expr;
+    if (x.op === 'sum') {
+      const asWritten = mapChildren(x, go);
+      const terms = expand(x, go, opts.maxTerms ?? 64);
+      out = asWritten;
+      if (terms && !(terms.length === 1 && terms[0]!.factors.length <= 1)) {
+        const rewritten = add(...terms.map((t) => contractTerm(t, opts.sizeOf)));
+        const before = cost(asWritten, opts.sizeOf);
+        const after = cost(rewritten, opts.sizeOf);
+        if (after.flops < before.flops * 0.999) {
+          record('expand+contract', asWritten, rewritten);
+          out = rewritten;
+        }
+      }
+    } else out = mapChildren(x, go);
+    memo.set(x.id, out);
+    return out;
+  };
+  return { expr: go(simplified), steps };
+}
