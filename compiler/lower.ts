@@ -164,8 +164,10 @@ export function lower(model: Model): LowerResult {
         const b = go(e.else);
         return lift(a, b, (x, y) => select(cmp('!=', c, konst(0)), x, y), e);
       }
-      case 'SizeExpr':
-        return { kind: 'scalar', e: size(e.name.name) };
+      case 'SizeExpr': {
+        const n = e.name.name;
+        return { kind: 'scalar', e: size(spaces.get(n)?.kind === 'relation' ? totalSpace(n) : n) };
+      }
       case 'IndexExpr': {
         const name = e.target.name;
         const bound = scope.get(name);
@@ -301,7 +303,11 @@ export function lower(model: Model): LowerResult {
     }
     const body = asScalar(lowerExpr(e.body, inner, stack), e.body);
     const s = sum(over, body);
-    return { kind: 'scalar', e: e.op === 'sum' ? s : div(s, mul(...over.map((i) => size(i.space)))) };
+    const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
+    if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
+    // Σ over a relation's tuples runs over the current batch: scale by N/B for an unbiased estimate
+    const rels = over.filter((i) => spaces.get(i.space)?.kind === 'relation');
+    return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
   };
 
   const diagnostics: Diagnostic[] = [];
@@ -326,6 +332,15 @@ export function lower(model: Model): LowerResult {
   }
   if (diagnostics.length) return { module: undefined, diagnostics };
   return { module: { spaces, params, hypers: new Map(model.consts), terms }, diagnostics };
+}
+
+/** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
+ * space `rel` itself is what Σ_t iterates; its size equals the batch count). */
+export function totalSpace(rel: string): string {
+  return `${rel}#total`;
+}
+export function batchSpace(rel: string): string {
+  return `${rel}#batch`;
 }
 
 /** A numeric literal or const, possibly negated (exponents must be known at compile time). */

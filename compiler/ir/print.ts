@@ -21,6 +21,9 @@ function show(e: Expr, outer: number): string {
     case 'const':
       return e.value < 0 ? paren(String(e.value), 3, outer) : String(e.value);
     case 'size':
+      // a relation's full count prints as the user wrote it; the current batch's count as B(rel)
+      if (e.space.endsWith('#total')) return `|${e.space.slice(0, -6)}|`;
+      if (e.space.endsWith('#batch')) return `B(${e.space.slice(0, -6)})`;
       return `|${e.space}|`;
     case 'tensor':
       return e.ix.length ? `${e.name}[${e.ix.map(printIx).join(',')}]` : e.name;

@@ -1,0 +1,498 @@
+// Plan: decides *how* an IR expression runs (Halide's schedule): which subterms become kernels,
+// over which thread indices, which long reductions are chunked and which relation sums are walked
+// through a CSR index. Input: a hash-consed IR expression and the concrete sizes of its spaces.
+// Output: a KernelPlan, plain JSON-serialisable data: ordered steps, each defining a temp tensor
+// `tN` over its output indices (steps only read temps defined before them), the last one the result.
+import { InternalError } from '../diagnostics.ts';
+import {
+  add,
+  assertNever,
+  call,
+  call2,
+  cmp,
+  freeIdx,
+  idx as mkIdx,
+  idxKey,
+  mul,
+  pow,
+  select,
+  sum,
+  tensor,
+  v,
+  type Expr,
+  type ExprOf,
+  type Idx,
+  type Ix,
+  type TensorKind,
+} from '../ir/nodes.ts';
+import type { Sizes, Space } from '../ir/module.ts';
+import { printIR } from '../ir/print.ts';
+
+export interface PlanOptions {
+  /** iterations summed sequentially by one thread of a chunked reduction (≤ 1024) */
+  readonly chunk?: number;
+  /** a reduction longer than this is split into chunks (split-K) rather than run inline */
+  readonly maxInline?: number;
+}
+
+/** An index with its concrete extent. Chunk indices range over synthetic spaces named `#tN`. */
+export interface PlanIdx {
+  readonly name: string;
+  readonly space: string;
+  readonly size: number;
+}
+
+/** A kernel argument. `name` is generated (`p0`, `p1`, …); user names only ever appear as data here. */
+export type Arg =
+  | { readonly name: string; readonly kind: 'tensor'; readonly tensor: string; readonly tensorKind: TensorKind; readonly size: number }
+  | { readonly name: string; readonly kind: 'temp'; readonly temp: string; readonly size: number }
+  /** the id column `rel.col`, as floats */
+  | { readonly name: string; readonly kind: 'ids'; readonly rel: string; readonly col: string; readonly size: number }
+  /** CSR of `rel` by `col`: offsets (|domain|+1 entries) and the tuple permutation (|rel| entries) */
+  | { readonly name: string; readonly kind: 'csr-offsets' | 'csr-perm'; readonly rel: string; readonly col: string; readonly size: number };
+
+/** A relation sum walked through a CSR index: `sum(t in rel: δ(rel.col[t], key) * …)` */
+export interface CsrUse {
+  readonly rel: string;
+  readonly col: string;
+  /** the domain `col` holds ids of (the offsets array has size(domain)+1 entries) */
+  readonly domain: string;
+}
+
+/** Chunking of a step's top-level sum: thread (out…, c) sums box c of the iteration space. */
+export interface Split {
+  /** the chunk index: last axis of the step's output */
+  readonly chunkIdx: PlanIdx;
+  /** per summed index: box edge (`chunk`) and number of boxes (`chunks`); chunks = 1 means whole */
+  readonly dims: readonly { readonly idx: PlanIdx; readonly chunk: number; readonly chunks: number }[];
+}
+
+export interface Cost {
+  /** floating-point operations per evaluation (transcendentals count 10) */
+  readonly flops: number;
+  /** bytes of the step's output */
+  readonly bytes: number;
+}
+
+/**
+ * One step defines temp `name`:
+ * - `kernel`: one gpu.js thread per output cell evaluates `expr` (inline loops for inner sums);
+ *   with `split`, `expr` is a sum and cell (o…, c) holds the partial sum over box c;
+ * - `host-sum`: the float64 sum of every cell of temp `of` (closed reductions; accuracy);
+ * - `host-eval`: a closed, loop-free scalar expression over earlier temps, evaluated in float64.
+ */
+export interface Step {
+  readonly name: string;
+  readonly kind: 'kernel' | 'host-sum' | 'host-eval';
+  readonly expr: Expr;
+  /** printIR of the step's expression (temps appear as `tN[...]`) */
+  readonly text: string;
+  readonly out: readonly PlanIdx[];
+  readonly cells: number;
+  readonly split?: Split;
+  readonly of?: string;
+  readonly args: readonly Arg[];
+  readonly csr: readonly CsrUse[];
+  readonly cost: Cost;
+}
+
+export interface KernelPlan {
+  readonly version: 1;
+  /** printIR of the planned expression */
+  readonly source: string;
+  readonly out: readonly PlanIdx[];
+  /** every space the plan mentions, synthetic chunk spaces included */
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly steps: readonly Step[];
+  /** the temp holding the result (the last step's) */
+  readonly result: string;
+  /** true when the result is a number (no output index) */
+  readonly scalar: boolean;
+  readonly cost: { readonly flops: number; readonly bytes: number };
+}
+
+export const DEFAULT_CHUNK = 256;
+export const DEFAULT_MAX_INLINE = 1024;
+
+// ---------------------------------------------------------------------------------------------
+// CSR detection, shared with the emitter so both agree on which loops walk an index
+
+export interface CsrLoop {
+  /** the relation tuple index the sum ranges over */
+  readonly t: Idx;
+  readonly rel: string;
+  readonly col: string;
+  readonly domain: string;
+  /** the δ node that the CSR walk makes identically 1 */
+  readonly delta: ExprOf<'eq'>;
+  /** the id every visited tuple holds in `col`: an index bound outside the sum */
+  readonly key: Ix;
+}
+
+function ixBoundBy(x: Ix, bound: ReadonlySet<string>): boolean {
+  return bound.has(idxKey(x.kind === 'var' ? x.idx : x.t));
+}
+
+/** The δ factors common to every term of `body`. */
+function commonDeltas(body: Expr): ExprOf<'eq'>[] {
+  if (body.op === 'eq') return [body];
+  if (body.op === 'mul') return body.args.filter((a): a is ExprOf<'eq'> => a.op === 'eq');
+  if (body.op === 'add') {
+    const [first, ...rest] = body.args.map(commonDeltas);
+    return (first ?? []).filter((d) => rest.every((r) => r.includes(d)));
+  }
+  return [];
+}
+
+/**
+ * `sum(t in rel, …: δ(rel.col[t], key) * …)` where `key` is bound outside the sum: loop over the
+ * tuples whose `col` is `key` (a CSR segment) instead of every tuple. `bound` holds the index keys
+ * bound where the sum is evaluated (thread indices and enclosing loops).
+ */
+export function csrOf(s: ExprOf<'sum'>, bound: ReadonlySet<string>, spaces: ReadonlyMap<string, Space>): CsrLoop | undefined {
+  const over = new Set(s.over.map(idxKey));
+  for (const d of commonDeltas(s.body)) {
+    for (const [g, key] of [
+      [d.a, d.b],
+      [d.b, d.a],
+    ] as const) {
+      if (g.kind !== 'gather' || !over.has(idxKey(g.t)) || spaces.get(g.t.space)?.kind !== 'relation') continue;
+      if (g.t.space !== g.rel) continue;
+      if (!ixBoundBy(key, bound)) continue;
+      return { t: g.t, rel: g.rel, col: g.col, domain: g.domain, delta: d, key };
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rebuilding expressions
+
+/** Rebuilds `e` with `f` applied to its direct sub-expressions (smart constructors re-canonicalize). */
+export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+    case 'eq':
+      return e;
+    case 'add':
+      return add(...e.args.map(f));
+    case 'mul':
+      return mul(...e.args.map(f));
+    case 'pow':
+      return pow(f(e.base), e.exp);
+    case 'call':
+      return call(e.fn, f(e.arg));
+    case 'call2':
+      return call2(e.fn, f(e.a), f(e.b));
+    case 'cmp':
+      return cmp(e.cmp, f(e.a), f(e.b));
+    case 'select':
+      return select(f(e.cond), f(e.a), f(e.b));
+    case 'sum':
+      return sum(e.over, f(e.body));
+    default:
+      return assertNever(e);
+  }
+}
+
+/** sum(A: sum(B: x)) → sum(A, B: x) when the names are distinct (one loop nest, one CSR check). */
+function flattenSums(e: Expr, memo = new Map<number, Expr>()): Expr {
+  const hit = memo.get(e.id);
+  if (hit) return hit;
+  let out = mapChildren(e, (x) => flattenSums(x, memo));
+  if (out.op === 'sum' && out.body.op === 'sum') {
+    const outer = new Set(out.over.map(idxKey));
+    if (out.body.over.every((i) => !outer.has(idxKey(i)))) out = sum([...out.over, ...out.body.over], out.body.body);
+  }
+  memo.set(e.id, out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Costs
+
+const FLOPS_CALL = 10;
+
+function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string>, spaces: ReadonlyMap<string, Space>): number {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+      return 0;
+    case 'eq':
+      return 1;
+    case 'add':
+    case 'mul':
+      return e.args.length - 1 + e.args.reduce((a, x) => a + flopsOf(x, size, bound, spaces), 0);
+    case 'pow':
+      return (Number.isInteger(e.exp) && Math.abs(e.exp) <= 4 ? Math.abs(e.exp) : FLOPS_CALL) + flopsOf(e.base, size, bound, spaces);
+    case 'call':
+      return FLOPS_CALL + flopsOf(e.arg, size, bound, spaces);
+    case 'call2':
+    case 'cmp':
+      return 1 + flopsOf(e.a, size, bound, spaces) + flopsOf(e.b, size, bound, spaces);
+    case 'select':
+      return 1 + flopsOf(e.cond, size, bound, spaces) + flopsOf(e.a, size, bound, spaces) + flopsOf(e.b, size, bound, spaces);
+    case 'sum': {
+      const inner = new Set([...bound, ...e.over.map(idxKey)]);
+      const body = flopsOf(e.body, size, inner, spaces) + 1;
+      const c = csrOf(e, bound, spaces);
+      let iters = 1;
+      for (const i of e.over) {
+        // a CSR walk visits |rel| / |domain| tuples on average
+        iters *= c && idxKey(i) === idxKey(c.t) ? size(c.rel) / Math.max(1, size(c.domain)) : size(i.space);
+      }
+      return iters * body;
+    }
+    default:
+      return assertNever(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The planner
+
+/**
+ * Plans `e` evaluated over `out` (row-major in that order; [] for a scalar).
+ * Rules, in the order they apply to a sum S met while planning a step with bound indices L
+ * (the step's thread indices plus enclosing loop indices):
+ * 1. LICM: S misses an index of L → S becomes its own step over its free indices;
+ * 2. a closed step (L = ∅) hoists every sum, so the step itself is a float64 host expression;
+ * 3. S longer than `maxInline` iterations (and not a CSR walk) → own step, chunked (split-K);
+ * 4. S nested in a loop that sums over a data-sized space (domain or relation) → own step, so its
+ *    free indices run in parallel (the Gramians of Σ_{k,l}(UᵀU)(VᵀV));
+ * otherwise S stays inline as a loop. Equal subterms (same node id) become one step.
+ */
+export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<string, Space>, sizes: Sizes, opts: PlanOptions = {}): KernelPlan {
+  const chunk = opts.chunk ?? DEFAULT_CHUNK;
+  const maxInline = opts.maxInline ?? DEFAULT_MAX_INLINE;
+  if (!(chunk >= 1 && chunk <= 1024)) throw new InternalError(`plan: chunk ${chunk} outside 1..1024`);
+  const allSizes = new Map<string, number>();
+  const size = (s: string): number => {
+    const n = allSizes.get(s) ?? sizes.get(s) ?? (spaces.get(s)?.kind === 'dim' ? (spaces.get(s) as { size: number }).size : undefined);
+    if (n === undefined) throw new InternalError(`plan: no size for space ${s}`);
+    allSizes.set(s, n);
+    return n;
+  };
+  const pidx = (i: Idx): PlanIdx => ({ name: i.name, space: i.space, size: size(i.space) });
+  const keysOf = (is: readonly Idx[]): Set<string> => new Set(is.map(idxKey));
+  const isDataSpace = (s: string): boolean => {
+    const k = spaces.get(s)?.kind;
+    return k === 'domain' || k === 'relation';
+  };
+
+  const steps: Step[] = [];
+  const hoisted = new Map<number, { name: string; out: readonly Idx[] }>();
+  let counter = 0;
+  const fresh = (): string => `t${++counter}`;
+
+  const itersOf = (s: ExprOf<'sum'>): number => s.over.reduce((a, i) => a * size(i.space), 1);
+
+  /** Replaces hoisted sums in `x` by temp reads; L = bound index keys, inLoop = inside a sum. */
+  const rewrite = (x: Expr, L: ReadonlySet<string>, inLoop: boolean): Expr => {
+    if (x.op !== 'sum') return mapChildren(x, (c) => rewrite(c, L, inLoop));
+    const free = freeIdx(x);
+    for (const k of free.keys()) if (!L.has(k)) throw new InternalError(`plan: index ${k} is not bound`);
+    const csr = csrOf(x, L, spaces);
+    const hoist =
+      free.size < L.size ||
+      L.size === 0 ||
+      (!csr && itersOf(x) > maxInline) ||
+      (inLoop && x.over.some((i) => isDataSpace(i.space)));
+    if (!hoist) return sum(x.over, rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true));
+    let h = hoisted.get(x.id);
+    if (!h) {
+      const hOut = [...free.values()];
+      h = { name: planStep(x, hOut), out: hOut };
+      hoisted.set(x.id, h);
+    }
+    return tensor('temp', h.name, h.out.map(v));
+  };
+
+  /** Plans the steps computing `x` over `o`; returns the name of the temp holding it. */
+  const planStep = (x: Expr, o: readonly Idx[]): string => {
+    const L = keysOf(o);
+    if (o.length === 0 && x.op !== 'sum') {
+      const body = rewrite(x, L, false);
+      return push({ kind: 'host-eval', expr: body, out: [] });
+    }
+    if (x.op !== 'sum') return push({ kind: 'kernel', expr: rewrite(x, L, false), out: o.map(pidx) });
+    const body = rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true);
+    const s = sum(x.over, body);
+    if (s.op !== 'sum') return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
+    if (csrOf(s, L, spaces) || itersOf(s) <= maxInline) return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
+    // split-K: partial sums over boxes of the iteration space, then a reduction over the boxes
+    const split = chooseSplit(s, chunk, pidx);
+    const partName = fresh();
+    const chunkSpace = `#${partName}`;
+    const nChunks = split.dims.reduce((a, d) => a * d.chunks, 1);
+    allSizes.set(chunkSpace, nChunks);
+    const c = mkIdx('c', chunkSpace);
+    const chunkIdx = pidx(c);
+    push({ kind: 'kernel', expr: s, out: [...o.map(pidx), chunkIdx], split: { ...split, chunkIdx } }, partName);
+    if (o.length === 0) return push({ kind: 'host-sum', expr: tensor('temp', partName, [v(c)]), out: [], of: partName });
+    return planStep(sum([c], tensor('temp', partName, [...o.map(v), v(c)])), o);
+  };
+
+  const push = (s: Omit<Step, 'name' | 'text' | 'cells' | 'args' | 'csr' | 'cost'>, name = fresh()): string => {
+    const cells = s.out.reduce((a, i) => a * i.size, 1);
+    const bound = new Set(s.out.filter((i) => !s.split || i !== s.split.chunkIdx).map((i) => idxKey(i)));
+    const { args, csr } = s.kind === 'kernel' ? collectArgs(s.expr, bound, s.split, spaces, size) : { args: [], csr: [] };
+    let perCell: number;
+    if (s.kind === 'host-sum') perCell = 0;
+    else if (s.split && s.expr.op === 'sum') {
+      const inner = new Set([...bound, ...s.expr.over.map(idxKey)]);
+      perCell = s.split.dims.reduce((a, d) => a * d.chunk, 1) * (flopsOf(s.expr.body, size, inner, spaces) + 1);
+    } else perCell = flopsOf(s.expr, size, bound, spaces);
+    const flops = s.kind === 'host-sum' ? (steps.find((p) => p.name === s.of)?.cells ?? 0) : cells * perCell;
+    steps.push({ ...s, name, text: printIR(s.expr), cells, args, csr, cost: { flops, bytes: 4 * cells } });
+    return name;
+  };
+
+  const root = flattenSums(e);
+  for (const k of freeIdx(root).keys()) if (!keysOf(out).has(k)) throw new InternalError(`plan: free index ${k} is not an output index`);
+  const result = planStep(root, out);
+  const last = steps[steps.length - 1]!;
+  if (last.name !== result || !sameOrder(last.out, out)) throw new InternalError('plan: the last step is not the result');
+  const flops = steps.reduce((a, s) => a + s.cost.flops, 0);
+  const bytes = steps.reduce((a, s) => a + s.cost.bytes, 0);
+  return {
+    version: 1,
+    source: printIR(e),
+    out: out.map(pidx),
+    sizes: Object.fromEntries([...allSizes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    steps,
+    result,
+    scalar: out.length === 0,
+    cost: { flops, bytes },
+  };
+}
+
+function sameOrder(a: readonly PlanIdx[], b: readonly Idx[]): boolean {
+  return a.length === b.length && a.every((x, j) => idxKey(x) === idxKey(b[j]!));
+}
+
+/** Boxes for a sum's iteration space: largest extents first, at most `chunk` iterations a box. */
+function chooseSplit(s: ExprOf<'sum'>, chunk: number, pidx: (i: Idx) => PlanIdx): Omit<Split, 'chunkIdx'> {
+  const order = s.over.map((i, j) => ({ i: pidx(i), j })).sort((a, b) => b.i.size - a.i.size || a.j - b.j);
+  let budget = chunk;
+  const dims = new Map<number, { idx: PlanIdx; chunk: number; chunks: number }>();
+  for (const { i, j } of order) {
+    const edge = i.size <= budget ? i.size : Math.max(1, budget);
+    budget = Math.max(1, Math.floor(budget / edge));
+    dims.set(j, { idx: i, chunk: edge, chunks: Math.ceil(i.size / edge) });
+  }
+  return { dims: s.over.map((_, j) => dims.get(j)!) };
+}
+
+/** Arguments of a kernel step in first-use order, and the CSR indexes its loops walk. */
+function collectArgs(
+  e: Expr,
+  bound: ReadonlySet<string>,
+  split: Split | undefined,
+  spaces: ReadonlyMap<string, Space>,
+  size: (s: string) => number,
+): { args: Arg[]; csr: CsrUse[] } {
+  const args: Arg[] = [];
+  const csr: CsrUse[] = [];
+  const seen = new Set<string>();
+  const addArg = (key: string, make: (name: string) => Arg): void => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    args.push(make(`p${args.length}`));
+  };
+  const ixArg = (x: Ix): void => {
+    if (x.kind === 'gather') {
+      addArg(`ids:${x.rel}\u0000${x.col}`, (name) => ({ name, kind: 'ids', rel: x.rel, col: x.col, size: size(x.rel) }));
+    }
+  };
+  const memo = new Set<string>();
+  const go = (x: Expr, b: ReadonlySet<string>, top: boolean): void => {
+    const mk = `${x.id}|${[...b].sort().join(',')}`;
+    if (memo.has(mk)) return;
+    memo.add(mk);
+    switch (x.op) {
+      case 'const':
+      case 'size':
+        return;
+      case 'tensor': {
+        const n = x.ix.reduce((a, i) => a * size(i.kind === 'var' ? i.idx.space : i.domain), 1);
+        if (x.kind === 'temp') addArg(`temp:${x.name}`, (name) => ({ name, kind: 'temp', temp: x.name, size: n }));
+        else addArg(`tensor:${x.kind}\u0000${x.name}`, (name) => ({ name, kind: 'tensor', tensor: x.name, tensorKind: x.kind, size: n }));
+        x.ix.forEach(ixArg);
+        return;
+      }
+      case 'eq':
+        ixArg(x.a);
+        ixArg(x.b);
+        return;
+      case 'sum': {
+        const c = top && split ? undefined : csrOf(x, b, spaces);
+        if (c) {
+          const k = `${c.rel}\u0000${c.col}`;
+          if (!csr.some((u) => u.rel === c.rel && u.col === c.col)) csr.push({ rel: c.rel, col: c.col, domain: c.domain });
+          ixArg(c.key);
+          addArg(`off:${k}`, (name) => ({ name, kind: 'csr-offsets', rel: c.rel, col: c.col, size: size(c.domain) + 1 }));
+          addArg(`perm:${k}`, (name) => ({ name, kind: 'csr-perm', rel: c.rel, col: c.col, size: size(c.rel) }));
+        }
+        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false);
+        return;
+      }
+      default:
+        for (const c of children(x)) go(c, b, false);
+    }
+  };
+  go(e, bound, true);
+  return { args, csr };
+}
+
+export function children(e: Expr): readonly Expr[] {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+    case 'eq':
+      return [];
+    case 'add':
+    case 'mul':
+      return e.args;
+    case 'pow':
+      return [e.base];
+    case 'call':
+      return [e.arg];
+    case 'call2':
+    case 'cmp':
+      return [e.a, e.b];
+    case 'select':
+      return [e.cond, e.a, e.b];
+    case 'sum':
+      return [e.body];
+    default:
+      return assertNever(e);
+  }
+}
+
+/** One line per step, for `recc explain` and test failure messages. */
+export function printPlan(p: KernelPlan): string {
+  const lines: string[] = [];
+  for (const s of p.steps) {
+    const o = s.out.map((i) => i.name).join(',');
+    const lhs = o ? `${s.name}[${o}]` : s.name;
+    let how: string = s.kind;
+    if (s.split) how += ` split ${s.split.dims.map((d) => `${d.idx.name}:${d.chunk}x${d.chunks}`).join(' ')}`;
+    if (s.csr.length) how += ` csr ${s.csr.map((c) => `${c.rel}.${c.col}`).join(' ')}`;
+    const rhs = s.kind === 'host-sum' ? `sum of ${s.of}` : s.text;
+    lines.push(`${lhs} = ${rhs}   -- ${how}; ${s.cells} cells, ${fmt(s.cost.flops)} flops, ${fmt(s.cost.bytes)} B`);
+  }
+  lines.push(`result ${p.result}: ${fmt(p.cost.flops)} flops, ${fmt(p.cost.bytes)} B`);
+  return lines.join('\n');
+}
+
+function fmt(n: number): string {
+  if (n < 1e3) return String(Math.round(n));
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e9).toFixed(1)}G`;
+}

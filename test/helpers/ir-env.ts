@@ -1,0 +1,57 @@
+// Random environments for IR property tests: small sizes, random float64 tensors and relations.
+import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
+
+/** A tiny deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface EnvSpec {
+  readonly sizes: Record<string, number>;
+  /** tensor name → axis spaces */
+  readonly tensors: Record<string, readonly string[]>;
+  /** relation → id columns (col → domain); each relation also gets float columns listed in `values` */
+  readonly relations?: Record<string, { readonly ids: Record<string, string>; readonly values?: readonly string[] }>;
+}
+
+export function randomEnv(spec: EnvSpec, seed: number): Env {
+  const rnd = prng(seed);
+  const sizes = new Map(Object.entries(spec.sizes));
+  const tensors = new Map<string, TensorValue>();
+  const ids = new Map<string, Int32Array>();
+  for (const [rel, r] of Object.entries(spec.relations ?? {})) {
+    const n = sizes.get(rel)!;
+    sizes.set(`${rel}#total`, n);
+    sizes.set(`${rel}#batch`, n);
+    for (const [col, dom] of Object.entries(r.ids)) {
+      ids.set(`${rel}.${col}`, Int32Array.from({ length: n }, () => Math.floor(rnd() * sizes.get(dom)!)));
+    }
+    for (const col of r.values ?? []) {
+      tensors.set(`${rel}.${col}`, { data: Float64Array.from({ length: n }, () => 1 + 4 * rnd()), shape: [rel] });
+    }
+  }
+  for (const [name, shape] of Object.entries(spec.tensors)) {
+    const n = shape.reduce((a, s) => a * sizes.get(s)!, 1);
+    tensors.set(name, { data: Float64Array.from({ length: n }, () => rnd() * 2 - 1), shape });
+  }
+  return { sizes, tensors, ids };
+}
+
+export function relErr(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(1e-12, Math.abs(a), Math.abs(b));
+}
+
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1e-12;
+  for (let j = 0; j < a.length; j++) scale = Math.max(scale, Math.abs(a[j]!), Math.abs(b[j]!));
+  let m = 0;
+  for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]! - b[j]!) / scale);
+  return m;
+}
