@@ -35,7 +35,23 @@ export interface LowerResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** Lowers every loss and reg term of a checked model. */
 export function lower(model: Model): LowerResult {
+  return makeLowerer(model).lowerTerms();
+}
+
+export interface Lowerer {
+  readonly spaces: ReadonlyMap<string, Space>;
+  lowerTerms(): LowerResult;
+  /**
+   * `def(args…)` with each argument an index position, e.g. score(test.user[t], test.item[t]) for
+   * predictions, or score(u, i) with u, i free for ranking. Undefined (with a diagnostic) if the
+   * def cannot be applied to those indices or is not scalar.
+   */
+  applyDef(name: string, args: readonly Ix[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] };
+}
+
+export function makeLowerer(model: Model): Lowerer {
   const spaces = new Map<string, Space>();
   for (const d of model.domains) spaces.set(d, { kind: 'domain', name: d });
   for (const [name, n] of model.dims) spaces.set(name, { kind: 'dim', name, size: n });
@@ -310,28 +326,53 @@ export function lower(model: Model): LowerResult {
     return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
   };
 
-  const diagnostics: Diagnostic[] = [];
-  const terms: Term[] = [];
-  for (const t of model.terms) {
+  const unsupported = (err: Unsupported, note: string): Diagnostic => ({
+    code: 'RC0590',
+    severity: 'error',
+    message: err.what,
+    span: err.span,
+    label: 'not available yet',
+    notes: [{ message: note }],
+    help: 'this construct parses and checks, but training it lands in a later release; see docs/language.md',
+  });
+
+  const lowerTerms = (): LowerResult => {
+    const diagnostics: Diagnostic[] = [];
+    const terms: Term[] = [];
+    for (const t of model.terms) {
+      try {
+        const val = lowerExpr(t.body, new Map(), []);
+        if (val.kind !== 'scalar') throw new Unsupported(t.body.span, 'a loss or reg term must be a scalar');
+        terms.push({ name: t.name, role: t.role, expr: val.e });
+      } catch (err) {
+        if (!(err instanceof Unsupported)) throw err;
+        diagnostics.push(unsupported(err, `in ${t.role} \`${t.name}\``));
+      }
+    }
+    if (diagnostics.length) return { module: undefined, diagnostics };
+    return { module: { spaces, params, hypers: new Map(model.consts), terms }, diagnostics };
+  };
+
+  const applyDef = (name: string, args: readonly Ix[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] } => {
+    const def = model.defs.get(name);
+    if (!def) return { expr: undefined, diagnostics: [] };
     try {
-      const val = lowerExpr(t.body, new Map(), []);
-      if (val.kind !== 'scalar') throw new Unsupported(t.body.span, 'a loss or reg term must be a scalar');
-      terms.push({ name: t.name, role: t.role, expr: val.e });
+      const scope = new Map<string, Value>();
+      def.params.forEach((p, j) => {
+        const ix = args[j];
+        if (!ix) throw new Unsupported(def.decl.span, `\`${name}\` takes ${def.params.length} arguments`);
+        scope.set(p.name, { kind: 'index', ix, domain: ix.kind === 'var' ? ix.idx.space : ix.domain });
+      });
+      const val = lowerExpr(def.body, scope, [name]);
+      if (val.kind !== 'scalar') throw new Unsupported(def.body.span, `\`${name}\` must return a scalar`);
+      return { expr: val.e, diagnostics: [] };
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
-      diagnostics.push({
-        code: 'RC0590',
-        severity: 'error',
-        message: err.what,
-        span: err.span,
-        label: 'not available yet',
-        notes: [{ message: `in ${t.role} \`${t.name}\`` }],
-        help: 'this construct parses and checks, but training it lands in a later release; see docs/language.md',
-      });
+      return { expr: undefined, diagnostics: [unsupported(err, `in def \`${name}\``)] };
     }
-  }
-  if (diagnostics.length) return { module: undefined, diagnostics };
-  return { module: { spaces, params, hypers: new Map(model.consts), terms }, diagnostics };
+  };
+
+  return { spaces, lowerTerms, applyDef };
 }
 
 /** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the

@@ -1,0 +1,69 @@
+// Backend factory: `reference` (float64 interpreter) or gpu.js (`webasm`, `cpu`). The gpu.js backend
+// plans each expression for the sizes at hand (codegen/plan.ts; plans are cached per expression and
+// sizes) and runs the plan's kernels through the Executor, which records what really ran.
+import { planExpr, type KernelPlan } from '../compiler/codegen/plan.ts';
+import type { Env } from '../compiler/ir/interp.ts';
+import type { Space } from '../compiler/ir/module.ts';
+import type { Expr, Idx } from '../compiler/ir/nodes.ts';
+import { ReferenceBackend, type Backend } from './backend.ts';
+import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
+
+export type BackendMode = ExecMode | 'reference';
+
+export const BACKEND_MODES: readonly BackendMode[] = ['webasm', 'cpu', 'reference'];
+
+export class GpuBackend implements Backend {
+  readonly name: string;
+  private readonly exec: Executor;
+  private readonly plans = new Map<string, KernelPlan>();
+
+  constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>) {
+    this.exec = new Executor(mode);
+    this.name = `gpu.js ${mode}`;
+  }
+
+  plan(e: Expr, out: readonly Idx[], env: Env): KernelPlan {
+    const key = `${e.id}|${out.map((i) => `${i.name}:${i.space}`).join(',')}|${[...env.sizes].map(([k, v]) => `${k}=${v}`).join(',')}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = planExpr(e, out, this.spaces, env.sizes);
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  scalar(e: Expr, env: Env): number {
+    const r = this.exec.run(this.plan(e, [], env), to32(env));
+    return typeof r === 'number' ? r : r[0]!;
+  }
+
+  tensor(e: Expr, out: readonly Idx[], env: Env): Float32Array {
+    const r = this.exec.run(this.plan(e, out, env), to32(env));
+    return typeof r === 'number' ? Float32Array.of(r) : r;
+  }
+
+  /** Kernels that gpu.js ran on another backend than asked (webasm → cpu fallbacks). */
+  fallbacks(): ReturnType<Executor['fallbacks']> {
+    return this.exec.fallbacks();
+  }
+
+  report(): ReturnType<Executor['report']> {
+    return this.exec.report();
+  }
+
+  dispose(): void {
+    this.exec.destroy();
+  }
+}
+
+function to32(env: Env): Env32 {
+  const tensors = new Map<string, TensorValue32>();
+  for (const [k, t] of env.tensors) {
+    tensors.set(k, { data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data), shape: t.shape });
+  }
+  return { sizes: env.sizes, tensors, ids: env.ids };
+}
+
+export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>): Backend {
+  return mode === 'reference' ? new ReferenceBackend() : new GpuBackend(mode, spaces);
+}

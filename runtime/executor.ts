@@ -1,0 +1,300 @@
+// Executor: runs a KernelPlan with gpu.js on `webasm` or `cpu`. Input: a plan (codegen/plan.ts) and
+// an Env32 (interp's Env with Float32Array tensors). Output: the plan's result, a number for a scalar
+// plan (float64, reduced on the host) or a row-major Float32Array. Kernels are built once per step
+// and data-dependent specialization (CSR segment bounds); CSR indexes are cached per id array.
+// Which backend really ran each kernel is recorded: webasm silently degrades to cpu otherwise.
+import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
+import { InternalError } from '../compiler/diagnostics.ts';
+import { assertNever, evalCmp, evalUnary, type Expr } from '../compiler/ir/nodes.ts';
+import type { Sizes } from '../compiler/ir/module.ts';
+import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../compiler/codegen/gpujs.ts';
+import { csrKey, type Arg, type KernelPlan, type Step } from '../compiler/codegen/plan.ts';
+
+export type ExecMode = 'webasm' | 'cpu';
+
+export interface TensorValue32 {
+  readonly data: Float32Array;
+  /** one space name per axis, row-major */
+  readonly shape: readonly string[];
+}
+
+/** Like interp's Env, with float32 tensors. */
+export interface Env32 {
+  readonly sizes: Sizes;
+  /** params by name, data columns by `rel.col`, hypers by name (shape []) */
+  readonly tensors: ReadonlyMap<string, TensorValue32>;
+  /** id columns by `rel.col` */
+  readonly ids: ReadonlyMap<string, ArrayLike<number>>;
+}
+
+/** Tuples of a relation grouped by an id column: tuples offsets[a]..offsets[a+1]-1 of perm hold id a. */
+export interface Csr {
+  readonly offsets: Float32Array;
+  readonly perm: Float32Array;
+  readonly maxSeg: number;
+}
+
+export interface KernelRecord {
+  readonly step: string;
+  /** gpu.js kernel class that ran: WebAssemblyKernel, CPUKernel, … */
+  readonly backend: string;
+  readonly fallbackReason: string | null;
+  calls: number;
+  ms: number;
+}
+
+export interface ExecutorOptions {
+  /** throw instead of recording when gpu.js runs a kernel on another backend than asked */
+  readonly strict?: boolean;
+}
+
+const EXPECTED: Record<ExecMode, string> = { webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
+
+/** Counting sort of tuple indices by id; stable, so each segment lists tuples in order. */
+export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids'): Csr {
+  const n = ids.length;
+  const counts = new Int32Array(domainSize + 1);
+  for (let t = 0; t < n; t++) {
+    const a = ids[t]!;
+    if (!(Number.isInteger(a) && a >= 0 && a < domainSize)) throw new InternalError(`${what}[${t}] = ${a} is not an id in 0..${domainSize - 1}`);
+    counts[a + 1]!++;
+  }
+  let maxSeg = 0;
+  for (let a = 0; a < domainSize; a++) {
+    maxSeg = Math.max(maxSeg, counts[a + 1]!);
+    counts[a + 1]! += counts[a]!;
+  }
+  const offsets = Float32Array.from(counts);
+  const next = counts.slice(0, domainSize);
+  const perm = new Float32Array(n);
+  for (let t = 0; t < n; t++) perm[next[ids[t]!]!++] = t;
+  return { offsets, perm, maxSeg };
+}
+
+interface Compiled {
+  readonly kernel: IKernelRunShortcut;
+  readonly emitted: EmittedKernel;
+  record: KernelRecord | undefined;
+}
+
+export class Executor {
+  private readonly gpu: GPU;
+  /** by source text and argument sizes: equal kernels are shared across steps and plans */
+  private readonly kernels = new Map<string, Compiled>();
+  /** per step and specialization (rounded CSR bounds) */
+  private readonly byStep = new WeakMap<Step, Map<string, Compiled>>();
+  private readonly csrs = new WeakMap<object, Map<number, Csr>>();
+  private readonly floatIds = new WeakMap<object, Float32Array>();
+  private readonly records: KernelRecord[] = [];
+
+  constructor(
+    readonly mode: ExecMode,
+    private readonly opts: ExecutorOptions = {},
+  ) {
+    this.gpu = new GPU({ mode });
+  }
+
+  /** Builds the kernels of every step whose source does not depend on data (no CSR walk). */
+  compile(plan: KernelPlan): void {
+    for (const s of plan.steps) if (s.kind === 'kernel' && s.csr.length === 0) this.kernelFor(s, plan, new Map());
+  }
+
+  /** Runs the plan. A scalar result is a float64 number; otherwise a fresh row-major Float32Array. */
+  run(plan: KernelPlan, env: Env32): Float32Array | number {
+    for (const [space, n] of Object.entries(plan.sizes)) {
+      if (space.startsWith('#')) continue;
+      const m = env.sizes.get(space);
+      if (m !== undefined && m !== n) throw new InternalError(`plan made for |${space}| = ${n}, env has ${m}: plan again`);
+    }
+    const temps = new Map<string, Float32Array>();
+    const exact = new Map<string, number>();
+    for (const s of plan.steps) {
+      switch (s.kind) {
+        case 'host-sum': {
+          const part = temps.get(s.of!);
+          if (!part) throw new InternalError(`no partials ${s.of}`);
+          let acc = 0;
+          for (let j = 0; j < part.length; j++) acc += part[j]!;
+          exact.set(s.name, acc);
+          temps.set(s.name, Float32Array.of(acc));
+          break;
+        }
+        case 'host-eval': {
+          const val = evalHost(s.expr, plan, env, temps, exact);
+          exact.set(s.name, val);
+          temps.set(s.name, Float32Array.of(val));
+          break;
+        }
+        case 'kernel':
+          temps.set(s.name, this.runKernel(s, plan, env, temps));
+          break;
+        default:
+          return assertNever(s.kind);
+      }
+    }
+    const out = temps.get(plan.result)!;
+    return plan.scalar ? (exact.get(plan.result) ?? out[0]!) : out;
+  }
+
+  /** One record per compiled kernel: which backend ran it, calls and time. */
+  report(): readonly KernelRecord[] {
+    return this.records;
+  }
+
+  /** Kernels that did not run on the requested backend. */
+  fallbacks(): readonly KernelRecord[] {
+    return this.records.filter((r) => r.backend !== EXPECTED[this.mode]);
+  }
+
+  destroy(): void {
+    this.gpu.destroy();
+  }
+
+  /** The CSR of relation `rel` by id column `col`, cached by the identity of the id array. */
+  csrFor(rel: string, col: string, env: Env32, domainSize: number): Csr {
+    const ids = env.ids.get(`${rel}.${col}`);
+    if (!ids) throw new InternalError(`no id column ${rel}.${col}`);
+    let m = this.csrs.get(ids);
+    if (!m) this.csrs.set(ids, (m = new Map()));
+    let c = m.get(domainSize);
+    if (!c) m.set(domainSize, (c = buildCsr(ids, domainSize, `${rel}.${col}`)));
+    return c;
+  }
+
+  private idsAsFloats(key: string, env: Env32): Float32Array {
+    const ids = env.ids.get(key);
+    if (!ids) throw new InternalError(`no id column ${key}`);
+    if (ids instanceof Float32Array) return ids;
+    let f = this.floatIds.get(ids);
+    if (!f) {
+      f = Float32Array.from(ids);
+      for (let t = 0; t < f.length; t++) {
+        if (!(f[t]! >= 0 && f[t]! < MAX_EXACT_INDEX)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+      }
+      this.floatIds.set(ids, f);
+    }
+    return f;
+  }
+
+  private kernelFor(s: Step, plan: KernelPlan, maxSeg: ReadonlyMap<string, number>): Compiled {
+    let m = this.byStep.get(s);
+    if (!m) this.byStep.set(s, (m = new Map()));
+    const specKey = [...maxSeg].map(([k, n]) => `${k}=${loopBoundFor(n)}`).join(';');
+    let c = m.get(specKey);
+    if (c) return c;
+    const emitted = emitKernel(s, plan, { maxSeg });
+    const key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}`;
+    c = this.kernels.get(key);
+    if (!c) {
+      const kernel = this.gpu.createKernel(emitted.source, { ...emitted.settings, output: [...emitted.settings.output] });
+      c = { kernel, emitted, record: undefined };
+      this.kernels.set(key, c);
+    }
+    m.set(specKey, c);
+    return c;
+  }
+
+  private runKernel(s: Step, plan: KernelPlan, env: Env32, temps: ReadonlyMap<string, Float32Array>): Float32Array {
+    const csrs = new Map<string, Csr>();
+    for (const u of s.csr) csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, plan.sizes[u.domain]!));
+    const maxSeg = new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
+    const c = this.kernelFor(s, plan, maxSeg);
+    const args = s.args.map((a) => this.argValue(a, env, temps, csrs));
+    const t0 = performance.now();
+    const out = c.kernel(...args) as KernelOutput;
+    const ms = performance.now() - t0;
+    if (!c.record) c.record = this.recordOf(s, c.kernel);
+    c.record.calls++;
+    c.record.ms += ms;
+    if (!(out instanceof Float32Array) || out.length !== s.cells) throw new InternalError(`kernel ${s.name} returned an unexpected value`);
+    return out;
+  }
+
+  private recordOf(s: Step, k: IKernelRunShortcut): KernelRecord {
+    const inner = k.kernel as unknown as { constructor: { name: string }; fallbackReason?: string | null } | undefined;
+    const backend = inner?.constructor.name ?? 'unknown';
+    const reason = inner?.fallbackReason ?? k.fallbackReason ?? null;
+    const r: KernelRecord = { step: s.name, backend, fallbackReason: reason, calls: 0, ms: 0 };
+    if (backend !== EXPECTED[this.mode] && this.opts.strict) {
+      throw new InternalError(`kernel ${s.name} ran on ${backend}, not ${this.mode}${reason ? `: ${reason}` : ''}`);
+    }
+    this.records.push(r);
+    return r;
+  }
+
+  private argValue(a: Arg, env: Env32, temps: ReadonlyMap<string, Float32Array>, csrs: ReadonlyMap<string, Csr>): Float32Array {
+    let data: Float32Array;
+    switch (a.kind) {
+      case 'tensor': {
+        const t = env.tensors.get(a.tensor);
+        if (!t) throw new InternalError(`no value for tensor ${a.tensor}`);
+        if (!(t.data instanceof Float32Array)) throw new InternalError(`tensor ${a.tensor} is not a Float32Array`);
+        data = t.data;
+        break;
+      }
+      case 'temp': {
+        const t = temps.get(a.temp);
+        if (!t) throw new InternalError(`temp ${a.temp} used before it is computed`);
+        data = t;
+        break;
+      }
+      case 'ids':
+        data = this.idsAsFloats(`${a.rel}.${a.col}`, env);
+        break;
+      case 'csr-offsets':
+        data = csrs.get(csrKey(a.rel, a.col))!.offsets;
+        break;
+      case 'csr-perm':
+        data = csrs.get(csrKey(a.rel, a.col))!.perm;
+        break;
+      default:
+        return assertNever(a);
+    }
+    if (data.length !== a.size) throw new InternalError(`argument ${a.name} (${a.kind}) has ${data.length} values, the plan expects ${a.size}`);
+    return data;
+  }
+}
+
+/** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps). */
+function evalHost(e: Expr, plan: KernelPlan, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
+  const go = (x: Expr): number => evalHost(x, plan, env, temps, exact);
+  switch (e.op) {
+    case 'const':
+      return e.value;
+    case 'size': {
+      const n = plan.sizes[e.space] ?? env.sizes.get(e.space);
+      if (n === undefined) throw new InternalError(`no size for ${e.space}`);
+      return n;
+    }
+    case 'tensor': {
+      if (e.ix.length) throw new InternalError(`host step reads ${e.name} with indices`);
+      if (e.kind === 'temp') {
+        const t = exact.get(e.name) ?? temps.get(e.name)?.[0];
+        if (t === undefined) throw new InternalError(`temp ${e.name} used before it is computed`);
+        return t;
+      }
+      const t = env.tensors.get(e.name);
+      if (!t) throw new InternalError(`no value for tensor ${e.name}`);
+      return t.data[0]!;
+    }
+    case 'add':
+      return e.args.reduce((a, x) => a + go(x), 0);
+    case 'mul':
+      return e.args.reduce((a, x) => a * go(x), 1);
+    case 'pow':
+      return e.exp === 2 ? go(e.base) ** 2 : Math.pow(go(e.base), e.exp);
+    case 'call':
+      return evalUnary(e.fn, go(e.arg));
+    case 'call2':
+      return e.fn === 'max' ? Math.max(go(e.a), go(e.b)) : Math.min(go(e.a), go(e.b));
+    case 'cmp':
+      return evalCmp(e.cmp, go(e.a), go(e.b)) ? 1 : 0;
+    case 'select':
+      return go(e.cond) !== 0 ? go(e.a) : go(e.b);
+    case 'eq':
+    case 'sum':
+      throw new InternalError(`host step contains ${e.op}`);
+    default:
+      return assertNever(e);
+  }
+}

@@ -1,0 +1,75 @@
+// serve: top-K recommendation from a run folder. Recompiles the run's model, reloads its params
+// (params/*.npy with ids/*.json) and its training data (to exclude what the user has seen), scores
+// every item with `def score(user, item)`, and answers item ids — with titles when an item file
+// (MovieLens u.item: `id|title|…`) is given.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileFile } from '../compiler/compile.ts';
+import { hasErrors } from '../compiler/diagnostics.ts';
+import { ReferenceBackend } from './backend.ts';
+import { loadDataset } from './dataset.ts';
+import { scoreBlock } from './evaluate.ts';
+import { topK, userItems } from './metrics.ts';
+import { readParams } from './run-folder.ts';
+
+export class RecommendError extends Error {
+  override readonly name = 'RecommendError';
+}
+
+interface RunInfo {
+  readonly model: string;
+  readonly sets: Record<string, number>;
+  readonly data: string | null;
+  readonly test: string | null;
+  readonly baseDir: string | null;
+}
+
+export function readTitles(path: string): Map<string, string> {
+  if (!existsSync(path)) throw new RecommendError(`no such item file: ${path}`);
+  const titles = new Map<string, string>();
+  const text = readFileSync(path, 'latin1');
+  let line = 0;
+  for (const row of text.split('\n')) {
+    line++;
+    if (!row.trim()) continue;
+    const f = row.split('|');
+    if (f.length < 2) throw new RecommendError(`${path}:${line}:1: expected \`id|title|…\` (MovieLens u.item layout)`);
+    titles.set(f[0]!, f[1]!);
+  }
+  return titles;
+}
+
+/** Lines of output: rank, item id, score (and title). */
+export function recommend(dir: string, user: string, k: number, itemsFile?: string): string[] {
+  const runPath = join(dir, 'run.json');
+  if (!existsSync(runPath)) throw new RecommendError(`${dir} is not a run folder (no run.json); train one with \`recc run MODEL --out ${dir}\``);
+  const run = JSON.parse(readFileSync(runPath, 'utf8')) as RunInfo;
+  const modelPath = join(dir, 'model.recmodel');
+  const r = compileFile(modelPath, { sets: new Map(Object.entries(run.sets)) });
+  if (hasErrors(r.diagnostics) || !r.compiled) throw new RecommendError(`${modelPath} no longer compiles`);
+  const compiled = r.compiled;
+  const ds = loadDataset(compiled.model, { data: run.data ?? undefined, test: run.test ?? undefined, baseDir: run.baseDir ?? undefined });
+  const def = compiled.model.defs.get('score');
+  if (!def || def.params.length !== 2) throw new RecommendError('recommendation needs `def score(user, item)` in the model');
+  const trainRel = ds.train.get(ds.primary)!;
+  const idCols = trainRel.columns.filter((c) => c.type.kind === 'domain');
+  const [ucol, icol] = [idCols[0]!, idCols[1]!];
+  const [udom, idom] = [(ucol.type as { domain: string }).domain, (icol.type as { domain: string }).domain];
+  const u = ds.ids.get(udom).get(user);
+  if (u === undefined) throw new RecommendError(`user ${JSON.stringify(user)} is not in the training data`);
+  const { params, notes } = readParams(dir, compiled, ds);
+  if (notes.length) throw new RecommendError(`the run's params do not match its data: ${notes.join('; ')}`);
+  const scores = scoreBlock(compiled, ds, params, new ReferenceBackend(), [udom, idom], u, u + 1);
+  const nItems = ds.ids.get(idom).size;
+  const seen = userItems(trainRel.ids.get(ucol.name)!, trainRel.ids.get(icol.name)!, ds.ids.get(udom).size);
+  const excluded = new Int32Array(nItems);
+  for (let j = seen.offsets[u]!; j < seen.offsets[u + 1]!; j++) excluded[seen.items[j]!] = 1;
+  const best = topK(scores, Math.min(k, nItems), excluded, 1);
+  const titles = itemsFile ? readTitles(itemsFile) : undefined;
+  const out = [`top ${best.length} for ${udom} ${user} (excluding ${seen.offsets[u + 1]! - seen.offsets[u]!} seen ${idom}s):`];
+  best.forEach((i, rank) => {
+    const id = ds.ids.get(idom).external(i);
+    out.push(`${String(rank + 1).padStart(3)}. ${id.padEnd(8)} ${scores[i]!.toFixed(4)}${titles?.has(id) ? `  ${titles.get(id)}` : ''}`);
+  });
+  return out;
+}

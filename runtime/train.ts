@@ -1,0 +1,214 @@
+// train: runs a compiled model on a dataset. Params are initialized from the train seed (or warm-
+// started from a run folder), each step evaluates every term and every param's gradient through a
+// Backend on the current batch, checks each term is finite (a NaN names its term and stops the run
+// with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
+import type { Compiled } from '../compiler/compile.ts';
+import type { Env, TensorValue } from '../compiler/ir/interp.ts';
+import { batchSpace, totalSpace } from '../compiler/lower.ts';
+import type { Backend } from './backend.ts';
+import type { Relation } from './data.ts';
+import type { Dataset } from './dataset.ts';
+import { evaluateModel, type EvalResult } from './evaluate.ts';
+import { applyUpdate, createState, learningRate } from './optimizer.ts';
+import { Rng } from './rng.ts';
+
+export interface StepLog {
+  readonly step: number;
+  readonly epoch: number;
+  readonly lr: number;
+  readonly terms: Readonly<Record<string, number>>;
+  readonly total: number;
+  readonly ms: number;
+}
+
+export interface TrainOptions {
+  readonly backend: Backend;
+  /** params to start from (warm start), by name; rows already mapped to this dataset's ids */
+  readonly init?: ReadonlyMap<string, Float32Array>;
+  /** called after each step and each evaluation (progress display) */
+  readonly onStep?: (log: StepLog) => void;
+  readonly onEval?: (r: EvalResult) => void;
+  /** overrides the model's stopping rule */
+  readonly steps?: number;
+}
+
+export interface TrainResult {
+  readonly params: ReadonlyMap<string, Float32Array>;
+  readonly log: readonly StepLog[];
+  readonly evals: readonly EvalResult[];
+  readonly stepsRun: number;
+  /** set when the run stopped because a term was not finite */
+  readonly diverged?: { readonly term: string; readonly step: number; readonly value: number };
+  readonly seconds: number;
+}
+
+/** Sizes of every space: domains from the id maps, dims, and each relation's current batch. */
+export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<string, Relation>, full: ReadonlyMap<string, Relation>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const s of compiled.module.spaces.values()) {
+    if (s.kind === 'dim') sizes.set(s.name, s.size);
+    else if (s.kind === 'domain') sizes.set(s.name, ds.ids.get(s.name).size);
+    else {
+      const cur = batch.get(s.name)?.size ?? 0;
+      sizes.set(s.name, cur);
+      sizes.set(batchSpace(s.name), cur);
+      sizes.set(totalSpace(s.name), full.get(s.name)?.size ?? cur);
+    }
+  }
+  return sizes;
+}
+
+/** Parameter shapes in elements, per axis. */
+export function paramShape(compiled: Compiled, sizes: ReadonlyMap<string, number>, name: string): number[] {
+  const p = compiled.module.params.find((x) => x.name === name)!;
+  return p.shape.map((s) => sizes.get(s)!);
+}
+
+export function initParams(compiled: Compiled, sizes: ReadonlyMap<string, number>, seed: number): Map<string, Float32Array> {
+  const rng = new Rng(seed);
+  const out = new Map<string, Float32Array>();
+  for (const info of compiled.model.params) {
+    const n = paramShape(compiled, sizes, info.name).reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const init = info.init;
+    const r = rng.fork(hashName(info.name));
+    for (let j = 0; j < n; j++) {
+      data[j] = init.kind === 'normal' ? init.mean + init.std * r.normal() : init.kind === 'uniform' ? init.lo + (init.hi - init.lo) * r.uniform() : init.value;
+    }
+    out.set(info.name, data);
+  }
+  return out;
+}
+
+function hashName(s: string): number {
+  let h = 2166136261;
+  for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 16777619) >>> 0;
+  return h;
+}
+
+/** The environment a backend evaluates in: params, hypers, and the relations' current tuples. */
+export function makeEnv(
+  compiled: Compiled,
+  sizes: ReadonlyMap<string, number>,
+  params: ReadonlyMap<string, Float32Array>,
+  relations: ReadonlyMap<string, Relation>,
+): Env {
+  const tensors = new Map<string, TensorValue>();
+  for (const p of compiled.module.params) tensors.set(p.name, { data: params.get(p.name)!, shape: p.shape });
+  for (const [name, value] of compiled.model.consts) tensors.set(name, { data: Float32Array.of(value), shape: [] });
+  const ids = new Map<string, Int32Array>();
+  for (const [name, rel] of relations) {
+    for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: Float32Array.from(a), shape: [name] });
+    for (const [col, a] of rel.ids) ids.set(`${name}.${col}`, a);
+  }
+  return { sizes, tensors, ids };
+}
+
+/** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
+class Batcher {
+  private order: Int32Array;
+  private pos = 0;
+  epoch = 0;
+  constructor(private readonly rel: Relation, private readonly size: number, private readonly rng: Rng) {
+    this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
+    this.rng.shuffle(this.order);
+  }
+  get batchesPerEpoch(): number {
+    return Math.max(1, Math.ceil(this.rel.size / this.size));
+  }
+  next(): Relation {
+    if (this.pos >= this.order.length) {
+      this.pos = 0;
+      this.epoch++;
+      this.rng.shuffle(this.order);
+    }
+    const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
+    this.pos += rows.length;
+    return selectRowsFast(this.rel, rows);
+  }
+}
+
+function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
+  const ids = new Map<string, Int32Array>();
+  const values = new Map<string, Float64Array>();
+  for (const [c, a] of rel.ids) ids.set(c, Int32Array.from(rows, (t) => a[t]!));
+  for (const [c, a] of rel.values) values.set(c, Float64Array.from(rows, (t) => a[t]!));
+  return { ...rel, size: rows.length, ids, values };
+}
+
+export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): TrainResult {
+  const started = performance.now();
+  const cfg = compiled.model.train;
+  const full = ds.train;
+  const fullSizes = sizesFor(compiled, ds, full, full);
+  const params = initParams(compiled, fullSizes, cfg.seed);
+  // warm start: rows the saved run had (finite values) replace the fresh initialization
+  for (const [name, saved] of opts.init ?? []) {
+    const p = params.get(name);
+    if (!p || p.length !== saved.length) continue;
+    for (let j = 0; j < p.length; j++) if (Number.isFinite(saved[j]!)) p[j] = saved[j]!;
+  }
+  const state = createState(cfg.optimizer, params);
+  const primary = full.get(ds.primary);
+  const batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
+  const stepsPerEpoch = batcher?.batchesPerEpoch ?? 1;
+  const totalSteps = opts.steps ?? (cfg.length.unit === 'steps' ? cfg.length.count : cfg.length.count * stepsPerEpoch);
+  const every = compiled.model.evaluate.every;
+  const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
+
+  const log: StepLog[] = [];
+  const evals: EvalResult[] = [];
+  const evaluateNow = (step: number): void => {
+    if (compiled.model.evaluate.metrics.length === 0) return;
+    const r = evaluateModel(compiled, ds, params, opts.backend, step, step / stepsPerEpoch);
+    evals.push(r);
+    opts.onEval?.(r);
+  };
+
+  let diverged: TrainResult['diverged'];
+  let step = 0;
+  for (; step < totalSteps; step++) {
+    const t0 = performance.now();
+    let relations: ReadonlyMap<string, Relation> = full;
+    let sizes: ReadonlyMap<string, number> = fullSizes;
+    if (batcher) {
+      const b = new Map(full);
+      b.set(ds.primary, batcher.next());
+      relations = b;
+      sizes = sizesFor(compiled, ds, b, full);
+    }
+    const env = makeEnv(compiled, sizes, params, relations);
+    const terms: Record<string, number> = {};
+    let total = 0;
+    for (const t of compiled.terms) {
+      const value = opts.backend.scalar(t.expr, env);
+      terms[t.name] = value;
+      total += value;
+      if (!Number.isFinite(value) && !diverged) diverged = { term: t.name, step, value };
+    }
+    const lr = learningRate(cfg.optimizer, cfg.schedule, step);
+    if (diverged) {
+      log.push({ step, epoch: step / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 });
+      break;
+    }
+    const grads = new Map<string, Float32Array | Float64Array>();
+    for (const g of compiled.grads) {
+      const value = opts.backend.tensor(g.expr, g.out, env);
+      for (let j = 0; j < value.length; j++) {
+        if (!Number.isFinite(value[j]!)) {
+          diverged = { term: `∂/∂${g.param}`, step, value: value[j]! };
+          break;
+        }
+      }
+      grads.set(g.param, value);
+    }
+    if (diverged) break;
+    applyUpdate(cfg.optimizer, state, params, grads, lr);
+    const entry = { step: step + 1, epoch: (step + 1) / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 };
+    log.push(entry);
+    opts.onStep?.(entry);
+    if (evalEvery > 0 && (step + 1) % evalEvery === 0) evaluateNow(step + 1);
+  }
+  if (!diverged && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
+  return { params, log, evals, stepsRun: step, diverged, seconds: (performance.now() - started) / 1000 };
+}
