@@ -196,7 +196,11 @@ export class Executor {
 
   private runKernel(s: Step, plan: KernelPlan, env: Env32, temps: ReadonlyMap<string, Float32Array>): Float32Array {
     const csrs = new Map<string, Csr>();
-    for (const u of s.csr) csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, plan.sizes[u.domain]!));
+    for (const u of s.csr) {
+      const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
+      if (n === undefined) throw new InternalError(`no size for ${u.domain}`);
+      csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, n));
+    }
     const maxSeg = new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
     const c = this.kernelFor(s, plan, maxSeg);
     const args = s.args.map((a) => this.argValue(a, env, temps, csrs));
@@ -262,7 +266,7 @@ function evalHost(e: Expr, plan: KernelPlan, env: Env32, temps: ReadonlyMap<stri
     case 'const':
       return e.value;
     case 'size': {
-      const n = plan.sizes[e.space] ?? env.sizes.get(e.space);
+      const n = (Object.hasOwn(plan.sizes, e.space) ? plan.sizes[e.space] : undefined) ?? env.sizes.get(e.space);
       if (n === undefined) throw new InternalError(`no size for ${e.space}`);
       return n;
     }

@@ -51,6 +51,11 @@ export type Arg =
   /** CSR of `rel` by `col`: offsets (|domain|+1 entries) and the tuple permutation (|rel| entries) */
   | { readonly name: string; readonly kind: 'csr-offsets' | 'csr-perm'; readonly rel: string; readonly col: string; readonly size: number };
 
+/** The key of a CSR index in maps: relation and column, unambiguously joined. */
+export function csrKey(rel: string, col: string): string {
+  return JSON.stringify([rel, col]);
+}
+
 /** A relation sum walked through a CSR index: `sum(t in rel: δ(rel.col[t], key) * …)` */
 export interface CsrUse {
   readonly rel: string;
@@ -149,15 +154,15 @@ function commonDeltas(body: Expr): ExprOf<'eq'>[] {
  * tuples whose `col` is `key` (a CSR segment) instead of every tuple. `bound` holds the index keys
  * bound where the sum is evaluated (thread indices and enclosing loops).
  */
-export function csrOf(s: ExprOf<'sum'>, bound: ReadonlySet<string>, spaces: ReadonlyMap<string, Space>): CsrLoop | undefined {
+export function csrOf(s: ExprOf<'sum'>, bound: ReadonlySet<string>): CsrLoop | undefined {
   const over = new Set(s.over.map(idxKey));
   for (const d of commonDeltas(s.body)) {
     for (const [g, key] of [
       [d.a, d.b],
       [d.b, d.a],
     ] as const) {
-      if (g.kind !== 'gather' || !over.has(idxKey(g.t)) || spaces.get(g.t.space)?.kind !== 'relation') continue;
-      if (g.t.space !== g.rel) continue;
+      // the tuple index must range over the relation itself (its space is named after it)
+      if (g.kind !== 'gather' || !over.has(idxKey(g.t)) || g.t.space !== g.rel) continue;
       if (!ixBoundBy(key, bound)) continue;
       return { t: g.t, rel: g.rel, col: g.col, domain: g.domain, delta: d, key };
     }
@@ -215,7 +220,7 @@ function flattenSums(e: Expr, memo = new Map<number, Expr>()): Expr {
 
 const FLOPS_CALL = 10;
 
-function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string>, spaces: ReadonlyMap<string, Space>): number {
+function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string>): number {
   switch (e.op) {
     case 'const':
     case 'size':
@@ -225,20 +230,20 @@ function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string
       return 1;
     case 'add':
     case 'mul':
-      return e.args.length - 1 + e.args.reduce((a, x) => a + flopsOf(x, size, bound, spaces), 0);
+      return e.args.length - 1 + e.args.reduce((a, x) => a + flopsOf(x, size, bound), 0);
     case 'pow':
-      return (Number.isInteger(e.exp) && Math.abs(e.exp) <= 4 ? Math.abs(e.exp) : FLOPS_CALL) + flopsOf(e.base, size, bound, spaces);
+      return (Number.isInteger(e.exp) && Math.abs(e.exp) <= 4 ? Math.abs(e.exp) : FLOPS_CALL) + flopsOf(e.base, size, bound);
     case 'call':
-      return FLOPS_CALL + flopsOf(e.arg, size, bound, spaces);
+      return FLOPS_CALL + flopsOf(e.arg, size, bound);
     case 'call2':
     case 'cmp':
-      return 1 + flopsOf(e.a, size, bound, spaces) + flopsOf(e.b, size, bound, spaces);
+      return 1 + flopsOf(e.a, size, bound) + flopsOf(e.b, size, bound);
     case 'select':
-      return 1 + flopsOf(e.cond, size, bound, spaces) + flopsOf(e.a, size, bound, spaces) + flopsOf(e.b, size, bound, spaces);
+      return 1 + flopsOf(e.cond, size, bound) + flopsOf(e.a, size, bound) + flopsOf(e.b, size, bound);
     case 'sum': {
       const inner = new Set([...bound, ...e.over.map(idxKey)]);
-      const body = flopsOf(e.body, size, inner, spaces) + 1;
-      const c = csrOf(e, bound, spaces);
+      const body = flopsOf(e.body, size, inner) + 1;
+      const c = csrOf(e, bound);
       let iters = 1;
       for (const i of e.over) {
         // a CSR walk visits |rel| / |domain| tuples on average
@@ -271,7 +276,8 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
   if (!(chunk >= 1 && chunk <= 1024)) throw new InternalError(`plan: chunk ${chunk} outside 1..1024`);
   const allSizes = new Map<string, number>();
   const size = (s: string): number => {
-    const n = allSizes.get(s) ?? sizes.get(s) ?? (spaces.get(s)?.kind === 'dim' ? (spaces.get(s) as { size: number }).size : undefined);
+    const sp = spaces.get(s);
+    const n = allSizes.get(s) ?? sizes.get(s) ?? (sp?.kind === 'dim' ? sp.size : undefined);
     if (n === undefined) throw new InternalError(`plan: no size for space ${s}`);
     allSizes.set(s, n);
     return n;
@@ -291,11 +297,18 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
   const itersOf = (s: ExprOf<'sum'>): number => s.over.reduce((a, i) => a * size(i.space), 1);
 
   /** Replaces hoisted sums in `x` by temp reads; L = bound index keys, inLoop = inside a sum. */
+  const rewritten = new Map<string, Expr>();
   const rewrite = (x: Expr, L: ReadonlySet<string>, inLoop: boolean): Expr => {
+    const key = `${x.id}|${inLoop ? 1 : 0}|${[...L].sort().join('\u0000')}`;
+    let r = rewritten.get(key);
+    if (!r) rewritten.set(key, (r = rewriteOnce(x, L, inLoop)));
+    return r;
+  };
+  const rewriteOnce = (x: Expr, L: ReadonlySet<string>, inLoop: boolean): Expr => {
     if (x.op !== 'sum') return mapChildren(x, (c) => rewrite(c, L, inLoop));
     const free = freeIdx(x);
     for (const k of free.keys()) if (!L.has(k)) throw new InternalError(`plan: index ${k} is not bound`);
-    const csr = csrOf(x, L, spaces);
+    const csr = csrOf(x, L);
     const hoist =
       free.size < L.size ||
       L.size === 0 ||
@@ -322,7 +335,7 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     const body = rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true);
     const s = sum(x.over, body);
     if (s.op !== 'sum') return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
-    if (csrOf(s, L, spaces) || itersOf(s) <= maxInline) return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
+    if (csrOf(s, L) || itersOf(s) <= maxInline) return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
     // split-K: partial sums over boxes of the iteration space, then a reduction over the boxes
     const split = chooseSplit(s, chunk, pidx);
     const partName = fresh();
@@ -339,13 +352,13 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
   const push = (s: Omit<Step, 'name' | 'text' | 'cells' | 'args' | 'csr' | 'cost'>, name = fresh()): string => {
     const cells = s.out.reduce((a, i) => a * i.size, 1);
     const bound = new Set(s.out.filter((i) => !s.split || i !== s.split.chunkIdx).map((i) => idxKey(i)));
-    const { args, csr } = s.kind === 'kernel' ? collectArgs(s.expr, bound, s.split, spaces, size) : { args: [], csr: [] };
+    const { args, csr } = s.kind === 'kernel' ? collectArgs(s.expr, bound, s.split, size) : { args: [], csr: [] };
     let perCell: number;
     if (s.kind === 'host-sum') perCell = 0;
     else if (s.split && s.expr.op === 'sum') {
       const inner = new Set([...bound, ...s.expr.over.map(idxKey)]);
-      perCell = s.split.dims.reduce((a, d) => a * d.chunk, 1) * (flopsOf(s.expr.body, size, inner, spaces) + 1);
-    } else perCell = flopsOf(s.expr, size, bound, spaces);
+      perCell = s.split.dims.reduce((a, d) => a * d.chunk, 1) * (flopsOf(s.expr.body, size, inner) + 1);
+    } else perCell = flopsOf(s.expr, size, bound);
     const flops = s.kind === 'host-sum' ? (steps.find((p) => p.name === s.of)?.cells ?? 0) : cells * perCell;
     steps.push({ ...s, name, text: printIR(s.expr), cells, args, csr, cost: { flops, bytes: 4 * cells } });
     return name;
@@ -362,7 +375,8 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     version: 1,
     source: printIR(e),
     out: out.map(pidx),
-    sizes: Object.fromEntries([...allSizes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    // own properties only (a space may be named `constructor`); read with Object.hasOwn
+    sizes: Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries([...allSizes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
     steps,
     result,
     scalar: out.length === 0,
@@ -392,7 +406,6 @@ function collectArgs(
   e: Expr,
   bound: ReadonlySet<string>,
   split: Split | undefined,
-  spaces: ReadonlyMap<string, Space>,
   size: (s: string) => number,
 ): { args: Arg[]; csr: CsrUse[] } {
   const args: Arg[] = [];
@@ -409,8 +422,9 @@ function collectArgs(
     }
   };
   const memo = new Set<string>();
-  const go = (x: Expr, b: ReadonlySet<string>, top: boolean): void => {
-    const mk = `${x.id}|${[...b].sort().join(',')}`;
+  // `known`: δ nodes a CSR walk makes identically 1 (the emitter reads no ids for them)
+  const go = (x: Expr, b: ReadonlySet<string>, top: boolean, known: ReadonlySet<number>): void => {
+    const mk = `${x.id}|${[...b].sort().join(',')}|${[...known].join(',')}`;
     if (memo.has(mk)) return;
     memo.add(mk);
     switch (x.op) {
@@ -425,26 +439,27 @@ function collectArgs(
         return;
       }
       case 'eq':
+        if (known.has(x.id)) return;
         ixArg(x.a);
         ixArg(x.b);
         return;
       case 'sum': {
-        const c = top && split ? undefined : csrOf(x, b, spaces);
+        const c = top && split ? undefined : csrOf(x, b);
         if (c) {
-          const k = `${c.rel}\u0000${c.col}`;
+          const k = csrKey(c.rel, c.col);
           if (!csr.some((u) => u.rel === c.rel && u.col === c.col)) csr.push({ rel: c.rel, col: c.col, domain: c.domain });
           ixArg(c.key);
           addArg(`off:${k}`, (name) => ({ name, kind: 'csr-offsets', rel: c.rel, col: c.col, size: size(c.domain) + 1 }));
           addArg(`perm:${k}`, (name) => ({ name, kind: 'csr-perm', rel: c.rel, col: c.col, size: size(c.rel) }));
         }
-        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false);
+        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false, c ? new Set([...known, c.delta.id]) : known);
         return;
       }
       default:
-        for (const c of children(x)) go(c, b, false);
+        for (const c of children(x)) go(c, b, false, known);
     }
   };
-  go(e, bound, true);
+  go(e, bound, true, new Set());
   return { args, csr };
 }
 

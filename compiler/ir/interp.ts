@@ -165,15 +165,18 @@ function compile(e: Expr, env: Env, slotOf: (i: Idx) => number): Fn {
       const body = go(e.body);
       const slots = e.over.map(slotOf);
       const ns = e.over.map((i) => sizeOf(env, i.space));
+      // an inner sum may rebind an enclosing index's name: save and restore its slot
       if (slots.length === 1) {
         const [s0] = slots as [number];
         const [n0] = ns as [number];
         return (f) => {
+          const saved = f[s0]!;
           let acc = 0;
           for (let a = 0; a < n0; a++) {
             f[s0] = a;
             acc += body(f);
           }
+          f[s0] = saved;
           return acc;
         };
       }
@@ -187,7 +190,12 @@ function compile(e: Expr, env: Env, slotOf: (i: Idx) => number): Fn {
         }
         return acc;
       };
-      return (f) => rec(f, 0);
+      return (f) => {
+        const saved = slots.map((s) => f[s]!);
+        const acc = rec(f, 0);
+        slots.forEach((s, j) => (f[s] = saved[j]!));
+        return acc;
+      };
     }
     default:
       return assertNever(e);

@@ -117,3 +117,15 @@ describe('the Gramian gradient is 2·U·(VᵀV)', () => {
     for (const s of itemSums) expect([...freeIdx(s).values()].map((x) => x.space)).toEqual(['d', 'd']);
   });
 });
+
+describe('the interpreter scopes indices', () => {
+  it('an inner sum that rebinds an outer index name leaves the outer binding intact', () => {
+    // U[u,k] · Σ_k V[i,k] · V[i,k] with the outer k free: the outer read must see the outer k
+    const env = randomEnv(spec(2, 2, 3, 1), 5);
+    const inner = sum([k], mul(P('V', i, k), P('V', i, k)));
+    const shadowed = mul(P('U', u, k), inner, P('V', i, k));
+    const k2 = idx('k2', 'd');
+    const renamed = mul(P('U', u, k), sum([k2], mul(P('V', i, k2), P('V', i, k2))), P('V', i, k));
+    expect(maxRelErr(evalTensor(shadowed, env, [u, i, k]), evalTensor(renamed, env, [u, i, k]))).toBe(0);
+  });
+});

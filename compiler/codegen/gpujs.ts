@@ -1,0 +1,474 @@
+// Codegen: one planned kernel step → the source of a gpu.js kernel `function (p0, …) { … }` and
+// its settings. One thread per output cell of a flat 1D output; inputs are flat row-major
+// Float32Arrays indexed through strides; every loop has a constant bound (CSR walks use the
+// segment bound `maxSeg` and break). Security invariant: the emitted code contains only
+// identifiers generated here (`p0` args, `v3` values, `i2` indices, `j1` counters, `s4` sums,
+// `w0` scratch), JS keywords, `this.thread.x`, `Math.*` and finite numeric literals. User names
+// reach the source only inside the header comment, sanitized to a harmless character set.
+import { InternalError } from '../diagnostics.ts';
+import { assertNever, freeIdx, idxKey, ixKey, type Expr, type ExprOf, type Idx, type Ix } from '../ir/nodes.ts';
+import { children, csrKey, csrOf, type Arg, type KernelPlan, type Step } from './plan.ts';
+
+export interface KernelSettings {
+  readonly output: [number];
+  readonly loopMaxIterations: number;
+  readonly tactic: 'precision';
+  readonly precision: 'single';
+}
+
+export interface EmittedKernel {
+  readonly source: string;
+  readonly settings: KernelSettings;
+  /** the step's arguments, in the kernel's parameter order */
+  readonly args: readonly Arg[];
+}
+
+/** Data-dependent constants baked into a kernel. */
+export interface EmitSpec {
+  /** per csrKey(rel, col): the longest CSR segment (rounded up to a power of two when baked);
+   * defaults to the relation's size */
+  readonly maxSeg?: ReadonlyMap<string, number>;
+}
+
+/** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
+export const MAX_EXACT_INDEX = 2 ** 24;
+
+/** The smallest power of two ≥ n (≥ 1): CSR loop bounds, so mini-batches rarely recompile. */
+export function loopBoundFor(n: number): number {
+  let b = 1;
+  while (b < n) b *= 2;
+  return b;
+}
+
+/** A float literal: finite numbers only, always with a decimal point or exponent. */
+export function flt(n: number): string {
+  if (!Number.isFinite(n)) throw new InternalError(`codegen: non-finite literal ${n}`);
+  const s = Object.is(n, -0) ? '0' : String(n);
+  const f = /[.e]/.test(s) ? s : `${s}.0`;
+  return n < 0 ? `(${f})` : f;
+}
+
+/** An integer literal (sizes, strides, loop bounds). */
+export function int(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InternalError(`codegen: bad integer literal ${n}`);
+  return String(n);
+}
+
+/** A comment line that cannot end early or smuggle code: a whitelist of characters, bounded. */
+export function commentText(s: string): string {
+  const clean = s.replace(/δ/g, 'delta').replace(/[^A-Za-z0-9_ .,:;()[\]{}+\-*/^|<>=!?&%#@~']/g, '?');
+  return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
+}
+
+interface Scope {
+  /** index key → generated variable */
+  readonly vars: Map<string, string>;
+  /** node id / ix key → generated variable or literal, valid while this scope is open */
+  readonly memo: Map<string, string>;
+}
+
+class Gen {
+  private readonly lines: string[] = [];
+  private readonly scopes: Scope[] = [{ vars: new Map(), memo: new Map() }];
+  private counter = 0;
+  private readonly argOf = new Map<string, string>();
+  loopMax = 1;
+
+  constructor(
+    private readonly sizes: Readonly<Record<string, number>>,
+    args: readonly Arg[],
+    private readonly spec: EmitSpec,
+  ) {
+    for (const a of args) {
+      const key =
+        a.kind === 'tensor'
+          ? `tensor:${a.tensorKind}\u0000${a.tensor}`
+          : a.kind === 'temp'
+            ? `temp:${a.temp}`
+            : a.kind === 'ids'
+              ? `ids:${a.rel}\u0000${a.col}`
+              : `${a.kind === 'csr-offsets' ? 'off' : 'perm'}:${csrKey(a.rel, a.col)}`;
+      this.argOf.set(key, a.name);
+    }
+  }
+
+  fresh(prefix: 'v' | 'i' | 'j' | 's' | 'w'): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  line(s: string): void {
+    this.lines.push(`${'  '.repeat(this.scopes.length)}${s}`);
+  }
+
+  body(): string {
+    return this.lines.join('\n');
+  }
+
+  size(space: string): number {
+    const n = Object.hasOwn(this.sizes, space) ? this.sizes[space] : undefined;
+    if (n === undefined) throw new InternalError(`codegen: no size for space ${space}`);
+    return n;
+  }
+
+  arg(key: string): string {
+    const a = this.argOf.get(key);
+    if (!a) throw new InternalError(`codegen: no kernel argument for ${key}`);
+    return a;
+  }
+
+  open(header: string): void {
+    this.line(`${header} {`);
+    this.scopes.push({ vars: new Map(), memo: new Map() });
+  }
+
+  close(): void {
+    this.scopes.pop();
+    this.line('}');
+  }
+
+  bind(i: Idx, name: string): void {
+    this.scopes[this.scopes.length - 1]!.vars.set(idxKey(i), name);
+  }
+
+  bound(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.scopes) for (const k of s.vars.keys()) out.add(k);
+    return out;
+  }
+
+  varOf(i: Idx): string {
+    for (let d = this.scopes.length - 1; d >= 0; d--) {
+      const n = this.scopes[d]!.vars.get(idxKey(i));
+      if (n) return n;
+    }
+    throw new InternalError(`codegen: unbound index ${i.name}`);
+  }
+
+  /** Memo lookup that stops at a scope rebinding one of the entry's free indices (shadowing). */
+  lookup(key: string, free: ReadonlySet<string>): string | undefined {
+    for (let d = this.scopes.length - 1; d >= 0; d--) {
+      const s = this.scopes[d]!;
+      const hit = s.memo.get(key);
+      if (hit !== undefined) return hit;
+      for (const k of free) if (s.vars.has(k)) return undefined;
+    }
+    return undefined;
+  }
+
+  remember(key: string, value: string): void {
+    this.scopes[this.scopes.length - 1]!.memo.set(key, value);
+  }
+
+  /** `const vN = code;` */
+  let(code: string, prefix: 'v' | 'w' = 'v'): string {
+    const n = this.fresh(prefix);
+    this.line(`const ${n} = ${code};`);
+    return n;
+  }
+
+  ix(x: Ix): string {
+    if (x.kind === 'var') return this.varOf(x.idx);
+    const key = `ix:${ixKey(x)}`;
+    const free = new Set([idxKey(x.t)]);
+    const hit = this.lookup(key, free);
+    if (hit) return hit;
+    const ids = this.arg(`ids:${x.rel}\u0000${x.col}`);
+    const n = this.let(`${ids}[${this.varOf(x.t)}]`);
+    this.remember(key, n);
+    return n;
+  }
+
+  expr(e: Expr): string {
+    if (e.op === 'const') return flt(e.value);
+    if (e.op === 'size') return flt(this.size(e.space));
+    const key = `e:${e.id}`;
+    const free = new Set(freeIdx(e).keys());
+    const hit = this.lookup(key, free);
+    if (hit) return hit;
+    const out = this.compute(e);
+    this.remember(key, out);
+    return out;
+  }
+
+  private compute(e: Expr): string {
+    switch (e.op) {
+      case 'const':
+      case 'size':
+        return this.expr(e);
+      case 'tensor': {
+        const a = this.arg(e.kind === 'temp' ? `temp:${e.name}` : `tensor:${e.kind}\u0000${e.name}`);
+        const dims = e.ix.map((x) => this.size(x.kind === 'var' ? x.idx.space : x.domain));
+        const terms: string[] = [];
+        let stride = 1;
+        for (let j = e.ix.length - 1; j >= 0; j--) {
+          const c = this.ix(e.ix[j]!);
+          terms.unshift(stride === 1 ? c : `${c} * ${int(stride)}`);
+          stride *= dims[j]!;
+        }
+        if (stride > MAX_EXACT_INDEX) throw new InternalError(`codegen: tensor with ${stride} elements exceeds exact float32 indexing`);
+        return this.let(`${a}[${terms.length ? terms.join(' + ') : '0'}]`);
+      }
+      case 'add':
+        return this.let(e.args.map((a) => this.expr(a)).join(' + '));
+      case 'mul':
+        return this.let(e.args.map((a) => this.expr(a)).join(' * '));
+      case 'pow':
+        return this.let(powCode(this.expr(e.base), e.exp));
+      case 'call':
+        return this.call(e.fn, this.expr(e.arg));
+      case 'call2':
+        return this.let(`Math.${e.fn === 'max' ? 'max' : 'min'}(${this.expr(e.a)}, ${this.expr(e.b)})`);
+      case 'cmp': {
+        const op = { '<': '<', '<=': '<=', '>': '>', '>=': '>=', '==': '===', '!=': '!==' }[e.cmp];
+        return this.let(`(${this.expr(e.a)} ${op} ${this.expr(e.b)} ? 1.0 : 0.0)`);
+      }
+      case 'select': {
+        const c = this.expr(e.cond);
+        return this.let(`(${c} !== 0.0 ? ${this.expr(e.a)} : ${this.expr(e.b)})`);
+      }
+      case 'eq':
+        return this.let(`(${this.ix(e.a)} === ${this.ix(e.b)} ? 1.0 : 0.0)`);
+      case 'sum':
+        return this.sum(e);
+      default:
+        return assertNever(e);
+    }
+  }
+
+  private call(fn: ExprOf<'call'>['fn'], a: string): string {
+    switch (fn) {
+      case 'exp':
+      case 'log':
+      case 'sqrt':
+      case 'abs':
+      case 'tanh':
+        return this.let(`Math.${fn}(${a})`);
+      case 'sigmoid': {
+        const z = this.let(`Math.exp(-Math.abs(${a}))`, 'w');
+        return this.let(`(${a} >= 0.0 ? 1.0 / (1.0 + ${z}) : ${z} / (1.0 + ${z}))`);
+      }
+      case 'softplus':
+        return this.let(`Math.max(${a}, 0.0) + Math.log1p(Math.exp(-Math.abs(${a})))`);
+      case 'logsigmoid':
+        return this.let(`Math.min(${a}, 0.0) - Math.log1p(Math.exp(-Math.abs(${a})))`);
+      case 'relu':
+        return this.let(`Math.max(${a}, 0.0)`);
+      case 'step':
+        return this.let(`(${a} > 0.0 ? 1.0 : 0.0)`);
+      case 'sign':
+        return this.let(`(${a} > 0.0 ? 1.0 : (${a} < 0.0 ? -1.0 : 0.0))`);
+      default:
+        return assertNever(fn);
+    }
+  }
+
+  /**
+   * Loop-invariant code motion inside a kernel: evaluates, in the current scope, the maximal
+   * subterms of `body` that depend only on indices bound now and not rebound on the way (`avail`).
+   */
+  prehoist(body: Expr, avail: ReadonlySet<string>): void {
+    const seen = new Set<string>();
+    const walk = (x: Expr, av: ReadonlySet<string>): void => {
+      const key = `${x.id}|${av.size}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (x.op === 'const' || x.op === 'size') return;
+      const free = freeIdx(x);
+      if ([...free.keys()].every((k) => av.has(k))) {
+        // a δ made 1 by an enclosing CSR walk is free: it is in the memo already
+        this.expr(x);
+        return;
+      }
+      if (x.op === 'tensor' || x.op === 'eq') {
+        const ixs = x.op === 'tensor' ? x.ix : [x.a, x.b];
+        for (const i of ixs) if (i.kind === 'gather' && av.has(idxKey(i.t))) this.ix(i);
+        return;
+      }
+      if (x.op === 'sum') {
+        const inner = new Set(av);
+        for (const i of x.over) inner.delete(idxKey(i));
+        walk(x.body, inner);
+        return;
+      }
+      for (const c of children(x)) walk(c, av);
+    };
+    walk(body, avail);
+  }
+
+  /** Bound indices minus `excluded` (indices a loop about to open rebinds). */
+  availExcept(excluded: readonly Idx[]): Set<string> {
+    const out = this.bound();
+    for (const i of excluded) out.delete(idxKey(i));
+    return out;
+  }
+
+  /** An inline reduction: nested constant-bound loops, the CSR walk first when there is one. */
+  sum(e: ExprOf<'sum'>): string {
+    const acc = this.fresh('s');
+    this.line(`let ${acc} = 0.0;`);
+    const c = csrOf(e, this.bound());
+    let depth = 0;
+    const pending = [...e.over];
+    this.prehoist(e.body, this.availExcept(pending));
+    if (c) {
+      const key = this.ix(c.key);
+      const off = this.arg(`off:${csrKey(c.rel, c.col)}`);
+      const perm = this.arg(`perm:${csrKey(c.rel, c.col)}`);
+      const lo = this.let(`${off}[${key}]`, 'w');
+      const hi = this.let(`${off}[${key} + 1]`, 'w');
+      // the walk breaks at the segment end, so any bound ≥ the longest segment is correct; without
+      // data (e.g. an artifact printed at compile time) the relation size is one
+      const seg = this.spec.maxSeg?.get(csrKey(c.rel, c.col)) ?? this.size(c.rel);
+      const bound = loopBoundFor(seg);
+      this.loopMax = Math.max(this.loopMax, bound);
+      const j = this.fresh('j');
+      this.open(`for (let ${j} = 0; ${j} < ${int(bound)}; ${j}++)`);
+      depth++;
+      const r = this.let(`${lo} + ${j}`, 'w');
+      this.line(`if (${r} >= ${hi}) { break; }`);
+      const t = this.let(`${perm}[${r}]`, 'w');
+      this.bind(c.t, t);
+      // inside the walk every tuple satisfies the δ
+      this.remember(`e:${c.delta.id}`, '1.0');
+      pending.splice(pending.findIndex((i) => idxKey(i) === idxKey(c.t)), 1);
+      this.prehoist(e.body, this.availExcept(pending));
+    }
+    while (pending.length) {
+      const i = pending.shift()!;
+      const n = this.size(i.space);
+      this.loopMax = Math.max(this.loopMax, n);
+      const iv = this.fresh('i');
+      this.open(`for (let ${iv} = 0; ${iv} < ${int(n)}; ${iv}++)`);
+      depth++;
+      this.bind(i, iv);
+      if (pending.length) this.prehoist(e.body, this.availExcept(pending));
+    }
+    this.line(`${acc} += ${this.expr(e.body)};`);
+    for (let d = 0; d < depth; d++) this.close();
+    return acc;
+  }
+
+  /** Splits the flat thread id into the step's output indices (row-major). */
+  decode(out: readonly { readonly name: string; readonly space: string; readonly size: number }[]): string[] {
+    const x = this.let('this.thread.x', 'w');
+    const names: string[] = new Array<string>(out.length);
+    let rest = x;
+    for (let a = out.length - 1; a >= 0; a--) {
+      const n = out[a]!.size;
+      if (a === 0) {
+        names[a] = rest;
+        break;
+      }
+      const q = this.let(`Math.floor(${rest} / ${int(n)})`, 'w');
+      names[a] = this.let(`${rest} - ${q} * ${int(n)}`, 'w');
+      rest = q;
+    }
+    return names;
+  }
+}
+
+function powCode(b: string, n: number): string {
+  if (Number.isInteger(n) && n >= 2 && n <= 4) return new Array<string>(n).fill(b).join(' * ');
+  if (Number.isInteger(n) && n <= -1 && n >= -4) return `1.0 / (${new Array<string>(-n).fill(b).join(' * ')})`;
+  if (n === 0.5) return `Math.sqrt(${b})`;
+  if (n === -0.5) return `1.0 / Math.sqrt(${b})`;
+  return `Math.pow(${b}, ${flt(n)})`;
+}
+
+/** Emits the gpu.js kernel for a `kernel` step of `plan`. */
+export function emitKernel(step: Step, plan: KernelPlan, spec: EmitSpec = {}): EmittedKernel {
+  if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
+  if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
+  const maxDim = step.out.reduce((a, i) => Math.max(a, i.size), 1);
+  if (step.cells + (step.out.length > 1 ? maxDim : 0) > MAX_EXACT_INDEX) {
+    throw new InternalError(`codegen: step ${step.name} has ${step.cells} cells, beyond exact float32 thread ids`);
+  }
+  const g = new Gen(plan.sizes, step.args, spec);
+  const names = g.decode(step.out);
+  let result: string;
+  if (step.split) {
+    const s = step.expr;
+    if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
+    // the chunk index is the last output axis; the others are the sum's free indices
+    step.out.slice(0, -1).forEach((o, a) => g.bind(o, names[a]!));
+    result = splitSum(g, s, step, names[names.length - 1]!);
+  } else {
+    step.out.forEach((o, a) => g.bind(o, names[a]!));
+    result = g.expr(step.expr);
+  }
+  g.line(`return ${result};`);
+  const head = [
+    `${step.name}${step.out.length ? `[${step.out.map((i) => i.name).join(',')}]` : ''} = ${step.text}`,
+    ...(step.split ? [`partial sums: ${step.split.dims.map((d) => `${d.idx.name} in boxes of ${d.chunk} (x${d.chunks})`).join(', ')}`] : []),
+    ...step.args.map((a) => `${a.name}: ${argLabel(a)}`),
+  ].map((l) => `  // ${commentText(l)}`);
+  const source = `function (${step.args.map((a) => a.name).join(', ')}) {\n${head.join('\n')}\n${g.body()}\n}`;
+  return {
+    source,
+    settings: { output: [step.cells], loopMaxIterations: g.loopMax, tactic: 'precision', precision: 'single' },
+    args: step.args,
+  };
+}
+
+function argLabel(a: Arg): string {
+  switch (a.kind) {
+    case 'tensor':
+      return `${a.tensorKind} ${a.tensor}`;
+    case 'temp':
+      return `temp ${a.temp}`;
+    case 'ids':
+      return `ids ${a.rel}.${a.col}`;
+    case 'csr-offsets':
+      return `csr offsets of ${a.rel} by ${a.col}`;
+    case 'csr-perm':
+      return `csr permutation of ${a.rel} by ${a.col}`;
+    default:
+      return assertNever(a);
+  }
+}
+
+/** Thread (o…, c) sums box c of the iteration space of `s` (see plan.ts `Split`). */
+function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string): string {
+  const dims = step.split!.dims;
+  // box coordinates of chunk c, row-major over the split dims
+  const coords = new Map<number, string>();
+  let rest = chunkVar;
+  for (let j = dims.length - 1; j >= 0; j--) {
+    const d = dims[j]!;
+    if (d.chunks === 1) continue;
+    const earlier = dims.slice(0, j).some((x) => x.chunks > 1);
+    if (!earlier) {
+      coords.set(j, rest);
+      break;
+    }
+    const q = g.let(`Math.floor(${rest} / ${int(d.chunks)})`, 'w');
+    coords.set(j, g.let(`${rest} - ${q} * ${int(d.chunks)}`, 'w'));
+    rest = q;
+  }
+  const acc = g.fresh('s');
+  g.line(`let ${acc} = 0.0;`);
+  let depth = 0;
+  g.prehoist(s.body, g.availExcept(s.over));
+  s.over.forEach((i, j) => {
+    const d = dims[j]!;
+    if (d.chunks === 1) {
+      g.loopMax = Math.max(g.loopMax, d.idx.size);
+      const iv = g.fresh('i');
+      g.open(`for (let ${iv} = 0; ${iv} < ${int(d.idx.size)}; ${iv}++)`);
+      g.bind(i, iv);
+    } else {
+      g.loopMax = Math.max(g.loopMax, d.chunk);
+      const jv = g.fresh('j');
+      g.open(`for (let ${jv} = 0; ${jv} < ${int(d.chunk)}; ${jv}++)`);
+      const iv = g.fresh('i');
+      g.line(`const ${iv} = ${coords.get(j)!} * ${int(d.chunk)} + ${jv};`);
+      if (d.idx.size % d.chunk !== 0) g.line(`if (${iv} >= ${int(d.idx.size)}) { break; }`);
+      g.bind(i, iv);
+    }
+    depth++;
+    if (j < s.over.length - 1) g.prehoist(s.body, g.availExcept(s.over.slice(j + 1)));
+  });
+  g.line(`${acc} += ${g.expr(s.body)};`);
+  for (let d = 0; d < depth; d++) g.close();
+  return acc;
+}
