@@ -13,6 +13,7 @@ import type { Model } from './model.ts';
 import { parse } from './parse.ts';
 import { cost, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
+import { simplify } from './passes/simplify.ts';
 import { sourceFile, type SourceFile } from './source.ts';
 
 export interface CompiledExpr {
@@ -87,8 +88,10 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
   const objective = add(...module.terms.map((t) => t.expr));
   const grads = module.params.map((p) => {
-    const out = p.shape.map((s, j) => idx(`${p.name}·${j}`, s));
-    return { param: p.name, out, ...run(grad(objective, p.name, out)) };
+    // output indices a', b', …: a quote cannot appear in a user's identifier, so nothing captures them
+    const out = p.shape.map((s, j) => idx(`${String.fromCharCode(97 + j)}'`, s));
+    // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
+    return { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
   });
   return { compiled: { model, module, terms, grads, sizes }, diagnostics: lowered.diagnostics };
 }

@@ -424,7 +424,8 @@ class Converter {
       const isBinding = this.has(it, 'range') || this.has(it, 'sampler');
       if (!hasBody) {
         if (isBinding)
-          this.reject('RC0108', 'a binding needs an aggregation body', sp, 'binding outside `AGG(BINDINGS: BODY)`', `add the body after a colon: \`${callee}(${this.text(it)}: ...)\``);
+          this.reject('RC0108', 'a binding needs an aggregation body', sp, 'binding outside `AGG(BINDINGS: BODY)`',
+            AGGREGATES.has(callee) ? `add the body after a colon: \`${callee}(${this.text(it)}: ...)\`` : `bindings only appear in aggregations: \`sum(${this.text(it)}: ...)\``);
         args.push({ ...(this.has(it, 'argName') ? { name: this.ident(this.tok(it, 'argName')) } : {}), value, span: sp });
         continue;
       }

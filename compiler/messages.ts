@@ -14,6 +14,7 @@ export const messages = {
   RC0109: 'a contextual word is misspelled (`by time`, `per user`, `batch full`, `x N`, `sparse D`)',
   RC0110: 'a split option is given twice',
   RC0111: 'unknown parameter initializer, or wrong initializer arguments',
+  RC0112: 'a declaration nested too deeply to parse or check',
 
   RC0201: 'unknown name',
   RC0202: 'duplicate declaration',

@@ -274,7 +274,8 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
   const chunk = opts.chunk ?? DEFAULT_CHUNK;
   const maxInline = opts.maxInline ?? DEFAULT_MAX_INLINE;
   if (!(chunk >= 1 && chunk <= 1024)) throw new InternalError(`plan: chunk ${chunk} outside 1..1024`);
-  const allSizes = new Map<string, number>();
+  // every known size goes into the plan: `size` nodes (|user|, B(ratings)) are read by kernels too
+  const allSizes = new Map<string, number>(sizes);
   const size = (s: string): number => {
     const sp = spaces.get(s);
     const n = allSizes.get(s) ?? sizes.get(s) ?? (sp?.kind === 'dim' ? sp.size : undefined);

@@ -1,0 +1,336 @@
+// The checker (stage 3): AST → checked Model. Runs names → types (indices + shapes) → model
+// semantics, stopping after the first sub-pass that reported an error, so later passes may assume
+// earlier invariants (Prisma). Never throws on user input; `throw` is for recc bugs (InternalError).
+// Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
+import type * as A from '../ast.ts';
+import { hasErrors, type Diagnostic } from '../diagnostics.ts';
+import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from '../model.ts';
+import type { Span } from '../source.ts';
+import { assertNever, checkNames, didYouMean, error, evalConst, warning, type Env, type Report } from './names.ts';
+import { checkTypes, type TypesResult } from './shapes.ts';
+
+export interface CheckOptions {
+  /** `--set name=value` overrides of consts and dims */
+  readonly sets?: ReadonlyMap<string, number>;
+}
+
+export interface CheckResult {
+  readonly model: Model | undefined;
+  readonly diagnostics: Diagnostic[];
+}
+
+export function check(program: A.Program, opts?: CheckOptions): CheckResult {
+  try {
+    return checkProgram(program, opts);
+  } catch (e) {
+    // a stack overflow on absurdly deep expressions is the one user-caused exception; bugs rethrow
+    if (!(e instanceof RangeError)) throw e;
+    return {
+      model: undefined,
+      diagnostics: [error('RC0112', 'the model is nested too deeply to check', { file: program.file, start: 0, end: 0 }, undefined, { help: 'split deep expressions with defs' })],
+    };
+  }
+}
+
+function checkProgram(program: A.Program, opts?: CheckOptions): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const report: Report = (d) => diagnostics.push(d);
+  const done = (model: Model | undefined): CheckResult => {
+    diagnostics.sort((a, b) => Number(a.span.file === program.file) - Number(b.span.file === program.file) || a.span.start - b.span.start);
+    return { model: hasErrors(diagnostics) ? undefined : model, diagnostics };
+  };
+  const env = checkNames(program, opts?.sets ?? new Map(), report);
+  if (hasErrors(diagnostics)) return done(undefined);
+  const types = checkTypes(env, report);
+  if (hasErrors(diagnostics)) return done(undefined);
+  return done(buildModel(env, types, report));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 3 — model semantics: terms and params, train and evaluate settings, the split.
+
+export const DEFAULT_TRAIN: TrainInfo = {
+  optimizer: { kind: 'sgd', lr: 0.01, momentum: 0 },
+  schedule: { kind: 'constant' },
+  length: { unit: 'epochs', count: 10 },
+  batch: { kind: 'full' },
+  seed: 42,
+};
+export const DEFAULT_SEED = 42;
+
+const OPTIMIZERS = {
+  sgd: { lr: 0.01, momentum: 0 },
+  adagrad: { lr: 0.01, eps: 1e-10 },
+  adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+} as const;
+const SCHEDULES = { constant: [], step: ['factor', 'every'], exponential: ['factor'] } as const;
+/** metric → whether `@k` is required (true), optional (undefined) or not allowed (false) */
+const METRICS: Readonly<Record<string, boolean | undefined>> = {
+  rmse: false, mae: false, auc: false, logloss: false,
+  recall: true, precision: true, ndcg: true, hr: true, map: true, mrr: undefined,
+};
+
+function fileBase(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? path;
+  return base.replace(/\.[^.]*$/, '') || 'model';
+}
+
+function buildModel(env: Env, types: TypesResult, report: Report): Model {
+  const program = env.program;
+  const num = (e: A.Expr): number | undefined => evalConst(e, env, report);
+  const positiveInt = (n: A.NumberLit, what: string): number => {
+    if (!Number.isInteger(n.value) || n.value < 1) report(error('RC0513', `${what} must be a positive integer`, n.span, `found ${n.text}`));
+    return n.value;
+  };
+
+  // Terms and the params they reach.
+  const terms: TermInfo[] = env.terms.map((t) => ({ name: t.name.name, role: t.role, body: t.body, decl: t }));
+  if (!terms.some((t) => t.role === 'loss')) {
+    const first = program.decls[0];
+    report(error('RC0501', 'the model has no loss term', first ? first.span : { file: program.file, start: 0, end: 0 }, undefined, {
+      help: 'add one, e.g. `loss fit = mean((u, i, r) in ratings: (r - score(u, i))^2)`',
+    }));
+  }
+  const used = new Set<string>();
+  for (const t of env.terms) {
+    const ps = types.termParams.get(t.name.name) ?? new Set<string>();
+    ps.forEach((p) => used.add(p));
+    if (ps.size === 0)
+      report(warning('RC0502', `the ${t.role} term \`${t.name.name}\` does not depend on any param`, t.name.span, 'constant term', 'its gradient is zero; it only shifts the reported objective'));
+  }
+  for (const p of env.params.values())
+    if (!used.has(p.name)) report(warning('RC0503', `param \`${p.name}\` is never used`, p.decl.name.span, 'unused param', 'no term depends on it, so training never changes it'));
+
+  // Split.
+  let split: SplitInfo | undefined;
+  const s = env.split;
+  if (s) {
+    const rel = env.relations.get(s.relation.name);
+    const relation = s.relation.name;
+    const m = s.method;
+    const needTime = (byTime: boolean, at: Span): void => {
+      if (byTime && rel && !rel.columns.some((c) => c.name === 'time' && (c.type.kind === 'int' || c.type.kind === 'float')))
+        report(error('RC0516', `\`by time\` needs a numeric \`time\` column in \`${relation}\``, at, 'no `time` column', { help: `declare one, e.g. \`data ${relation}(..., time: int)\`` }));
+    };
+    const seed = (n: A.NumberLit | undefined): number => {
+      if (n && (!Number.isInteger(n.value) || n.value < 0)) report(error('RC0513', 'a seed must be a non-negative integer', n.span, `found ${n.text}`));
+      return n ? n.value : DEFAULT_SEED;
+    };
+    switch (m.kind) {
+      case 'Holdout':
+        if (!(m.fraction.value > 0 && m.fraction.value < 1)) report(error('RC0513', 'a holdout fraction must lie strictly between 0 and 1', m.fraction.span, `found ${m.fraction.text}`, { help: 'e.g. `holdout 0.2`' }));
+        needTime(m.byTime, m.span);
+        if (m.perUser && rel && rel.columns[0]?.type.kind !== 'domain')
+          report(error('RC0516', `\`per user\` needs \`${relation}\` to start with an index column`, m.span, 'no user column', { help: 'the first index column is the one the split groups by' }));
+        split = { kind: 'holdout', relation, fraction: m.fraction.value, seed: seed(m.seed), byTime: m.byTime, perUser: m.perUser };
+        break;
+      case 'LeaveOneOut':
+        needTime(m.byTime, m.span);
+        split = { kind: 'leave_one_out', relation, byTime: m.byTime, seed: seed(m.seed) };
+        break;
+      case 'KFold': {
+        const k = m.k.value;
+        if (!Number.isInteger(k) || k < 2) report(error('RC0513', 'kfold needs an integer k of at least 2', m.k.span, `found ${m.k.text}`));
+        const fold = m.fold?.value ?? 0;
+        if (m.fold && (!Number.isInteger(fold) || fold < 0 || fold >= k))
+          report(error('RC0513', `the fold must be an integer in 0..${Math.max(0, k - 1)}`, m.fold.span, `found ${m.fold.text}`, { help: 'folds are numbered from 0' }));
+        split = { kind: 'kfold', relation, k, fold, seed: seed(m.seed) };
+        break;
+      }
+      case 'Files':
+        split = { kind: 'files', relation, train: m.train, test: m.test };
+        break;
+      default:
+        assertNever(m);
+    }
+  }
+
+  return {
+    name: env.model?.name.name ?? fileBase(program.file),
+    file: program.file,
+    domains: env.domains,
+    dims: env.dims,
+    consts: env.consts,
+    relations: [...env.relations.values()],
+    split,
+    params: [...env.params.values()],
+    defs: new Map<string, DefInfo>(
+      [...env.defs.values()].map((d) => [d.name.name, { name: d.name.name, params: d.params.map((p) => ({ name: p.name.name, ...(p.type ? { type: p.type.name } : {}) })), body: d.body, decl: d }]),
+    ),
+    terms,
+    train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
+    evaluate: env.evaluate ? evaluateInfo(env.evaluate, positiveInt, report) : { metrics: [], every: undefined },
+  };
+}
+
+/** Positional-or-named arguments against an ordered list of names; unknown names are reported. */
+function namedArgs(args: readonly A.NamedArg[], names: readonly string[], what: string, code: string, num: (e: A.Expr) => number | undefined, report: Report): Map<string, { value: number; span: Span }> {
+  const out = new Map<string, { value: number; span: Span }>();
+  let pos = 0;
+  for (const a of args) {
+    const name = a.name ? a.name.name : names[pos++];
+    if (name === undefined || !names.includes(name)) {
+      const help = a.name ? didYouMean(a.name.name, names) : undefined;
+      report(error(code, a.name ? `${what} has no argument \`${a.name.name}\`` : `${what} takes at most ${names.length} argument${names.length === 1 ? '' : 's'}`, a.span, 'unexpected argument', {
+        help: help ?? (names.length ? `its arguments are ${names.map((n) => `\`${n}\``).join(', ')}` : `${what} takes no arguments`),
+      }));
+      continue;
+    }
+    if (out.has(name)) {
+      report(error('RC0514', `${what} is given \`${name}\` twice`, a.span, 'given again here'));
+      continue;
+    }
+    const v = num(a.value);
+    if (v !== undefined) out.set(name, { value: v, span: a.value.span });
+  }
+  return out;
+}
+
+function trainInfo(
+  block: A.TrainBlock,
+  env: Env,
+  num: (e: A.Expr) => number | undefined,
+  positiveInt: (n: A.NumberLit, what: string) => number,
+  report: Report,
+): TrainInfo {
+  const seen = new Map<string, Span>();
+  let optimizer: OptimizerInfo = DEFAULT_TRAIN.optimizer;
+  let schedule: ScheduleInfo = DEFAULT_TRAIN.schedule;
+  let length = DEFAULT_TRAIN.length;
+  let batch: BatchInfo = DEFAULT_TRAIN.batch;
+  let seed = DEFAULT_TRAIN.seed;
+  for (const e of block.entries) {
+    const key = e.kind === 'Epochs' || e.kind === 'Steps' ? 'Length' : e.kind;
+    const prev = seen.get(key);
+    if (prev) {
+      const word = e.kind.toLowerCase();
+      const conflict = key === 'Length' && block.entries.find((x) => x.span === prev)?.kind !== e.kind;
+      report(error('RC0514', conflict ? 'give either `epochs` or `steps`, not both' : `\`${word}\` is given twice`, e.span, conflict ? 'second stopping rule' : 'given again here', {
+        notes: [{ message: 'first given at {at}', span: prev }],
+        help: conflict ? 'training stops after `epochs N` passes over the data or after `steps N` updates' : `keep one \`${word}\` entry`,
+      }));
+      continue;
+    }
+    seen.set(key, e.span);
+    switch (e.kind) {
+      case 'Optimizer': {
+        const name = e.name.name;
+        if (name !== 'sgd' && name !== 'adagrad' && name !== 'adam') {
+          const help = didYouMean(name, Object.keys(OPTIMIZERS));
+          report(error('RC0504', `unknown optimizer \`${name}\``, e.name.span, 'not an optimizer', { help: help ?? 'optimizers are `sgd`, `adagrad` and `adam`' }));
+          break;
+        }
+        const defaults: Readonly<Record<string, number>> = OPTIMIZERS[name];
+        const got = namedArgs(e.args, Object.keys(defaults), `\`${name}\``, 'RC0504', num, report);
+        const v = (k: string): number => got.get(k)?.value ?? defaults[k]!;
+        const lr = got.get('lr');
+        if (lr && !(lr.value > 0)) report(error('RC0513', 'the learning rate must be positive', lr.span, `found ${lr.value}`));
+        optimizer =
+          name === 'sgd'
+            ? { kind: 'sgd', lr: v('lr'), momentum: v('momentum') }
+            : name === 'adagrad'
+              ? { kind: 'adagrad', lr: v('lr'), eps: v('eps') }
+              : { kind: 'adam', lr: v('lr'), beta1: v('beta1'), beta2: v('beta2'), eps: v('eps') };
+        break;
+      }
+      case 'Schedule': {
+        const name = e.name.name;
+        if (name !== 'constant' && name !== 'step' && name !== 'exponential') {
+          const help = didYouMean(name, Object.keys(SCHEDULES));
+          report(error('RC0512', `unknown schedule \`${name}\``, e.name.span, 'not a schedule', { help: help ?? 'schedules are `constant`, `step(factor, every = N)` and `exponential(factor)`' }));
+          break;
+        }
+        const got = namedArgs(e.args, SCHEDULES[name], `\`${name}\``, 'RC0512', num, report);
+        const need = (k: string): number => {
+          const x = got.get(k);
+          if (!x) {
+            report(error('RC0512', `\`${name}\` needs \`${k}\``, e.span, `missing \`${k}\``, { help: name === 'step' ? 'write `schedule step(0.5, every = 100)`' : 'write `schedule exponential(0.99)`' }));
+            return 1;
+          }
+          if (!(x.value > 0)) report(error('RC0513', `\`${k}\` must be positive`, x.span, `found ${x.value}`));
+          return x.value;
+        };
+        schedule = name === 'constant' ? { kind: 'constant' } : name === 'step' ? { kind: 'step', factor: need('factor'), every: need('every') } : { kind: 'exponential', factor: need('factor') };
+        break;
+      }
+      case 'Epochs':
+      case 'Steps':
+        length = { unit: e.kind === 'Epochs' ? 'epochs' : 'steps', count: positiveInt(e.value, `the number of ${e.kind.toLowerCase()}`) };
+        break;
+      case 'Batch': {
+        if (e.full || !e.size) {
+          batch = { kind: 'full' };
+          break;
+        }
+        const size = positiveInt(e.size, 'a batch size');
+        if (!e.unit) {
+          batch = { kind: 'tuples', size };
+          break;
+        }
+        const u = e.unit.name;
+        const domain = env.domains.find((d) => d === u || d + 's' === u);
+        if (!domain) {
+          report(error('RC0516', `\`batch ${e.size.text} ${u}\` names no index domain`, e.unit.span, 'not a domain', {
+            help: didYouMean(u, env.domains.flatMap((d) => [d, d + 's'])) ?? `write \`batch ${e.size.text}\` for tuples or \`batch ${e.size.text} ${env.domains[0] ?? 'user'}s\``,
+          }));
+          break;
+        }
+        batch = { kind: 'users', size, domain };
+        break;
+      }
+      case 'Seed':
+        if (!Number.isInteger(e.value.value) || e.value.value < 0) report(error('RC0513', 'a seed must be a non-negative integer', e.value.span, `found ${e.value.text}`));
+        seed = e.value.value;
+        break;
+      default:
+        assertNever(e);
+    }
+  }
+  return { optimizer, schedule, length, batch, seed };
+}
+
+function evaluateInfo(block: A.EvaluateBlock, positiveInt: (n: A.NumberLit, what: string) => number, report: Report): EvaluateInfo {
+  const metrics: MetricInfo[] = [];
+  let every: EvaluateInfo['every'];
+  const seen = new Map<string, Span>();
+  for (const e of block.entries) {
+    const key = e.kind;
+    const prev = seen.get(key);
+    if (prev) {
+      report(error('RC0514', `\`${key.toLowerCase()}\` is given twice`, e.span, 'given again here', { notes: [{ message: 'first given at {at}', span: prev }], help: key === 'Metrics' ? 'list every metric in one `metrics` entry' : 'keep one `every` entry' }));
+      continue;
+    }
+    seen.set(key, e.span);
+    if (e.kind === 'Every') {
+      every = { unit: e.unit, count: positiveInt(e.value, 'an evaluation interval') };
+      continue;
+    }
+    const names = new Set<string>();
+    for (const m of e.metrics) {
+      const name = m.name.name;
+      const rule = METRICS[name];
+      const full = m.k ? `${name}@${m.k.text}` : name;
+      if (!(name in METRICS)) {
+        const help = didYouMean(name, Object.keys(METRICS));
+        report(error('RC0510', `unknown metric \`${name}\``, m.name.span, 'not a metric', { help: help ?? `metrics are ${Object.keys(METRICS).map((x) => `\`${x}\``).join(', ')}` }));
+        continue;
+      }
+      if (rule === true && !m.k) {
+        report(error('RC0510', `\`${name}\` needs a cutoff`, m.span, 'missing `@k`', { help: `write \`${name}@10\`` }));
+        continue;
+      }
+      if (rule === false && m.k) {
+        report(error('RC0510', `\`${name}\` takes no cutoff`, m.span, `\`@${m.k.text}\` not allowed`, { help: `write \`${name}\`` }));
+        continue;
+      }
+      if (m.k) positiveInt(m.k, 'a metric cutoff');
+      if (names.has(full)) {
+        report(error('RC0514', `metric \`${full}\` is listed twice`, m.span, 'listed again here'));
+        continue;
+      }
+      names.add(full);
+      metrics.push({ name, ...(m.k ? { k: m.k.value } : {}) });
+    }
+  }
+  return { metrics, every };
+}

@@ -1,0 +1,524 @@
+// Concrete syntax of .recmodel (stage 1: tokens → CST). A pure Chevrotain grammar, no actions;
+// cst-to-ast.ts turns the CST into the AST. Error recovery is on: the parser always returns a CST
+// plus `errors`, whose messages are JSON payloads (see `ErrorPayload`) decoded by parse.ts, so no raw
+// Chevrotain text reaches users. Binding forms inside `sum(...)` are parsed as call items
+// (`expr [in NAME | ~ sampler [x N]]`) and sorted into bindings or arguments by cst-to-ast.ts.
+import { CstParser, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import * as T from './tokens.ts';
+
+/** What the error-message provider encodes into a Chevrotain error message. */
+export type ErrorPayload =
+  | { readonly kind: 'mismatch'; readonly expected: readonly string[]; readonly rule: string }
+  | { readonly kind: 'noViableAlt'; readonly expected: readonly string[]; readonly rule: string }
+  | { readonly kind: 'earlyExit'; readonly expected: readonly string[]; readonly rule: string }
+  | { readonly kind: 'notAllInput'; readonly rule: string };
+
+const firstTokens = (paths: readonly (readonly TokenType[])[]): string[] => [
+  ...new Set(paths.filter((p) => p.length > 0).map((p) => T.describeTokenType(p[0]!))),
+];
+
+const messageProvider: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage: ({ expected, ruleName }) =>
+    JSON.stringify({ kind: 'mismatch', expected: [T.describeTokenType(expected)], rule: ruleName }),
+  buildNotAllInputParsedMessage: ({ ruleName }) => JSON.stringify({ kind: 'notAllInput', rule: ruleName }),
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, ruleName }) =>
+    JSON.stringify({ kind: 'noViableAlt', expected: firstTokens(expectedPathsPerAlt.flat()), rule: ruleName }),
+  buildEarlyExitMessage: ({ expectedIterationPaths, ruleName }) =>
+    JSON.stringify({ kind: 'earlyExit', expected: firstTokens(expectedIterationPaths), rule: ruleName }),
+};
+
+const isPlainIdentifier = (t: IToken): boolean => t.tokenType === T.Identifier;
+
+export class RecParser extends CstParser {
+  constructor() {
+    super(T.allTokens as TokenType[], {
+      recoveryEnabled: true,
+      nodeLocationTracking: 'full',
+      maxLookahead: 3,
+      errorMessageProvider: messageProvider,
+    });
+    this.performSelfAnalysis();
+  }
+
+  public program = this.RULE('program', () => {
+    this.MANY(() => this.SUBRULE(this.declaration));
+  });
+
+  public declaration = this.RULE('declaration', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.modelDecl) },
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.indexDecl) },
+      { ALT: () => this.SUBRULE(this.dataDecl) },
+      { ALT: () => this.SUBRULE(this.splitDecl) },
+      { ALT: () => this.SUBRULE(this.dimDecl) },
+      { ALT: () => this.SUBRULE(this.constDecl) },
+      { ALT: () => this.SUBRULE(this.paramDecl) },
+      { ALT: () => this.SUBRULE(this.defDecl) },
+      { ALT: () => this.SUBRULE(this.termDecl) },
+      { ALT: () => this.SUBRULE(this.trainBlock) },
+      { ALT: () => this.SUBRULE(this.evaluateBlock) },
+    ]);
+  });
+
+  private modelDecl = this.RULE('modelDecl', () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.Identifier);
+  });
+
+  private importDecl = this.RULE('importDecl', () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.StringLit);
+  });
+
+  private indexDecl = this.RULE('indexDecl', () => {
+    this.CONSUME(T.Index);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) });
+  });
+
+  private dataDecl = this.RULE('dataDecl', () => {
+    this.CONSUME(T.Data);
+    this.CONSUME(T.Identifier);
+    this.OR([{ ALT: () => this.SUBRULE(this.dataFile) }, { ALT: () => this.SUBRULE(this.dataDerived) }]);
+  });
+
+  private dataFile = this.RULE('dataFile', () => {
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.column) });
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.From);
+    this.CONSUME(T.StringLit);
+    this.CONSUME(T.Format);
+    this.CONSUME2(T.Identifier, { LABEL: 'format' });
+  });
+
+  private column = this.RULE('column', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.Colon);
+    this.CONSUME2(T.Identifier, { LABEL: 'type' });
+    this.OPTION(() => this.CONSUME3(T.Identifier, { LABEL: 'domain' }));
+  });
+
+  private dataDerived = this.RULE('dataDerived', () => {
+    this.CONSUME(T.Equals);
+    this.CONSUME(T.Identifier, { LABEL: 'base' });
+    this.CONSUME(T.Where);
+    this.SUBRULE(this.expression);
+  });
+
+  private splitDecl = this.RULE('splitDecl', () => {
+    this.CONSUME(T.Split);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.OR([
+      { ALT: () => this.SUBRULE(this.holdout) },
+      { ALT: () => this.SUBRULE(this.leaveOneOut) },
+      { ALT: () => this.SUBRULE(this.kfold) },
+      { ALT: () => this.SUBRULE(this.files) },
+    ]);
+  });
+
+  private holdout = this.RULE('holdout', () => {
+    this.CONSUME(T.Holdout);
+    this.CONSUME(T.NumberLit, { LABEL: 'fraction' });
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.seedOpt) },
+        { ALT: () => this.SUBRULE(this.byOpt) },
+        { ALT: () => this.SUBRULE(this.perOpt) },
+      ]),
+    );
+  });
+
+  private leaveOneOut = this.RULE('leaveOneOut', () => {
+    this.CONSUME(T.LeaveOneOut);
+    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.byOpt) }]));
+  });
+
+  private kfold = this.RULE('kfold', () => {
+    this.CONSUME(T.KFold);
+    this.CONSUME(T.NumberLit, { LABEL: 'k' });
+    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.foldOpt) }]));
+  });
+
+  private files = this.RULE('files', () => {
+    this.CONSUME(T.Files);
+    this.CONSUME(T.StringLit, { LABEL: 'train' });
+    this.CONSUME(T.Comma);
+    this.CONSUME2(T.StringLit, { LABEL: 'test' });
+  });
+
+  private seedOpt = this.RULE('seedOpt', () => {
+    this.CONSUME(T.Seed);
+    this.CONSUME(T.NumberLit);
+  });
+
+  private foldOpt = this.RULE('foldOpt', () => {
+    this.CONSUME(T.Fold);
+    this.CONSUME(T.NumberLit);
+  });
+
+  private byOpt = this.RULE('byOpt', () => {
+    this.CONSUME(T.By);
+    this.CONSUME(T.Identifier);
+  });
+
+  private perOpt = this.RULE('perOpt', () => {
+    this.CONSUME(T.Per);
+    this.CONSUME(T.Identifier);
+  });
+
+  private dimDecl = this.RULE('dimDecl', () => {
+    this.CONSUME(T.Dim);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.dimItem) });
+  });
+
+  private dimItem = this.RULE('dimItem', () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.CONSUME(T.NumberLit);
+  });
+
+  private constDecl = this.RULE('constDecl', () => {
+    this.CONSUME(T.Const);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.constItem) });
+  });
+
+  private constItem = this.RULE('constItem', () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  private paramDecl = this.RULE('paramDecl', () => {
+    this.CONSUME(T.Param);
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(T.LBracket);
+      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) });
+      this.CONSUME(T.RBracket);
+    });
+    this.OR([{ ALT: () => this.SUBRULE(this.sampledInit) }, { ALT: () => this.SUBRULE(this.valueInit) }]);
+  });
+
+  private sampledInit = this.RULE('sampledInit', () => {
+    this.CONSUME(T.Tilde);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.callArgs);
+    this.CONSUME(T.RParen);
+  });
+
+  private valueInit = this.RULE('valueInit', () => {
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  private defDecl = this.RULE('defDecl', () => {
+    this.CONSUME(T.Def);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.defParam) });
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  private defParam = this.RULE('defParam', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(T.Colon);
+      this.CONSUME2(T.Identifier, { LABEL: 'type' });
+    });
+  });
+
+  private termDecl = this.RULE('termDecl', () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Loss, { LABEL: 'role' }) }, { ALT: () => this.CONSUME(T.Reg, { LABEL: 'role' }) }]);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  private trainBlock = this.RULE('trainBlock', () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.trainEntry));
+    this.CONSUME(T.RBrace);
+  });
+
+  private trainEntry = this.RULE('trainEntry', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.optimizerEntry) },
+      { ALT: () => this.SUBRULE(this.scheduleEntry) },
+      { ALT: () => this.SUBRULE(this.epochsEntry) },
+      { ALT: () => this.SUBRULE(this.stepsEntry) },
+      { ALT: () => this.SUBRULE(this.batchEntry) },
+      { ALT: () => this.SUBRULE(this.seedOpt) },
+    ]);
+  });
+
+  private optimizerEntry = this.RULE('optimizerEntry', () => {
+    this.CONSUME(T.Optimizer);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
+    });
+  });
+
+  private scheduleEntry = this.RULE('scheduleEntry', () => {
+    this.CONSUME(T.Schedule);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
+    });
+  });
+
+  private epochsEntry = this.RULE('epochsEntry', () => {
+    this.CONSUME(T.Epochs);
+    this.CONSUME(T.NumberLit);
+  });
+
+  private stepsEntry = this.RULE('stepsEntry', () => {
+    this.CONSUME(T.Steps);
+    this.CONSUME(T.NumberLit);
+  });
+
+  private batchEntry = this.RULE('batchEntry', () => {
+    this.CONSUME(T.Batch);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.NumberLit);
+          // `batch 256 users`; a following soft keyword (`seed 42`) is the next entry, not a unit
+          this.OPTION({ GATE: () => isPlainIdentifier(this.LA(1)), DEF: () => this.CONSUME(T.Identifier, { LABEL: 'unit' }) });
+        },
+      },
+      { ALT: () => this.CONSUME2(T.Identifier, { LABEL: 'word' }) },
+    ]);
+  });
+
+  private evaluateBlock = this.RULE('evaluateBlock', () => {
+    this.CONSUME(T.Evaluate);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.metricsEntry) }, { ALT: () => this.SUBRULE(this.everyEntry) }]));
+    this.CONSUME(T.RBrace);
+  });
+
+  private metricsEntry = this.RULE('metricsEntry', () => {
+    this.CONSUME(T.Metrics);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.metric) });
+  });
+
+  private metric = this.RULE('metric', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.At);
+      this.CONSUME(T.NumberLit);
+    });
+  });
+
+  private everyEntry = this.RULE('everyEntry', () => {
+    this.CONSUME(T.Every);
+    this.CONSUME(T.NumberLit);
+    this.OR([{ ALT: () => this.CONSUME(T.Epochs, { LABEL: 'unit' }) }, { ALT: () => this.CONSUME(T.Steps, { LABEL: 'unit' }) }]);
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Expressions, loosest first: ?: < or < and < not < comparison < + - < * / < . < unary - < ^ < postfix
+
+  public expression = this.RULE('expression', () => {
+    this.SUBRULE(this.orExpr, { LABEL: 'cond' });
+    this.OPTION(() => {
+      this.CONSUME(T.Question);
+      this.SUBRULE(this.expression, { LABEL: 'then' });
+      this.CONSUME(T.Colon);
+      this.SUBRULE2(this.expression, { LABEL: 'else' });
+    });
+  });
+
+  private orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(T.Or, { LABEL: 'op' });
+      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
+    });
+  });
+
+  private andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(T.And, { LABEL: 'op' });
+      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
+    });
+  });
+
+  private notExpr = this.RULE('notExpr', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Not);
+          this.SUBRULE(this.notExpr);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.comparison) },
+    ]);
+  });
+
+  private comparison = this.RULE('comparison', () => {
+    this.SUBRULE(this.additive, { LABEL: 'operand' });
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Less, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.LessEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Greater, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.GreaterEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.EqEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.NotEq, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.additive, { LABEL: 'operand' });
+    });
+  });
+
+  private additive = this.RULE('additive', () => {
+    this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }]);
+      this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
+    });
+  });
+
+  private multiplicative = this.RULE('multiplicative', () => {
+    this.SUBRULE(this.dotExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) }]);
+      this.SUBRULE2(this.dotExpr, { LABEL: 'operand' });
+    });
+  });
+
+  private dotExpr = this.RULE('dotExpr', () => {
+    this.SUBRULE(this.unary, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(T.Dot, { LABEL: 'op' });
+      this.SUBRULE2(this.unary, { LABEL: 'operand' });
+    });
+  });
+
+  private unary = this.RULE('unary', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.power) },
+    ]);
+  });
+
+  /** `a ^ b ^ c` is `a ^ (b ^ c)`; the exponent may be negated (`x ^ -1`). */
+  private power = this.RULE('power', () => {
+    this.SUBRULE(this.primary);
+    this.OPTION(() => {
+      this.CONSUME(T.Caret);
+      this.SUBRULE(this.unary);
+    });
+  });
+
+  private primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.NumberLit) },
+      { ALT: () => this.CONSUME(T.StringLit) },
+      { ALT: () => this.SUBRULE(this.nameExpr) },
+      { ALT: () => this.SUBRULE(this.sizeExpr) },
+      { ALT: () => this.SUBRULE(this.parenExpr) },
+    ]);
+  });
+
+  /** `x`, `f(args)`, `U[u, k]` */
+  private nameExpr = this.RULE('nameExpr', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() =>
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.callArgs);
+            this.CONSUME(T.RParen);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.LBracket);
+            this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+            this.CONSUME(T.RBracket);
+          },
+        },
+      ]),
+    );
+  });
+
+  private sizeExpr = this.RULE('sizeExpr', () => {
+    this.CONSUME(T.Pipe);
+    this.CONSUME(T.Identifier);
+    this.CONSUME2(T.Pipe);
+  });
+
+  /** `(e)`, or the membership test `(u, i) in likes` */
+  private parenExpr = this.RULE('parenExpr', () => {
+    this.CONSUME(T.LParen);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(T.RParen);
+    this.OPTION(() => {
+      this.CONSUME(T.In);
+      this.CONSUME(T.Identifier, { LABEL: 'relation' });
+    });
+  });
+
+  /** Arguments or bindings, then an optional `: body` (only aggregations have one). */
+  private callArgs = this.RULE('callArgs', () => {
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.callItem) });
+    this.OPTION(() => {
+      this.CONSUME(T.Colon);
+      this.SUBRULE(this.expression, { LABEL: 'body' });
+    });
+  });
+
+  /** `lr = 0.01` | `e` | `e in R` | `j < l in x` | `j ~ uniform(item)` | `J ~ pop(item, 0.75) x 100` */
+  private callItem = this.RULE('callItem', () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier, { LABEL: 'argName' });
+      this.CONSUME(T.Equals);
+    });
+    this.SUBRULE(this.expression);
+    this.OPTION2(() =>
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.In);
+            this.CONSUME2(T.Identifier, { LABEL: 'range' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Tilde);
+            this.CONSUME3(T.Identifier, { LABEL: 'sampler' });
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.callArgs, { LABEL: 'samplerArgs' });
+            this.CONSUME(T.RParen);
+            this.OPTION3(() => {
+              this.CONSUME4(T.Identifier, { LABEL: 'times' });
+              this.CONSUME(T.NumberLit, { LABEL: 'count' });
+            });
+          },
+        },
+      ]),
+    );
+  });
+}
+
+/** One parser instance (Chevrotain parsers are reusable: set `input`, call a rule). */
+export const parser = new RecParser();

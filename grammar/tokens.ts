@@ -1,0 +1,168 @@
+// Lexical grammar of .recmodel (stage 0: text → tokens).
+// Hard keywords start declarations or are expression operators (`and or not in`); soft keywords
+// (`seed`, `by`, `every`, ...) carry the Identifier category, so users may still name things `seed`
+// or `time`: CONSUME(Identifier) accepts them, CONSUME(Seed) accepts only the keyword.
+// `x` in `J ~ pop(item) x 100`, `full`, `users`, `time`, `user` are plain identifiers checked by image.
+import { createToken, Lexer, type TokenType } from 'chevrotain';
+
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+
+export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\.)*"/ });
+/** A string missing its closing quote; the parser never expects it, parse.ts reports it as RC0102. */
+export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n]|\\.)*/ });
+export const NumberLit = createToken({ name: 'NumberLit', pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });
+export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+
+function hard(name: string, word: string): TokenType {
+  return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier });
+}
+function soft(name: string, word: string): TokenType {
+  return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, categories: [Identifier] });
+}
+
+// Declaration keywords (reserved).
+export const Model = hard('Model', 'model');
+export const Import = hard('Import', 'import');
+export const Index = hard('Index', 'index');
+export const Data = hard('Data', 'data');
+export const Split = hard('Split', 'split');
+export const Dim = hard('Dim', 'dim');
+export const Const = hard('Const', 'const');
+export const Param = hard('Param', 'param');
+export const Def = hard('Def', 'def');
+export const Loss = hard('Loss', 'loss');
+export const Reg = hard('Reg', 'reg');
+export const Train = hard('Train', 'train');
+export const Evaluate = hard('Evaluate', 'evaluate');
+// Expression keywords (reserved).
+export const And = hard('And', 'and');
+export const Or = hard('Or', 'or');
+export const Not = hard('Not', 'not');
+export const In = hard('In', 'in');
+// Contextual keywords (still identifiers elsewhere).
+export const From = soft('From', 'from');
+export const Format = soft('Format', 'format');
+export const Where = soft('Where', 'where');
+export const Holdout = soft('Holdout', 'holdout');
+export const LeaveOneOut = soft('LeaveOneOut', 'leave_one_out');
+export const KFold = soft('KFold', 'kfold');
+export const Fold = soft('Fold', 'fold');
+export const Files = soft('Files', 'files');
+export const Seed = soft('Seed', 'seed');
+export const By = soft('By', 'by');
+export const Per = soft('Per', 'per');
+export const Optimizer = soft('Optimizer', 'optimizer');
+export const Schedule = soft('Schedule', 'schedule');
+export const Epochs = soft('Epochs', 'epochs');
+export const Steps = soft('Steps', 'steps');
+export const Batch = soft('Batch', 'batch');
+export const Metrics = soft('Metrics', 'metrics');
+export const Every = soft('Every', 'every');
+
+export const LessEq = createToken({ name: 'LessEq', pattern: /<=/ });
+export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/ });
+export const EqEq = createToken({ name: 'EqEq', pattern: /==/ });
+export const NotEq = createToken({ name: 'NotEq', pattern: /!=/ });
+export const Less = createToken({ name: 'Less', pattern: /</ });
+export const Greater = createToken({ name: 'Greater', pattern: />/ });
+export const Equals = createToken({ name: 'Equals', pattern: /=/ });
+export const Plus = createToken({ name: 'Plus', pattern: /\+/ });
+export const Minus = createToken({ name: 'Minus', pattern: /-/ });
+export const Star = createToken({ name: 'Star', pattern: /\*/ });
+export const Slash = createToken({ name: 'Slash', pattern: /\// });
+export const Caret = createToken({ name: 'Caret', pattern: /\^/ });
+export const Dot = createToken({ name: 'Dot', pattern: /\./ });
+export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
+export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
+export const LBracket = createToken({ name: 'LBracket', pattern: /\[/ });
+export const RBracket = createToken({ name: 'RBracket', pattern: /\]/ });
+export const LBrace = createToken({ name: 'LBrace', pattern: /\{/ });
+export const RBrace = createToken({ name: 'RBrace', pattern: /\}/ });
+export const Comma = createToken({ name: 'Comma', pattern: /,/ });
+export const Colon = createToken({ name: 'Colon', pattern: /:/ });
+export const Tilde = createToken({ name: 'Tilde', pattern: /~/ });
+export const Question = createToken({ name: 'Question', pattern: /\?/ });
+export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
+export const At = createToken({ name: 'At', pattern: /@/ });
+
+/** Tokens that begin a declaration: the parser's recovery and parse.ts's one-error-per-declaration rule. */
+export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate];
+
+export const allTokens: readonly TokenType[] = [
+  WhiteSpace,
+  Comment,
+  StringLit,
+  UnterminatedString,
+  NumberLit,
+  ...declKeywords,
+  And,
+  Or,
+  Not,
+  In,
+  From,
+  Format,
+  Where,
+  Holdout,
+  LeaveOneOut,
+  KFold,
+  Fold,
+  Files,
+  Seed,
+  By,
+  Per,
+  Optimizer,
+  Schedule,
+  Epochs,
+  Steps,
+  Batch,
+  Metrics,
+  Every,
+  Identifier,
+  LessEq,
+  GreaterEq,
+  EqEq,
+  NotEq,
+  Less,
+  Greater,
+  Equals,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Caret,
+  Dot,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  Comma,
+  Colon,
+  Tilde,
+  Question,
+  Pipe,
+  At,
+];
+
+export const lexer = new Lexer(allTokens as TokenType[], { positionTracking: 'full', ensureOptimizations: false });
+
+/** How a token type reads in a diagnostic: "`=`", "a name", "`param`". */
+export function describeTokenType(t: TokenType): string {
+  switch (t.name) {
+    case 'Identifier':
+      return 'a name';
+    case 'NumberLit':
+      return 'a number';
+    case 'StringLit':
+      return 'a string';
+    case 'EOF':
+      return 'end of file';
+    default: {
+      const p = t.PATTERN;
+      if (p instanceof RegExp) return '`' + p.source.replace(/\\/g, '') + '`';
+      return '`' + t.name + '`';
+    }
+  }
+}
