@@ -3,7 +3,9 @@
 // keeps the written and rewritten forms with their costs (for `recc explain`) and is what codegen
 // plans kernels from. Never throws on user input: problems come back as diagnostics.
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { grad } from './autodiff/grad.ts';
+import { resolveImports } from './check/imports.ts';
 import { check } from './check/index.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import { add, idx, type Expr, type Idx } from './ir/nodes.ts';
@@ -82,7 +84,7 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   const sizes = completeSizes(module, opts.sizes);
   const sizeOf = (s: string): number => sizes.get(s) ?? DEFAULT_DOMAIN_SIZE;
   const run = (written: Expr): CompiledExpr => {
-    const o = optimize(written, { sizeOf, rewrite: opts.rewrite });
+    const o = optimize(written, { sizeOf, rewrite: opts.rewrite, spaces: module.spaces });
     return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
   };
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
@@ -96,14 +98,21 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   return { compiled: { model, module, terms, grads, sizes }, diagnostics: lowered.diagnostics };
 }
 
-/** Parses, checks and compiles one model file's text. */
+/**
+ * Parses, checks and compiles one model file's text. Its imports are read from disk, resolved
+ * against `path` (and the package's std/); `sources` then holds every file read, so diagnostics in an
+ * imported file render with that file's lines.
+ */
 export function compileSource(path: string, text: string, opts: CompileOptions = {}): CompileResult {
   const src = sourceFile(path, text);
   const sources = new Map([[path, src]]);
   const parsed = parse(src);
   if (!parsed.program || hasErrors(parsed.diagnostics)) return { compiled: undefined, diagnostics: parsed.diagnostics, sources };
-  const checked = check(parsed.program, { sets: opts.sets });
-  const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...checked.diagnostics];
+  const imported = resolveImports(parsed.program, resolvePath(path));
+  imported.sources.forEach((s, file) => sources.set(file, s));
+  if (hasErrors(imported.diagnostics)) return { compiled: undefined, diagnostics: [...imported.diagnostics, ...parsed.diagnostics], sources };
+  const checked = check(parsed.program, { sets: opts.sets, imports: imported.files });
+  const diagnostics: Diagnostic[] = [...imported.diagnostics, ...parsed.diagnostics, ...checked.diagnostics];
   if (!checked.model || hasErrors(checked.diagnostics)) return { compiled: undefined, diagnostics, sources };
   const result = compileModel(checked.model, opts);
   return { compiled: result.compiled, diagnostics: [...diagnostics, ...result.diagnostics], sources };

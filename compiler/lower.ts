@@ -6,9 +6,9 @@
 import type * as ast from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { Model } from './model.ts';
-import type { IRModule, ParamDecl, Space, Term } from './ir/module.ts';
+import type { IRModule, ParamDecl, Sampler, Space, Term } from './ir/module.ts';
 import {
-  add, call, call2, cmp, div, idx, konst, mul, neg, pow, select, size, sub, sum, tensor, v,
+  add, call, call2, cmp, div, eq, idx, konst, mul, neg, pow, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
 } from './ir/nodes.ts';
 
@@ -16,7 +16,9 @@ import {
 type Value =
   | { readonly kind: 'scalar'; readonly e: Expr }
   | { readonly kind: 'row'; readonly dim: string; readonly at: (k: Idx) => Expr }
-  | { readonly kind: 'index'; readonly ix: Ix; readonly domain: string }
+  | { readonly kind: 'index'; readonly ix: Ix; readonly domain: string; readonly logq?: Expr }
+  /** a sample set `J ~ pop(item) x K`: a space of K sampled ids shared by the batch */
+  | { readonly kind: 'samples'; readonly space: string; readonly domain: string }
   | { readonly kind: 'whole'; readonly name: string };
 
 class Unsupported extends Error {
@@ -65,6 +67,9 @@ export function makeLowerer(model: Model): Lowerer {
     relationCols.set(r.name, cols);
     spaces.set(r.name, { kind: 'relation', name: r.name, columns: cols });
   }
+  const samplers: Sampler[] = [];
+  /** per sampled domain, the data tensor (over that domain) of the latest sampler's log-probabilities */
+  const samplerTables = new Map<string, string>();
   const params: ParamDecl[] = model.params.map((p) => ({ name: p.name, shape: p.shape.map((a) => a.name) }));
   const paramShape = new Map(params.map((p) => [p.name, p.shape] as const));
 
@@ -195,8 +200,19 @@ export function makeLowerer(model: Model): Lowerer {
         if (!paramShape.has(name)) throw new Unsupported(e.target.span, `\`${name}\` cannot be indexed`);
         return access(name, e.indices.map((x) => indexOf(go(x), x)));
       }
-      case 'MemberExpr':
-        throw new Unsupported(e.span, 'relation membership `(…) in relation` is not supported by the compiler yet');
+      case 'MemberExpr': {
+        // (x₁…xₙ) in R  =  Σ_{t∈R} Π_j δ(R.col_j[t], x_j)   (1 on R's tuples when R has no duplicates)
+        const rel = e.relation.name;
+        const cols = [...relationCols.get(rel)!].filter(([, type]) => spaces.get(type)?.kind === 'domain');
+        // one bound name per relation (a quote cannot occur in user names), so every spelling of
+        // the same membership test is the same hash-consed node
+        const t = idx(`${rel}'m`, rel);
+        const deltas = e.tuple.map((x, j) => {
+          const [col, domain] = cols[j]!;
+          return eq({ kind: 'gather', rel, col, domain, t }, indexOf(go(x), x));
+        });
+        return { kind: 'scalar', e: sum([t], mul(...deltas)) };
+      }
       case 'CallExpr':
         return lowerCall(e, scope, stack);
       case 'AggregateExpr':
@@ -248,10 +264,20 @@ export function makeLowerer(model: Model): Lowerer {
     const fn = UNARY[name];
     if (fn) return lift1(go(args[0]!), (x) => call(fn, x), e);
     switch (name) {
+      case 'logq': {
+        const a = go(args[0]!);
+        if (a.kind !== 'index') throw new Unsupported(e.span, '`logq` takes an index variable');
+        if (a.logq) return { kind: 'scalar', e: a.logq };
+        // logq(i) of an id the sampler did not draw (NCE's positive): the sampler's log-probability table
+        const table = samplerTables.get(a.domain);
+        if (!table) throw new Unsupported(e.span, `\`logq\` needs a sampler over \`${a.domain}\``);
+        return { kind: 'scalar', e: tensor('data', table, [a.ix]) };
+      }
       case 'log1p':
         return lift1(go(args[0]!), (x) => call('log', add(konst(1), x)), e);
       case 'min':
       case 'max':
+        if (args.length !== 2) throw new Unsupported(e.span, `\`${name}(…)\` of a whole tensor is not supported by the compiler yet`);
         return lift(go(args[0]!), go(args[1]!), (x, y) => call2(name, x, y), e);
       case 'clip': {
         const lo = go(args[1]!);
@@ -281,11 +307,16 @@ export function makeLowerer(model: Model): Lowerer {
   };
 
   const lowerAggregate = (e: ast.AggregateExpr, scope: Scope, stack: readonly string[]): Value => {
-    if (e.op !== 'sum' && e.op !== 'mean') {
+    if (e.op === 'max' || e.op === 'min') {
       throw new Unsupported(e.opSpan, `the \`${e.op}\` aggregation is not supported by the compiler yet`);
     }
     const inner = new Map(scope);
     const over: Idx[] = [];
+    /** the relation of the last tuple binding: per-tuple samplers attach to it */
+    let outerRel: { rel: string; t: Idx } | undefined = [...scope.values()].reduce<{ rel: string; t: Idx } | undefined>(
+      (acc, val) => (val.kind === 'index' && val.ix.kind === 'gather' ? { rel: val.ix.rel, t: val.ix.t } : acc),
+      undefined,
+    );
     for (const b of e.bindings) {
       switch (b.kind) {
         case 'TupleBinding': {
@@ -293,6 +324,7 @@ export function makeLowerer(model: Model): Lowerer {
           const t = idx(fresh('t'), rel);
           over.push(t);
           const cols = [...relationCols.get(rel)!];
+          outerRel = { rel, t };
           b.vars.forEach((name, j) => {
             const [col, type] = cols[j]!;
             if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', `${rel}.${col}`, [v(t)]) });
@@ -302,6 +334,19 @@ export function makeLowerer(model: Model): Lowerer {
           break;
         }
         case 'RangeBinding': {
+          const bound = inner.get(b.range.name);
+          if (bound?.kind === 'samples') {
+            // j in J: every id of the sample set, with its sampling log-probability
+            const sIdx = idx(fresh('s'), bound.space);
+            over.push(sIdx);
+            inner.set(b.var.name, {
+              kind: 'index',
+              ix: { kind: 'gather', rel: bound.space, col: 'id', domain: bound.domain, t: sIdx },
+              domain: bound.domain,
+              logq: tensor('data', `${bound.space}.logq`, [v(sIdx)]),
+            });
+            break;
+          }
           const space = b.range.name;
           if (!spaces.has(space) || spaces.get(space)!.kind === 'relation') {
             throw new Unsupported(b.span, `ranging over \`${space}\` is not supported by the compiler yet`);
@@ -311,13 +356,37 @@ export function makeLowerer(model: Model): Lowerer {
           inner.set(b.var.name, { kind: 'index', ix: v(i), domain: space });
           break;
         }
-        case 'SampleBinding':
-          throw new Unsupported(b.span, 'sampled bindings (`j ~ …`) are not supported by the compiler yet');
+        case 'SampleBinding': {
+          const dist = b.sampler.callee.name === 'pop' ? 'pop' : 'uniform';
+          const domainArg = b.sampler.args[0]?.value;
+          const domain = domainArg?.kind === 'IdentExpr' ? domainArg.name : '';
+          const alphaArg = b.sampler.args[1]?.value;
+          const alpha = alphaArg ? constNumber(alphaArg, model.consts) ?? 1 : 1;
+          if (b.count) {
+            // J ~ s x K: K ids drawn per step and shared by the batch (as TF's sampled softmax does)
+            const space = fresh(`${b.var.name}~`);
+            spaces.set(space, { kind: 'relation', name: space, columns: new Map([['id', domain], ['logq', 'float']]) });
+            samplers.push({ kind: 'set', space, domain, dist, alpha, count: b.count.value, source: outerRel?.rel });
+            samplerTables.set(domain, `${space}#logq_table`);
+            inner.set(b.var.name, { kind: 'samples', space, domain });
+          } else {
+            // j ~ s: one id per tuple of the enclosing relation, a sampled column of that relation
+            if (!outerRel) throw new Unsupported(b.span, 'a single sample `j ~ …` needs a tuple binding before it, e.g. `(u, i) in likes, j ~ uniform(item)`');
+            const col = `~${fresh(b.var.name)}`;
+            samplers.push({ kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel });
+            samplerTables.set(domain, `${outerRel.rel}.${col}#logq_table`);
+            const ix: Ix = { kind: 'gather', rel: outerRel.rel, col, domain, t: outerRel.t };
+            inner.set(b.var.name, { kind: 'index', ix, domain, logq: tensor('data', `${outerRel.rel}.${col}#logq`, [v(outerRel.t)]) });
+          }
+          break;
+        }
         case 'PairBinding':
           throw new Unsupported(b.span, 'pair bindings (`j < l in x`) are not supported by the compiler yet');
       }
     }
     const body = asScalar(lowerExpr(e.body, inner, stack), e.body);
+    // logsumexp(j: f_j) = log Σ_j exp(f_j): exact; float32-safe while |f| stays below ~80
+    if (e.op === 'logsumexp') return { kind: 'scalar', e: call('log', sum(over, call('exp', body))) };
     const s = sum(over, body);
     const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
     if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
@@ -350,7 +419,7 @@ export function makeLowerer(model: Model): Lowerer {
       }
     }
     if (diagnostics.length) return { module: undefined, diagnostics };
-    return { module: { spaces, params, hypers: new Map(model.consts), terms }, diagnostics };
+    return { module: { spaces, params, hypers: new Map(model.consts), terms, samplers }, diagnostics };
   };
 
   const applyDef = (name: string, args: readonly Ix[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] } => {

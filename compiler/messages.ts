@@ -49,7 +49,7 @@ export const messages = {
   RC0504: 'unknown optimizer, or unknown optimizer argument',
   RC0505: 'a def calls itself (directly or through other defs)',
   RC0506: '`|x|` of something that is not a domain or a relation',
-  RC0507: 'imports are not supported yet',
+  RC0507: 'an imported file cannot be found (the path tried is noted)',
   RC0508: 'not a constant expression where one is needed (const, dim, init, optimizer arguments)',
   RC0509: '`--set` names no const or dim',
   RC0510: 'unknown metric, or a metric cutoff `@k` missing or not allowed',
@@ -60,6 +60,10 @@ export const messages = {
   RC0515: 'a sampler used outside a binding, unknown, or given bad arguments',
   RC0516: 'a split or batch refers to a column or domain the relation lacks',
   RC0517: 'a `where` clause uses something other than the relation\'s columns and consts',
+  RC0518: 'imports form a cycle',
+  RC0519: 'an imported file declares something other than defs, consts and imports',
+  RC0520: 'an import path is neither `std/NAME` nor relative (`./x`, `../x`)',
+  RC0521: 'division by the size of a relation that may be empty (warning)',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

@@ -7,11 +7,14 @@ import { hasErrors, type Diagnostic } from '../diagnostics.ts';
 import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from '../model.ts';
 import type { Span } from '../source.ts';
 import { assertNever, checkNames, didYouMean, error, evalConst, warning, type Env, type Report } from './names.ts';
+import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
 
 export interface CheckOptions {
   /** `--set name=value` overrides of consts and dims */
   readonly sets?: ReadonlyMap<string, number>;
+  /** the files the program imports, resolved and parsed by imports.ts (their defs and consts join the model) */
+  readonly imports?: readonly ImportedFile[];
 }
 
 export interface CheckResult {
@@ -36,10 +39,13 @@ function checkProgram(program: A.Program, opts?: CheckOptions): CheckResult {
   const diagnostics: Diagnostic[] = [];
   const report: Report = (d) => diagnostics.push(d);
   const done = (model: Model | undefined): CheckResult => {
-    diagnostics.sort((a, b) => Number(a.span.file === program.file) - Number(b.span.file === program.file) || a.span.start - b.span.start);
+    // imported files first (in import order), then the model's own file, each by position
+    const order = new Map<string, number>((opts?.imports ?? []).map((f, k) => [f.program.file, k]));
+    const rank = (f: string): number => (f === program.file ? order.size : (order.get(f) ?? -1));
+    diagnostics.sort((a, b) => rank(a.span.file) - rank(b.span.file) || a.span.start - b.span.start);
     return { model: hasErrors(diagnostics) ? undefined : model, diagnostics };
   };
-  const env = checkNames(program, opts?.sets ?? new Map(), report);
+  const env = checkNames(program, opts?.sets ?? new Map(), report, opts?.imports ?? []);
   if (hasErrors(diagnostics)) return done(undefined);
   const types = checkTypes(env, report);
   if (hasErrors(diagnostics)) return done(undefined);

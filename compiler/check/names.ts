@@ -7,6 +7,7 @@ import type * as A from '../ast.ts';
 import { InternalError, suggest, type Diagnostic, type Note } from '../diagnostics.ts';
 import type { Axis, ColumnInfo, InitInfo, ParamInfo, RelationInfo } from '../model.ts';
 import type { Span } from '../source.ts';
+import type { ImportedFile } from './imports.ts';
 
 export type Sym =
   | { readonly kind: 'domain'; readonly name: string; readonly span: Span }
@@ -92,8 +93,26 @@ export function kindName(s: Sym): string {
   }
 }
 
-export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>, report: Report): Env {
+export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>, report: Report, imports: readonly ImportedFile[] = []): Env {
   const globals = new Map<string, Sym>();
+  // Imported defs and consts come first (each file after the files it imports), then the model's own
+  // declarations: one namespace, but an imported file's bodies see only its own names and its imports.
+  const decls: readonly A.Decl[] = [...imports.flatMap((f) => f.program.decls.filter((d) => d.kind === 'DefDecl' || d.kind === 'ConstDecl')), ...program.decls];
+  const visibleFrom = new Map<string, ReadonlySet<string>>(imports.map((f) => [f.program.file, f.visible]));
+  const scopes = new Map<string, ReadonlyMap<string, Sym>>();
+  /** the globals a body in `file` may refer to */
+  const globalsOf = (file: string): ReadonlyMap<string, Sym> => {
+    const vis = visibleFrom.get(file);
+    if (!vis) return globals;
+    let m = scopes.get(file);
+    if (!m) {
+      m = new Map([...globals].filter(([, s]) => s.span.file === file || vis.has(s.span.file)));
+      scopes.set(file, m);
+    }
+    return m;
+  };
+  /** the globals of the body being resolved */
+  let scopeG: ReadonlyMap<string, Sym> = globals;
   const domains: string[] = [];
   const terms: A.TermDecl[] = [];
   const defs = new Map<string, A.DefDecl>();
@@ -125,14 +144,13 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
   };
 
   // 1. Collect declarations.
-  for (const d of program.decls) {
+  for (const d of decls) {
     switch (d.kind) {
       case 'ModelDecl':
         single('model', d, 'the model name');
         break;
       case 'ImportDecl':
-        report(error('RC0507', 'imports are not supported yet', d.span, 'import', { help: 'copy the defs you need into this file for now' }));
-        break;
+        break; // resolved by imports.ts before this pass
       case 'IndexDecl':
         for (const n of d.names) {
           declare({ kind: 'domain', name: n.name, span: n.span });
@@ -182,9 +200,9 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
   }
 
   const lookupKind = (id: A.Ident, want: readonly Sym['kind'][], wantText: string): Sym | undefined => {
-    const s = globals.get(id.name);
+    const s = scopeG.get(id.name);
     if (!s) {
-      const cands = [...globals.values()].filter((g) => want.includes(g.kind)).map((g) => g.name);
+      const cands = [...scopeG.values()].filter((g) => want.includes(g.kind)).map((g) => g.name);
       const help = didYouMean(id.name, cands);
       report(error('RC0201', `cannot find ${wantText} \`${id.name}\``, id.span, 'not declared', help ? { help } : undefined));
       return undefined;
@@ -212,7 +230,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
       }));
     }
   }
-  for (const d of program.decls) {
+  for (const d of decls) {
     if (d.kind === 'DimDecl') {
       for (const it of d.items) {
         if (globals.get(it.name.name)?.span !== it.name.span) continue;
@@ -229,7 +247,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
     } else if (d.kind === 'ConstDecl') {
       for (const it of d.items) {
         if (globals.get(it.name.name)?.span !== it.name.span) continue;
-        const v = evalConst(it.value, { globals, consts, dims }, report);
+        const v = evalConst(it.value, { globals: globalsOf(d.span.file), consts, dims }, report);
         const set = sets.get(it.name.name);
         if (set !== undefined) consts.set(it.name.name, set);
         else if (v !== undefined) consts.set(it.name.name, v);
@@ -318,16 +336,24 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
   // 5. Def parameter types and every body's names.
   function resolve(e: A.Expr, locals: ReadonlySet<string>): void {
     const unknown = (name: string, sp: Span, cands: Iterable<string>, what = 'value'): void => {
+      const hidden = scopeG !== globals ? globals.get(name) : undefined;
+      if (hidden) {
+        report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not visible from an imported file', {
+          notes: [{ message: `\`${name}\` is declared at {at}`, span: hidden.span }],
+          help: 'an imported file sees only its own defs and consts and what it imports; pass the value as a def argument',
+        }));
+        return;
+      }
       const help = didYouMean(name, cands);
       report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not found in this scope', help ? { help } : undefined));
     };
-    const all = (): string[] => [...locals, ...globals.keys()];
+    const all = (): string[] => [...locals, ...scopeG.keys()];
     switch (e.kind) {
       case 'NumberLit':
       case 'StringLit':
         return;
       case 'IdentExpr':
-        if (!locals.has(e.name) && !globals.has(e.name)) unknown(e.name, e.span, all());
+        if (!locals.has(e.name) && !scopeG.has(e.name)) unknown(e.name, e.span, all());
         return;
       case 'UnaryExpr':
         return resolve(e.arg, locals);
@@ -340,7 +366,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
         return resolve(e.else, locals);
       case 'CallExpr': {
         const c = e.callee.name;
-        const g = globals.get(c);
+        const g = scopeG.get(c);
         if (g?.kind === 'def') {
           if (currentDef !== undefined) calls.get(currentDef)?.push({ callee: c, span: e.callee.span });
         } else if (!BUILTINS.has(c) && !g && !locals.has(c)) {
@@ -350,15 +376,15 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
         return;
       }
       case 'IndexExpr':
-        if (!locals.has(e.target.name) && !globals.has(e.target.name)) unknown(e.target.name, e.target.span, all());
+        if (!locals.has(e.target.name) && !scopeG.has(e.target.name)) unknown(e.target.name, e.target.span, all());
         for (const i of e.indices) {
           // an unknown index is most likely a misspelled index variable: suggest only local names
-          if (i.kind === 'IdentExpr' && !locals.has(i.name) && !globals.has(i.name)) unknown(i.name, i.span, locals, 'index');
+          if (i.kind === 'IdentExpr' && !locals.has(i.name) && !scopeG.has(i.name)) unknown(i.name, i.span, locals, 'index');
           else resolve(i, locals);
         }
         return;
       case 'SizeExpr':
-        if (!globals.has(e.name.name)) unknown(e.name.name, e.name.span, [...globals.values()].filter((g) => g.kind === 'domain' || g.kind === 'relation').map((g) => g.name), 'domain or relation');
+        if (!scopeG.has(e.name.name)) unknown(e.name.name, e.name.span, [...scopeG.values()].filter((g) => g.kind === 'domain' || g.kind === 'relation').map((g) => g.name), 'domain or relation');
         return;
       case 'MemberExpr':
         for (const t of e.tuple) resolve(t, locals);
@@ -377,11 +403,11 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
         for (const b of e.bindings) {
           switch (b.kind) {
             case 'TupleBinding':
-              if (!globals.has(b.relation.name)) unknown(b.relation.name, b.relation.span, [...globals.values()].filter((g) => g.kind === 'relation' || g.kind === 'domain').map((g) => g.name), 'relation');
+              if (!scopeG.has(b.relation.name)) unknown(b.relation.name, b.relation.span, [...scopeG.values()].filter((g) => g.kind === 'relation' || g.kind === 'domain').map((g) => g.name), 'relation');
               b.vars.forEach(bind);
               break;
             case 'RangeBinding':
-              if (!inner.has(b.range.name) && !globals.has(b.range.name)) unknown(b.range.name, b.range.span, [...inner, ...[...globals.values()].filter((g) => g.kind === 'domain' || g.kind === 'dim').map((g) => g.name)], 'range');
+              if (!inner.has(b.range.name) && !scopeG.has(b.range.name)) unknown(b.range.name, b.range.span, [...inner, ...[...scopeG.values()].filter((g) => g.kind === 'domain' || g.kind === 'dim').map((g) => g.name)], 'range');
               bind(b.var);
               break;
             case 'SampleBinding':
@@ -393,7 +419,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
               bind(b.var);
               break;
             case 'PairBinding':
-              if (!inner.has(b.row.name) && !globals.has(b.row.name)) unknown(b.row.name, b.row.span, inner, 'sparse row');
+              if (!inner.has(b.row.name) && !scopeG.has(b.row.name)) unknown(b.row.name, b.row.span, inner, 'sparse row');
               bind(b.first);
               bind(b.second);
               break;
@@ -406,6 +432,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
     }
   }
   for (const d of defs.values()) {
+    scopeG = globalsOf(d.span.file);
     const locals = new Set<string>();
     const seen = new Map<string, Span>();
     for (const p of d.params) {
@@ -419,6 +446,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
     calls.set(d.name.name, []);
     resolve(d.body, locals);
     currentDef = undefined;
+    scopeG = globals;
   }
   for (const t of terms) resolve(t.body, new Set());
 

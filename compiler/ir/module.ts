@@ -21,12 +21,23 @@ export interface Term {
   readonly expr: Expr;
 }
 
+/**
+ * A sampler the runtime draws from each step. `per-tuple`: one id per tuple of `rel`, stored as the
+ * id column `rel.col` with log-probabilities in data column `rel.col#logq`. `set`: `count` ids shared
+ * by the batch, as the relation space `space` with columns `id` and `logq`. `pop` draws ∝ count^alpha
+ * in the training relation `source`.
+ */
+export type Sampler =
+  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly domain: string; readonly dist: 'uniform' | 'pop'; readonly alpha: number; readonly source: string | undefined }
+  | { readonly kind: 'set'; readonly space: string; readonly domain: string; readonly dist: 'uniform' | 'pop'; readonly alpha: number; readonly count: number; readonly source: string | undefined };
+
 export interface IRModule {
   readonly spaces: ReadonlyMap<string, Space>;
   readonly params: readonly ParamDecl[];
   /** hyperparameter defaults; the IR refers to them as scalar `hyper` tensors */
   readonly hypers: ReadonlyMap<string, number>;
   readonly terms: readonly Term[];
+  readonly samplers: readonly Sampler[];
 }
 
 /** Concrete sizes of every space, known once data is loaded (dims are known at compile time). */

@@ -1,6 +1,6 @@
 // The pass pipeline over one expression: simplify (δ-elimination) → for every sum, expand to
-// sum-of-products normal form and contract each product by cost → keep whichever of {as written,
-// rewritten} the cost model says is cheaper. Gramian forms, bias terms, `h` weights, constants and
+// sum-of-products normal form and contract each product by cost, and try split-default on
+// membership-weighted sums → keep whichever form the cost model says is cheapest. Gramian forms, bias terms, `h` weights, constants and
 // the gradients' U(VᵀV) all come out of this one mechanism; nothing matches `score^2` by spelling.
 import { add, type Expr } from '../ir/nodes.ts';
 import { printIR } from '../ir/print.ts';
@@ -9,6 +9,8 @@ import { contractTerm } from './contract.ts';
 import { cost, type Cost, type SizeOf } from './cost.ts';
 import { expand } from './expand.ts';
 import { simplify } from './simplify.ts';
+import { splitDefault } from './split-default.ts';
+import type { Space } from '../ir/module.ts';
 
 export interface RewriteStep {
   readonly rule: string;
@@ -29,6 +31,8 @@ export interface OptimizeOptions {
   readonly maxTerms?: number;
   /** when false, return the simplified form as written (for tests and `--no-rewrite`) */
   readonly rewrite?: boolean;
+  /** the module's spaces: enables split-default, which must know which spaces are relations */
+  readonly spaces?: ReadonlyMap<string, Space>;
 }
 
 export function optimize(e: Expr, opts: OptimizeOptions): Optimized {
@@ -47,15 +51,26 @@ export function optimize(e: Expr, opts: OptimizeOptions): Optimized {
     let out: Expr;
     if (x.op === 'sum') {
       const asWritten = mapChildren(x, go);
-      const terms = expand(x, go, opts.maxTerms ?? 64);
       out = asWritten;
+      let best = cost(asWritten, opts.sizeOf);
+      const terms = expand(x, go, opts.maxTerms ?? 64);
       if (terms && !(terms.length === 1 && terms[0]!.factors.length <= 1)) {
         const rewritten = add(...terms.map((t) => contractTerm(t, opts.sizeOf)));
-        const before = cost(asWritten, opts.sizeOf);
         const after = cost(rewritten, opts.sizeOf);
-        if (after.flops < before.flops * 0.999) {
+        if (after.flops < best.flops * 0.999) {
           record('expand+contract', asWritten, rewritten);
           out = rewritten;
+          best = after;
+        }
+      }
+      const split = opts.spaces ? splitDefault(x, opts.spaces) : undefined;
+      if (split) {
+        const rewritten = go(simplify(split));
+        const after = cost(rewritten, opts.sizeOf);
+        if (after.flops < best.flops * 0.999) {
+          record('split-default', out, split);
+          out = rewritten;
+          best = after;
         }
       }
     } else out = mapChildren(x, go);

@@ -1,9 +1,10 @@
 // simplify: δ-elimination, the rule that makes symbolic gradients cheap.
 //   Σ_{x,…} δ(x, y)·g(x)  →  Σ_{…} g(y)          (x a bound variable; y any index position)
+//   Σ_t δ(R.c[t], a)·g(a)  →  Σ_t δ(R.c[t], a)·g(R.c[t])   (a free: the rest reads per tuple)
 // To expose δ factors it distributes a sum over an add that carries them, pulls a δ out of a
 // select whose other branch is 0, and merges a nested sum into its parent when the δ sits inside.
 // δ(ratings.user[t], a) with `a` free cannot be eliminated: it stays for the planner (CSR gather).
-import { add, idxKey, mul, select, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
+import { add, freeIdx, idxKey, mul, select, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
 import { mapChildren, substitute } from '../ir/walk.ts';
 
 export type Trace = (rule: string, before: Expr, after: Expr) => void;
@@ -50,6 +51,18 @@ function eliminate(s: Extract<Expr, { op: 'sum' }>, trace?: Trace): Expr {
     return out;
   }
   const fs = factorsOf(body);
+  // Σ_t δ(R.c[t], a)·F(a)  =  Σ_t δ(R.c[t], a)·F(R.c[t]): the rest of the body reads per tuple
+  for (const f of fs) {
+    if (f.op !== 'eq') continue;
+    const [g, x] = f.a.kind === 'gather' ? [f.a, f.b] : [f.b, f.a];
+    if (g.kind !== 'gather' || x.kind !== 'var' || !bound.has(idxKey(g.t)) || bound.has(idxKey(x.idx))) continue;
+    const others = fs.filter((h) => h !== f);
+    if (!others.some((h) => freeIdx(h).has(idxKey(x.idx)))) continue;
+    const map = new Map<string, Ix>([[idxKey(x.idx), g]]);
+    const out = simplifySum(sum(s.over, mul(f, ...others.map((h) => substitute(h, map)))), trace);
+    trace?.('delta-propagate', s, out);
+    return out;
+  }
   for (const f of fs) {
     if (!mentionsDelta(f, bound)) continue;
     const rest = fs.filter((g) => g !== f);

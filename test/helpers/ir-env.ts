@@ -18,7 +18,7 @@ export interface EnvSpec {
   /** tensor name → axis spaces */
   readonly tensors: Record<string, readonly string[]>;
   /** relation → id columns (col → domain); each relation also gets float columns listed in `values` */
-  readonly relations?: Record<string, { readonly ids: Record<string, string>; readonly values?: readonly string[] }>;
+  readonly relations?: Record<string, { readonly ids: Record<string, string>; readonly values?: readonly string[]; readonly distinct?: boolean }>;
 }
 
 export function randomEnv(spec: EnvSpec, seed: number): Env {
@@ -30,9 +30,20 @@ export function randomEnv(spec: EnvSpec, seed: number): Env {
     const n = sizes.get(rel)!;
     sizes.set(`${rel}#total`, n);
     sizes.set(`${rel}#batch`, n);
-    for (const [col, dom] of Object.entries(r.ids)) {
-      ids.set(`${rel}.${col}`, Int32Array.from({ length: n }, () => Math.floor(rnd() * sizes.get(dom)!)));
+    const cols = Object.entries(r.ids).map(([col, dom]) => ({ col, dom, data: new Int32Array(n) }));
+    const seen = new Set<string>();
+    for (let t = 0; t < n; t++) {
+      // distinct relations redraw a tuple until it is new (sizes are small; give up after 50 tries)
+      for (let attempt = 0; attempt < 50; attempt++) {
+        for (const c of cols) c.data[t] = Math.floor(rnd() * sizes.get(c.dom)!);
+        const key = cols.map((c) => c.data[t]).join(',');
+        if (!r.distinct || !seen.has(key)) {
+          seen.add(key);
+          break;
+        }
+      }
     }
+    for (const c of cols) ids.set(`${rel}.${c.col}`, c.data);
     for (const col of r.values ?? []) {
       tensors.set(`${rel}.${col}`, { data: Float64Array.from({ length: n }, () => 1 + 4 * rnd()), shape: [rel] });
     }
@@ -48,8 +59,10 @@ export function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(1e-12, Math.abs(a), Math.abs(b));
 }
 
+/** Max |a − b| relative to the largest magnitude; values here are O(1), so a result that is exactly
+ * zero (e.g. a gradient whose terms cancel) is judged against a floor of 1e-6, not against 0. */
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 1e-12;
+  let scale = 1e-6;
   for (let j = 0; j < a.length; j++) scale = Math.max(scale, Math.abs(a[j]!), Math.abs(b[j]!));
   let m = 0;
   for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]! - b[j]!) / scale);

@@ -1,0 +1,68 @@
+// split-default: a sum over domains whose body depends on relation membership m = (x₁…xₙ) in R
+// (lowered as Σ_{t'∈R} Π δ(R.cⱼ[t'], xⱼ)) splits into "every pair at the default m = 0" plus "a
+// correction on R's tuples" (eALS / ENMF):
+//   Σ_{x} f(m(x), x)  =  Σ_{x} f(0, x)  +  Σ_{t∈R} [f(1, x) − f(0, x)]_{xⱼ := R.cⱼ[t]}
+// Arguments of m that the sum does not bind stay as δ(R.cⱼ[t], xⱼ) factors (a CSR gather). The
+// all-pairs part then has no membership left and contracts into Gramians. Valid when R holds each
+// tuple at most once (the runtime deduplicates relations used in membership tests).
+import { add, eq, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
+import type { Space } from '../ir/module.ts';
+import { freshIdx, mapChildren, nodes, substitute } from '../ir/walk.ts';
+
+interface Membership {
+  readonly node: Expr;
+  readonly rel: string;
+  /** per argument: the column of R and the index position it is compared with */
+  readonly args: readonly { readonly col: string; readonly domain: string; readonly x: Ix }[];
+}
+
+/** Recognizes Σ_{t∈R} Π_j δ(R.c_j[t], x_j) with every factor a δ on the summed tuple. */
+export function asMembership(e: Expr, spaces: ReadonlyMap<string, Space>): Membership | undefined {
+  if (e.op !== 'sum' || e.over.length !== 1) return undefined;
+  const t = e.over[0]!;
+  if (spaces.get(t.space)?.kind !== 'relation') return undefined;
+  const factors = e.body.op === 'mul' ? e.body.args : [e.body];
+  const args: { col: string; domain: string; x: Ix }[] = [];
+  for (const f of factors) {
+    if (f.op !== 'eq') return undefined;
+    const [g, x] = f.a.kind === 'gather' && idxKey(f.a.t) === idxKey(t) ? [f.a, f.b] : [f.b, f.a];
+    if (g.kind !== 'gather' || idxKey(g.t) !== idxKey(t) || g.rel !== t.space) return undefined;
+    args.push({ col: g.col, domain: g.domain, x });
+  }
+  return args.length ? { node: e, rel: t.space, args } : undefined;
+}
+
+function replace(e: Expr, target: Expr, by: Expr): Expr {
+  const memo = new Map<number, Expr>();
+  const go = (x: Expr): Expr => {
+    if (x === target) return by;
+    const hit = memo.get(x.id);
+    if (hit) return hit;
+    const out = mapChildren(x, go);
+    memo.set(x.id, out);
+    return out;
+  };
+  return go(e);
+}
+
+/** The split form of `s`, or undefined when its body tests no membership over its own indices. */
+export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMap<string, Space>): Expr | undefined {
+  const bound = new Map(s.over.map((i) => [idxKey(i), i] as const));
+  const m = nodes(s.body)
+    .map((n) => asMembership(n, spaces))
+    .find((x) => x && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))));
+  if (!m) return undefined;
+  const f0 = replace(s.body, m.node, ZERO);
+  const f1 = replace(s.body, m.node, konst(1));
+  const t = freshIdx(idx('t', m.rel));
+  const map = new Map<string, Ix>();
+  const deltas: Expr[] = [];
+  for (const a of m.args) {
+    const g: Ix = { kind: 'gather', rel: m.rel, col: a.col, domain: a.domain, t };
+    if (a.x.kind === 'var' && bound.has(idxKey(a.x.idx)) && !map.has(idxKey(a.x.idx))) map.set(idxKey(a.x.idx), g);
+    else deltas.push(eq(g, a.x));
+  }
+  const rest: Idx[] = s.over.filter((i) => !map.has(idxKey(i)));
+  const correction = sum([t, ...rest], mul(...deltas, substitute(sub(f1, f0), map)));
+  return add(sum(s.over, f0), correction);
+}
