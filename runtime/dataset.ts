@@ -31,9 +31,39 @@ export interface DataOptions {
   readonly baseDir?: string;
 }
 
+/** The relation training batches come from and metrics are computed on: the split's, else the first file's. */
 export function primaryRelation(model: Model): RelationInfo | undefined {
   if (model.split) return model.relations.find((r) => r.name === model.split!.relation);
   return model.relations.find((r) => r.source.kind === 'file');
+}
+
+/** The file relation a relation is (transitively) derived from. */
+function rootOf(model: Model, info: RelationInfo): RelationInfo {
+  let r = info;
+  for (let guard = 0; r.source.kind === 'derived' && guard < 100; guard++) {
+    const base = r.source.base;
+    r = model.relations.find((x) => x.name === base) ?? r;
+  }
+  return r;
+}
+
+/** Relations derived (transitively) from `name`, in declaration order. */
+function derivedFrom(model: Model, name: string): RelationInfo[] {
+  const out: RelationInfo[] = [];
+  const names = new Set([name]);
+  for (const info of model.relations) {
+    if (info.source.kind === 'derived' && names.has(info.source.base)) {
+      out.push(info);
+      names.add(info.name);
+    }
+  }
+  return out;
+}
+
+function derive(info: RelationInfo, side: Map<string, Relation>): void {
+  if (info.source.kind !== 'derived') return;
+  const rel = side.get(info.source.base);
+  if (rel) side.set(info.name, filterRelation(rel, predicate(info.source.where, rel), info.name));
 }
 
 export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
@@ -41,15 +71,16 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
   const base = opts.baseDir ?? dirname(resolve(model.file));
   const primary = primaryRelation(model);
   if (!primary) throw new DataError(model.file, undefined, undefined, 'the model declares no data relation to train on');
+  const root = rootOf(model, primary);
+  const split = model.split;
   const train = new Map<string, Relation>();
   const test = new Map<string, Relation>();
-  let protocol = 'no test set';
+  let protocol = 'no test set: add a `split` to the model or pass --test FILE';
 
   for (const info of model.relations) {
     if (info.source.kind !== 'file') continue;
-    const isPrimary = info.name === primary.name;
-    const split = model.split;
-    if (isPrimary && (opts.test || split?.kind === 'files')) {
+    const isRoot = info.name === root.name;
+    if (isRoot && (opts.test || split?.kind === 'files')) {
       const trainPath = opts.data ?? resolve(base, split?.kind === 'files' ? split.train : info.source.path);
       const testPath = opts.test ?? resolve(base, (split as { test: string }).test);
       train.set(info.name, loadRelation(info, trainPath, ids, { hint: hintFor(model) }));
@@ -57,28 +88,32 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
       protocol = `train on ${trainPath}, test on ${testPath}`;
       continue;
     }
-    const path = isPrimary && opts.data ? opts.data : resolve(base, info.source.path);
-    const all = loadRelation(info, path, ids, { hint: hintFor(model) });
-    if (isPrimary && split && split.kind !== 'files') {
-      const parts = splitRelation(all, split);
-      train.set(info.name, parts.train);
-      test.set(info.name, parts.test);
-      protocol = describeSplit(split, path, parts.train.size, parts.test.size);
-    } else {
-      train.set(info.name, all);
-    }
+    const path = isRoot && opts.data ? opts.data : resolve(base, info.source.path);
+    train.set(info.name, loadRelation(info, path, ids, { hint: hintFor(model) }));
   }
   // derived relations, in declaration order (a derived relation may build on another)
   for (const info of model.relations) {
-    if (info.source.kind !== 'derived') continue;
-    const where = info.source.where;
-    const baseName = info.source.base;
-    for (const side of [train, test]) {
-      const rel = side.get(baseName);
-      if (rel) side.set(info.name, filterRelation(rel, predicate(where, rel), info.name));
+    derive(info, train);
+    derive(info, test);
+  }
+  // a declared split of any relation (file or derived), then what derives from it, on both sides
+  if (split && split.kind !== 'files' && !opts.test) {
+    const all = train.get(split.relation)!;
+    const parts = splitRelation(all, split);
+    train.set(split.relation, parts.train);
+    test.set(split.relation, parts.test);
+    for (const info of derivedFrom(model, split.relation)) {
+      derive(info, train);
+      derive(info, test);
     }
+    protocol = describeSplit(split, all.source ?? all.name, parts.train.size, parts.test.size);
+    if (primary.source.kind === 'derived') protocol += ` (${primary.name}: ${describeWhere(primary)})`;
   }
   return { ids, train, test, primary: primary.name, protocol };
+}
+
+function describeWhere(info: RelationInfo): string {
+  return info.source.kind === 'derived' ? `tuples of ${info.source.base} that pass its \`where\`` : info.name;
 }
 
 function hintFor(model: Model): string {
