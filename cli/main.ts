@@ -24,7 +24,7 @@ interface Args {
   readonly flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json']);
+const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense']);
 
 function parseArgs(argv: readonly string[]): Args {
   const positional: string[] = [];
@@ -82,7 +82,7 @@ usage:
                                                           each term before/after rewriting, with costs
   recc compile FILE -o DIR      [--set N=V]               write the compiled artifact (plan.json, kernels)
   recc run FILE|DIR             [--data F] [--test F] [--out DIR] [--init RUN_DIR] [--set N=V]
-                                [--mode webasm|cpu|reference] [--steps N] [--quiet]
+                                [--mode webasm|cpu|reference] [--steps N] [--quiet] [--allow-dense]
                                                           train, evaluate, write the run folder
   recc recommend RUN_DIR --user ID [--top K] [--items u.item]
                                                           top-K unseen items for a user
@@ -94,7 +94,7 @@ function printDiagnostics(r: Pick<CompileResult, 'diagnostics' | 'sources'>, str
 
 function compileOrExit(path: string, args: Args, sizes?: ReadonlyMap<string, number>): NonNullable<CompileResult['compiled']> | undefined {
   if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
-  const r = compileFile(path, { sets: parseSets(args), sizes, rewrite: flag(args, 'no-rewrite') ? false : undefined });
+  const r = compileFile(path, { sets: parseSets(args), sizes, rewrite: flag(args, 'no-rewrite') ? false : undefined, allowDense: flag(args, 'allow-dense') !== undefined });
   printDiagnostics(r);
   return hasErrors(r.diagnostics) ? undefined : r.compiled;
 }
@@ -167,7 +167,8 @@ function cmdRun(args: Args): number {
     sets = new Map([...art.sets, ...sets]);
     baseDir = art.baseDir;
   }
-  const first = compileFile(modelPath, { sets });
+  const allowDense = flag(args, 'allow-dense') !== undefined;
+  const first = compileFile(modelPath, { sets, allowDense });
   printDiagnostics(first);
   if (hasErrors(first.diagnostics) || !first.compiled) return 1;
   const model = first.compiled.model;
@@ -176,7 +177,7 @@ function cmdRun(args: Args): number {
   const ds = loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
   // recompile with the real sizes, so the cost model plans for this data
   const sizes = sizesFor(first.compiled, ds, ds.train, ds.train);
-  const compiled = compileFile(modelPath, { sets, sizes }).compiled!;
+  const compiled = compileFile(modelPath, { sets, sizes, allowDense }).compiled!;
   const mode = parseMode(args);
   const backend = createBackend(mode, compiled.module.spaces);
   const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);

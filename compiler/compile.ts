@@ -8,12 +8,13 @@ import { grad } from './autodiff/grad.ts';
 import { resolveImports } from './check/imports.ts';
 import { check } from './check/index.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
-import { add, idx, type Expr, type Idx } from './ir/nodes.ts';
+import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
+import { nodes } from './ir/walk.ts';
 import type { IRModule, Sizes } from './ir/module.ts';
 import { batchSpace, lower, totalSpace } from './lower.ts';
 import type { Model } from './model.ts';
 import { parse } from './parse.ts';
-import { cost, type Cost } from './passes/cost.ts';
+import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
 import { simplify } from './passes/simplify.ts';
 import { sourceFile, type SourceFile } from './source.ts';
@@ -58,6 +59,8 @@ export interface CompileOptions {
   readonly sizes?: Sizes;
   /** keep terms as written (no expand+contract) — for comparisons */
   readonly rewrite?: boolean;
+  /** run terms that stay all-pairs after rewriting (a warning instead of RC0520) */
+  readonly allowDense?: boolean;
 }
 
 /** Size hints for the cost model when the data is not loaded: typical catalogue sizes. */
@@ -95,7 +98,52 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
     return { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
   });
-  return { compiled: { model, module, terms, grads, sizes }, diagnostics: lowered.diagnostics };
+  const diagnostics = [...lowered.diagnostics, ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true)];
+  if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
+  return { compiled: { model, module, terms, grads, sizes }, diagnostics };
+}
+
+/** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
+function denseDomains(n: Extract<Expr, { op: 'sum' }>, spaces: IRModule['spaces']): string[] {
+  const loop = [...freeIdx(n).values(), ...n.over].filter((i) => spaces.get(i.space)?.kind === 'domain');
+  const factors = n.body.op === 'mul' ? n.body.args : [n.body];
+  const paired = new Set<string>();
+  for (const f of factors) {
+    if (f.op !== 'eq') continue;
+    for (const x of [f.a, f.b]) if (x.kind === 'var') paired.add(idxKey(x.idx));
+  }
+  return loop.filter((i) => !paired.has(idxKey(i))).map((i) => i.space);
+}
+
+/**
+ * A term (or gradient) that still loops over two domains at once after rewriting costs
+ * O(|user|·|item|·…) per evaluation: an error with its cost and a help line, unless allowed.
+ */
+function denseDiagnostics(model: Model, spaces: IRModule['spaces'], terms: readonly CompiledTerm[], sizeOf: (s: string) => number, allow: boolean): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const t of terms) {
+    const dense = nodes(t.expr)
+      .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
+      .map((n) => denseDomains(n, spaces))
+      .find((d) => d.length >= 2);
+    if (!dense) continue;
+    const decl = model.terms.find((x) => x.name === t.name)!.decl;
+    out.push({
+      code: 'RC0530',
+      severity: allow ? 'warning' : 'error',
+      message: `${t.role} \`${t.name}\` still visits every ${dense.map((d) => `\`${d}\``).join(' × ')} pair after rewriting`,
+      span: decl.name.span,
+      label: `${formatCount(t.cost.flops)} FLOPs per evaluation`,
+      notes: [
+        { message: `cost at ${[...new Set(dense)].map((d) => `|${d}| = ${sizeOf(d)}`).join(', ')}: ${formatCount(t.cost.flops)} FLOPs and ${formatBytes(t.cost.memory)} of intermediates per evaluation` },
+        { message: 'only polynomials of the score (squares, products, membership-weighted squares) have an all-pairs form the compiler can contract' },
+      ],
+      help: allow
+        ? 'running it exactly, in chunks, because --allow-dense was given'
+        : 'sample the negatives instead, e.g. `mean((u, i) in likes, j ~ uniform(item): …)`, or pass --allow-dense to run it exactly (slow)',
+    });
+  }
+  return out;
 }
 
 /**

@@ -64,6 +64,8 @@ export const messages = {
   RC0519: 'an imported file declares something other than defs, consts and imports',
   RC0520: 'an import path is neither `std/NAME` nor relative (`./x`, `../x`)',
   RC0521: 'division by the size of a relation that may be empty (warning)',
+  RC0530: 'a term still visits every pair of two domains after rewriting (error unless --allow-dense)',
+  RC0590: 'a construct that checks but that the compiler cannot lower yet',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

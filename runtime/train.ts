@@ -11,6 +11,7 @@ import type { Dataset } from './dataset.ts';
 import { evaluateModel, type EvalResult } from './evaluate.ts';
 import { applyUpdate, createState, learningRate } from './optimizer.ts';
 import { Rng } from './rng.ts';
+import { distribution, drawSamples, samplerKey } from './samplers.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -92,8 +93,9 @@ export function makeEnv(
   sizes: ReadonlyMap<string, number>,
   params: ReadonlyMap<string, Float32Array>,
   relations: ReadonlyMap<string, Relation>,
+  extra?: ReadonlyMap<string, TensorValue>,
 ): Env {
-  const tensors = new Map<string, TensorValue>();
+  const tensors = new Map<string, TensorValue>(extra ?? []);
   for (const p of compiled.module.params) tensors.set(p.name, { data: params.get(p.name)!, shape: p.shape });
   for (const [name, value] of compiled.model.consts) tensors.set(name, { data: Float32Array.of(value), shape: [] });
   const ids = new Map<string, Int32Array>();
@@ -156,6 +158,14 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   const every = compiled.model.evaluate.every;
   const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
 
+  // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
+  const samplers = compiled.module.samplers;
+  const sampleRng = new Rng(cfg.seed).fork(2);
+  const dists = samplers.map((smp) => distribution(smp, fullSizes.get(smp.domain) ?? 0, full.get(smp.source ?? ds.primary)));
+  const logqTables = new Map<string, TensorValue>(
+    samplers.map((smp, j) => [`${samplerKey(smp)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
+  );
+
   const log: StepLog[] = [];
   const evals: EvalResult[] = [];
   const evaluateNow = (step: number): void => {
@@ -177,7 +187,13 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       relations = b;
       sizes = sizesFor(compiled, ds, b, full);
     }
-    const env = makeEnv(compiled, sizes, params, relations);
+    if (samplers.length) {
+      const drawn = new Map(relations);
+      drawSamples(samplers, dists, drawn, sampleRng);
+      relations = drawn;
+      sizes = sizesFor(compiled, ds, drawn, full);
+    }
+    const env = makeEnv(compiled, sizes, params, relations, logqTables);
     const terms: Record<string, number> = {};
     let total = 0;
     for (const t of compiled.terms) {
