@@ -17,6 +17,7 @@ import { parse } from './parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
 import { simplify } from './passes/simplify.ts';
+import { rewritePairs } from './passes/fm-pairwise.ts';
 import { sourceFile, type SourceFile } from './source.ts';
 
 export interface CompiledExpr {
@@ -59,7 +60,7 @@ export interface CompileOptions {
   readonly sizes?: Sizes;
   /** keep terms as written (no expand+contract) — for comparisons */
   readonly rewrite?: boolean;
-  /** run terms that stay all-pairs after rewriting (a warning instead of RC0520) */
+  /** run terms that stay all-pairs after rewriting (a warning instead of RC0530) */
   readonly allowDense?: boolean;
 }
 
@@ -91,7 +92,8 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
   };
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
-  const objective = add(...module.terms.map((t) => t.expr));
+  // pair sums are rewritten before differentiation (see fm-pairwise.ts)
+  const objective = rewritePairs(add(...module.terms.map((t) => t.expr)));
   const grads = module.params.map((p) => {
     // output indices a', b', …: a quote cannot appear in a user's identifier, so nothing captures them
     const out = p.shape.map((s, j) => idx(`${String.fromCharCode(97 + j)}'`, s));

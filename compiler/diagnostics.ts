@@ -39,6 +39,15 @@ export type SourceLookup = (file: string) => SourceFile | undefined;
  *    |
  *    = note: `U` is declared at 3:3 as U[user, k]
  *    = help: did you mean `U[u]`?
+ *
+ * A span over several lines shows each of them (at most MAX_LINES, the middle elided as `...`), with
+ * carets from the start to the end of the first line and the extent under the last one (rustc keeps
+ * the first line's carets too, and draws the rest as a bracket; plain text is easier to read in
+ * goldens and terminals without box-drawing):
+ *  3 | loss fit = mean((u, i, r) in ratings:
+ *    |            ^^^^^^^^^^^^^^^^^^^^^^^^^^ this is a row of `d`
+ *  4 |   U[u] + V[i])
+ *    |   ------------ ...to 4:14 (lines 3–4)
  */
 export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup): string {
   const out: string[] = [`${d.severity}[${d.code}]: ${d.message}`];
@@ -50,30 +59,45 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup): string {
     const end = lineCol(src, Math.max(d.span.start, d.span.end - 1));
     const gutter = String(end.line).length;
     const pad = ' '.repeat(gutter);
+    const num = (n: number): string => String(n).padStart(gutter);
     out.push(`${pad}--> ${d.span.file}:${start.line}:${start.col}`);
     out.push(`${pad} |`);
     const text = lineText(src, start.line);
-    out.push(`${String(start.line).padStart(gutter)} | ${text}`);
-    const lastCol = end.line === start.line ? end.col : text.length;
+    out.push(`${num(start.line)} | ${text}`.trimEnd());
+    const lastCol = end.line === start.line ? end.col : Math.max(start.col, text.length);
     const width = Math.max(1, lastCol - start.col + 1);
     const caret = ' '.repeat(start.col - 1) + '^'.repeat(width);
     out.push(`${pad} | ${caret}${d.label ? ' ' + d.label : ''}`.trimEnd());
+    if (end.line > start.line) {
+      const rest: number[] = [];
+      for (let l = start.line + 1; l <= end.line; l++) rest.push(l);
+      const shown = rest.length > MAX_LINES ? [...rest.slice(0, MAX_LINES - 2), -1, rest[rest.length - 1]!] : rest;
+      for (const l of shown) out.push(l < 0 ? `${pad} | ...` : `${num(l)} | ${lineText(src, l)}`.trimEnd());
+      const last = lineText(src, end.line);
+      const indent = last.length - last.trimStart().length;
+      const under = ' '.repeat(indent) + '-'.repeat(Math.max(1, end.col - indent));
+      out.push(`${pad} | ${under} ...to ${end.line}:${end.col} (lines ${start.line}–${end.line})`);
+    }
     out.push(`${pad} |`);
-    for (const n of d.notes ?? []) out.push(`${pad} = note: ${noteText(n, lookup)}`);
+    for (const n of d.notes ?? []) out.push(`${pad} = note: ${noteText(n, d.span.file, lookup)}`);
     if (d.help) out.push(`${pad} = help: ${d.help}`);
     return out.join('\n');
   }
-  for (const n of d.notes ?? []) out.push(`   = note: ${noteText(n, lookup)}`);
+  for (const n of d.notes ?? []) out.push(`   = note: ${noteText(n, d.span.file, lookup)}`);
   if (d.help) out.push(`   = help: ${d.help}`);
   return out.join('\n');
 }
 
-function noteText(n: Note, lookup: SourceLookup): string {
+/** Lines of a multi-line span shown after the first (the middle of longer spans is elided). */
+const MAX_LINES = 4;
+
+/** `{at}` becomes `line:col`, or `file:line:col` when the note points into another file. */
+function noteText(n: Note, file: string, lookup: SourceLookup): string {
   if (!n.span) return n.message;
   const src = lookup(n.span.file);
-  if (!src) return n.message;
+  if (!src) return n.message.replace(' at {at}', '').replace('{at}', n.span.file);
   const lc = lineCol(src, n.span.start);
-  return n.message.replace('{at}', `${lc.line}:${lc.col}`);
+  return n.message.replace('{at}', `${n.span.file === file ? '' : n.span.file + ':'}${lc.line}:${lc.col}`);
 }
 
 export function renderDiagnostics(ds: readonly Diagnostic[], lookup: SourceLookup): string {

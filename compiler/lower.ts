@@ -16,7 +16,16 @@ import {
 type Value =
   | { readonly kind: 'scalar'; readonly e: Expr }
   | { readonly kind: 'row'; readonly dim: string; readonly at: (k: Idx) => Expr }
-  | { readonly kind: 'index'; readonly ix: Ix; readonly domain: string; readonly logq?: Expr }
+  | {
+      readonly kind: 'index';
+      readonly ix: Ix;
+      readonly domain: string;
+      readonly logq?: Expr;
+      /** for `j in x`: the entry of the sparse row that j walks (x[j] reads its value) */
+      readonly entry?: { readonly space: string; readonly n: Idx };
+    }
+  /** a sparse row `x` of tuple t: its non-zeros are the entries relation `R~x` with row = t */
+  | { readonly kind: 'sparse'; readonly entries: string; readonly domain: string; readonly t: Idx }
   /** a sample set `J ~ pop(item) x K`: a space of K sampled ids shared by the batch */
   | { readonly kind: 'samples'; readonly space: string; readonly domain: string }
   | { readonly kind: 'whole'; readonly name: string };
@@ -50,7 +59,7 @@ export interface Lowerer {
    * predictions, or score(u, i) with u, i free for ranking. Undefined (with a diagnostic) if the
    * def cannot be applied to those indices or is not scalar.
    */
-  applyDef(name: string, args: readonly Ix[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] };
+  applyDef(name: string, args: readonly (Ix | SparseArg)[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] };
 }
 
 export function makeLowerer(model: Model): Lowerer {
@@ -58,6 +67,8 @@ export function makeLowerer(model: Model): Lowerer {
   for (const d of model.domains) spaces.set(d, { kind: 'domain', name: d });
   for (const [name, n] of model.dims) spaces.set(name, { kind: 'dim', name, size: n });
   const relationCols = new Map<string, Map<string, string>>();
+  /** relation → sparse column → feature domain */
+  const sparseColumns = new Map<string, Map<string, string>>();
   for (const r of model.relations) {
     const cols = new Map<string, string>();
     const base = r.source.kind === 'derived' ? model.relations.find((x) => x.name === (r.source as { base: string }).base) : r;
@@ -66,6 +77,14 @@ export function makeLowerer(model: Model): Lowerer {
     }
     relationCols.set(r.name, cols);
     spaces.set(r.name, { kind: 'relation', name: r.name, columns: cols });
+    for (const c of (base ?? r).columns) {
+      if (c.type.kind !== 'sparse') continue;
+      if (!sparseColumns.has(r.name)) sparseColumns.set(r.name, new Map());
+      sparseColumns.get(r.name)!.set(c.name, c.type.domain);
+      // the non-zeros of sparse column c: relation R~c(row: R, feat: domain, val: float)
+      const entries = entriesSpace(r.name, c.name);
+      spaces.set(entries, { kind: 'relation', name: entries, columns: new Map([['row', r.name], ['feat', c.type.domain], ['val', 'float'], ['pos', 'float']]) });
+    }
   }
   const samplers: Sampler[] = [];
   /** per sampled domain, the data tensor (over that domain) of the latest sampler's log-probabilities */
@@ -192,6 +211,14 @@ export function makeLowerer(model: Model): Lowerer {
       case 'IndexExpr': {
         const name = e.target.name;
         const bound = scope.get(name);
+        if (bound?.kind === 'sparse' && e.indices.length === 1) {
+          // x[j] for j walking x: the entry's value; any other feature of a sparse row reads as 0
+          const j = go(e.indices[0]!);
+          if (j.kind !== 'index' || j.entry?.space !== bound.entries) {
+            throw new Unsupported(e.span, `\`${name}[…]\` can only read the features a \`j in ${name}\` binding walks`);
+          }
+          return { kind: 'scalar', e: tensor('data', `${bound.entries}.val`, [v(j.entry.n)]) };
+        }
         if (bound?.kind === 'row' && e.indices.length === 1) {
           const k = indexOf(go(e.indices[0]!), e.indices[0]!);
           if (k.kind !== 'var') throw new Unsupported(e.span, 'a row is indexed by a dim variable');
@@ -312,6 +339,9 @@ export function makeLowerer(model: Model): Lowerer {
     }
     const inner = new Map(scope);
     const over: Idx[] = [];
+    /** factors that restrict the iteration: δ(R~x.row[n], t) for sparse-row walks, pair orderings */
+    const guards: Expr[] = [];
+    const guardedSpaces = new Set<string>();
     /** the relation of the last tuple binding: per-tuple samplers attach to it */
     let outerRel: { rel: string; t: Idx } | undefined = [...scope.values()].reduce<{ rel: string; t: Idx } | undefined>(
       (acc, val) => (val.kind === 'index' && val.ix.kind === 'gather' ? { rel: val.ix.rel, t: val.ix.t } : acc),
@@ -327,7 +357,9 @@ export function makeLowerer(model: Model): Lowerer {
           outerRel = { rel, t };
           b.vars.forEach((name, j) => {
             const [col, type] = cols[j]!;
-            if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', `${rel}.${col}`, [v(t)]) });
+            const sparseCol = sparseColumns.get(rel)?.get(col);
+            if (sparseCol) inner.set(name.name, { kind: 'sparse', entries: entriesSpace(rel, col), domain: sparseCol, t });
+            else if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', `${rel}.${col}`, [v(t)]) });
             else if (spaces.get(type)?.kind === 'domain') inner.set(name.name, { kind: 'index', ix: { kind: 'gather', rel, col, domain: type, t }, domain: type });
             else throw new Unsupported(name.span, `column \`${col}\` of type ${type} cannot be bound yet`);
           });
@@ -335,6 +367,20 @@ export function makeLowerer(model: Model): Lowerer {
         }
         case 'RangeBinding': {
           const bound = inner.get(b.range.name);
+          if (bound?.kind === 'sparse') {
+            // j in x: Σ over the entries n of x's relation with row[n] = t, j = feat[n]
+            const n = idx(fresh('n'), bound.entries);
+            over.push(n);
+            guardedSpaces.add(bound.entries);
+            guards.push(eq({ kind: 'gather', rel: bound.entries, col: 'row', domain: bound.t.space, t: n }, v(bound.t)));
+            inner.set(b.var.name, {
+              kind: 'index',
+              ix: { kind: 'gather', rel: bound.entries, col: 'feat', domain: bound.domain, t: n },
+              domain: bound.domain,
+              entry: { space: bound.entries, n },
+            });
+            break;
+          }
           if (bound?.kind === 'samples') {
             // j in J: every id of the sample set, with its sampling log-probability
             const sIdx = idx(fresh('s'), bound.space);
@@ -380,18 +426,39 @@ export function makeLowerer(model: Model): Lowerer {
           }
           break;
         }
-        case 'PairBinding':
-          throw new Unsupported(b.span, 'pair bindings (`j < l in x`) are not supported by the compiler yet');
+        case 'PairBinding': {
+          // j < l in x: two entries n₁, n₂ of x's row with pos[n₁] < pos[n₂] (each unordered pair once)
+          const row = inner.get(b.row.name);
+          if (row?.kind !== 'sparse') throw new Unsupported(b.span, '`j < l in x` needs a sparse row `x`');
+          const pos = (n: Idx): Expr => tensor('data', `${row.entries}.pos`, [v(n)]);
+          const pair = [b.first, b.second].map((name) => {
+            const n = idx(fresh('n'), row.entries);
+            over.push(n);
+            guardedSpaces.add(row.entries);
+            guards.push(eq({ kind: 'gather', rel: row.entries, col: 'row', domain: row.t.space, t: n }, v(row.t)));
+            inner.set(name.name, {
+              kind: 'index',
+              ix: { kind: 'gather', rel: row.entries, col: 'feat', domain: row.domain, t: n },
+              domain: row.domain,
+              entry: { space: row.entries, n },
+            });
+            return n;
+          });
+          guards.push(cmp('<', pos(pair[0]!), pos(pair[1]!)));
+          break;
+        }
       }
     }
-    const body = asScalar(lowerExpr(e.body, inner, stack), e.body);
+    const body = mul(...guards, asScalar(lowerExpr(e.body, inner, stack), e.body));
     // logsumexp(j: f_j) = log Σ_j exp(f_j): exact; float32-safe while |f| stays below ~80
     if (e.op === 'logsumexp') return { kind: 'scalar', e: call('log', sum(over, call('exp', body))) };
     const s = sum(over, body);
     const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
+    if (e.op === 'mean' && guards.length) throw new Unsupported(e.opSpan, '`mean` over the features of a sparse row is not supported yet; write `sum(…) / …`');
     if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
     // Σ over a relation's tuples runs over the current batch: scale by N/B for an unbiased estimate
-    const rels = over.filter((i) => spaces.get(i.space)?.kind === 'relation');
+    // (not a sparse row's entries: those sums are exact, restricted to one row by their guard)
+    const rels = over.filter((i) => spaces.get(i.space)?.kind === 'relation' && !guardedSpaces.has(i.space));
     return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
   };
 
@@ -422,7 +489,7 @@ export function makeLowerer(model: Model): Lowerer {
     return { module: { spaces, params, hypers: new Map(model.consts), terms, samplers }, diagnostics };
   };
 
-  const applyDef = (name: string, args: readonly Ix[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] } => {
+  const applyDef = (name: string, args: readonly (Ix | SparseArg)[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] } => {
     const def = model.defs.get(name);
     if (!def) return { expr: undefined, diagnostics: [] };
     try {
@@ -430,7 +497,8 @@ export function makeLowerer(model: Model): Lowerer {
       def.params.forEach((p, j) => {
         const ix = args[j];
         if (!ix) throw new Unsupported(def.decl.span, `\`${name}\` takes ${def.params.length} arguments`);
-        scope.set(p.name, { kind: 'index', ix, domain: ix.kind === 'var' ? ix.idx.space : ix.domain });
+        if (ix.kind === 'sparse-row') scope.set(p.name, { kind: 'sparse', entries: entriesSpace(ix.rel, ix.column), domain: ix.domain, t: ix.t });
+        else scope.set(p.name, { kind: 'index', ix, domain: ix.kind === 'var' ? ix.idx.space : ix.domain });
       });
       const val = lowerExpr(def.body, scope, [name]);
       if (val.kind !== 'scalar') throw new Unsupported(def.body.span, `\`${name}\` must return a scalar`);
@@ -442,6 +510,24 @@ export function makeLowerer(model: Model): Lowerer {
   };
 
   return { spaces, lowerTerms, applyDef };
+}
+
+/** The entries relation of sparse column `col` of relation `rel`: R~col(row, feat, val, pos). */
+export function entriesSpace(rel: string, col: string): string {
+  return `${rel}~${col}`;
+}
+
+/** A sparse-row argument for applyDef: row t of relation `rel`'s sparse column `column`. */
+export interface SparseArg {
+  readonly kind: 'sparse-row';
+  readonly rel: string;
+  readonly column: string;
+  readonly domain: string;
+  readonly t: Idx;
+}
+
+export function sparseRowArg(rel: string, column: string, domain: string, t: Idx): SparseArg {
+  return { kind: 'sparse-row', rel, column, domain, t };
 }
 
 /** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the

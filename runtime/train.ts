@@ -12,6 +12,7 @@ import { evaluateModel, type EvalResult } from './evaluate.ts';
 import { applyUpdate, createState, learningRate } from './optimizer.ts';
 import { Rng } from './rng.ts';
 import { distribution, drawSamples, samplerKey } from './samplers.ts';
+import { entriesOf, selectEntries } from './sparse.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -101,13 +102,15 @@ export function makeEnv(
   const ids = new Map<string, Int32Array>();
   for (const [name, rel] of relations) {
     for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: Float32Array.from(a), shape: [name] });
+    // entries of a sparse column carry their position, which orders `j < l in x` pairs
+    if (name.includes('~')) tensors.set(`${name}.pos`, { data: Float32Array.from({ length: rel.size }, (_, n) => n), shape: [name] });
     for (const [col, a] of rel.ids) ids.set(`${name}.${col}`, a);
   }
   return { sizes, tensors, ids };
 }
 
 /** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
-class Batcher {
+export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
@@ -118,7 +121,8 @@ class Batcher {
   get batchesPerEpoch(): number {
     return Math.max(1, Math.ceil(this.rel.size / this.size));
   }
-  next(): Relation {
+  /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
+  next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
     if (this.pos >= this.order.length) {
       this.pos = 0;
       this.epoch++;
@@ -126,7 +130,9 @@ class Batcher {
     }
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
     this.pos += rows.length;
-    return selectRowsFast(this.rel, rows);
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows)]]);
+    for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
+    return out;
   }
 }
 
@@ -183,7 +189,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     let sizes: ReadonlyMap<string, number> = fullSizes;
     if (batcher) {
       const b = new Map(full);
-      b.set(ds.primary, batcher.next());
+      for (const [name, r] of batcher.next(full)) b.set(name, r);
       relations = b;
       sizes = sizesFor(compiled, ds, b, full);
     }

@@ -2,8 +2,10 @@
 // assertions on the Model the checker builds: defaults, optimizer/schedule settings, --set.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { resolveImports } from '../compiler/check/imports.ts';
 import { check } from '../compiler/check/index.ts';
-import { isCode } from '../compiler/messages.ts';
+import { hasErrors } from '../compiler/diagnostics.ts';
+import { isCode, messages } from '../compiler/messages.ts';
 import type { Model } from '../compiler/model.ts';
 import { parse } from '../compiler/parse.ts';
 import { sourceFile } from '../compiler/source.ts';
@@ -15,13 +17,23 @@ describe('check goldens', () => {
   for (const fx of loadFixtures(dir)) {
     it(fx.name, () => {
       const p = parse(fx.src);
-      const c = p.program ? check(p.program, { sets: fx.sets }) : undefined;
-      const ds = [...p.diagnostics, ...(c?.diagnostics ?? [])];
-      const actual = render(ds, fx.src);
+      // imports resolve against the fixture's real path (helpers live in golden/check/imports/)
+      const imp = p.program ? resolveImports(p.program, fx.path) : undefined;
+      const c = p.program && !hasErrors(imp?.diagnostics ?? []) ? check(p.program, { sets: fx.sets, imports: imp?.files }) : undefined;
+      const ds = [...(imp?.diagnostics ?? []), ...p.diagnostics, ...(c?.diagnostics ?? [])];
+      const actual = render(ds, fx.src, imp?.sources);
       expect(actual).toBe(golden(fx, actual));
       for (const d of ds) expect(isCode(d.code), d.code).toBe(true);
       const errors = ds.some((d) => d.severity === 'error');
       expect(c?.model === undefined).toBe(errors);
+      // every span and note lies inside the file it names
+      const files = new Map([[fx.src.path, fx.src], ...(imp?.sources ?? [])]);
+      for (const d of ds)
+        for (const sp of [d.span, ...(d.notes ?? []).flatMap((n) => (n.span ? [n.span] : []))]) {
+          const f = files.get(sp.file);
+          if (f) expect(sp.end, `${d.code} in ${sp.file}`).toBeLessThanOrEqual(f.text.length);
+          else expect(sp.file).toBe('--set');
+        }
     });
   }
 });
@@ -60,13 +72,13 @@ describe('the checked model', () => {
     expect(m.name).toBe('mf_gramian');
     expect(m.terms.map((t) => `${t.role} ${t.name}`)).toEqual(['loss omse', 'reg l2', 'reg gram']);
     expect(m.train).toEqual({
-      optimizer: { kind: 'sgd', lr: 1, momentum: 0 },
-      schedule: { kind: 'step', factor: 0.5, every: 100 },
-      length: { unit: 'steps', count: 1000 },
+      optimizer: { kind: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      schedule: { kind: 'constant' },
+      length: { unit: 'steps', count: 300 },
       batch: { kind: 'full' },
       seed: 42,
     });
-    expect(m.evaluate).toEqual({ metrics: [{ name: 'rmse' }, { name: 'mae' }], every: { unit: 'steps', count: 100 } });
+    expect(m.evaluate).toEqual({ metrics: [{ name: 'rmse' }, { name: 'mae' }], every: { unit: 'steps', count: 50 } });
     expect(m.relations[0]!.source).toEqual({ kind: 'file', path: 'data/synthetic-ratings.tsv', format: 'tsv' });
     expect(m.params.map((p) => p.shape)).toEqual([
       [{ kind: 'domain', name: 'user' }, { kind: 'dim', name: 'd', size: 32 }],
@@ -113,5 +125,21 @@ evaluate { metrics recall@10, ndcg@20, mrr every 2 epochs }`,
     const likes = m.relations.find((r) => r.name === 'likes')!;
     expect(likes.columns).toEqual(m.relations[0]!.columns);
     expect(likes.source.kind).toBe('derived');
+  });
+});
+
+describe('the diagnostic catalogue', () => {
+  const fixtures = [
+    ...loadFixtures(dir),
+    ...loadFixtures(new URL('./golden/syntax/', import.meta.url).pathname),
+    ...loadFixtures(new URL('./golden/compile/', import.meta.url).pathname),
+  ];
+  it('has a golden fixture for every code', () => {
+    const seen = new Set(fixtures.flatMap((f) => [...(f.expected ?? '').matchAll(/^(?:error|warning)\[(RC\d{4})\]/gm)].map((m) => m[1]!)));
+    expect(Object.keys(messages).filter((c) => !seen.has(c))).toEqual([]);
+    for (const c of seen) expect(isCode(c), c).toBe(true);
+  });
+  it('has at least 40 invalid fixtures', () => {
+    expect(fixtures.filter((f) => !f.name.startsWith('valid-')).length).toBeGreaterThanOrEqual(40);
   });
 });

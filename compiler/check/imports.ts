@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { declName } from '../ast.ts';
 import type * as A from '../ast.ts';
 import type { Diagnostic } from '../diagnostics.ts';
 import { parse } from '../parse.ts';
@@ -116,9 +117,9 @@ export function resolveImports(main: A.Program, mainReal: string, host: ImportHo
     const visible = new Set<string>();
     for (const d of program.decls) {
       if (importedAt && !IMPORTABLE.has(d.kind)) {
-        const name = 'name' in d && d.name && typeof d.name === 'object' && 'name' in d.name ? ` \`${d.name.name}\`` : '';
+        const name = declName(d)?.name;
         diagnostics.push(
-          error('RC0519', `an imported file may declare only defs and consts, but this is ${WHAT[d.kind]}`, d.span, `${WHAT[d.kind]}${name} in an imported file`, {
+          error('RC0519', `an imported file may declare only defs and consts, but this is ${WHAT[d.kind]}`, d.span, name ? `\`${name}\` cannot be imported` : 'cannot be imported', {
             notes: [{ message: `imported at {at}`, span: importedAt.pathSpan }],
             help: `move it into the model that imports \`${importedAt.path}\`; a library holds \`def\`s, \`const\`s and imports`,
           }),
@@ -156,7 +157,7 @@ export function resolveImports(main: A.Program, mainReal: string, host: ImportHo
         const near = std ? didYouMean(d.path, mods.map((m) => `std/${m}`)) : undefined;
         diagnostics.push(
           error('RC0507', `cannot find the file imported as \`${d.path}\``, d.pathSpan, 'no such file', {
-            notes: [{ message: `looked for ${std ? target.display + ' (' + target.real + ')' : target.display}` }],
+            notes: [{ message: `looked for ${target.display}${std ? ' in the standard library' : ''}` }],
             help: std
               ? (near ?? (mods.length ? `the standard library has ${mods.map((m) => `\`std/${m}\``).join(', ')}` : 'the standard library is missing from this installation'))
               : 'relative imports are resolved against the importing file; `.recmodel` is added when missing',

@@ -415,7 +415,17 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
                 const help = didYouMean(b.sampler.callee.name, SAMPLERS);
                 report(error('RC0515', `unknown sampler \`${b.sampler.callee.name}\``, b.sampler.callee.span, 'not a sampler', { help: help ?? 'samplers are `uniform(domain)` and `pop(domain, alpha)`' }));
               }
-              for (const a of b.sampler.args) resolve(a.value, inner);
+              b.sampler.args.forEach((a, k) => {
+                // the first argument names the sampled domain: an unknown one is a misspelled domain
+                const v = a.value;
+                if (k === 0 && v.kind === 'IdentExpr' && !inner.has(v.name) && !scopeG.has(v.name)) {
+                  const doms = [...scopeG.values()].filter((g) => g.kind === 'domain').map((g) => g.name);
+                  const help = didYouMean(v.name, doms);
+                  report(error('RC0201', `cannot find index domain \`${v.name}\` to sample from`, v.span, 'no such domain', {
+                    help: help ?? (doms.length ? `samplers draw from an index domain: ${doms.map((x) => `\`${x}\``).join(', ')}` : 'declare the domain with `index item`'),
+                  }));
+                } else resolve(v, inner);
+              });
               bind(b.var);
               break;
             case 'PairBinding':

@@ -71,6 +71,8 @@ const VERB: Readonly<Record<string, string>> = { '+': 'add', '-': 'subtract', '*
 class Typer implements TypeCtx {
   acc = new Set<string>();
   readonly called = new Set<string>();
+  /** divisors already warned about (a def body is typed once per call) */
+  private readonly warned = new Set<A.Expr>();
   private readonly memo = new Map<string, { ty: Ty; params: ReadonlySet<string> }>();
   private readonly active = new Set<string>();
   private readonly calls: { def: string; span: Span }[] = [];
@@ -220,6 +222,7 @@ class Typer implements TypeCtx {
       case '-':
       case '*':
       case '/':
+        if (e.op === '/') this.emptyDivisor(e.right);
         return this.broadcast(this.numeric(a, e.left.span), this.numeric(b, e.right.span), e.span, VERB[e.op]!);
       case '^': {
         this.requireScalar(b, e.right.span, 'an exponent');
@@ -249,6 +252,31 @@ class Typer implements TypeCtx {
         return SCALAR;
       }
     }
+  }
+
+  /**
+   * `x / |likes|` where `likes` is a filtered relation: its `where` may select nothing, and the term
+   * becomes 0/0. Factors of a product and a negation are looked through; `max(1, |likes|)` is not.
+   */
+  private emptyDivisor(d: A.Expr): void {
+    if (d.kind === 'UnaryExpr' && d.op === '-') return this.emptyDivisor(d.arg);
+    if (d.kind === 'BinaryExpr' && (d.op === '*' || d.op === '.')) {
+      this.emptyDivisor(d.left);
+      return this.emptyDivisor(d.right);
+    }
+    if (d.kind !== 'SizeExpr') return;
+    const r = this.env.relations.get(d.name.name);
+    if (r?.source.kind !== 'derived' || this.warned.has(d)) return;
+    this.warned.add(d);
+    this.report({
+      code: 'RC0521',
+      severity: 'warning',
+      message: `division by \`|${r.name}|\`, which is 0 when the filter of \`${r.name}\` selects nothing`,
+      span: d.span,
+      label: 'may be zero',
+      notes: [{ message: `\`${r.name}\` is filtered from \`${r.source.base}\` at {at}`, span: r.decl.span }],
+      help: `divide by \`max(1, |${r.name}|)\`, or average with \`mean((…) in ${r.name}: …)\``,
+    });
   }
 
   private dot(a: Ty, b: Ty, e: { readonly span: Span }, la: Span, lb: Span, what: string): Ty {

@@ -60,16 +60,28 @@ export function commentText(s: string): string {
   return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
+interface Walk {
+  readonly rel: string;
+  readonly col: string;
+  /** the variable holding the CSR position of the tuple */
+  readonly pos: string;
+  /** the id every tuple of a walk holds in `col` (absent for a CSR-ordered step's thread) */
+  readonly key?: string;
+}
+
 interface Scope {
   /** index key → generated variable */
   readonly vars: Map<string, string>;
+  /** tuple index key → the CSR position it is bound at */
+  readonly walks: Map<string, Walk>;
   /** node id / ix key → generated variable or literal, valid while this scope is open */
   readonly memo: Map<string, string>;
 }
 
 class Gen {
   private readonly lines: string[] = [];
-  private readonly scopes: Scope[] = [{ vars: new Map(), memo: new Map() }];
+  private readonly scopes: Scope[] = [{ vars: new Map(), walks: new Map(), memo: new Map() }];
+  private readonly orderOf = new Map<string, { rel: string; col: string }>();
   private counter = 0;
   private readonly argOf = new Map<string, string>();
   loopMax = 1;
@@ -78,7 +90,9 @@ class Gen {
     private readonly sizes: Readonly<Record<string, number>>,
     args: readonly Arg[],
     private readonly spec: EmitSpec,
+    steps: readonly Step[] = [],
   ) {
+    for (const s of steps) if (s.order) this.orderOf.set(s.name, s.order);
     for (const a of args) {
       const key =
         a.kind === 'tensor'
@@ -87,7 +101,9 @@ class Gen {
             ? `temp:${a.temp}`
             : a.kind === 'ids'
               ? `ids:${a.rel}\u0000${a.col}`
-              : `${a.kind === 'csr-offsets' ? 'off' : 'perm'}:${csrKey(a.rel, a.col)}`;
+              : a.kind === 'csr-ids'
+                ? `cids:${csrKey(a.rel, a.col)}\u0000${a.of}`
+                : `${a.kind === 'csr-offsets' ? 'off' : 'perm'}:${csrKey(a.rel, a.col)}`;
       this.argOf.set(key, a.name);
     }
   }
@@ -118,7 +134,7 @@ class Gen {
 
   open(header: string): void {
     this.line(`${header} {`);
-    this.scopes.push({ vars: new Map(), memo: new Map() });
+    this.scopes.push({ vars: new Map(), walks: new Map(), memo: new Map() });
   }
 
   close(): void {
@@ -128,6 +144,20 @@ class Gen {
 
   bind(i: Idx, name: string): void {
     this.scopes[this.scopes.length - 1]!.vars.set(idxKey(i), name);
+  }
+
+  /** Marks tuple index `t` (bound in the current scope) as sitting at CSR position `w.pos`. */
+  bindWalk(t: Idx, w: Walk): void {
+    this.scopes[this.scopes.length - 1]!.walks.set(idxKey(t), w);
+  }
+
+  /** The walk binding tuple index key `k`, if the scope binding it is a walk. */
+  walkOf(k: string): Walk | undefined {
+    for (let d = this.scopes.length - 1; d >= 0; d--) {
+      const s = this.scopes[d]!;
+      if (s.vars.has(k)) return s.walks.get(k);
+    }
+    return undefined;
   }
 
   bound(): Set<string> {
@@ -172,8 +202,11 @@ class Gen {
     const free = new Set([idxKey(x.t)]);
     const hit = this.lookup(key, free);
     if (hit) return hit;
-    const ids = this.arg(`ids:${x.rel}\u0000${x.col}`);
-    const n = this.let(`${ids}[${this.varOf(x.t)}]`);
+    const w = this.walkOf(idxKey(x.t));
+    let n: string;
+    if (w && w.rel === x.rel && w.key !== undefined && w.col === x.col) n = w.key;
+    else if (w && w.rel === x.rel) n = this.let(`${this.arg(`cids:${csrKey(w.rel, w.col)}\u0000${x.col}`)}[${w.pos}]`);
+    else n = this.let(`${this.arg(`ids:${x.rel}\u0000${x.col}`)}[${this.varOf(x.t)}]`);
     this.remember(key, n);
     return n;
   }
@@ -197,6 +230,14 @@ class Gen {
         return this.expr(e);
       case 'tensor': {
         const a = this.arg(e.kind === 'temp' ? `temp:${e.name}` : `tensor:${e.kind}\u0000${e.name}`);
+        const order = e.kind === 'temp' ? this.orderOf.get(e.name) : undefined;
+        if (order) {
+          // a CSR-ordered temp: read at the walk's position
+          const i0 = e.ix[0];
+          const w = e.ix.length === 1 && i0?.kind === 'var' ? this.walkOf(idxKey(i0.idx)) : undefined;
+          if (!w || w.rel !== order.rel || w.col !== order.col) throw new InternalError(`codegen: CSR-ordered temp ${e.name} read outside its walk`);
+          return this.let(`${a}[${w.pos}]`);
+        }
         const dims = e.ix.map((x) => this.size(x.kind === 'var' ? x.idx.space : x.domain));
         const terms: string[] = [];
         let stride = 1;
@@ -326,8 +367,10 @@ class Gen {
       depth++;
       const r = this.let(`${lo} + ${j}`, 'w');
       this.line(`if (${r} >= ${hi}) { break; }`);
-      const t = this.let(`${perm}[${r}]`, 'w');
+      // the tuple's own index is read only when something is not available in CSR order
+      const t = needsTuple(e.body, c.t, c.rel, this.orderOf) ? this.let(`${perm}[${r}]`, 'w') : r;
       this.bind(c.t, t);
+      this.bindWalk(c.t, { rel: c.rel, col: c.col, pos: r, key });
       // inside the walk every tuple satisfies the δ
       this.remember(`e:${c.delta.id}`, '1.0');
       pending.splice(pending.findIndex((i) => idxKey(i) === idxKey(c.t)), 1);
@@ -367,6 +410,27 @@ class Gen {
   }
 }
 
+/**
+ * Does `e` read tuple index `t` other than through gathers of `rel` and CSR-ordered temps (which a
+ * walk reads at its position)? Then the walk must load the tuple's index from the permutation.
+ */
+function needsTuple(e: Expr, t: Idx, rel: string, orderOf: ReadonlyMap<string, { rel: string; col: string }>): boolean {
+  const tk = idxKey(t);
+  const seen = new Set<number>();
+  const go = (x: Expr): boolean => {
+    if (seen.has(x.id)) return false;
+    seen.add(x.id);
+    if (!freeIdx(x).has(tk)) return false;
+    if (x.op === 'tensor') {
+      const ordered = x.kind === 'temp' && orderOf.has(x.name);
+      return x.ix.some((i) => (i.kind === 'var' ? idxKey(i.idx) === tk && !ordered : idxKey(i.t) === tk && i.rel !== rel));
+    }
+    if (x.op === 'eq') return [x.a, x.b].some((i) => i.kind === 'var' && idxKey(i.idx) === tk);
+    return children(x).some(go);
+  };
+  return go(e);
+}
+
 function powCode(b: string, n: number): string {
   if (Number.isInteger(n) && n >= 2 && n <= 4) return new Array<string>(n).fill(b).join(' * ');
   if (Number.isInteger(n) && n <= -1 && n >= -4) return `1.0 / (${new Array<string>(-n).fill(b).join(' * ')})`;
@@ -376,17 +440,28 @@ function powCode(b: string, n: number): string {
 }
 
 /** Emits the gpu.js kernel for a `kernel` step of `plan`. */
-export function emitKernel(step: Step, plan: KernelPlan, spec: EmitSpec = {}): EmittedKernel {
+export function emitKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, spec: EmitSpec = {}): EmittedKernel {
   if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
   if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
   const maxDim = step.out.reduce((a, i) => Math.max(a, i.size), 1);
   if (step.cells + (step.out.length > 1 ? maxDim : 0) > MAX_EXACT_INDEX) {
     throw new InternalError(`codegen: step ${step.name} has ${step.cells} cells, beyond exact float32 thread ids`);
   }
-  const g = new Gen(plan.sizes, step.args, spec);
+  const g = new Gen(plan.sizes, step.args, spec, plan.steps);
   const names = g.decode(step.out);
   let result: string;
-  if (step.split) {
+  if (step.order) {
+    // thread r computes the value of tuple perm[r]
+    const o = step.order;
+    const t = step.out[0]!;
+    if (step.out.length !== 1 || step.split) throw new InternalError(`codegen: CSR-ordered step ${step.name} has ${step.out.length} outputs`);
+    const tv = needsTuple(step.expr, t, o.rel, new Map(plan.steps.filter((x) => x.order).map((x) => [x.name, x.order!])))
+      ? g.let(`${g.arg(`perm:${csrKey(o.rel, o.col)}`)}[${names[0]!}]`, 'w')
+      : names[0]!;
+    g.bind(t, tv);
+    g.bindWalk(t, { rel: o.rel, col: o.col, pos: names[0]! });
+    result = g.expr(step.expr);
+  } else if (step.split) {
     const s = step.expr;
     if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
     // the chunk index is the last output axis; the others are the sum's free indices
@@ -422,6 +497,8 @@ function argLabel(a: Arg): string {
       return `csr offsets of ${a.rel} by ${a.col}`;
     case 'csr-perm':
       return `csr permutation of ${a.rel} by ${a.col}`;
+    case 'csr-ids':
+      return `ids ${a.rel}.${a.of} in the csr order of ${a.rel} by ${a.col}`;
     default:
       return assertNever(a);
   }

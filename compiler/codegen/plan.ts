@@ -27,6 +27,7 @@ import {
 } from '../ir/nodes.ts';
 import type { Sizes, Space } from '../ir/module.ts';
 import { printIR } from '../ir/print.ts';
+import { substitute } from '../ir/walk.ts';
 
 export interface PlanOptions {
   /** iterations summed sequentially by one thread of a chunked reduction (≤ 1024) */
@@ -49,7 +50,12 @@ export type Arg =
   /** the id column `rel.col`, as floats */
   | { readonly name: string; readonly kind: 'ids'; readonly rel: string; readonly col: string; readonly size: number }
   /** CSR of `rel` by `col`: offsets (|domain|+1 entries) and the tuple permutation (|rel| entries) */
-  | { readonly name: string; readonly kind: 'csr-offsets' | 'csr-perm'; readonly rel: string; readonly col: string; readonly size: number };
+  | { readonly name: string; readonly kind: 'csr-offsets' | 'csr-perm'; readonly rel: string; readonly col: string; readonly size: number }
+  /** the id column `rel.of` in the CSR order of `rel` by `col` (contiguous reads inside a walk) */
+  | { readonly name: string; readonly kind: 'csr-ids'; readonly rel: string; readonly col: string; readonly of: string; readonly size: number };
+
+/** Temps larger than this cannot be indexed exactly with float32 flat indices (webasm, GPUs). */
+export const MAX_TEMP_CELLS = 2 ** 24;
 
 /** The key of a CSR index in maps: relation and column, unambiguously joined. */
 export function csrKey(rel: string, col: string): string {
@@ -99,6 +105,12 @@ export interface Step {
   readonly args: readonly Arg[];
   readonly csr: readonly CsrUse[];
   readonly cost: Cost;
+  /**
+   * A per-tuple step stored in CSR order: its one output index is a tuple index `t` of `order.rel`,
+   * and cell r holds the value for tuple perm[r] of the CSR of `order.rel` by `order.col`. Only
+   * read inside CSR walks over that same index, at the walk's position (contiguous reads).
+   */
+  readonly order?: CsrUse;
 }
 
 export interface KernelPlan {
@@ -113,6 +125,23 @@ export interface KernelPlan {
   readonly result: string;
   /** true when the result is a number (no output index) */
   readonly scalar: boolean;
+  readonly cost: { readonly flops: number; readonly bytes: number };
+}
+
+/** One expression of a group plan and the temp holding its value. */
+export interface GroupResult {
+  readonly source: string;
+  readonly out: readonly PlanIdx[];
+  readonly result: string;
+  readonly scalar: boolean;
+}
+
+/** Several expressions planned together: shared steps (common temps computed once), one result each. */
+export interface GroupPlan {
+  readonly version: 1;
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly steps: readonly Step[];
+  readonly results: readonly GroupResult[];
   readonly cost: { readonly flops: number; readonly bytes: number };
 }
 
@@ -263,14 +292,66 @@ function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string
  * Plans `e` evaluated over `out` (row-major in that order; [] for a scalar).
  * Rules, in the order they apply to a sum S met while planning a step with bound indices L
  * (the step's thread indices plus enclosing loop indices):
- * 1. LICM: S misses an index of L → S becomes its own step over its free indices;
+ * 1. LICM: S misses an index of L → S becomes its own step over its free indices (unless that
+ *    temp would have more than MAX_TEMP_CELLS cells: then S stays inline);
  * 2. a closed step (L = ∅) hoists every sum, so the step itself is a float64 host expression;
  * 3. S longer than `maxInline` iterations (and not a CSR walk) → own step, chunked (split-K);
  * 4. S nested in a loop that sums over a data-sized space (domain or relation) → own step, so its
  *    free indices run in parallel (the Gramians of Σ_{k,l}(UᵀU)(VᵀV));
+ * 5. S is a CSR walk (`sum(t in rel: δ(rel.col[t], key) * F(t) * G(t, …))`): the product F of the
+ *    factors that depend on the tuple only (the residual of a loss, with its constants) becomes a
+ *    per-tuple step over t, copied into the CSR's tuple order, so the walk reads it — and every
+ *    other id column it gathers — contiguously, and does not recompute it per output column;
  * otherwise S stays inline as a loop. Equal subterms (same node id) become one step.
  */
 export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<string, Space>, sizes: Sizes, opts: PlanOptions = {}): KernelPlan {
+  const g = planGroup([{ expr: e, out }], spaces, sizes, opts);
+  const r = g.results[0]!;
+  const last = g.steps[g.steps.length - 1]!;
+  if (last.name !== r.result || !sameOrder(last.out, out)) throw new InternalError('plan: the last step is not the result');
+  return { version: 1, source: r.source, out: r.out, sizes: g.sizes, steps: g.steps, result: r.result, scalar: r.scalar, cost: g.cost };
+}
+
+/** `e` with every bound index renamed by nesting depth and position (a key for alpha-equivalence). */
+function canonicalBound(e: Expr, depth = 0, memo = new Map<string, Expr>()): Expr {
+  const key = `${e.id}|${depth}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  let out: Expr;
+  if (e.op === 'sum') {
+    const fresh = e.over.map((i, j) => mkIdx(`%${depth}.${j}`, i.space));
+    const body = substitute(e.body, new Map(e.over.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: fresh[j]! }])));
+    out = sum(fresh, canonicalBound(body, depth + 1, memo));
+  } else out = mapChildren(e, (c) => canonicalBound(c, depth, memo));
+  memo.set(key, out);
+  return out;
+}
+
+/** Is `x` worth a per-tuple temp when several expressions of a group share it? */
+function worthSharing(x: Expr): boolean {
+  let ops = 0;
+  let heavy = false;
+  const go = (y: Expr): void => {
+    if (y.op === 'sum' || y.op === 'call') heavy = true;
+    if (y.op !== 'const' && y.op !== 'size' && y.op !== 'tensor') ops++;
+    if (y.op !== 'sum') for (const c of children(y)) go(c);
+  };
+  go(x);
+  return heavy || ops >= 3;
+}
+
+/**
+ * Plans several expressions together (the terms and gradients of one training step): one list of
+ * steps, so a sum hoisted by one expression (a Gramian, a per-tuple dot product) is computed once
+ * for all, and a per-tuple subexpression that two or more expressions contain (the residual
+ * r − U_u·V_i of a loss and of each of its gradients) becomes one per-tuple step they all read.
+ */
+export function planGroup(
+  items: readonly { readonly expr: Expr; readonly out: readonly Idx[] }[],
+  spaces: ReadonlyMap<string, Space>,
+  sizes: Sizes,
+  opts: PlanOptions = {},
+): GroupPlan {
   const chunk = opts.chunk ?? DEFAULT_CHUNK;
   const maxInline = opts.maxInline ?? DEFAULT_MAX_INLINE;
   if (!(chunk >= 1 && chunk <= 1024)) throw new InternalError(`plan: chunk ${chunk} outside 1..1024`);
@@ -289,13 +370,34 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     const k = spaces.get(s)?.kind;
     return k === 'domain' || k === 'relation';
   };
+  const isRelation = (s: string): boolean => spaces.get(s)?.kind === 'relation';
 
   const steps: Step[] = [];
   const hoisted = new Map<number, { name: string; out: readonly Idx[] }>();
+  const ordered = new Map<string, string>();
   let counter = 0;
   const fresh = (): string => `t${++counter}`;
 
   const itersOf = (s: ExprOf<'sum'>): number => s.over.reduce((a, i) => a * size(i.space), 1);
+  const cellsOf = (is: Iterable<Idx>): number => {
+    let n = 1;
+    for (const i of is) n *= size(i.space);
+    return n;
+  };
+
+  /**
+   * The temp holding `x` over `o`, planned once per node up to a renaming of its free indices
+   * (Σ_u U[u,k]·U[u,l] and Σ_u U[u,k]·U[u,b'] are one Gramian): the key renames o[j] to `%j`.
+   */
+  const hoist = (x: Expr, o: readonly Idx[]): Expr => {
+    const canon = canonicalBound(substitute(x, new Map(o.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: mkIdx(`%${j}`, i.space) }]))));
+    let h = hoisted.get(canon.id);
+    if (!h) {
+      h = { name: planStep(x, o), out: o };
+      hoisted.set(canon.id, h);
+    }
+    return tensor('temp', h.name, o.map(v));
+  };
 
   /** Replaces hoisted sums in `x` by temp reads; L = bound index keys, inLoop = inside a sum. */
   const rewritten = new Map<string, Expr>();
@@ -310,19 +412,49 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     const free = freeIdx(x);
     for (const k of free.keys()) if (!L.has(k)) throw new InternalError(`plan: index ${k} is not bound`);
     const csr = csrOf(x, L);
-    const hoist =
-      free.size < L.size ||
+    const fits = cellsOf(free.values()) <= MAX_TEMP_CELLS;
+    const doHoist =
+      (free.size < L.size && fits) ||
       L.size === 0 ||
       (!csr && itersOf(x) > maxInline) ||
-      (inLoop && x.over.some((i) => isDataSpace(i.space)));
-    if (!hoist) return sum(x.over, rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true));
-    let h = hoisted.get(x.id);
-    if (!h) {
-      const hOut = [...free.values()];
-      h = { name: planStep(x, hOut), out: hOut };
-      hoisted.set(x.id, h);
+      (inLoop && fits && x.over.some((i) => isDataSpace(i.space)));
+    if (!doHoist) {
+      const inner = new Set([...L, ...keysOf(x.over)]);
+      if (csr) return walkSum(x, csr, inner);
+      return sum(x.over, rewrite(x.body, inner, true));
     }
-    return tensor('temp', h.name, h.out.map(v));
+    return hoist(x, [...free.values()]);
+  };
+
+  /** Rule 5: a CSR walk reads the per-tuple factor of its body from a CSR-ordered temp. */
+  const walkSum = (x: ExprOf<'sum'>, c: CsrLoop, inner: ReadonlySet<string>): Expr => {
+    const tk = idxKey(c.t);
+    const factors = x.body.op === 'mul' ? x.body.args : [x.body];
+    const per: Expr[] = [];
+    const consts: Expr[] = [];
+    const rest: Expr[] = [];
+    for (const f of factors) {
+      const fk = [...freeIdx(f).keys()];
+      if (f.op === 'eq') rest.push(f);
+      else if (fk.length === 0 && (f.op === 'const' || f.op === 'size' || f.op === 'tensor')) consts.push(f);
+      else if (fk.length > 0 && fk.every((k) => k === tk)) per.push(f);
+      else rest.push(f);
+    }
+    if (per.length === 0) return sum(x.over, rewrite(x.body, inner, true));
+    const P = mul(...consts, ...per);
+    // elementwise over reads at [t]: computed in CSR order directly; otherwise a natural-order
+    // step (shared by every CSR that reads it) and a copy into CSR order
+    const direct = (y: Expr): boolean =>
+      y.op === 'tensor' ? y.ix.every((i) => i.kind === 'var' && idxKey(i.idx) === tk) : y.op !== 'sum' && y.op !== 'eq' && children(y).every(direct);
+    const tSet = new Set([tk]);
+    const src = direct(P) ? P : hoist(P, [c.t]);
+    const key = `${src.id}|${csrKey(c.rel, c.col)}`;
+    let name = ordered.get(key);
+    if (!name) {
+      name = push({ kind: 'kernel', expr: rewrite(src, tSet, false), out: [pidx(c.t)], order: { rel: c.rel, col: c.col, domain: c.domain } });
+      ordered.set(key, name);
+    }
+    return sum(x.over, mul(...rest.map((f) => rewrite(f, inner, true)), tensor('temp', name, [v(c.t)])));
   };
 
   /** Plans the steps computing `x` over `o`; returns the name of the temp holding it. */
@@ -333,6 +465,8 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
       return push({ kind: 'host-eval', expr: body, out: [] });
     }
     if (x.op !== 'sum') return push({ kind: 'kernel', expr: rewrite(x, L, false), out: o.map(pidx) });
+    const walk = csrOf(x, L);
+    if (walk) return push({ kind: 'kernel', expr: walkSum(x, walk, new Set([...L, ...keysOf(x.over)])), out: o.map(pidx) });
     const body = rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true);
     const s = sum(x.over, body);
     if (s.op !== 'sum') return push({ kind: 'kernel', expr: s, out: o.map(pidx) });
@@ -343,17 +477,19 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     const chunkSpace = `#${partName}`;
     const nChunks = split.dims.reduce((a, d) => a * d.chunks, 1);
     allSizes.set(chunkSpace, nChunks);
-    const c = mkIdx('c', chunkSpace);
-    const chunkIdx = pidx(c);
+    const ci = mkIdx('c', chunkSpace);
+    const chunkIdx = pidx(ci);
     push({ kind: 'kernel', expr: s, out: [...o.map(pidx), chunkIdx], split: { ...split, chunkIdx } }, partName);
-    if (o.length === 0) return push({ kind: 'host-sum', expr: tensor('temp', partName, [v(c)]), out: [], of: partName });
-    return planStep(sum([c], tensor('temp', partName, [...o.map(v), v(c)])), o);
+    if (o.length === 0) return push({ kind: 'host-sum', expr: tensor('temp', partName, [v(ci)]), out: [], of: partName });
+    return planStep(sum([ci], tensor('temp', partName, [...o.map(v), v(ci)])), o);
   };
+
+  const orderOf = (temp: string): CsrUse | undefined => steps.find((p) => p.name === temp)?.order;
 
   const push = (s: Omit<Step, 'name' | 'text' | 'cells' | 'args' | 'csr' | 'cost'>, name = fresh()): string => {
     const cells = s.out.reduce((a, i) => a * i.size, 1);
     const bound = new Set(s.out.filter((i) => !s.split || i !== s.split.chunkIdx).map((i) => idxKey(i)));
-    const { args, csr } = s.kind === 'kernel' ? collectArgs(s.expr, bound, s.split, size) : { args: [], csr: [] };
+    const { args, csr } = s.kind === 'kernel' ? collectArgs(s.expr, bound, s.split, size, orderOf, s.order && s.out[0] ? { t: s.out[0], ...s.order } : undefined) : { args: [], csr: [] };
     let perCell: number;
     if (s.kind === 'host-sum') perCell = 0;
     else if (s.split && s.expr.op === 'sum') {
@@ -365,22 +501,50 @@ export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<strin
     return name;
   };
 
-  const root = flattenSums(e);
-  for (const k of freeIdx(root).keys()) if (!keysOf(out).has(k)) throw new InternalError(`plan: free index ${k} is not an output index`);
-  const result = planStep(root, out);
-  const last = steps[steps.length - 1]!;
-  if (last.name !== result || !sameOrder(last.out, out)) throw new InternalError('plan: the last step is not the result');
+  // per-tuple subexpressions that two or more of the expressions contain: one step each
+  const roots = items.map((it) => flattenSums(it.expr));
+  const shared = new Set<number>();
+  if (roots.length > 1) {
+    const count = new Map<number, number>();
+    for (const r of roots) {
+      const seen = new Set<number>();
+      const go = (x: Expr): void => {
+        if (seen.has(x.id)) return;
+        seen.add(x.id);
+        const f = [...freeIdx(x).values()];
+        if (f.length === 1 && isRelation(f[0]!.space) && f[0]!.space === f[0]!.space && x.op !== 'tensor' && x.op !== 'eq' && worthSharing(x)) {
+          count.set(x.id, (count.get(x.id) ?? 0) + 1);
+        }
+        for (const c of children(x)) go(c);
+      };
+      go(r);
+    }
+    for (const [id, n] of count) if (n >= 2) shared.add(id);
+  }
+  const substMemo = new Map<number, Expr>();
+  const subst = (x: Expr): Expr => {
+    let r = substMemo.get(x.id);
+    if (r) return r;
+    if (shared.has(x.id)) r = hoist(x, [...freeIdx(x).values()]);
+    else r = mapChildren(x, subst);
+    substMemo.set(x.id, r);
+    return r;
+  };
+
+  const results: GroupResult[] = items.map((it, j) => {
+    const root = shared.size ? subst(roots[j]!) : roots[j]!;
+    for (const k of freeIdx(root).keys()) if (!keysOf(it.out).has(k)) throw new InternalError(`plan: free index ${k} is not an output index`);
+    const result = planStep(root, it.out);
+    return { source: printIR(it.expr), out: it.out.map(pidx), result, scalar: it.out.length === 0 };
+  });
   const flops = steps.reduce((a, s) => a + s.cost.flops, 0);
   const bytes = steps.reduce((a, s) => a + s.cost.bytes, 0);
   return {
     version: 1,
-    source: printIR(e),
-    out: out.map(pidx),
     // own properties only (a space may be named `constructor`); read with Object.hasOwn
     sizes: Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries([...allSizes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
     steps,
-    result,
-    scalar: out.length === 0,
+    results,
     cost: { flops, bytes },
   };
 }
@@ -402,12 +566,20 @@ function chooseSplit(s: ExprOf<'sum'>, chunk: number, pidx: (i: Idx) => PlanIdx)
   return { dims: s.over.map((_, j) => dims.get(j)!) };
 }
 
+/** A tuple index bound at a CSR position: inside a walk, or the thread of a CSR-ordered step. */
+export interface WalkCtx {
+  readonly rel: string;
+  readonly col: string;
+}
+
 /** Arguments of a kernel step in first-use order, and the CSR indexes its loops walk. */
 function collectArgs(
   e: Expr,
   bound: ReadonlySet<string>,
   split: Split | undefined,
   size: (s: string) => number,
+  orderOf: (temp: string) => CsrUse | undefined,
+  order: (CsrUse & { readonly t: PlanIdx }) | undefined,
 ): { args: Arg[]; csr: CsrUse[] } {
   const args: Arg[] = [];
   const csr: CsrUse[] = [];
@@ -417,15 +589,26 @@ function collectArgs(
     seen.add(key);
     args.push(make(`p${args.length}`));
   };
-  const ixArg = (x: Ix): void => {
-    if (x.kind === 'gather') {
-      addArg(`ids:${x.rel}\u0000${x.col}`, (name) => ({ name, kind: 'ids', rel: x.rel, col: x.col, size: size(x.rel) }));
+  const useCsr = (rel: string, col: string, domain: string): void => {
+    const k = csrKey(rel, col);
+    if (!csr.some((u) => u.rel === rel && u.col === col)) csr.push({ rel, col, domain });
+    addArg(`perm:${k}`, (name) => ({ name, kind: 'csr-perm', rel, col, size: size(rel) }));
+  };
+  const ixArg = (x: Ix, walks: ReadonlyMap<string, WalkCtx & { walked: boolean }>): void => {
+    if (x.kind !== 'gather') return;
+    const w = walks.get(idxKey(x.t));
+    // inside a walk, the walked column is the walk's key; other columns are read in CSR order
+    if (w && w.rel === x.rel && w.walked && w.col === x.col) return;
+    if (w && w.rel === x.rel) {
+      addArg(`cids:${csrKey(w.rel, w.col)}\u0000${x.col}`, (name) => ({ name, kind: 'csr-ids', rel: w.rel, col: w.col, of: x.col, size: size(x.rel) }));
+      return;
     }
+    addArg(`ids:${x.rel}\u0000${x.col}`, (name) => ({ name, kind: 'ids', rel: x.rel, col: x.col, size: size(x.rel) }));
   };
   const memo = new Set<string>();
   // `known`: δ nodes a CSR walk makes identically 1 (the emitter reads no ids for them)
-  const go = (x: Expr, b: ReadonlySet<string>, top: boolean, known: ReadonlySet<number>): void => {
-    const mk = `${x.id}|${[...b].sort().join(',')}|${[...known].join(',')}`;
+  const go = (x: Expr, b: ReadonlySet<string>, top: boolean, known: ReadonlySet<number>, walks: ReadonlyMap<string, WalkCtx & { walked: boolean }>): void => {
+    const mk = `${x.id}|${[...b].sort().join(',')}|${[...known].join(',')}|${[...walks.keys()].join(',')}`;
     if (memo.has(mk)) return;
     memo.add(mk);
     switch (x.op) {
@@ -434,33 +617,46 @@ function collectArgs(
         return;
       case 'tensor': {
         const n = x.ix.reduce((a, i) => a * size(i.kind === 'var' ? i.idx.space : i.domain), 1);
-        if (x.kind === 'temp') addArg(`temp:${x.name}`, (name) => ({ name, kind: 'temp', temp: x.name, size: n }));
-        else addArg(`tensor:${x.kind}\u0000${x.name}`, (name) => ({ name, kind: 'tensor', tensor: x.name, tensorKind: x.kind, size: n }));
-        x.ix.forEach(ixArg);
+        if (x.kind === 'temp') {
+          const o = orderOf(x.name);
+          if (o) {
+            const i0 = x.ix[0];
+            const w = i0 && i0.kind === 'var' ? walks.get(idxKey(i0.idx)) : undefined;
+            if (x.ix.length !== 1 || !w || w.rel !== o.rel || w.col !== o.col) throw new InternalError(`plan: CSR-ordered temp ${x.name} read outside a walk over ${o.rel}.${o.col}`);
+          }
+          addArg(`temp:${x.name}`, (name) => ({ name, kind: 'temp', temp: x.name, size: n }));
+        } else addArg(`tensor:${x.kind}\u0000${x.name}`, (name) => ({ name, kind: 'tensor', tensor: x.name, tensorKind: x.kind, size: n }));
+        for (const i of x.ix) ixArg(i, walks);
         return;
       }
       case 'eq':
         if (known.has(x.id)) return;
-        ixArg(x.a);
-        ixArg(x.b);
+        ixArg(x.a, walks);
+        ixArg(x.b, walks);
         return;
       case 'sum': {
         const c = top && split ? undefined : csrOf(x, b);
+        let inner = walks;
         if (c) {
           const k = csrKey(c.rel, c.col);
-          if (!csr.some((u) => u.rel === c.rel && u.col === c.col)) csr.push({ rel: c.rel, col: c.col, domain: c.domain });
-          ixArg(c.key);
+          ixArg(c.key, walks);
           addArg(`off:${k}`, (name) => ({ name, kind: 'csr-offsets', rel: c.rel, col: c.col, size: size(c.domain) + 1 }));
-          addArg(`perm:${k}`, (name) => ({ name, kind: 'csr-perm', rel: c.rel, col: c.col, size: size(c.rel) }));
+          useCsr(c.rel, c.col, c.domain);
+          inner = new Map([...walks, [idxKey(c.t), { rel: c.rel, col: c.col, walked: true }]]);
         }
-        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false, c ? new Set([...known, c.delta.id]) : known);
+        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false, c ? new Set([...known, c.delta.id]) : known, inner);
         return;
       }
       default:
-        for (const c of children(x)) go(c, b, false, known);
+        for (const c of children(x)) go(c, b, false, known, walks);
     }
   };
-  go(e, bound, true, new Set());
+  const walks = new Map<string, WalkCtx & { walked: boolean }>();
+  if (order) {
+    useCsr(order.rel, order.col, order.domain);
+    walks.set(idxKey(order.t), { rel: order.rel, col: order.col, walked: false });
+  }
+  go(e, bound, true, new Set(), walks);
   return { args, csr };
 }
 
@@ -498,7 +694,8 @@ export function printPlan(p: KernelPlan): string {
     const lhs = o ? `${s.name}[${o}]` : s.name;
     let how: string = s.kind;
     if (s.split) how += ` split ${s.split.dims.map((d) => `${d.idx.name}:${d.chunk}x${d.chunks}`).join(' ')}`;
-    if (s.csr.length) how += ` csr ${s.csr.map((c) => `${c.rel}.${c.col}`).join(' ')}`;
+    if (s.order) how += ` in csr order of ${s.order.rel}.${s.order.col}`;
+    else if (s.csr.length) how += ` csr ${s.csr.map((c) => `${c.rel}.${c.col}`).join(' ')}`;
     const rhs = s.kind === 'host-sum' ? `sum of ${s.of}` : s.text;
     lines.push(`${lhs} = ${rhs}   -- ${how}; ${s.cells} cells, ${fmt(s.cost.flops)} flops, ${fmt(s.cost.bytes)} B`);
   }

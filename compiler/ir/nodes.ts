@@ -180,6 +180,7 @@ export function pow(base: Expr, exp: number): Expr {
     if (Number.isFinite(r)) return konst(r);
   }
   if (base.op === 'pow' && Number.isInteger(exp) && Number.isInteger(base.exp)) return pow(base.base, base.exp * exp);
+  if (base.op === 'eq' && exp > 0) return base; // δⁿ = δ
   // (c·x)^n = c^n · x^n for integer n keeps coefficients outside, so like terms merge
   if (base.op === 'mul' && Number.isInteger(exp)) return mul(...base.args.map((a) => pow(a, exp)));
   return intern(`^${base.id},${exp}`, (id) => ({ op: 'pow', id, base, exp }));
@@ -226,6 +227,9 @@ export function sum(over: readonly Idx[], body: Expr): Expr {
   const scale = sizes.map((i) => size(i.space));
   if (used.length === 0) return mul(...scale, body);
   const sorted = [...used].sort((a, b) => (idxKey(a) < idxKey(b) ? -1 : 1));
+  for (let j = 1; j < sorted.length; j++) {
+    if (idxKey(sorted[j]!) === idxKey(sorted[j - 1]!)) throw new InternalError(`sum binds ${sorted[j]!.name} twice`);
+  }
   const s = intern(`S[${sorted.map(idxKey).join(',')}](${body.id})`, (id) => ({ op: 'sum' as const, id, over: sorted, body }));
   return scale.length ? mul(...scale, s) : s;
 }

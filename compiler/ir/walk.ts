@@ -61,9 +61,12 @@ export function children(e: Expr): readonly Expr[] {
   }
 }
 
-/** Replaces free occurrences of index variables (by idxKey) with index positions. */
+/** Replaces free occurrences of index variables (by idxKey) with index positions, avoiding capture:
+ * a sum that binds a name some replacement mentions gets that bound index renamed first. */
 export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
   if (map.size === 0) return e;
+  const mentioned = new Set<string>();
+  for (const x of map.values()) mentioned.add(idxKey(x.kind === 'var' ? x.idx : x.t));
   const memo = new Map<number, Expr>();
   const subIx = (x: Ix): Ix => {
     if (x.kind === 'var') return map.get(idxKey(x.idx)) ?? x;
@@ -80,10 +83,17 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
     else if (x.op === 'eq') out = eq(subIx(x.a), subIx(x.b));
     else if (x.op === 'sum') {
       const shadowed = x.over.some((i) => map.has(idxKey(i)));
-      if (shadowed) {
+      const captures = x.over.some((i) => mentioned.has(idxKey(i)));
+      if (shadowed || captures) {
         const inner = new Map(map);
-        x.over.forEach((i) => inner.delete(idxKey(i)));
-        out = sum(x.over, substitute(x.body, inner));
+        const over = x.over.map((i) => {
+          inner.delete(idxKey(i));
+          if (!mentioned.has(idxKey(i))) return i;
+          const f = freshIdx(i);
+          inner.set(idxKey(i), { kind: 'var', idx: f });
+          return f;
+        });
+        out = sum(over, substitute(x.body, inner));
       } else out = sum(x.over, go(x.body));
     } else out = mapChildren(x, go);
     memo.set(x.id, out);

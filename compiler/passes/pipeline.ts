@@ -10,6 +10,7 @@ import { cost, type Cost, type SizeOf } from './cost.ts';
 import { expand } from './expand.ts';
 import { simplify } from './simplify.ts';
 import { splitDefault } from './split-default.ts';
+import { fmPairwise } from './fm-pairwise.ts';
 import type { Space } from '../ir/module.ts';
 
 export interface RewriteStep {
@@ -49,7 +50,12 @@ export function optimize(e: Expr, opts: OptimizeOptions): Optimized {
     const hit = memo.get(x.id);
     if (hit) return hit;
     let out: Expr;
-    if (x.op === 'sum') {
+    const pairs = x.op === 'sum' ? fmPairwise(x) : undefined;
+    if (pairs) {
+      // never costlier than the ordered pair loop: apply it, then optimize what it produced
+      out = go(simplify(pairs));
+      record('fm-pairwise', x, pairs);
+    } else if (x.op === 'sum') {
       const asWritten = mapChildren(x, go);
       out = asWritten;
       let best = cost(asWritten, opts.sizeOf);

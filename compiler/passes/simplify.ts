@@ -5,7 +5,7 @@
 // select whose other branch is 0, and merges a nested sum into its parent when the δ sits inside.
 // δ(ratings.user[t], a) with `a` free cannot be eliminated: it stays for the planner (CSR gather).
 import { add, freeIdx, idxKey, mul, select, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import { mapChildren, substitute } from '../ir/walk.ts';
+import { freshIdx, mapChildren, substitute } from '../ir/walk.ts';
 
 export type Trace = (rule: string, before: Expr, after: Expr) => void;
 
@@ -15,10 +15,15 @@ function factorsOf(e: Expr): readonly Expr[] {
 
 /** A δ factor of `e` that binds a variable of `bound`, with that variable and its replacement. */
 function findDelta(e: Expr, bound: ReadonlySet<string>): { factor: Expr; x: Idx; y: Ix } | undefined {
-  for (const f of factorsOf(e)) {
+  const fs = factorsOf(e);
+  // replacing x by a gather where x meets another δ would join two gathers (δ(R.c[n₁], R.c[n₂])),
+  // which no CSR index serves: keep Σ_t δ(row[n₁], t)·δ(row[n₂], t) as two walks instead
+  const joins = (f: Expr, x: Idx, y: Ix): boolean =>
+    y.kind === 'gather' && fs.some((g) => g !== f && g.op === 'eq' && freeIdx(g).has(idxKey(x)));
+  for (const f of fs) {
     if (f.op !== 'eq') continue;
-    if (f.a.kind === 'var' && bound.has(idxKey(f.a.idx))) return { factor: f, x: f.a.idx, y: f.b };
-    if (f.b.kind === 'var' && bound.has(idxKey(f.b.idx))) return { factor: f, x: f.b.idx, y: f.a };
+    if (f.a.kind === 'var' && bound.has(idxKey(f.a.idx)) && !joins(f, f.a.idx, f.b)) return { factor: f, x: f.a.idx, y: f.b };
+    if (f.b.kind === 'var' && bound.has(idxKey(f.b.idx)) && !joins(f, f.b.idx, f.a)) return { factor: f, x: f.b.idx, y: f.a };
   }
   return undefined;
 }
@@ -56,10 +61,11 @@ function eliminate(s: Extract<Expr, { op: 'sum' }>, trace?: Trace): Expr {
     if (f.op !== 'eq') continue;
     const [g, x] = f.a.kind === 'gather' ? [f.a, f.b] : [f.b, f.a];
     if (g.kind !== 'gather' || x.kind !== 'var' || !bound.has(idxKey(g.t)) || bound.has(idxKey(x.idx))) continue;
+    // other δ factors stay as they are: each is a CSR walk of its own (δ(row[n₁], t)·δ(row[n₂], t))
     const others = fs.filter((h) => h !== f);
-    if (!others.some((h) => freeIdx(h).has(idxKey(x.idx)))) continue;
+    if (!others.some((h) => h.op !== 'eq' && freeIdx(h).has(idxKey(x.idx)))) continue;
     const map = new Map<string, Ix>([[idxKey(x.idx), g]]);
-    const out = simplifySum(sum(s.over, mul(f, ...others.map((h) => substitute(h, map)))), trace);
+    const out = simplifySum(sum(s.over, mul(f, ...others.map((h) => (h.op === 'eq' ? h : substitute(h, map))))), trace);
     trace?.('delta-propagate', s, out);
     return out;
   }
@@ -100,7 +106,10 @@ function eliminate(s: Extract<Expr, { op: 'sum' }>, trace?: Trace): Expr {
       return split;
     }
     if (f.op === 'sum') {
-      const out = simplifySum(sum([...s.over, ...f.over], mul(...rest, f.body)), trace);
+      // rename the inner sum's indices apart first: the same sum may occur twice in one product
+      const fresh = f.over.map(freshIdx);
+      const body = substitute(f.body, new Map<string, Ix>(f.over.map((i, j) => [idxKey(i), { kind: 'var', idx: fresh[j]! }])));
+      const out = simplifySum(sum([...s.over, ...fresh], mul(...rest, body)), trace);
       trace?.('merge-sums', s, out);
       return out;
     }

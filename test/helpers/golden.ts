@@ -45,8 +45,9 @@ export function loadFixtures(dir: string): Fixture[] {
     });
 }
 
-export function render(ds: readonly Diagnostic[], src: SourceFile): string {
-  return ds.length ? renderDiagnostics(ds, (file) => (file === src.path ? src : undefined)) : 'ok';
+/** Renders against the fixture's own source and any other files read for it (imports). */
+export function render(ds: readonly Diagnostic[], src: SourceFile, others?: ReadonlyMap<string, SourceFile>): string {
+  return ds.length ? renderDiagnostics(ds, (file) => (file === src.path ? src : others?.get(file))) : 'ok';
 }
 
 /** Compares or (with UPDATE_GOLDEN=1) rewrites; returns the expectation to assert against. */
