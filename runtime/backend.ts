@@ -10,8 +10,30 @@ export interface Backend {
   scalar(e: Expr, env: Env): number;
   /** an expression over its free indices `out`, row-major */
   tensor(e: Expr, out: readonly Idx[], env: Env): Float32Array | Float64Array;
+  /**
+   * Several expressions over one env at once (the terms and gradients of a training step), so a
+   * backend can share their common work. Optional: `evalMany` below falls back to one call each.
+   */
+  evalMany?(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult;
   /** releases kernels and buffers */
   dispose(): void;
+}
+
+/** An expression over its free indices `out`, row-major. */
+export interface TensorRequest {
+  readonly expr: Expr;
+  readonly out: readonly Idx[];
+}
+
+export interface ManyResult {
+  readonly scalars: number[];
+  readonly tensors: (Float32Array | Float64Array)[];
+}
+
+/** `backend.evalMany` when it has one, else each expression on its own: same values either way. */
+export function evalMany(backend: Backend, scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
+  if (backend.evalMany) return backend.evalMany(scalars, tensors, env);
+  return { scalars: scalars.map((e) => backend.scalar(e, env)), tensors: tensors.map((t) => backend.tensor(t.expr, t.out, env)) };
 }
 
 export class ReferenceBackend implements Backend {

@@ -1,11 +1,11 @@
 // Backend factory: `reference` (float64 interpreter) or gpu.js (`webasm`, `cpu`). The gpu.js backend
 // plans each expression for the sizes at hand (codegen/plan.ts; plans are cached per expression and
 // sizes) and runs the plan's kernels through the Executor, which records what really ran.
-import { planExpr, type KernelPlan } from '../compiler/codegen/plan.ts';
+import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../compiler/codegen/plan.ts';
 import type { Env } from '../compiler/ir/interp.ts';
 import type { Space } from '../compiler/ir/module.ts';
 import type { Expr, Idx } from '../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend } from './backend.ts';
+import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
 
 export type BackendMode = ExecMode | 'reference';
@@ -16,6 +16,7 @@ export class GpuBackend implements Backend {
   readonly name: string;
   private readonly exec: Executor;
   private readonly plans = new Map<string, KernelPlan>();
+  private readonly groups = new Map<string, GroupPlan>();
 
   constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>) {
     this.exec = new Executor(mode);
@@ -30,6 +31,25 @@ export class GpuBackend implements Backend {
       this.plans.set(key, p);
     }
     return p;
+  }
+
+  /** One plan for several expressions: shared temps (per-tuple residuals, Gramians) run once. */
+  planGroup(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): GroupPlan {
+    const key = `${scalars.map((e) => e.id).join(',')}|${tensors.map((t) => `${t.expr.id}:${t.out.map((i) => `${i.name}:${i.space}`).join(',')}`).join(';')}|${[...env.sizes].map(([k, v]) => `${k}=${v}`).join(',')}`;
+    let p = this.groups.get(key);
+    if (!p) {
+      p = planGroup([...scalars.map((expr) => ({ expr, out: [] })), ...tensors], this.spaces, env.sizes);
+      this.groups.set(key, p);
+    }
+    return p;
+  }
+
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
+    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env));
+    return {
+      scalars: r.slice(0, scalars.length).map((x) => (typeof x === 'number' ? x : x[0]!)),
+      tensors: r.slice(scalars.length).map((x) => (typeof x === 'number' ? Float32Array.of(x) : x)),
+    };
   }
 
   scalar(e: Expr, env: Env): number {

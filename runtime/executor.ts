@@ -8,7 +8,7 @@ import { InternalError } from '../compiler/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../compiler/ir/nodes.ts';
 import type { Sizes } from '../compiler/ir/module.ts';
 import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../compiler/codegen/gpujs.ts';
-import { csrKey, type Arg, type KernelPlan, type Step } from '../compiler/codegen/plan.ts';
+import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../compiler/codegen/plan.ts';
 
 export type ExecMode = 'webasm' | 'cpu';
 
@@ -85,6 +85,8 @@ export class Executor {
   private readonly byStep = new WeakMap<Step, Map<string, Compiled>>();
   private readonly csrs = new WeakMap<object, Map<number, Csr>>();
   private readonly floatIds = new WeakMap<object, Float32Array>();
+  /** id columns in a CSR's tuple order: per CSR, per permuted id array */
+  private readonly csrIds = new WeakMap<Csr, WeakMap<object, Float32Array>>();
   private readonly records: KernelRecord[] = [];
 
   constructor(
@@ -95,12 +97,17 @@ export class Executor {
   }
 
   /** Builds the kernels of every step whose source does not depend on data (no CSR walk). */
-  compile(plan: KernelPlan): void {
+  compile(plan: Pick<KernelPlan, 'sizes' | 'steps'>): void {
     for (const s of plan.steps) if (s.kind === 'kernel' && s.csr.length === 0) this.kernelFor(s, plan, new Map());
   }
 
   /** Runs the plan. A scalar result is a float64 number; otherwise a fresh row-major Float32Array. */
   run(plan: KernelPlan, env: Env32): Float32Array | number {
+    return this.runGroup({ version: 1, sizes: plan.sizes, steps: plan.steps, results: [plan], cost: plan.cost }, env)[0]!;
+  }
+
+  /** Runs a group plan: every step once, then each expression's result (as `run` gives it). */
+  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32): (Float32Array | number)[] {
     for (const [space, n] of Object.entries(plan.sizes)) {
       if (space.startsWith('#')) continue;
       const m = env.sizes.get(space);
@@ -132,8 +139,10 @@ export class Executor {
           return assertNever(s.kind);
       }
     }
-    const out = temps.get(plan.result)!;
-    return plan.scalar ? (exact.get(plan.result) ?? out[0]!) : out;
+    return plan.results.map((r) => {
+      const out = temps.get(r.result)!;
+      return r.scalar ? (exact.get(r.result) ?? out[0]!) : out;
+    });
   }
 
   /** One record per compiled kernel: which backend ran it, calls and time. */
@@ -176,7 +185,21 @@ export class Executor {
     return f;
   }
 
-  private kernelFor(s: Step, plan: KernelPlan, maxSeg: ReadonlyMap<string, number>): Compiled {
+  /** Id column `key` in the tuple order of `csr`, cached per CSR and id array. */
+  private permutedIds(csr: Csr, key: string, env: Env32): Float32Array {
+    const ids = this.idsAsFloats(key, env);
+    let m = this.csrIds.get(csr);
+    if (!m) this.csrIds.set(csr, (m = new WeakMap()));
+    let p = m.get(ids);
+    if (!p) {
+      p = new Float32Array(csr.perm.length);
+      for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
+      m.set(ids, p);
+    }
+    return p;
+  }
+
+  private kernelFor(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): Compiled {
     let m = this.byStep.get(s);
     if (!m) this.byStep.set(s, (m = new Map()));
     const specKey = [...maxSeg].map(([k, n]) => `${k}=${loopBoundFor(n)}`).join(';');
@@ -194,14 +217,15 @@ export class Executor {
     return c;
   }
 
-  private runKernel(s: Step, plan: KernelPlan, env: Env32, temps: ReadonlyMap<string, Float32Array>): Float32Array {
+  private runKernel(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>): Float32Array {
     const csrs = new Map<string, Csr>();
     for (const u of s.csr) {
       const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
       if (n === undefined) throw new InternalError(`no size for ${u.domain}`);
       csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, n));
     }
-    const maxSeg = new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
+    // a CSR-ordered step only permutes: its source does not depend on the segment lengths
+    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
     const c = this.kernelFor(s, plan, maxSeg);
     const args = s.args.map((a) => this.argValue(a, env, temps, csrs));
     const t0 = performance.now();
@@ -251,6 +275,9 @@ export class Executor {
       case 'csr-perm':
         data = csrs.get(csrKey(a.rel, a.col))!.perm;
         break;
+      case 'csr-ids':
+        data = this.permutedIds(csrs.get(csrKey(a.rel, a.col))!, `${a.rel}.${a.of}`, env);
+        break;
       default:
         return assertNever(a);
     }
@@ -260,7 +287,7 @@ export class Executor {
 }
 
 /** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps). */
-function evalHost(e: Expr, plan: KernelPlan, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
+function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
   const go = (x: Expr): number => evalHost(x, plan, env, temps, exact);
   switch (e.op) {
     case 'const':

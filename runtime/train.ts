@@ -5,7 +5,7 @@
 import type { Compiled } from '../compiler/compile.ts';
 import type { Env, TensorValue } from '../compiler/ir/interp.ts';
 import { batchSpace, totalSpace } from '../compiler/lower.ts';
-import type { Backend } from './backend.ts';
+import { evalMany, type Backend } from './backend.ts';
 import type { Relation } from './data.ts';
 import type { Dataset } from './dataset.ts';
 import { evaluateModel, type EvalResult } from './evaluate.ts';
@@ -39,7 +39,10 @@ export interface TrainResult {
   readonly log: readonly StepLog[];
   readonly evals: readonly EvalResult[];
   readonly stepsRun: number;
-  /** set when the run stopped because a term was not finite */
+  /**
+   * set when the run stopped because a term (or a gradient) was not finite; `step` counts from 1 as
+   * in the log, whose last entry is that step; the params are the ones it evaluated (step − 1 updates)
+   */
   readonly diverged?: { readonly term: string; readonly step: number; readonly value: number };
   readonly seconds: number;
 }
@@ -200,35 +203,41 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       sizes = sizesFor(compiled, ds, drawn, full);
     }
     const env = makeEnv(compiled, sizes, params, relations, logqTables);
+    // every term and gradient in one call, so the backend can share their common work
+    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
     const terms: Record<string, number> = {};
     let total = 0;
-    for (const t of compiled.terms) {
-      const value = opts.backend.scalar(t.expr, env);
+    for (const [ti, t] of compiled.terms.entries()) {
+      const value = many.scalars[ti]!;
       terms[t.name] = value;
       total += value;
-      if (!Number.isFinite(value) && !diverged) diverged = { term: t.name, step, value };
+      if (!Number.isFinite(value) && !diverged) diverged = { term: t.name, step: step + 1, value };
     }
     const lr = learningRate(cfg.optimizer, cfg.schedule, step);
+    const entry = (): StepLog => ({ step: step + 1, epoch: (step + 1) / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 });
     if (diverged) {
-      log.push({ step, epoch: step / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 });
+      log.push(entry());
       break;
     }
     const grads = new Map<string, Float32Array | Float64Array>();
-    for (const g of compiled.grads) {
-      const value = opts.backend.tensor(g.expr, g.out, env);
+    for (const [gi, g] of compiled.grads.entries()) {
+      const value = many.tensors[gi]!;
       for (let j = 0; j < value.length; j++) {
         if (!Number.isFinite(value[j]!)) {
-          diverged = { term: `∂/∂${g.param}`, step, value: value[j]! };
+          diverged = { term: `∂/∂${g.param}`, step: step + 1, value: value[j]! };
           break;
         }
       }
       grads.set(g.param, value);
     }
-    if (diverged) break;
+    if (diverged) {
+      log.push(entry());
+      break;
+    }
     applyUpdate(cfg.optimizer, state, params, grads, lr);
-    const entry = { step: step + 1, epoch: (step + 1) / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 };
-    log.push(entry);
-    opts.onStep?.(entry);
+    const done = entry();
+    log.push(done);
+    opts.onStep?.(done);
     if (evalEvery > 0 && (step + 1) % evalEvery === 0) evaluateNow(step + 1);
   }
   if (!diverged && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);

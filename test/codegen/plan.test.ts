@@ -2,8 +2,11 @@
 // common subexpressions computed once, a JSON-serialisable plan with costs.
 import { describe, expect, it } from 'vitest';
 import { add, eq, konst, mul, pow, sub, sum, tensor, v, type Expr, type Ix } from '../../compiler/ir/nodes.ts';
-import { planExpr, printPlan } from '../../compiler/codegen/plan.ts';
+import { planExpr, planGroup, printPlan } from '../../compiler/codegen/plan.ts';
 import { a, b, gather, i, k, l, makeFixture, t, u } from './fixtures.ts';
+import { idx } from '../../compiler/ir/nodes.ts';
+
+const a2 = idx('a2', 'item');
 
 const U = (r: Ix, d: Ix): Expr => tensor('param', 'U', [r, d]);
 const V = (r: Ix, d: Ix): Expr => tensor('param', 'V', [r, d]);
@@ -36,18 +39,60 @@ describe('planExpr', () => {
     expect(p.steps[1]!.of).toBe(p.steps[0]!.name);
   });
 
-  it('walks the gradient through a CSR index and hoists the per-tuple residual sum', () => {
+  it('walks the gradient through a CSR index, reading the per-tuple residual in CSR order', () => {
     const grad = sum([t], mul(konst(2), eq(gather('user'), v(a)), resid, V(gather('item'), v(b))));
     const p = planExpr(grad, [a, b], ml1m.spaces, sizes);
-    expect(p.steps).toHaveLength(2);
-    const [e, g] = p.steps;
+    expect(p.steps, printPlan(p)).toHaveLength(3);
+    const [e, o, g] = p.steps;
+    // the residual with its constant, once per tuple, in natural order
     expect(e!.out.map((x) => x.name)).toEqual(['t']);
     expect(e!.csr).toEqual([]);
+    expect(e!.text).toContain('sum(k in d:');
+    // copied into the CSR order of ratings by user
+    expect(o!.order).toEqual({ rel: 'ratings', col: 'user', domain: 'user' });
+    expect(o!.text).toBe(`${e!.name}[t]`);
     expect(g!.csr).toEqual([{ rel: 'ratings', col: 'user', domain: 'user' }]);
-    expect(g!.args.map((x) => x.kind).sort()).toEqual(['csr-offsets', 'csr-perm', 'data', 'ids', 'param', 'temp'].map((x) => (x === 'data' || x === 'param' ? 'tensor' : x)).sort());
+    // the walk reads the ordered residual and item ids in CSR order; no natural-order id column
+    expect(g!.args.map((x) => x.kind).sort()).toEqual(['csr-ids', 'csr-offsets', 'csr-perm', 'temp', 'tensor']);
+    expect(g!.text).toContain(`*${o!.name}[t]`);
+    expect(g!.text).not.toContain('ratings.rating');
     // about |ratings|·d multiply-adds, not |user|·|ratings|
     expect(g!.cost.flops).toBeLessThan(1e9);
     expect(p.cost.flops).toBeGreaterThan(0);
+  });
+
+  it('computes an elementwise per-tuple factor directly in CSR order (no natural-order step)', () => {
+    const grad = sum([t], mul(konst(-2), eq(gather('item'), v(a)), rating, U(gather('user'), v(b))));
+    const p = planExpr(grad, [a, b], ml1m.spaces, sizes);
+    expect(p.steps.map((s) => [s.text, s.order?.col])).toEqual([
+      ['(-2)*ratings.rating[t]', 'item'],
+      [expect.stringContaining('sum(t in ratings:'), undefined],
+    ]);
+  });
+
+  it('keeps a sum inline when hoisting it would make a temp too large for float32 indexing', () => {
+    const big = makeFixture({ users: 6040, items: 3706, d: 4, nnz: 10, seed: 1 });
+    // Σ_i (U_a·V_i) V_ib: LICM would make an |user|×|item| temp of 22.4M cells
+    const g = sum([i], mul(sum([k], mul(U(v(a), v(k)), V(v(i), v(k)))), V(v(i), v(b))));
+    const p = planExpr(g, [a, b], big.spaces, big.sizes);
+    expect(p.steps.every((s) => s.cells <= 2 ** 24), printPlan(p)).toBe(true);
+  });
+
+  it('plans a group: the shared per-tuple residual and Gramians are computed once for all', () => {
+    const loss = sum([t], pow(resid, 2));
+    const gU = sum([t], mul(konst(2), eq(gather('user'), v(a)), resid, V(gather('item'), v(b))));
+    const gV = sum([t], mul(konst(2), eq(gather('item'), v(a2)), resid, U(gather('user'), v(b))));
+    const gram = sum([k, l], mul(gramU, gramV));
+    const g = planGroup([{ expr: loss, out: [] }, { expr: gU, out: [a, b] }, { expr: gV, out: [a2, b] }, { expr: gram, out: [] }, { expr: gram, out: [] }], ml1m.spaces, sizes);
+    const text = g.steps.map((s) => `${s.name} = ${s.text}`).join('\n');
+    // one step evaluates the residual (with its dot product) over the tuples; everyone reads it
+    expect(g.steps.filter((s) => s.text.includes('sum(k in d:')), text).toHaveLength(1);
+    expect(g.steps.filter((s) => s.text.startsWith('sum(u in user')), text).toHaveLength(1);
+    expect(g.steps.filter((s) => s.order).map((s) => s.order!.col).sort(), text).toEqual(['item', 'user']);
+    expect(g.results).toHaveLength(5);
+    expect(g.results[3]!.result).not.toBe(g.results[4]!.result);
+    // single plans agree with the group on the step count they would need on their own
+    expect(planExpr(loss, [], ml1m.spaces, sizes).steps.length + planExpr(gU, [a, b], ml1m.spaces, sizes).steps.length).toBeGreaterThan(0);
   });
 
   it('computes a common subexpression once', () => {
