@@ -73,6 +73,7 @@ export function completeSizes(module: IRModule, given: Sizes | undefined): Map<s
   for (const s of module.spaces.values()) {
     if (s.kind === 'dim') out.set(s.name, s.size);
     else if (!out.has(s.name)) out.set(s.name, s.kind === 'domain' ? DEFAULT_DOMAIN_SIZE : DEFAULT_RELATION_SIZE);
+    if (s.kind === 'domain' && !out.has(totalSpace(s.name))) out.set(totalSpace(s.name), out.get(s.name)!);
     if (s.kind === 'relation') {
       if (!out.has(totalSpace(s.name))) out.set(totalSpace(s.name), out.get(s.name)!);
       if (!out.has(batchSpace(s.name))) out.set(batchSpace(s.name), out.get(s.name)!);

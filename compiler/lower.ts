@@ -86,6 +86,8 @@ export function makeLowerer(model: Model): Lowerer {
       spaces.set(entries, { kind: 'relation', name: entries, columns: new Map([['row', r.name], ['feat', c.type.domain], ['val', 'float'], ['pos', 'float']]) });
     }
   }
+  /** with `batch N users`, each step sees N members of this domain: sums over it scale by |D|/N */
+  const batchDomain = model.train.batch.kind === 'users' ? model.train.batch.domain : undefined;
   const samplers: Sampler[] = [];
   /** per sampled domain, the data tensor (over that domain) of the latest sampler's log-probabilities */
   const samplerTables = new Map<string, string>();
@@ -206,7 +208,7 @@ export function makeLowerer(model: Model): Lowerer {
       }
       case 'SizeExpr': {
         const n = e.name.name;
-        return { kind: 'scalar', e: size(spaces.get(n)?.kind === 'relation' ? totalSpace(n) : n) };
+        return { kind: 'scalar', e: size(spaces.get(n)?.kind === 'relation' || n === batchDomain ? totalSpace(n) : n) };
       }
       case 'IndexExpr': {
         const name = e.target.name;
@@ -286,7 +288,10 @@ export function makeLowerer(model: Model): Lowerer {
       if (args.length !== 1) throw new Unsupported(e.span, `${name}(…) of a whole tensor takes one argument`);
       const { e: body, over } = wholeBody(go(args[0]!), args[0]!);
       const s = sum(over, body);
-      return { kind: 'scalar', e: name === 'sum' ? s : div(s, mul(...over.map((i) => size(i.space)))) };
+      if (name === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map((i) => size(i.space)))) };
+      // a whole-tensor sum over the batched domain sees the batch's rows: scale by |D|/|B|
+      const batched = over.filter((i) => i.space === batchDomain);
+      return { kind: 'scalar', e: mul(s, ...batched.map((i) => div(size(totalSpace(i.space)), size(i.space)))) };
     }
     const fn = UNARY[name];
     if (fn) return lift1(go(args[0]!), (x) => call(fn, x), e);
@@ -458,7 +463,7 @@ export function makeLowerer(model: Model): Lowerer {
     if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
     // Σ over a relation's tuples runs over the current batch: scale by N/B for an unbiased estimate
     // (not a sparse row's entries: those sums are exact, restricted to one row by their guard)
-    const rels = over.filter((i) => spaces.get(i.space)?.kind === 'relation' && !guardedSpaces.has(i.space));
+    const rels = over.filter((i) => (spaces.get(i.space)?.kind === 'relation' && !guardedSpaces.has(i.space)) || i.space === batchDomain);
     return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
   };
 
@@ -531,7 +536,8 @@ export function sparseRowArg(rel: string, column: string, domain: string, t: Idx
 }
 
 /** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
- * space `rel` itself is what Σ_t iterates; its size equals the batch count). */
+ * space `rel` itself is what Σ_t iterates; its size equals the batch count). A domain batched by
+ * `batch N users` has a total symbol too: the domain's size, while the domain itself is the batch. */
 export function totalSpace(rel: string): string {
   return `${rel}#total`;
 }

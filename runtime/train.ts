@@ -12,6 +12,7 @@ import { evaluateModel, type EvalResult } from './evaluate.ts';
 import { applyUpdate, createState, learningRate } from './optimizer.ts';
 import { Rng } from './rng.ts';
 import { distribution, drawSamples, samplerKey } from './samplers.ts';
+import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
 import { entriesOf, selectEntries } from './sparse.ts';
 
 export interface StepLog {
@@ -52,7 +53,10 @@ export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<str
   const sizes = new Map<string, number>();
   for (const s of compiled.module.spaces.values()) {
     if (s.kind === 'dim') sizes.set(s.name, s.size);
-    else if (s.kind === 'domain') sizes.set(s.name, ds.ids.get(s.name).size);
+    else if (s.kind === 'domain') {
+      sizes.set(s.name, ds.ids.get(s.name).size);
+      sizes.set(totalSpace(s.name), ds.ids.get(s.name).size);
+    }
     else {
       const cur = batch.get(s.name)?.size ?? 0;
       sizes.set(s.name, cur);
@@ -162,7 +166,11 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   const state = createState(cfg.optimizer, params);
   const primary = full.get(ds.primary);
   const batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
-  const stepsPerEpoch = batcher?.batchesPerEpoch ?? 1;
+  const userBatcher =
+    cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
+      ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
+      : undefined;
+  const stepsPerEpoch = batcher?.batchesPerEpoch ?? userBatcher?.batchesPerEpoch ?? 1;
   const totalSteps = opts.steps ?? (cfg.length.unit === 'steps' ? cfg.length.count : cfg.length.count * stepsPerEpoch);
   const every = compiled.model.evaluate.every;
   const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
@@ -196,13 +204,27 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       relations = b;
       sizes = sizesFor(compiled, ds, b, full);
     }
+    let stepParams: ReadonlyMap<string, Float32Array> = params;
+    let members: Int32Array | undefined;
+    if (userBatcher) {
+      const domain = userBatcher.domain;
+      const n = fullSizes.get(domain)!;
+      members = userBatcher.next();
+      relations = restrictRelations(full, domain, members, n);
+      const b = sizesFor(compiled, ds, relations, full);
+      b.set(domain, members.length);
+      sizes = b;
+      stepParams = sliceParams(compiled, params, domain, members, n);
+    }
     if (samplers.length) {
       const drawn = new Map(relations);
       drawSamples(samplers, dists, drawn, sampleRng);
       relations = drawn;
-      sizes = sizesFor(compiled, ds, drawn, full);
+      const b = sizesFor(compiled, ds, drawn, full);
+      if (members) b.set(userBatcher!.domain, members.length);
+      sizes = b;
     }
-    const env = makeEnv(compiled, sizes, params, relations, logqTables);
+    const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
     const terms: Record<string, number> = {};
@@ -228,7 +250,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
           break;
         }
       }
-      grads.set(g.param, value);
+      const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === userBatcher!.domain;
+      grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
     }
     if (diverged) {
       log.push(entry());
