@@ -4,6 +4,7 @@
 // as Float64. Invariants: every column array has length `size`; an int column holds integers only.
 // Bad input never throws a plain Error: it throws DataError naming `file:line:col` and what was
 // expected. Parsing is one hand-written scan over the file string (no split/regex per line).
+// libsvm files (sparse feature rows) load as two relations through runtime/sparse.ts (loadSparse).
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ColumnInfo, RelationInfo } from '../compiler/model.ts';
@@ -80,7 +81,7 @@ export function loadRelation(info: RelationInfo, path: string, ids: IdMaps, opts
   const file = opts.displayPath ?? path;
   const format: DataFormat | undefined = opts.format ?? (info.source.kind === 'file' ? info.source.format : undefined);
   if (format === undefined) throw new Error(`relation '${info.name}' is derived; it has no file format (use filterRelation)`);
-  if (format === 'libsvm') throw new DataError(file, undefined, undefined, `format libsvm is not supported by loadRelation (sparse feature columns need a CSR loader)`);
+  if (format === 'libsvm') throw new DataError(file, undefined, undefined, `format libsvm loads as two relations (rows and their sparse entries): use loadSparse from runtime/sparse.ts`);
   for (const c of info.columns) {
     if (c.type.kind === 'sparse') throw new DataError(file, undefined, undefined, `column '${c.name}' is a sparse feature column; only format libsvm can hold it`);
   }
@@ -340,7 +341,7 @@ export function parseRelation(info: RelationInfo, body: string, file: string, fo
 }
 
 /** Read a file as UTF-8, turning "not found" and "is a folder" into DataErrors with a hint. */
-function readText(file: string, path: string, hint: string | undefined): string {
+export function readText(file: string, path: string, hint: string | undefined): string {
   const abs = resolve(path);
   const extra = hint === undefined ? '' : `; ${hint}`;
   let isDir = false;

@@ -3,16 +3,20 @@
 // declared split (or the given test file) yields train and test sides; derived relations
 // (`likes = ratings where rating >= 4`) are filtered from each side. Ids share one IdMaps, so train
 // and test agree on dense indices. Errors are DataErrors naming file:line:col.
+// A relation R with a sparse column x (libsvm) is two entries of each map: R and its entries `R~x`
+// (runtime/sparse.ts); splits and derived relations select rows of both together.
 import { dirname, resolve } from 'node:path';
 import type * as ast from '../compiler/ast.ts';
 import type { Model, RelationInfo } from '../compiler/model.ts';
 import { DataError, filterRelation, loadRelation, type Relation } from './data.ts';
 import { IdMaps } from './ids.ts';
+import { entriesOf, loadSparse, selectEntries, selectRowsSparse, sparseColumns } from './sparse.ts';
 import { splitRelation } from './split.ts';
 
 export interface Dataset {
   readonly ids: IdMaps;
-  /** every relation's training tuples (the whole relation when it is not split) */
+  /** every relation's training tuples (the whole relation when it is not split); a relation R with a
+   * sparse column x also has its entries here as `R~x` (runtime/sparse.ts), on both sides */
   readonly train: ReadonlyMap<string, Relation>;
   /** test tuples of split relations and of relations derived from them */
   readonly test: ReadonlyMap<string, Relation>;
@@ -63,8 +67,34 @@ function derivedFrom(model: Model, name: string): RelationInfo[] {
 function derive(info: RelationInfo, side: Map<string, Relation>): void {
   if (info.source.kind !== 'derived') return;
   const rel = side.get(info.source.base);
-  if (rel) side.set(info.name, filterRelation(rel, predicate(info.source.where, rel), info.name));
+  if (!rel) return;
+  const entries = entriesOf(rel, side);
+  if (entries.size === 0) {
+    side.set(info.name, filterRelation(rel, predicate(info.source.where, rel), info.name));
+    return;
+  }
+  const keep = predicate(info.source.where, rel);
+  const rows = new Int32Array(rel.size);
+  let m = 0;
+  for (let t = 0; t < rel.size; t++) if (keep(t)) rows[m++] = t;
+  put(side, selectRowsSparse(rel, entries, rows.subarray(0, m), info.name));
 }
+
+/** Sets a relation and its entries relations (if any) in a side. */
+function put(side: Map<string, Relation>, loaded: Relation | { rel: Relation; entries: ReadonlyMap<string, Relation> }): void {
+  if ('entries' in loaded) {
+    side.set(loaded.rel.name, loaded.rel);
+    for (const [name, e] of loaded.entries) side.set(name, e);
+  } else side.set(loaded.name, loaded);
+}
+
+/** Loads a file relation: through loadSparse when it has a sparse column, else loadRelation. */
+function loadAny(info: RelationInfo, path: string, ids: IdMaps, hint: string): Relation | { rel: Relation; entries: ReadonlyMap<string, Relation> } {
+  return sparseColumns(info).length > 0 || (info.source.kind === 'file' && info.source.format === 'libsvm') ? loadSparse(info, path, ids, { hint }) : loadRelation(info, path, ids, { hint });
+}
+
+/** Id column under which a split carries each tuple's row in the unsplit relation (sparse relations). */
+const ROW_TAG = '#row';
 
 export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
   const ids = new IdMaps();
@@ -83,13 +113,13 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
     if (isRoot && (opts.test || split?.kind === 'files')) {
       const trainPath = opts.data ?? resolve(base, split?.kind === 'files' ? split.train : info.source.path);
       const testPath = opts.test ?? resolve(base, (split as { test: string }).test);
-      train.set(info.name, loadRelation(info, trainPath, ids, { hint: hintFor(model) }));
-      test.set(info.name, loadRelation(info, testPath, ids, { hint: hintFor(model) }));
+      put(train, loadAny(info, trainPath, ids, hintFor(model)));
+      put(test, loadAny(info, testPath, ids, hintFor(model)));
       protocol = `train on ${trainPath}, test on ${testPath}`;
       continue;
     }
     const path = isRoot && opts.data ? opts.data : resolve(base, info.source.path);
-    train.set(info.name, loadRelation(info, path, ids, { hint: hintFor(model) }));
+    put(train, loadAny(info, path, ids, hintFor(model)));
   }
   // derived relations, in declaration order (a derived relation may build on another)
   for (const info of model.relations) {
@@ -99,9 +129,19 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
   // a declared split of any relation (file or derived), then what derives from it, on both sides
   if (split && split.kind !== 'files' && !opts.test) {
     const all = train.get(split.relation)!;
-    const parts = splitRelation(all, split);
-    train.set(split.relation, parts.train);
-    test.set(split.relation, parts.test);
+    const entries = entriesOf(all, train);
+    let parts = splitRelation(entries.size ? tagRows(all) : all, split);
+    if (entries.size) {
+      // the split's sides, with each side's entries selected by the rows it took
+      const side = (r: Relation) => ({ rel: untag(r), entries: selectEntries(entries, all.size, r.ids.get(ROW_TAG)!, all.name) });
+      const tr = side(parts.train), te = side(parts.test);
+      put(train, tr);
+      put(test, te);
+      parts = { train: tr.rel, test: te.rel };
+    } else {
+      train.set(split.relation, parts.train);
+      test.set(split.relation, parts.test);
+    }
     for (const info of derivedFrom(model, split.relation)) {
       derive(info, train);
       derive(info, test);
@@ -110,6 +150,19 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
     if (primary.source.kind === 'derived') protocol += ` (${primary.name}: ${describeWhere(primary)})`;
   }
   return { ids, train, test, primary: primary.name, protocol };
+}
+
+/** `rel` with an extra id column ROW_TAG holding each tuple's index (not listed in `columns`). */
+function tagRows(rel: Relation): Relation {
+  const ids = new Map(rel.ids);
+  ids.set(ROW_TAG, Int32Array.from({ length: rel.size }, (_, t) => t));
+  return { ...rel, ids };
+}
+
+function untag(rel: Relation): Relation {
+  const ids = new Map(rel.ids);
+  ids.delete(ROW_TAG);
+  return { ...rel, ids };
 }
 
 function describeWhere(info: RelationInfo): string {

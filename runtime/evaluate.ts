@@ -2,13 +2,18 @@
 // MAE) compare score(u, i) with the relation's first float column on every test tuple; ranking
 // metrics (Recall/Precision/NDCG/HR/MRR@K, AUC) rank all items for each test user by score(u, ·),
 // excluding the user's training items. Predictions go through the same Backend as training.
+// Binary metrics (logloss, and for relations with a sparse column the global AUC) compare score, a
+// logit, with the label (positive iff > 0) on every test tuple. A relation with a sparse column x
+// is predicted row by row with `def score(x)` applied to the row's entries (predictRows).
+// Definitions: docs/metrics.md.
 import type { Compiled } from '../compiler/compile.ts';
 import { idx, v, type Ix } from '../compiler/ir/nodes.ts';
-import { makeLowerer } from '../compiler/lower.ts';
+import { makeLowerer, sparseRowArg } from '../compiler/lower.ts';
 import type { Backend } from './backend.ts';
 import type { Relation } from './data.ts';
 import type { Dataset } from './dataset.ts';
-import { mae, rankingMetrics, rmse, userItems } from './metrics.ts';
+import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
+import { entriesName, entriesOf, sparseColumns } from './sparse.ts';
 import { makeEnv, sizesFor } from './train.ts';
 
 export interface EvalResult {
@@ -51,6 +56,40 @@ export function predictTuples(compiled: Compiled, ds: Dataset, params: ReadonlyM
   return backend.tensor(applied.expr, [t], makeEnv(compiled, sizes, params, sides));
 }
 
+/**
+ * score(x_t) for every row t of `rel`, a relation with one sparse column x and `def score(x)` taking
+ * that sparse row. The row's entries come from `entries` (default: the entries of `rel` in the side
+ * of `ds` that holds it, test first). Runs through the Backend like training.
+ */
+export function predictRows(
+  compiled: Compiled,
+  ds: Dataset,
+  params: ReadonlyMap<string, Float32Array>,
+  backend: Backend,
+  rel: Relation,
+  entries?: ReadonlyMap<string, Relation>,
+): Float32Array | Float64Array {
+  const def = compiled.model.defs.get('score');
+  if (!def) throw new EvalError('metrics need a `def score(x)` that predicts from a sparse row; the model has none');
+  const cols = sparseColumns(rel);
+  if (cols.length !== 1) throw new EvalError(`predicting rows of ${rel.name} needs exactly one sparse column, found ${cols.length}`);
+  if (def.params.length !== 1) throw new EvalError(`\`score\` takes ${def.params.length} arguments, but rows of ${rel.name} give one sparse row: write \`def score(x) = …\``);
+  const col = cols[0]!;
+  const domain = (col.type as { readonly domain: string }).domain;
+  const ename = entriesName(rel.name, col.name);
+  const side = entries ?? (ds.test.get(rel.name) === rel ? entriesOf(rel, ds.test) : entriesOf(rel, ds.train));
+  const ent = side.get(ename);
+  if (!ent) throw new EvalError(`the entries of ${rel.name}.${col.name} (relation ${ename}) are not loaded`);
+  const t = idx('t', rel.name);
+  const applied = makeLowerer(compiled.model).applyDef('score', [sparseRowArg(rel.name, col.name, domain, t)]);
+  if (!applied.expr) throw new EvalError(applied.diagnostics[0]?.message ?? 'cannot apply `score` to a sparse row');
+  const sides = new Map(ds.train);
+  sides.set(rel.name, rel);
+  sides.set(ename, ent);
+  const sizes = sizesFor(compiled, ds, sides, ds.train);
+  return backend.tensor(applied.expr, [t], makeEnv(compiled, sizes, params, sides));
+}
+
 /** score(u, i) for users [u0, u1) × all items, row-major. */
 export function scoreBlock(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, domains: readonly [string, string], u0: number, u1: number): Float32Array | Float64Array {
   const [ud, id] = domains;
@@ -77,15 +116,30 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
   const test = ds.test.get(ds.primary);
   if (!test) throw new EvalError(`metrics need a test set: add \`split ${ds.primary}: holdout 0.2\` to the model, or pass --test FILE`);
   const wanted = compiled.model.evaluate.metrics;
+  // rows with a sparse column are predicted by score(x); `auc` is then the global AUC over test rows
+  const sparse = sparseColumns(test).length > 0;
+  let predicted: Float32Array | Float64Array | undefined;
+  const predictions = (): Float32Array | Float64Array => (predicted ??= sparse ? predictRows(compiled, ds, params, backend, test) : predictTuples(compiled, ds, params, backend, test));
   const rating = wanted.filter((m) => m.name === 'rmse' || m.name === 'mae');
   if (rating.length) {
-    const pred = predictTuples(compiled, ds, params, backend, test);
+    const pred = predictions();
     const valueCol = test.columns.find((c) => c.type.kind === 'float');
     if (!valueCol) throw new EvalError(`rmse/mae need a float column in ${test.name} to compare with`);
     const truth = test.values.get(valueCol.name)!;
     for (const m of rating) metrics[m.name] = m.name === 'rmse' ? rmse(pred, truth) : mae(pred, truth);
   }
-  const ranking = wanted.filter((m) => RANKING.has(m.name));
+  const binary = wanted.filter((m) => m.name === 'logloss' || (sparse && m.name === 'auc'));
+  if (binary.length) {
+    const labelCol = test.columns.find((c) => c.type.kind === 'float') ?? test.columns.find((c) => c.type.kind === 'int');
+    if (!labelCol) throw new EvalError(`logloss/auc need a label column (float or int) in ${test.name}`);
+    const pred = predictions();
+    const labels = test.values.get(labelCol.name)!;
+    for (const m of binary) metrics[m.name] = m.name === 'logloss' ? logloss(pred, labels) : globalAuc(pred, labels);
+  }
+  const ranking = wanted.filter((m) => RANKING.has(m.name) && !(sparse && m.name === 'auc'));
+  if (ranking.length && sparse) {
+    throw new EvalError(`${ranking.map(metricName).join(', ')} rank items per user with score(user, item); rows of ${test.name} are sparse feature rows: use auc or logloss`);
+  }
   if (ranking.length) {
     const trainRel = ds.train.get(ds.primary)!;
     const { cols, domains } = scoreColumns(compiled, test);

@@ -3,6 +3,8 @@
 // u's training items by score (higher first; ties by lower item index; NaN scores rank last), take the
 // top K, and average each per-user metric over those users. Relevant items Rel_u = u's test items that
 // are not also training items (a training item cannot be recommended, so it cannot be a hit).
+// Binary-label metrics (logloss, global AUC) score test tuples, not ranked lists: see the end of the file.
+// Exact definitions with hand-computed examples: docs/metrics.md.
 
 /** RMSE = √( (1/n) Σ_t (pred_t − truth_t)² ). */
 export function rmse(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
@@ -222,4 +224,49 @@ export function rankingMetrics(input: RankingInput): RankingReport {
     recall: mean(recall, users), precision: mean(precision, users), ndcg: mean(ndcg, users),
     hr: mean(hr, users), mrr: mean(mrr, users), auc: mean(auc, aucUsers),
   };
+}
+
+// ---- binary-label metrics (factorization machines, logistic models) -------------------------------
+// The model's score is a logit: p = σ(s) = 1 / (1 + e^−s). A test tuple is positive iff its label
+// is > 0, so 0/1 and −1/+1 labels both work (y = [label > 0]).
+
+/** Probabilities are clipped to [LOGLOSS_EPS, 1 − LOGLOSS_EPS] before taking logs. */
+export const LOGLOSS_EPS = 1e-7;
+
+/** σ(s) = 1 / (1 + e^−s), computed without overflow for large |s|. */
+export function sigmoid(s: number): number {
+  if (s >= 0) return 1 / (1 + Math.exp(-s));
+  const e = Math.exp(s);
+  return e / (1 + e);
+}
+
+/**
+ * Logloss = −(1/n) Σ_t [ y_t ln p_t + (1 − y_t) ln(1 − p_t) ], p_t = clip(σ(score_t), ε, 1 − ε),
+ * ε = 1e-7, y_t = [label_t > 0]. A NaN score gives NaN (a diverged model is not hidden).
+ */
+export function logloss(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = checkSameLength(scores, labels);
+  let s = 0;
+  for (let t = 0; t < n; t++) {
+    const p = Math.min(1 - LOGLOSS_EPS, Math.max(LOGLOSS_EPS, sigmoid(scores[t])));
+    s -= labels[t] > 0 ? Math.log(p) : Math.log(1 - p);
+  }
+  return s / n;
+}
+
+/**
+ * Global AUC over test tuples: P(score of a positive > score of a negative), ties counting ½, over all
+ * (positive, negative) pairs of tuples, positives = label > 0. NaN if either class is empty; NaN
+ * scores rank as −∞. Equals aucOf(scores of positives, scores of negatives).
+ */
+export function globalAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = checkSameLength(scores, labels);
+  let np = 0;
+  for (let t = 0; t < n; t++) if (labels[t] > 0) np++;
+  const pos = new Float64Array(np), neg = new Float64Array(n - np);
+  for (let t = 0, a = 0, b = 0; t < n; t++) {
+    if (labels[t] > 0) pos[a++] = scores[t];
+    else neg[b++] = scores[t];
+  }
+  return aucOf(pos, neg);
 }

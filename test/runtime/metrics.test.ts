@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aucOf, listMetrics, mae, rankingMetrics, rmse, topK, userItems } from '../../runtime/metrics.ts';
+import { aucOf, globalAuc, listMetrics, logloss, LOGLOSS_EPS, mae, rankingMetrics, rmse, sigmoid, topK, userItems } from '../../runtime/metrics.ts';
 
 const L2_3 = Math.log2(3); // discount of rank 2
 
@@ -66,5 +66,45 @@ describe('ranking metrics, hand-computed', () => {
     expect([good.auc, good.recall, good.ndcg, good.precision]).toEqual([1, 1, 1, 1]);
     const bad = run([9, 0, 8, 1, 7]);
     expect([bad.auc, bad.recall, bad.ndcg, bad.hr, bad.mrr]).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+// the cases of docs/metrics.md, "Binary-label metrics"
+describe('binary-label metrics, hand-computed', () => {
+  it('sigmoid is exact at 0 and ±ln 3 and does not overflow', () => {
+    expect(sigmoid(0)).toBe(0.5);
+    expect(sigmoid(Math.log(3))).toBeCloseTo(0.75, 15);
+    expect(sigmoid(-Math.log(3))).toBeCloseTo(0.25, 15);
+    expect(sigmoid(1000)).toBe(1);
+    expect(sigmoid(-1000)).toBe(0);
+  });
+
+  it('logloss of logits: scores (0, ln 3, −ln 3), labels (1, 1, 0) → (ln 2 + 2 ln 4/3) / 3', () => {
+    const want = (Math.log(2) + 2 * Math.log(4 / 3)) / 3; // = ln(32/9)/3 ≈ 0.422837
+    expect(logloss([0, Math.log(3), -Math.log(3)], [1, 1, 0])).toBeCloseTo(want, 14);
+    expect(want).toBeCloseTo(0.422837, 6);
+    // −1/+1 labels mean the same (positive iff label > 0)
+    expect(logloss([0, Math.log(3), -Math.log(3)], [1, 1, -1])).toBeCloseTo(want, 14);
+  });
+
+  it('logloss clips p to [1e-7, 1 − 1e-7]: a confident mistake costs −ln 1e-7 ≈ 16.118, not ∞', () => {
+    expect(LOGLOSS_EPS).toBe(1e-7);
+    expect(logloss([100], [0])).toBeCloseTo(-Math.log(1e-7), 6);
+    expect(logloss([-100], [1])).toBeCloseTo(16.118096, 5);
+    expect(logloss([100], [1])).toBeCloseTo(1e-7, 12);
+    expect(Number.isNaN(logloss([NaN], [1]))).toBe(true);
+    expect(() => logloss([], [])).toThrow(RangeError);
+  });
+
+  it('global AUC: scores (0.9, 0.3, 0.5, 0.5, 0.1), labels (1, 0, 1, 0, 0) → 5.5 / 6', () => {
+    // positives 0.9, 0.5; negatives 0.3, 0.5, 0.1: 0.9 wins 3 pairs, 0.5 wins 2 and ties 1 (½)
+    expect(globalAuc([0.9, 0.3, 0.5, 0.5, 0.1], [1, 0, 1, 0, 0])).toBeCloseTo(5.5 / 6, 15);
+    expect(globalAuc([0.9, 0.3, 0.5, 0.5, 0.1], [1, -1, 1, -1, -1])).toBeCloseTo(5.5 / 6, 15);
+    expect(globalAuc(Float32Array.from([1, 2, 3]), [0, 0, 1])).toBe(1);
+    expect(globalAuc([1, 2, 3], [1, 1, 0])).toBe(0);
+    expect(globalAuc([5, 5], [1, 0])).toBe(0.5);
+    // NaN scores rank last; one class only → NaN
+    expect(globalAuc([NaN, 0], [1, 0])).toBe(0);
+    expect(Number.isNaN(globalAuc([1, 2], [1, 1]))).toBe(true);
   });
 });
