@@ -3,7 +3,7 @@
 // data errors with file:line:col, and — for a bug in recc itself — one line asking for a report.
 // Exit codes: 0 success, 1 the input has errors (or training diverged), 2 the command line is wrong.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { compileFile, compileSource, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
@@ -177,7 +177,12 @@ function cmdRun(args: Args): number {
   const ds = loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
   // recompile with the real sizes, so the cost model plans for this data
   const sizes = sizesFor(first.compiled, ds, ds.train, ds.train);
-  const compiled = compileFile(modelPath, { sets, sizes, allowDense }).compiled!;
+  const sized = compileFile(modelPath, { sets, sizes, allowDense });
+  // the real sizes can change what the cost model chooses and reports: show only what is new
+  const shown = new Set(first.diagnostics.map((d) => `${d.code}@${d.span.file}:${d.span.start}`));
+  printDiagnostics({ diagnostics: sized.diagnostics.filter((d) => !shown.has(`${d.code}@${d.span.file}:${d.span.start}`)), sources: sized.sources });
+  if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
+  const compiled = sized.compiled;
   const mode = parseMode(args);
   const backend = createBackend(mode, compiled.module.spaces);
   const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -222,12 +227,12 @@ function cmdRun(args: Args): number {
   writeMetrics(out, summary);
   writeReport(out, compiled, summary);
   writeAtomic(join(out, 'model.recmodel'), readFileSync(modelPath, 'utf8'));
-  writeAtomic(join(out, 'run.json'), JSON.stringify({ model: resolve(modelPath), sets: Object.fromEntries(sets), data: data ? resolve(data) : null, test: test ? resolve(test) : null, baseDir: baseDir ?? null, mode }, null, 2) + '\n');
+  writeAtomic(join(out, 'run.json'), JSON.stringify({ model: resolve(modelPath), sets: Object.fromEntries(sets), data: data ? resolve(data) : null, test: test ? resolve(test) : null, baseDir: baseDir ?? dirname(resolve(modelPath)), mode }, null, 2) + '\n');
   if (result.diverged) {
     const d = result.diverged;
     process.stderr.write(
       `error: training diverged: term \`${d.term}\` became ${d.value} at step ${d.step}\n` +
-        `  = note: the params of step ${d.step} (the last finite ones) are saved in ${out}/params\n` +
+        `  = note: the params that step ${d.step} evaluated (after ${d.step - 1} updates) are saved in ${out}/params\n` +
         `  = help: lower the learning rate (now ${model.train.optimizer.lr}) or strengthen the regularizers\n`,
     );
     return 1;

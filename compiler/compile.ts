@@ -101,7 +101,11 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
     return { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
   });
-  const diagnostics = [...lowered.diagnostics, ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true)];
+  // a term left all-pairs only because that is cheaper at these sizes (small data) or because of
+  // --no-rewrite has a contracted form: RC0530 is for terms that stay all-pairs at catalogue scale
+  const atScale = (s: string): number => (module.spaces.get(s)?.kind === 'domain' ? Math.max(sizeOf(s), 1e6) : sizeOf(s));
+  const contractible = (written: Expr): boolean => findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined;
+  const diagnostics = [...lowered.diagnostics, ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible)];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
   return { compiled: { model, module, terms, grads, sizes }, diagnostics };
 }
@@ -118,18 +122,30 @@ function denseDomains(n: Extract<Expr, { op: 'sum' }>, spaces: IRModule['spaces'
   return loop.filter((i) => !paired.has(idxKey(i))).map((i) => i.space);
 }
 
+/** The domains of the first sum in `e` that loops over two or more domains at once, if any. */
+function findDense(e: Expr, spaces: IRModule['spaces']): string[] | undefined {
+  return nodes(e)
+    .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
+    .map((n) => denseDomains(n, spaces))
+    .find((d) => d.length >= 2);
+}
+
 /**
  * A term (or gradient) that still loops over two domains at once after rewriting costs
  * O(|user|·|item|·…) per evaluation: an error with its cost and a help line, unless allowed.
  */
-function denseDiagnostics(model: Model, spaces: IRModule['spaces'], terms: readonly CompiledTerm[], sizeOf: (s: string) => number, allow: boolean): Diagnostic[] {
+function denseDiagnostics(
+  model: Model,
+  spaces: IRModule['spaces'],
+  terms: readonly CompiledTerm[],
+  sizeOf: (s: string) => number,
+  allow: boolean,
+  contractible: (written: Expr) => boolean,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const t of terms) {
-    const dense = nodes(t.expr)
-      .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
-      .map((n) => denseDomains(n, spaces))
-      .find((d) => d.length >= 2);
-    if (!dense) continue;
+    const dense = findDense(t.expr, spaces);
+    if (!dense || contractible(t.written)) continue;
     const decl = model.terms.find((x) => x.name === t.name)!.decl;
     out.push({
       code: 'RC0530',
@@ -149,22 +165,34 @@ function denseDiagnostics(model: Model, spaces: IRModule['spaces'], terms: reado
   return out;
 }
 
+export interface CheckSourceResult {
+  readonly model: Model | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
 /**
- * Parses, checks and compiles one model file's text. Its imports are read from disk, resolved
- * against `path` (and the package's std/); `sources` then holds every file read, so diagnostics in an
- * imported file render with that file's lines.
+ * The front end alone: parses one model file's text, reads and parses its imports (resolved against
+ * `path` and the package's std/), and checks it. `sources` holds every file read, so diagnostics in an
+ * imported file render with that file's lines. Stops after the first stage that reports an error.
  */
-export function compileSource(path: string, text: string, opts: CompileOptions = {}): CompileResult {
+export function checkSource(path: string, text: string, opts: Pick<CompileOptions, 'sets'> = {}): CheckSourceResult {
   const src = sourceFile(path, text);
   const sources = new Map([[path, src]]);
   const parsed = parse(src);
-  if (!parsed.program || hasErrors(parsed.diagnostics)) return { compiled: undefined, diagnostics: parsed.diagnostics, sources };
+  if (!parsed.program || hasErrors(parsed.diagnostics)) return { model: undefined, diagnostics: parsed.diagnostics, sources };
   const imported = resolveImports(parsed.program, resolvePath(path));
   imported.sources.forEach((s, file) => sources.set(file, s));
-  if (hasErrors(imported.diagnostics)) return { compiled: undefined, diagnostics: [...imported.diagnostics, ...parsed.diagnostics], sources };
+  if (hasErrors(imported.diagnostics)) return { model: undefined, diagnostics: [...imported.diagnostics, ...parsed.diagnostics], sources };
   const checked = check(parsed.program, { sets: opts.sets, imports: imported.files });
-  const diagnostics: Diagnostic[] = [...imported.diagnostics, ...parsed.diagnostics, ...checked.diagnostics];
-  if (!checked.model || hasErrors(checked.diagnostics)) return { compiled: undefined, diagnostics, sources };
+  return { model: checked.model, diagnostics: [...imported.diagnostics, ...parsed.diagnostics, ...checked.diagnostics], sources };
+}
+
+/** Parses, checks (imports included, see `checkSource`) and compiles one model file's text. */
+export function compileSource(path: string, text: string, opts: CompileOptions = {}): CompileResult {
+  const checked = checkSource(path, text, opts);
+  const { diagnostics, sources } = checked;
+  if (!checked.model || hasErrors(diagnostics)) return { compiled: undefined, diagnostics, sources };
   const result = compileModel(checked.model, opts);
   return { compiled: result.compiled, diagnostics: [...diagnostics, ...result.diagnostics], sources };
 }

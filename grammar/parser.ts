@@ -30,10 +30,20 @@ const messageProvider: IParserErrorMessageProvider = {
 const isPlainIdentifier = (t: IToken): boolean => t.tokenType === T.Identifier;
 
 export class RecParser extends CstParser {
+  /**
+   * Alternatives and separator options built once per parser, not on every rule invocation. Besides
+   * the allocation, it matters under tsx: esbuild's keepNames wraps every `{ ALT: () => … }` in a
+   * `__name(…)` call (Object.defineProperty), which made parsing 3× slower. Keys are call-site numbers.
+   */
+  private readonly cached: unknown[] = [];
+  private once<X>(site: number, make: () => X): X {
+    return (this.cached[site] ??= make()) as X;
+  }
+
   constructor() {
     super(T.allTokens as TokenType[], {
       recoveryEnabled: true,
-      nodeLocationTracking: 'full',
+      nodeLocationTracking: 'onlyOffset',
       maxLookahead: 3,
       errorMessageProvider: messageProvider,
     });
@@ -45,7 +55,7 @@ export class RecParser extends CstParser {
   });
 
   public declaration = this.RULE('declaration', () => {
-    this.OR([
+    this.OR(this.once(0, () => [
       { ALT: () => this.SUBRULE(this.modelDecl) },
       { ALT: () => this.SUBRULE(this.importDecl) },
       { ALT: () => this.SUBRULE(this.indexDecl) },
@@ -58,7 +68,7 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.termDecl) },
       { ALT: () => this.SUBRULE(this.trainBlock) },
       { ALT: () => this.SUBRULE(this.evaluateBlock) },
-    ]);
+    ]));
   });
 
   private modelDecl = this.RULE('modelDecl', () => {
@@ -73,18 +83,18 @@ export class RecParser extends CstParser {
 
   private indexDecl = this.RULE('indexDecl', () => {
     this.CONSUME(T.Index);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) });
+    this.AT_LEAST_ONE_SEP(this.once(1, () => ({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) })));
   });
 
   private dataDecl = this.RULE('dataDecl', () => {
     this.CONSUME(T.Data);
     this.CONSUME(T.Identifier);
-    this.OR([{ ALT: () => this.SUBRULE(this.dataFile) }, { ALT: () => this.SUBRULE(this.dataDerived) }]);
+    this.OR(this.once(2, () => [{ ALT: () => this.SUBRULE(this.dataFile) }, { ALT: () => this.SUBRULE(this.dataDerived) }]));
   });
 
   private dataFile = this.RULE('dataFile', () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.column) });
+    this.MANY_SEP(this.once(3, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.column) })));
     this.CONSUME(T.RParen);
     this.CONSUME(T.From);
     this.CONSUME(T.StringLit);
@@ -110,35 +120,35 @@ export class RecParser extends CstParser {
     this.CONSUME(T.Split);
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Colon);
-    this.OR([
+    this.OR(this.once(4, () => [
       { ALT: () => this.SUBRULE(this.holdout) },
       { ALT: () => this.SUBRULE(this.leaveOneOut) },
       { ALT: () => this.SUBRULE(this.kfold) },
       { ALT: () => this.SUBRULE(this.files) },
-    ]);
+    ]));
   });
 
   private holdout = this.RULE('holdout', () => {
     this.CONSUME(T.Holdout);
     this.CONSUME(T.NumberLit, { LABEL: 'fraction' });
     this.MANY(() =>
-      this.OR([
+      this.OR(this.once(5, () => [
         { ALT: () => this.SUBRULE(this.seedOpt) },
         { ALT: () => this.SUBRULE(this.byOpt) },
         { ALT: () => this.SUBRULE(this.perOpt) },
-      ]),
+      ])),
     );
   });
 
   private leaveOneOut = this.RULE('leaveOneOut', () => {
     this.CONSUME(T.LeaveOneOut);
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.byOpt) }]));
+    this.MANY(() => this.OR(this.once(6, () => [{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.byOpt) }])));
   });
 
   private kfold = this.RULE('kfold', () => {
     this.CONSUME(T.KFold);
     this.CONSUME(T.NumberLit, { LABEL: 'k' });
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.foldOpt) }]));
+    this.MANY(() => this.OR(this.once(7, () => [{ ALT: () => this.SUBRULE(this.seedOpt) }, { ALT: () => this.SUBRULE(this.foldOpt) }])));
   });
 
   private files = this.RULE('files', () => {
@@ -170,7 +180,7 @@ export class RecParser extends CstParser {
 
   private dimDecl = this.RULE('dimDecl', () => {
     this.CONSUME(T.Dim);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.dimItem) });
+    this.AT_LEAST_ONE_SEP(this.once(8, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.dimItem) })));
   });
 
   private dimItem = this.RULE('dimItem', () => {
@@ -181,7 +191,7 @@ export class RecParser extends CstParser {
 
   private constDecl = this.RULE('constDecl', () => {
     this.CONSUME(T.Const);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.constItem) });
+    this.AT_LEAST_ONE_SEP(this.once(9, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.constItem) })));
   });
 
   private constItem = this.RULE('constItem', () => {
@@ -195,10 +205,10 @@ export class RecParser extends CstParser {
     this.CONSUME(T.Identifier, { LABEL: 'name' });
     this.OPTION(() => {
       this.CONSUME(T.LBracket);
-      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) });
+      this.AT_LEAST_ONE_SEP(this.once(10, () => ({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) })));
       this.CONSUME(T.RBracket);
     });
-    this.OR([{ ALT: () => this.SUBRULE(this.sampledInit) }, { ALT: () => this.SUBRULE(this.valueInit) }]);
+    this.OR(this.once(11, () => [{ ALT: () => this.SUBRULE(this.sampledInit) }, { ALT: () => this.SUBRULE(this.valueInit) }]));
   });
 
   private sampledInit = this.RULE('sampledInit', () => {
@@ -218,7 +228,7 @@ export class RecParser extends CstParser {
     this.CONSUME(T.Def);
     this.CONSUME(T.Identifier);
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.defParam) });
+    this.MANY_SEP(this.once(12, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.defParam) })));
     this.CONSUME(T.RParen);
     this.CONSUME(T.Equals);
     this.SUBRULE(this.expression);
@@ -233,7 +243,7 @@ export class RecParser extends CstParser {
   });
 
   private termDecl = this.RULE('termDecl', () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Loss, { LABEL: 'role' }) }, { ALT: () => this.CONSUME(T.Reg, { LABEL: 'role' }) }]);
+    this.OR(this.once(13, () => [{ ALT: () => this.CONSUME(T.Loss, { LABEL: 'role' }) }, { ALT: () => this.CONSUME(T.Reg, { LABEL: 'role' }) }]));
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
     this.SUBRULE(this.expression);
@@ -247,14 +257,14 @@ export class RecParser extends CstParser {
   });
 
   private trainEntry = this.RULE('trainEntry', () => {
-    this.OR([
+    this.OR(this.once(14, () => [
       { ALT: () => this.SUBRULE(this.optimizerEntry) },
       { ALT: () => this.SUBRULE(this.scheduleEntry) },
       { ALT: () => this.SUBRULE(this.epochsEntry) },
       { ALT: () => this.SUBRULE(this.stepsEntry) },
       { ALT: () => this.SUBRULE(this.batchEntry) },
       { ALT: () => this.SUBRULE(this.seedOpt) },
-    ]);
+    ]));
   });
 
   private optimizerEntry = this.RULE('optimizerEntry', () => {
@@ -289,28 +299,28 @@ export class RecParser extends CstParser {
 
   private batchEntry = this.RULE('batchEntry', () => {
     this.CONSUME(T.Batch);
-    this.OR([
+    this.OR(this.once(15, () => [
       {
         ALT: () => {
           this.CONSUME(T.NumberLit);
           // `batch 256 users`; a following soft keyword (`seed 42`) is the next entry, not a unit
-          this.OPTION({ GATE: () => isPlainIdentifier(this.LA(1)), DEF: () => this.CONSUME(T.Identifier, { LABEL: 'unit' }) });
+          this.OPTION(this.once(29, () => ({ GATE: () => isPlainIdentifier(this.LA(1)), DEF: () => this.CONSUME(T.Identifier, { LABEL: 'unit' }) })));
         },
       },
       { ALT: () => this.CONSUME2(T.Identifier, { LABEL: 'word' }) },
-    ]);
+    ]));
   });
 
   private evaluateBlock = this.RULE('evaluateBlock', () => {
     this.CONSUME(T.Evaluate);
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.metricsEntry) }, { ALT: () => this.SUBRULE(this.everyEntry) }]));
+    this.MANY(() => this.OR(this.once(16, () => [{ ALT: () => this.SUBRULE(this.metricsEntry) }, { ALT: () => this.SUBRULE(this.everyEntry) }])));
     this.CONSUME(T.RBrace);
   });
 
   private metricsEntry = this.RULE('metricsEntry', () => {
     this.CONSUME(T.Metrics);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.metric) });
+    this.AT_LEAST_ONE_SEP(this.once(17, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.metric) })));
   });
 
   private metric = this.RULE('metric', () => {
@@ -324,7 +334,7 @@ export class RecParser extends CstParser {
   private everyEntry = this.RULE('everyEntry', () => {
     this.CONSUME(T.Every);
     this.CONSUME(T.NumberLit);
-    this.OR([{ ALT: () => this.CONSUME(T.Epochs, { LABEL: 'unit' }) }, { ALT: () => this.CONSUME(T.Steps, { LABEL: 'unit' }) }]);
+    this.OR(this.once(18, () => [{ ALT: () => this.CONSUME(T.Epochs, { LABEL: 'unit' }) }, { ALT: () => this.CONSUME(T.Steps, { LABEL: 'unit' }) }]));
   });
 
   // -------------------------------------------------------------------------------------------
@@ -357,7 +367,7 @@ export class RecParser extends CstParser {
   });
 
   private notExpr = this.RULE('notExpr', () => {
-    this.OR([
+    this.OR(this.once(19, () => [
       {
         ALT: () => {
           this.CONSUME(T.Not);
@@ -365,20 +375,20 @@ export class RecParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE(this.comparison) },
-    ]);
+    ]));
   });
 
   private comparison = this.RULE('comparison', () => {
     this.SUBRULE(this.additive, { LABEL: 'operand' });
     this.OPTION(() => {
-      this.OR([
+      this.OR(this.once(20, () => [
         { ALT: () => this.CONSUME(T.Less, { LABEL: 'op' }) },
         { ALT: () => this.CONSUME(T.LessEq, { LABEL: 'op' }) },
         { ALT: () => this.CONSUME(T.Greater, { LABEL: 'op' }) },
         { ALT: () => this.CONSUME(T.GreaterEq, { LABEL: 'op' }) },
         { ALT: () => this.CONSUME(T.EqEq, { LABEL: 'op' }) },
         { ALT: () => this.CONSUME(T.NotEq, { LABEL: 'op' }) },
-      ]);
+      ]));
       this.SUBRULE2(this.additive, { LABEL: 'operand' });
     });
   });
@@ -386,7 +396,7 @@ export class RecParser extends CstParser {
   private additive = this.RULE('additive', () => {
     this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }]);
+      this.OR(this.once(21, () => [{ ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }]));
       this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
     });
   });
@@ -394,7 +404,7 @@ export class RecParser extends CstParser {
   private multiplicative = this.RULE('multiplicative', () => {
     this.SUBRULE(this.dotExpr, { LABEL: 'operand' });
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) }]);
+      this.OR(this.once(22, () => [{ ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) }]));
       this.SUBRULE2(this.dotExpr, { LABEL: 'operand' });
     });
   });
@@ -408,7 +418,7 @@ export class RecParser extends CstParser {
   });
 
   private unary = this.RULE('unary', () => {
-    this.OR([
+    this.OR(this.once(23, () => [
       {
         ALT: () => {
           this.CONSUME(T.Minus);
@@ -416,7 +426,7 @@ export class RecParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE(this.power) },
-    ]);
+    ]));
   });
 
   /** `a ^ b ^ c` is `a ^ (b ^ c)`; the exponent may be negated (`x ^ -1`). */
@@ -429,20 +439,20 @@ export class RecParser extends CstParser {
   });
 
   private primary = this.RULE('primary', () => {
-    this.OR([
+    this.OR(this.once(24, () => [
       { ALT: () => this.CONSUME(T.NumberLit) },
       { ALT: () => this.CONSUME(T.StringLit) },
       { ALT: () => this.SUBRULE(this.nameExpr) },
       { ALT: () => this.SUBRULE(this.sizeExpr) },
       { ALT: () => this.SUBRULE(this.parenExpr) },
-    ]);
+    ]));
   });
 
   /** `x`, `f(args)`, `U[u, k]` */
   private nameExpr = this.RULE('nameExpr', () => {
     this.CONSUME(T.Identifier);
     this.OPTION(() =>
-      this.OR([
+      this.OR(this.once(25, () => [
         {
           ALT: () => {
             this.CONSUME(T.LParen);
@@ -453,11 +463,11 @@ export class RecParser extends CstParser {
         {
           ALT: () => {
             this.CONSUME(T.LBracket);
-            this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+            this.AT_LEAST_ONE_SEP(this.once(30, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) })));
             this.CONSUME(T.RBracket);
           },
         },
-      ]),
+      ])),
     );
   });
 
@@ -470,7 +480,7 @@ export class RecParser extends CstParser {
   /** `(e)`, or the membership test `(u, i) in likes` */
   private parenExpr = this.RULE('parenExpr', () => {
     this.CONSUME(T.LParen);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.AT_LEAST_ONE_SEP(this.once(26, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) })));
     this.CONSUME(T.RParen);
     this.OPTION(() => {
       this.CONSUME(T.In);
@@ -480,7 +490,7 @@ export class RecParser extends CstParser {
 
   /** Arguments or bindings, then an optional `: body` (only aggregations have one). */
   private callArgs = this.RULE('callArgs', () => {
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.callItem) });
+    this.MANY_SEP(this.once(27, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.callItem) })));
     this.OPTION(() => {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.expression, { LABEL: 'body' });
@@ -495,7 +505,7 @@ export class RecParser extends CstParser {
     });
     this.SUBRULE(this.expression);
     this.OPTION2(() =>
-      this.OR([
+      this.OR(this.once(28, () => [
         {
           ALT: () => {
             this.CONSUME(T.In);
@@ -515,7 +525,7 @@ export class RecParser extends CstParser {
             });
           },
         },
-      ]),
+      ])),
     );
   });
 }

@@ -3,7 +3,7 @@
 // every item with `def score(user, item)`, and answers item ids — with titles when an item file
 // (MovieLens u.item: `id|title|…`) is given.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { compileFile } from '../compiler/compile.ts';
 import { hasErrors } from '../compiler/diagnostics.ts';
 import { ReferenceBackend } from './backend.ts';
@@ -48,7 +48,8 @@ export function recommend(dir: string, user: string, k: number, itemsFile?: stri
   const r = compileFile(modelPath, { sets: new Map(Object.entries(run.sets)) });
   if (hasErrors(r.diagnostics) || !r.compiled) throw new RecommendError(`${modelPath} no longer compiles`);
   const compiled = r.compiled;
-  const ds = loadDataset(compiled.model, { data: run.data ?? undefined, test: run.test ?? undefined, baseDir: run.baseDir ?? undefined });
+  // relative data paths resolve where the run's model file was (run.json of older runs lacks baseDir)
+  const ds = loadDataset(compiled.model, { data: run.data ?? undefined, test: run.test ?? undefined, baseDir: run.baseDir ?? dirname(run.model) });
   const def = compiled.model.defs.get('score');
   if (!def || def.params.length !== 2) throw new RecommendError('recommendation needs `def score(user, item)` in the model');
   const trainRel = ds.train.get(ds.primary)!;

@@ -1,0 +1,345 @@
+// The command line as a user sees it: exit codes, messages on stderr (diagnostics with file:line:col,
+// a caret line and a help line, never a stack trace), the compiled artifact and its validation, the
+// run folder's files (float32 row-major .npy params), warm starts, divergence, explain, recommend and
+// usage errors. Most cases call main(argv) in-process (fast); a few spawn bin/recc.js.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReferenceBackend } from '../runtime/backend.ts';
+import { validatePlan } from '../runtime/artifact.ts';
+import { readNpy } from '../runtime/npy.ts';
+import { readParams, type ParamManifestEntry } from '../runtime/run-folder.ts';
+import { EXAMPLES_DIR, loadExample, objective } from './helpers/examples.ts';
+import { recc, reccProcess, type CliResult } from './helpers/cli.ts';
+
+const GRAMIAN = join(EXAMPLES_DIR, 'mf-gramian.recmodel');
+const BIASED = join(EXAMPLES_DIR, 'mf-biased.recmodel');
+const DATA = join(EXAMPLES_DIR, 'data', 'synthetic-ratings.tsv');
+
+const root = mkdtempSync(join(tmpdir(), 'recc-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const tmp = (name: string): string => join(root, name);
+
+/** loss.csv as a header and numeric rows */
+function lossCsv(dir: string): { header: string[]; rows: number[][] } {
+  const [head, ...lines] = readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n');
+  return { header: head!.split(','), rows: lines.map((l) => l.split(',').map(Number)) };
+}
+const column = (csv: ReturnType<typeof lossCsv>, name: string): number[] => csv.rows.map((r) => r[csv.header.indexOf(name)]!);
+
+/** A user-facing error: exit 1, no stack trace, no "internal error". */
+function expectUserError(r: CliResult): void {
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).not.toContain('    at ');
+  expect(r.stderr).not.toContain('internal error');
+}
+
+// the first run of mf-gramian: (d) its folder, (e) warm start from it, (h) recommend from it
+const RUN = tmp('run1');
+let run1: CliResult;
+beforeAll(() => {
+  run1 = recc('run', GRAMIAN, '--steps', '60', '--out', RUN, '--quiet');
+});
+
+describe('(a) a malformed model file', () => {
+  const biased = readFileSync(BIASED, 'utf8');
+  const lossLine = biased.split('\n').findIndex((l) => l.startsWith('loss mse'));
+  const cases = [
+    {
+      name: 'syntax error (an unclosed parenthesis)',
+      file: tmp('syntax.recmodel'),
+      text: biased.replace('(r - score(u, i))^2)', '(r - score(u, i)^2)'),
+      code: /error\[RC01\d\d\]/,
+      // the `)` is missing at the end of the loss line
+      at: (text: string) => `${lossLine + 1}:${text.split('\n')[lossLine]!.length + 1}`,
+    },
+    {
+      name: 'semantic error (a misspelled def)',
+      file: tmp('semantic.recmodel'),
+      text: biased.replace('(r - score(u, i))^2)', '(r - scroe(u, i))^2)'),
+      code: /error\[RC02\d\d\]/,
+      at: (text: string) => `${lossLine + 1}:${text.split('\n')[lossLine]!.indexOf('scroe') + 1}`,
+    },
+  ];
+  for (const c of cases) writeFileSync(c.file, c.text);
+
+  it.each(cases)('$name: run and compile exit 1 with code, file:line:col, caret and help, no stack', (c) => {
+    expect(c.text).not.toBe(biased);
+    for (const argv of [['run', c.file, '--out', tmp('never')], ['compile', c.file, '-o', tmp('never-art')]]) {
+      const r = recc(...argv);
+      expectUserError(r);
+      expect(r.stderr).toMatch(c.code);
+      expect(r.stderr).toContain(`--> ${c.file}:${c.at(c.text)}`);
+      expect(r.stderr).toMatch(/^\s*\d+ \| .*\n\s*\| *\^+/m); // the source line, then the caret line
+      expect(r.stderr).toMatch(/^\s*= help: \S/m);
+    }
+    expect(existsSync(tmp('never'))).toBe(false);
+    // `recc check` reports the same diagnostic (on stdout) and exits 1
+    const check = recc('check', c.file);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(c.code);
+  });
+
+  it('the real executable: exit 1, the diagnostic on stderr, no stack trace', () => {
+    const r = reccProcess('run', cases[1]!.file, '--out', tmp('never'));
+    expectUserError(r);
+    expect(r.stderr).toMatch(/error\[RC0201\]: cannot find function `scroe`/);
+    expect(r.stderr).toContain('= help: did you mean `score`?');
+  });
+});
+
+describe('(b) a malformed data row', () => {
+  it('exits 1 and names file:7:COL of the bad number', () => {
+    const lines = readFileSync(DATA, 'utf8').split('\n').slice(0, 30);
+    lines[6] = '12\t34\tfour\t973878124'; // line 7: the rating (column 7) is not a number
+    const bad = tmp('bad-row.tsv');
+    writeFileSync(bad, lines.join('\n') + '\n');
+    const r = recc('run', GRAMIAN, '--data', bad, '--out', tmp('bad-row-run'), '--quiet');
+    expectUserError(r);
+    expect(r.stderr).toContain(`${bad}:7:7:`);
+    expect(r.stderr).toMatch(/rating/);
+    expect(r.stderr).toContain('four');
+  });
+});
+
+describe('(c) the compiled artifact', () => {
+  const ART = tmp('art');
+
+  it('recc compile writes plan.json that validates, the model source and kernels', () => {
+    const r = recc('compile', GRAMIAN, '-o', ART);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(readFileSync(join(ART, 'plan.json'), 'utf8')) as Record<string, unknown>;
+    expect(validatePlan(plan)).toEqual([]);
+    expect(plan.model).toBe('mf_gramian');
+    expect(readFileSync(join(ART, 'model.recmodel'), 'utf8')).toBe(readFileSync(GRAMIAN, 'utf8'));
+    expect(readdirSync(join(ART, 'kernels')).length).toBeGreaterThan(0);
+  });
+
+  it('an invalid plan.json fails validation, naming the offending field', () => {
+    const valid = JSON.parse(readFileSync(join(ART, 'plan.json'), 'utf8')) as Record<string, unknown>;
+    const broken = (edit: (p: Record<string, unknown>) => void): string[] => {
+      const p = structuredClone(valid);
+      edit(p);
+      return validatePlan(p);
+    };
+    expect(broken((p) => delete p.sourceSha256).join('\n')).toMatch(/sourceSha256/);
+    expect(broken((p) => (p.version = 'one')).join('\n')).toMatch(/\/version/);
+    expect(broken((p) => ((p.terms as { cost: { flops: unknown } }[])[0]!.cost.flops = 'many')).join('\n')).toMatch(/\/terms\/0\/cost\/flops/);
+    expect(validatePlan('not a plan').length).toBeGreaterThan(0);
+
+    // and `recc run` on an artifact with such a plan: exit 1, the file and the field, how to fix it
+    const bad = tmp('art-bad');
+    cpSync(ART, bad, { recursive: true });
+    const p = structuredClone(valid);
+    delete p.sourceSha256;
+    writeFileSync(join(bad, 'plan.json'), JSON.stringify(p));
+    const r = recc('run', bad, '--steps', '1', '--out', tmp('art-bad-run'));
+    expectUserError(r);
+    expect(r.stderr).toContain(join(bad, 'plan.json'));
+    expect(r.stderr).toMatch(/sourceSha256/);
+    expect(r.stderr).toMatch(/recc compile/);
+  });
+
+  it('recc run DIR trains from the artifact; after editing its model.recmodel it refuses, clearly', () => {
+    const out = tmp('art-run');
+    const r = recc('run', ART, '--steps', '5', '--out', out, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(lossCsv(out).rows.length).toBe(5);
+
+    appendFileSync(join(ART, 'model.recmodel'), '# edited\n');
+    const e = recc('run', ART, '--steps', '5', '--out', tmp('art-run-2'));
+    expectUserError(e);
+    expect(e.stderr).toContain(join(ART, 'model.recmodel'));
+    expect(e.stderr).toMatch(/edited after compiling/);
+    expect(e.stderr).toMatch(/recompile/);
+    expect(existsSync(tmp('art-run-2'))).toBe(false);
+  });
+});
+
+describe('(d) the run folder', () => {
+  it('has metrics.json, loss.csv with one column per term, params/*.npy + manifest, ids/*.json, report.md', () => {
+    expect(run1.code, run1.stderr).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(RUN, 'metrics.json'), 'utf8')) as { model: string; steps: number; final: Record<string, number>; diverged: unknown };
+    expect(metrics.model).toBe('mf_gramian');
+    expect(metrics.steps).toBe(60);
+    expect(metrics.diverged).toBeNull();
+    expect(Number.isFinite(metrics.final.rmse)).toBe(true);
+
+    const csv = lossCsv(RUN);
+    for (const term of ['omse', 'l2', 'gram', 'total']) expect(csv.header.filter((h) => h === term)).toEqual([term]);
+    expect(csv.rows.length).toBe(60);
+    for (const row of csv.rows) expect(row.length).toBe(csv.header.length);
+    expect(column(csv, 'step')).toEqual(Array.from({ length: 60 }, (_, j) => j + 1));
+    // total = Σ terms, on every row
+    for (const row of csv.rows) {
+      const sum = ['omse', 'l2', 'gram'].reduce((a, t) => a + row[csv.header.indexOf(t)]!, 0);
+      expect(row[csv.header.indexOf('total')]).toBeCloseTo(sum, 9);
+    }
+
+    const manifest = JSON.parse(readFileSync(join(RUN, 'params', 'manifest.json'), 'utf8')) as ParamManifestEntry[];
+    expect(manifest.map((m) => m.name).sort()).toEqual(['U', 'V']);
+    const users = JSON.parse(readFileSync(join(RUN, 'ids', 'user.json'), 'utf8')) as string[];
+    const items = JSON.parse(readFileSync(join(RUN, 'ids', 'item.json'), 'utf8')) as string[];
+    expect(users.length).toBe(600);
+    expect(items.length).toBe(400);
+    expect(new Set(users).size).toBe(users.length);
+    const rows: Record<string, number> = { U: users.length, V: items.length };
+    for (const m of manifest) {
+      const a = readNpy(join(RUN, 'params', m.file));
+      expect(a.dtype).toBe('<f4');
+      expect(a.data).toBeInstanceOf(Float32Array);
+      expect(a.shape).toEqual([rows[m.name], 32]);
+      expect(m.shape).toEqual(a.shape);
+      expect(m.axes).toEqual([m.name === 'U' ? 'user' : 'item', 'd']);
+      expect(a.data.every((x) => Number.isFinite(x))).toBe(true);
+      // the header says C order
+      const head = readFileSync(join(RUN, 'params', m.file)).subarray(0, 128).toString('latin1');
+      expect(head).toContain(`'fortran_order': False`);
+      expect(head).toContain(`'shape': (${rows[m.name]}, 32)`);
+    }
+    expect(readFileSync(join(RUN, 'report.md'), 'utf8')).toMatch(/^# mf_gramian/);
+  });
+
+  const numpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+  if (!numpy) console.log('[cli] skipping the numpy cross-check: `python3 -c "import numpy"` failed');
+
+  it.skipIf(!numpy)('numpy loads U.npy as float32 (600, 32), C order, with the same values', () => {
+    const mine = readNpy(join(RUN, 'params', 'U.npy'));
+    const py = spawnSync('python3', ['-c', `import numpy as np, json; a = np.load(${JSON.stringify(join(RUN, 'params', 'U.npy'))}); print(json.dumps([str(a.dtype), list(a.shape), bool(a.flags['C_CONTIGUOUS']), float(a[3, 5]), float(a[599, 31])]))`], { encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    const [dtype, shape, cOrder, v35, vLast] = JSON.parse(py.stdout) as [string, number[], boolean, number, number];
+    expect([dtype, shape, cOrder]).toEqual(['float32', [600, 32], true]);
+    expect(v35).toBe(mine.data[3 * 32 + 5]);
+    expect(vLast).toBe(mine.data[599 * 32 + 31]);
+  });
+});
+
+describe('(e) warm start: recc run --init RUN', () => {
+  it('starts from the saved params: its first loss is the loss at those params, far below a cold start', () => {
+    const warm = tmp('run-warm');
+    const r = recc('run', GRAMIAN, '--init', RUN, '--steps', '3', '--out', warm);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warm start from ${RUN}`);
+    const cold = column(lossCsv(RUN), 'total');
+    const first = column(lossCsv(warm), 'total')[0]!;
+    // the last logged loss of the first run is one update before its saved params
+    expect(Math.abs(first - cold.at(-1)!) / cold.at(-1)!).toBeLessThan(0.02);
+    expect(first).toBeLessThan(0.3 * cold[0]!);
+    // exactly: the objective at the saved params, in float64
+    const l = loadExample(GRAMIAN, readFileSync(GRAMIAN, 'utf8'));
+    const { params, notes } = readParams(RUN, l.compiled, l.ds);
+    expect(notes).toEqual([]);
+    const want = objective(l, params, new ReferenceBackend());
+    expect(Math.abs(first - want) / want).toBeLessThan(1e-5);
+  });
+});
+
+describe('(f) divergence', () => {
+  it('a huge learning rate: exit 1, stderr names the term that became non-finite, params are kept', () => {
+    // mf-gramian with its learning rate as a const, so that --set can change it
+    const text = readFileSync(GRAMIAN, 'utf8')
+      .replace('const l2w = 0.1, gramw = 0.05', 'const l2w = 0.1, gramw = 0.05, rate = 0.01')
+      .replace(/optimizer adam\(lr = [\d.]+\)/, 'optimizer sgd(lr = rate)');
+    expect(text).toContain('sgd(lr = rate)');
+    const model = tmp('lr.recmodel');
+    writeFileSync(model, text);
+    const out = tmp('run-diverged');
+    const r = recc('run', model, '--data', DATA, '--set', 'rate=1e6', '--steps', '50', '--out', out, '--quiet');
+    expectUserError(r);
+    const m = /training diverged: term `([^`]+)` became (\S+) at step (\d+)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const [, term, value, step] = m!;
+    expect(['omse', 'l2', 'gram', '∂/∂U', '∂/∂V']).toContain(term);
+    expect(Number.isFinite(Number(value))).toBe(false);
+    expect(r.stderr).toMatch(/= help: lower the learning rate/);
+
+    // the folder still has the params (finite), and the log ends at the step that diverged
+    for (const p of ['U', 'V']) {
+      const a = readNpy(join(out, 'params', `${p}.npy`));
+      expect(a.data.every((x) => Number.isFinite(x)), `${p}.npy`).toBe(true);
+    }
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { diverged: { term: string; step: number } | null };
+    expect(metrics.diverged?.term).toBe(term);
+    const csv = lossCsv(out);
+    const steps = column(csv, 'step');
+    for (let j = 1; j < steps.length; j++) expect(steps[j]!, `loss.csv step column ${steps.join(',')}`).toBeGreaterThan(steps[j - 1]!);
+    if (!term!.startsWith('∂')) {
+      expect(steps.at(-1)).toBe(Number(step));
+      expect(Number.isFinite(column(csv, term!).at(-1)!)).toBe(false);
+    }
+  });
+});
+
+describe('(g) recc explain', () => {
+  it('shows the Gramian term rewritten by expand+contract, with its FLOP ratio', () => {
+    const r = recc('explain', GRAMIAN);
+    expect(r.code, r.stderr).toBe(0);
+    const block = r.stdout.split(/\n\s*\n/).find((b) => b.startsWith('reg gram'));
+    expect(block, r.stdout).toBeDefined();
+    expect(block).toMatch(/rules:\s+expand\+contract/);
+    // Σ_{k,l} (UᵀU)_{kl} (VᵀV)_{kl}: two d×d Gramians
+    expect(block).toMatch(/rewritten:.*sum\(#\d+ in user: U\[#\d+,#\d+\]\*U\[#\d+,#\d+\]\)/);
+    expect(block).toMatch(/sum\(#\d+ in item: V\[#\d+,#\d+\]\*V\[#\d+,#\d+\]\)/);
+    const ratio = /\((\d+(?:\.\d+)?)× fewer FLOPs\)/.exec(block!);
+    expect(ratio).not.toBeNull();
+    expect(Number(ratio![1])).toBeGreaterThan(2);
+  });
+});
+
+describe('(h) recc recommend', () => {
+  it('prints the top 5 items, none of which the user rated in training', () => {
+    const users = JSON.parse(readFileSync(join(RUN, 'ids', 'user.json'), 'utf8')) as string[];
+    const user = users[0]!;
+    const r = recc('recommend', RUN, '--user', user, '--top', '5');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const recs = lines.map((l) => /^\s*(\d+)\.\s+(\S+)\s+(-?\d+\.\d+)/.exec(l)).filter((m) => m !== null);
+    expect(recs.map((m) => Number(m[1]))).toEqual([1, 2, 3, 4, 5]);
+    const items = recs.map((m) => m[2]!);
+    expect(new Set(items).size).toBe(5);
+    const scores = recs.map((m) => Number(m[3]));
+    for (let j = 1; j < 5; j++) expect(scores[j]!).toBeLessThanOrEqual(scores[j - 1]!);
+
+    // the user's training items, from the same data and split the run used
+    const l = loadExample(GRAMIAN, readFileSync(GRAMIAN, 'utf8'));
+    const rel = l.ds.train.get('ratings')!;
+    const u = l.ds.ids.get('user').get(user)!;
+    const seen = new Set<string>();
+    const us = rel.ids.get('user')!;
+    const is = rel.ids.get('item')!;
+    for (let t = 0; t < rel.size; t++) if (us[t] === u) seen.add(l.ds.ids.get('item').external(is[t]!));
+    expect(seen.size).toBeGreaterThan(0);
+    for (const i of items) expect(seen.has(i), `item ${i} was rated by user ${user} in training`).toBe(false);
+  });
+});
+
+describe('(i) usage errors exit 2 with the usage text', () => {
+  it.each([
+    ['an unknown command', ['bogus']],
+    ['run without a model', ['run']],
+    ['compile without -o', ['compile', GRAMIAN]],
+    ['recommend without --user', ['recommend', RUN]],
+    ['a flag without its value', ['run', GRAMIAN, '--steps']],
+    ['an unknown backend', ['run', GRAMIAN, '--mode', 'gpu', '--out', tmp('never-mode')]],
+    ['a malformed --set', ['run', GRAMIAN, '--set', 'gramw', '--out', tmp('never-set')]],
+    ['a model file that does not exist', ['check', tmp('missing.recmodel')]],
+  ])('%s', (_, argv) => {
+    const r = recc(...argv);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).toContain('usage:');
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('no command at all: the usage, exit 2; the real executable agrees on an unknown command', () => {
+    const r = recc();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('usage:');
+    const p = reccProcess('bogus');
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('unknown command `bogus`');
+    expect(p.stderr).toContain('usage:');
+  });
+});
