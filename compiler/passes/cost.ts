@@ -15,8 +15,12 @@ export interface Cost {
 
 export type SizeOf = (space: string) => number;
 
-/** Elements in the iteration space of `idx`, discounting δ-paired gathers in `body`. */
-export function spaceSize(idxs: Iterable<Idx>, body: Expr | undefined, sizeOf: SizeOf): number {
+/**
+ * Elements in the iteration space of `idx`, discounting δ-paired gathers in `body`: δ(R.c[t], a)
+ * visits one a per t when a is known before the loop (free here: a CSR walk keyed by a); when the
+ * same node also binds a, nothing serves the pairing and the full product is counted.
+ */
+export function spaceSize(idxs: Iterable<Idx>, body: Expr | undefined, sizeOf: SizeOf, bound?: ReadonlySet<string>): number {
   const keys = new Map<string, Idx>();
   for (const i of idxs) keys.set(idxKey(i), i);
   let n = 1;
@@ -26,7 +30,7 @@ export function spaceSize(idxs: Iterable<Idx>, body: Expr | undefined, sizeOf: S
     for (const f of fs) {
       if (f.op !== 'eq') continue;
       const [g, x] = f.a.kind === 'gather' ? [f.a, f.b] : [f.b, f.a];
-      if (g.kind === 'gather' && x.kind === 'var' && keys.has(idxKey(g.t)) && keys.has(idxKey(x.idx))) n /= sizeOf(x.idx.space);
+      if (g.kind === 'gather' && x.kind === 'var' && keys.has(idxKey(g.t)) && keys.has(idxKey(x.idx)) && !bound?.has(idxKey(x.idx))) n /= sizeOf(x.idx.space);
     }
   }
   return n;
@@ -72,7 +76,7 @@ export function cost(e: Expr, sizeOf: SizeOf): Cost {
   for (const s of sums) for (const n of nodes(s.body)) if (n.op === 'sum') inner.add(n.id);
   for (const s of sums) {
     const loop = [...freeIdx(s).values(), ...s.over];
-    flops += spaceSize(loop, s.body, sizeOf) * localOps(s.body);
+    flops += spaceSize(loop, s.body, sizeOf, new Set(s.over.map(idxKey))) * localOps(s.body);
     if (inner.has(s.id)) memory += spaceSize(freeIdx(s).values(), undefined, sizeOf);
   }
   return { flops, memory };

@@ -8,7 +8,7 @@ import { mapChildren } from '../ir/walk.ts';
 import { contractTerm } from './contract.ts';
 import { cost, type Cost, type SizeOf } from './cost.ts';
 import { expand } from './expand.ts';
-import { simplify } from './simplify.ts';
+import { eliminateDirectDeltas, simplify } from './simplify.ts';
 import { splitDefault } from './split-default.ts';
 import { fmPairwise } from './fm-pairwise.ts';
 import type { Space } from '../ir/module.ts';
@@ -61,7 +61,8 @@ export function optimize(e: Expr, opts: OptimizeOptions): Optimized {
       let best = cost(asWritten, opts.sizeOf);
       const terms = expand(x, go, opts.maxTerms ?? 64);
       if (terms && !(terms.length === 1 && terms[0]!.factors.length <= 1)) {
-        const rewritten = add(...terms.map((t) => contractTerm(t, opts.sizeOf)));
+        // contraction can leave Σ_t δ(t, R.c[n])·g(t) (a bound tuple paired with a gather): eliminate it
+        const rewritten = eliminateDirectDeltas(add(...terms.map((t) => contractTerm(t, opts.sizeOf))));
         const after = cost(rewritten, opts.sizeOf);
         if (after.flops < best.flops * 0.999) {
           record('expand+contract', asWritten, rewritten);

@@ -133,3 +133,27 @@ export function simplify(e: Expr, trace?: Trace): Expr {
   };
   return go(e);
 }
+
+/**
+ * Only the direct rule Σ_{x,…} δ(x, y)·g → Σ_{…} g[x := y], bottom-up: for contracted forms, whose
+ * nesting is the contraction order and must not be merged or distributed again.
+ */
+export function eliminateDirectDeltas(e: Expr): Expr {
+  const memo = new Map<number, Expr>();
+  const go = (x: Expr): Expr => {
+    const hit = memo.get(x.id);
+    if (hit) return hit;
+    let out = mapChildren(x, go);
+    while (out.op === 'sum') {
+      const bound = new Set(out.over.map(idxKey));
+      const d = findDelta(out.body, bound);
+      if (!d) break;
+      const rest = mul(...factorsOf(out.body).filter((f) => f !== d.factor));
+      const over = out.over.filter((i) => idxKey(i) !== idxKey(d.x));
+      out = sum(over, substitute(rest, new Map([[idxKey(d.x), d.y]])));
+    }
+    memo.set(x.id, out);
+    return out;
+  };
+  return go(e);
+}
