@@ -23,7 +23,6 @@ const opt = (name: string, dflt: string): string => {
 const mode = opt('mode', 'webasm') as ExecMode;
 const reps = Number(opt('reps', '3'));
 const D = 64;
-/** the as-written side is timed only up to this many FLOPs per evaluation (about a minute on webasm) */
 const source = readFileSync(join(repoRoot(), 'examples', 'mf-gramian.recmodel'), 'utf8');
 
 function compileAt(users: number, items: number, rewrite: boolean): Compiled {
