@@ -4,18 +4,13 @@
 // Output: a KernelPlan, plain JSON-serialisable data: ordered steps, each defining a temp tensor
 // `tN` over its output indices (steps only read temps defined before them), the last one the result.
 import { InternalError } from '../diagnostics.ts';
+import { children, mapChildren } from '../ir/walk.ts';
 import {
-  add,
   assertNever,
-  call,
-  call2,
-  cmp,
   freeIdx,
   idx as mkIdx,
   idxKey,
   mul,
-  pow,
-  select,
   sum,
   tensor,
   v,
@@ -200,36 +195,9 @@ export function csrOf(s: ExprOf<'sum'>, bound: ReadonlySet<string>): CsrLoop | u
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rebuilding expressions
+// Rebuilding expressions (the structural helpers live in ir/walk.ts; re-exported for codegen)
 
-/** Rebuilds `e` with `f` applied to its direct sub-expressions (smart constructors re-canonicalize). */
-export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
-  switch (e.op) {
-    case 'const':
-    case 'size':
-    case 'tensor':
-    case 'eq':
-      return e;
-    case 'add':
-      return add(...e.args.map(f));
-    case 'mul':
-      return mul(...e.args.map(f));
-    case 'pow':
-      return pow(f(e.base), e.exp);
-    case 'call':
-      return call(e.fn, f(e.arg));
-    case 'call2':
-      return call2(e.fn, f(e.a), f(e.b));
-    case 'cmp':
-      return cmp(e.cmp, f(e.a), f(e.b));
-    case 'select':
-      return select(f(e.cond), f(e.a), f(e.b));
-    case 'sum':
-      return sum(e.over, f(e.body));
-    default:
-      return assertNever(e);
-  }
-}
+export { children, mapChildren };
 
 /** sum(A: sum(B: x)) → sum(A, B: x) when the names are distinct (one loop nest, one CSR check). */
 function flattenSums(e: Expr, memo = new Map<number, Expr>()): Expr {
@@ -658,32 +626,6 @@ function collectArgs(
   }
   go(e, bound, true, new Set(), walks);
   return { args, csr };
-}
-
-export function children(e: Expr): readonly Expr[] {
-  switch (e.op) {
-    case 'const':
-    case 'size':
-    case 'tensor':
-    case 'eq':
-      return [];
-    case 'add':
-    case 'mul':
-      return e.args;
-    case 'pow':
-      return [e.base];
-    case 'call':
-      return [e.arg];
-    case 'call2':
-    case 'cmp':
-      return [e.a, e.b];
-    case 'select':
-      return [e.cond, e.a, e.b];
-    case 'sum':
-      return [e.body];
-    default:
-      return assertNever(e);
-  }
 }
 
 /** One line per step, for `recc explain` and test failure messages. */
