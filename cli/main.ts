@@ -2,20 +2,44 @@
 // (compiler/compile.ts, runtime/*) and turns every failure into a message: diagnostics with carets,
 // data errors with file:line:col, and — for a bug in recc itself — one line asking for a report.
 // Exit codes: 0 success, 1 the input has errors (or training diverged), 2 the command line is wrong.
+// Start-up matters (`recc check` in an editor): only the compiler is imported statically; the runtime
+// (gpu.js, data loading, training, artifacts) is imported by `main` for the commands that need it.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { compileFile, compileSource, type CompileResult } from '../compiler/compile.ts';
+import { checkAndLower, compileFile, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
-import { lineCol } from '../compiler/source.ts';
-import { createBackend, BACKEND_MODES, GpuBackend, type BackendMode } from '../runtime/backends.ts';
-import { DataError } from '../runtime/data.ts';
-import { loadDataset } from '../runtime/dataset.ts';
-import { EvalError, metricName } from '../runtime/evaluate.ts';
-import { readArtifact, writeArtifact, ArtifactError } from '../runtime/artifact.ts';
-import { recommend, RecommendError } from '../runtime/serve.ts';
-import { readParams, saveParams, writeLossLog, writeMetrics, writeReport, writeAtomic } from '../runtime/run-folder.ts';
-import { train, sizesFor } from '../runtime/train.ts';
+import { lineCol, type SourceFile } from '../compiler/source.ts';
+import type { BackendMode } from '../runtime/backends.ts';
+
+/** The runtime modules, imported on demand (`loadRuntime`): gpu.js alone takes longer to load than `recc check` runs. */
+export interface Runtime {
+  readonly artifact: typeof import('../runtime/artifact.ts');
+  readonly backends: typeof import('../runtime/backends.ts');
+  readonly data: typeof import('../runtime/data.ts');
+  readonly dataset: typeof import('../runtime/dataset.ts');
+  readonly evaluate: typeof import('../runtime/evaluate.ts');
+  readonly runFolder: typeof import('../runtime/run-folder.ts');
+  readonly serve: typeof import('../runtime/serve.ts');
+  readonly train: typeof import('../runtime/train.ts');
+}
+
+export async function loadRuntime(): Promise<Runtime> {
+  const [artifact, backends, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+    import('../runtime/artifact.ts'),
+    import('../runtime/backends.ts'),
+    import('../runtime/data.ts'),
+    import('../runtime/dataset.ts'),
+    import('../runtime/evaluate.ts'),
+    import('../runtime/run-folder.ts'),
+    import('../runtime/serve.ts'),
+    import('../runtime/train.ts'),
+  ]);
+  return { artifact, backends, data, dataset, evaluate, runFolder, serve, train };
+}
+
+/** The commands that need the runtime; `check` and `explain` run on the compiler alone. */
+const RUNTIME_COMMANDS: ReadonlySet<string> = new Set(['compile', 'run', 'recommend']);
 
 class UsageError extends Error {}
 
@@ -68,16 +92,20 @@ function parseSets(args: Args): Map<string, number> {
   return sets;
 }
 
-function parseMode(args: Args): BackendMode {
+function parseMode(args: Args, rt: Runtime): BackendMode {
+  const modes = rt.backends.BACKEND_MODES;
   const mode = (flag(args, 'mode') ?? 'webasm') as BackendMode;
-  if (!BACKEND_MODES.includes(mode)) throw new UsageError(`--mode must be one of ${BACKEND_MODES.join(', ')}; got \`${mode}\``);
+  if (!modes.includes(mode)) throw new UsageError(`--mode must be one of ${modes.join(', ')}; got \`${mode}\``);
   return mode;
 }
 
 const HELP = `recc — a compiler for recommendation models
 
 usage:
-  recc check FILE...            [--format json]           report diagnostics (exit 1 on errors)
+  recc check FILE...            [--format json]           report diagnostics (exit 1 on errors): syntax,
+                                                          names, shapes, constructs not lowered yet;
+                                                          costs (RC0530, RC0531) are judged by explain,
+                                                          compile and run, which rewrite every term
   recc explain FILE             [--set N=V] [--sizes user=6040,item=3706,ratings=1000209]
                                                           each term before/after rewriting, with costs
   recc compile FILE -o DIR      [--set N=V]               write the compiled artifact (plan.json, kernels)
@@ -88,7 +116,12 @@ usage:
                                                           top-K unseen items for a user
 `;
 
-function printDiagnostics(r: Pick<CompileResult, 'diagnostics' | 'sources'>, stream: NodeJS.WriteStream = process.stderr): void {
+interface Reported {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
+function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = process.stderr): void {
   if (r.diagnostics.length) stream.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
 }
 
@@ -106,7 +139,7 @@ function cmdCheck(args: Args): number {
   const all: object[] = [];
   for (const path of args.positional) {
     if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
-    const r = compileSource(path, readFileSync(path, 'utf8'), { sets: parseSets(args) });
+    const r = checkAndLower(path, readFileSync(path, 'utf8'), { sets: parseSets(args) });
     failed ||= hasErrors(r.diagnostics);
     if (json) all.push(...r.diagnostics.map((d) => diagnosticJson(d, r)));
     else if (r.diagnostics.length) printDiagnostics(r, process.stdout);
@@ -116,7 +149,7 @@ function cmdCheck(args: Args): number {
   return failed ? 1 : 0;
 }
 
-function diagnosticJson(d: Diagnostic, r: CompileResult): object {
+function diagnosticJson(d: Diagnostic, r: Reported): object {
   const src = r.sources.get(d.span.file);
   const pos = (o: number) => (src ? lineCol(src, o) : undefined);
   return { ...d, start: pos(d.span.start), end: pos(d.span.end) };
@@ -142,18 +175,21 @@ function cmdExplain(args: Args): number {
   return 0;
 }
 
-function cmdCompile(args: Args): number {
+function cmdCompile(args: Args, rt: Runtime): number {
   const path = args.positional[0];
   const out = flag(args, 'out');
   if (!path || !out) throw new UsageError('usage: recc compile FILE -o DIR');
   const compiled = compileOrExit(path, args);
   if (!compiled) return 1;
-  writeArtifact(out, path, parseSets(args), compiled);
+  rt.artifact.writeArtifact(out, path, parseSets(args), compiled);
   process.stdout.write(`compiled ${path} → ${out}/ (plan.json, model.recmodel, kernels/)\n`);
   return 0;
 }
 
-function cmdRun(args: Args): number {
+function cmdRun(args: Args, rt: Runtime): number {
+  const { createBackend, GpuBackend } = rt.backends;
+  const { readParams, saveParams, writeLossLog, writeMetrics, writeReport, writeAtomic } = rt.runFolder;
+  const { train, sizesFor } = rt.train;
   const target = args.positional[0];
   if (!target) throw new UsageError('recc run needs a model file or a compiled artifact folder');
   if (!existsSync(target)) throw new UsageError(`no such file or folder: ${target}`);
@@ -162,7 +198,7 @@ function cmdRun(args: Args): number {
   let sets = parseSets(args);
   let baseDir: string | undefined;
   if (statSync(target).isDirectory()) {
-    const art = readArtifact(target);
+    const art = rt.artifact.readArtifact(target);
     modelPath = art.modelPath;
     sets = new Map([...art.sets, ...sets]);
     baseDir = art.baseDir;
@@ -174,7 +210,7 @@ function cmdRun(args: Args): number {
   const model = first.compiled.model;
   const data = flag(args, 'data');
   const test = flag(args, 'test');
-  const ds = loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
+  const ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
   // recompile with the real sizes, so the cost model plans for this data
   const sizes = sizesFor(first.compiled, ds, ds.train, ds.train);
   const sized = compileFile(modelPath, { sets, sizes, allowDense });
@@ -183,7 +219,7 @@ function cmdRun(args: Args): number {
   printDiagnostics({ diagnostics: sized.diagnostics.filter((d) => !shown.has(`${d.code}@${d.span.file}:${d.span.start}`)), sources: sized.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
   const compiled = sized.compiled;
-  const mode = parseMode(args);
+  const mode = parseMode(args, rt);
   const backend = createBackend(mode, compiled.module.spaces);
   const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(out, { recursive: true });
@@ -238,7 +274,7 @@ function cmdRun(args: Args): number {
     return 1;
   }
   const final = result.evals.at(-1);
-  const wanted = model.evaluate.metrics.map(metricName);
+  const wanted = model.evaluate.metrics.map(rt.evaluate.metricName);
   process.stdout.write(
     `${model.name}: ${result.stepsRun} steps in ${result.seconds.toFixed(1)} s` +
       (final ? ` · ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
@@ -247,18 +283,52 @@ function cmdRun(args: Args): number {
   return 0;
 }
 
-function cmdRecommend(args: Args): number {
+function cmdRecommend(args: Args, rt: Runtime): number {
   const dir = args.positional[0];
   const user = flag(args, 'user');
   if (!dir || user === undefined) throw new UsageError('usage: recc recommend RUN_DIR --user ID [--top K] [--items FILE]');
   const top = Number(flag(args, 'top') ?? 10);
   if (!(Number.isInteger(top) && top > 0)) throw new UsageError('--top expects a positive whole number');
-  const lines = recommend(dir, user, top, flag(args, 'items'));
+  const lines = rt.serve.recommend(dir, user, top, flag(args, 'items'));
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
 
-export function main(argv: readonly string[]): number {
+/**
+ * `recc ...argv`: imports the runtime if the command needs it, then runs it (`runCommand`).
+ * Resolves to the exit code; never rejects.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let runtime: Runtime | undefined;
+  if (needsRuntime(argv)) {
+    try {
+      runtime = await loadRuntime();
+    } catch (err) {
+      return internalError(err);
+    }
+  }
+  return runCommand(argv, runtime);
+}
+
+function needsRuntime(argv: readonly string[]): boolean {
+  try {
+    const args = parseArgs(argv);
+    const cmd = args.positional[0];
+    return cmd !== undefined && RUNTIME_COMMANDS.has(cmd) && !flag(args, 'help');
+  } catch {
+    return false; // a usage error: runCommand reports it
+  }
+}
+
+/**
+ * Runs one command synchronously. `runtime` must be given for compile, run and recommend (`main`
+ * loads it; an in-process caller such as the tests may load it once with `loadRuntime`).
+ */
+export function runCommand(argv: readonly string[], runtime?: Runtime): number {
+  const rt = (): Runtime => {
+    if (!runtime) throw new Error('the runtime modules are not loaded (call main, or pass loadRuntime() to runCommand)');
+    return runtime;
+  };
   try {
     const args = parseArgs(argv);
     const [cmd, ...rest] = args.positional;
@@ -273,11 +343,11 @@ export function main(argv: readonly string[]): number {
       case 'explain':
         return cmdExplain(sub);
       case 'compile':
-        return cmdCompile(sub);
+        return cmdCompile(sub, rt());
       case 'run':
-        return cmdRun(sub);
+        return cmdRun(sub, rt());
       case 'recommend':
-        return cmdRecommend(sub);
+        return cmdRecommend(sub, rt());
       default:
         throw new UsageError(`unknown command \`${cmd}\` (commands: check, explain, compile, run, recommend)`);
     }
@@ -286,14 +356,23 @@ export function main(argv: readonly string[]): number {
       process.stderr.write(`error: ${err.message}\n\n${HELP}`);
       return 2;
     }
-    if (err instanceof DataError || err instanceof EvalError || err instanceof ArtifactError || err instanceof RecommendError) {
+    if (runtime && isUserError(runtime, err)) {
       process.stderr.write(`error: ${err.message}\n`);
       return 1;
     }
-    const e = err instanceof Error ? err : new Error(String(err));
-    process.stderr.write(`internal error: ${e.message}\n  = note: this is a bug in recc; please report it with the model file (RECC_DEBUG=1 shows the stack)\n`);
-    if (process.env.RECC_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return 70;
+    return internalError(err);
   }
+}
+
+/** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
+function isUserError(rt: Runtime, err: unknown): err is Error {
+  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
+}
+
+function internalError(err: unknown): number {
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`internal error: ${e.message}\n  = note: this is a bug in recc; please report it with the model file (RECC_DEBUG=1 shows the stack)\n`);
+  if (process.env.RECC_DEBUG) process.stderr.write(`${e.stack}\n`);
+  return 70;
 }
 

@@ -105,7 +105,11 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   // --no-rewrite has a contracted form: RC0530 is for terms that stay all-pairs at catalogue scale
   const atScale = (s: string): number => (module.spaces.get(s)?.kind === 'domain' ? Math.max(sizeOf(s), 1e6) : sizeOf(s));
   const contractible = (written: Expr): boolean => findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined;
-  const diagnostics = [...lowered.diagnostics, ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible)];
+  const diagnostics = [
+    ...lowered.diagnostics,
+    ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible),
+    ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
+  ];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
   return { compiled: { model, module, terms, grads, sizes }, diagnostics };
 }
@@ -165,6 +169,42 @@ function denseDiagnostics(
   return out;
 }
 
+/**
+ * A sum over a whole domain evaluated once per tuple of a relation — a full softmax,
+ * `logsumexp(j in item: score(u, j))` per liked pair — that the rewrites did not contract: exact, but
+ * O(|item|·d) per example. A warning with the cost, not an error: it is what the model says, and small
+ * catalogues afford it (ML-100K's 1682 items); sampling is the scalable alternative.
+ */
+function perExampleDomainDiagnostics(model: Model, spaces: IRModule['spaces'], terms: readonly CompiledTerm[], sizeOf: (s: string) => number): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const t of terms) {
+    const hit = nodes(t.expr)
+      .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
+      .map((n) => ({
+        domains: n.over.filter((i) => spaces.get(i.space)?.kind === 'domain').map((i) => i.space),
+        rels: [...freeIdx(n).values()].filter((i) => spaces.get(i.space)?.kind === 'relation').map((i) => i.space),
+      }))
+      .find((x) => x.domains.length > 0 && x.rels.length > 0);
+    if (!hit) continue;
+    const decl = model.terms.find((x) => x.name === t.name)!.decl;
+    const doms = [...new Set(hit.domains)];
+    const rel = hit.rels[0]!;
+    const perExample = t.cost.flops / Math.max(1, sizeOf(rel));
+    out.push({
+      code: 'RC0531',
+      severity: 'warning',
+      message: `${t.role} \`${t.name}\` sums over every ${doms.map((d) => `\`${d}\``).join(' × ')} for each tuple of \`${rel}\` (a full softmax)`,
+      span: decl.name.span,
+      label: `O(${doms.map((d) => `|${d}|`).join('·')}·d) per example`,
+      notes: [
+        { message: `cost at ${doms.map((d) => `|${d}| = ${sizeOf(d)}`).join(', ')}, |${rel}| = ${sizeOf(rel)}: ${formatCount(t.cost.flops)} FLOPs per evaluation, about ${formatCount(perExample)} per example (the gradients cost as much again)` },
+      ],
+      help: `fine for a small catalogue; for a large one sample the normalizer, e.g. \`J ~ pop(${doms[0]}, 0.75) x 100\` and \`sampled_softmax(…)\``,
+    });
+  }
+  return out;
+}
+
 export interface CheckSourceResult {
   readonly model: Model | undefined;
   readonly diagnostics: readonly Diagnostic[];
@@ -186,6 +226,24 @@ export function checkSource(path: string, text: string, opts: Pick<CompileOption
   if (hasErrors(imported.diagnostics)) return { model: undefined, diagnostics: [...imported.diagnostics, ...parsed.diagnostics], sources };
   const checked = check(parsed.program, { sets: opts.sets, imports: imported.files });
   return { model: checked.model, diagnostics: [...imported.diagnostics, ...parsed.diagnostics, ...checked.diagnostics], sources };
+}
+
+export interface CheckAndLowerResult extends CheckSourceResult {
+  /** the lowered terms (no gradients, no rewrites), when checking and lowering succeeded */
+  readonly module: IRModule | undefined;
+}
+
+/**
+ * What `recc check` runs: the front end (`checkSource`), then lowering for its diagnostics alone
+ * (RC0590, constructs the compiler cannot lower yet). Unlike `compileSource` it neither differentiates
+ * nor rewrites: those cost seconds on a large model, grow faster than the file, and only judge costs
+ * (RC0530, RC0531), which `recc explain`, `compile` and `run` report.
+ */
+export function checkAndLower(path: string, text: string, opts: Pick<CompileOptions, 'sets'> = {}): CheckAndLowerResult {
+  const checked = checkSource(path, text, opts);
+  if (!checked.model || hasErrors(checked.diagnostics)) return { ...checked, module: undefined };
+  const lowered = lower(checked.model);
+  return { ...checked, module: lowered.module, diagnostics: [...checked.diagnostics, ...lowered.diagnostics] };
 }
 
 /** Parses, checks (imports included, see `checkSource`) and compiles one model file's text. */

@@ -20,17 +20,29 @@ function isToken(e: CstElement): e is IToken {
 }
 
 export function cstToAst(file: string, text: string, decls: readonly CstNode[]): { program: A.Program; diagnostics: Diagnostic[] } {
+  const c = cstConverter(file, text);
+  for (const d of decls) c.add(d);
+  return c.finish();
+}
+
+/**
+ * An incremental cstToAst: parse.ts hands over each declaration's CST as soon as it is parsed, so
+ * the CST dies young (a minor GC) instead of the whole file's CST reaching the old generation.
+ */
+export function cstConverter(file: string, text: string): { add(decl: CstNode): void; finish(): { program: A.Program; diagnostics: Diagnostic[] } } {
   const c = new Converter(file, text);
   const out: A.Decl[] = [];
-  for (const d of decls) {
-    try {
-      out.push(c.declaration(d));
-    } catch (e) {
-      if (e instanceof Reject) c.diagnostics.push(e.diagnostic);
-      else throw e;
-    }
-  }
-  return { program: { kind: 'Program', file, decls: out, span: span(file, 0, text.length) }, diagnostics: c.diagnostics };
+  return {
+    add(d) {
+      try {
+        out.push(c.declaration(d));
+      } catch (e) {
+        if (e instanceof Reject) c.diagnostics.push(e.diagnostic);
+        else throw e;
+      }
+    },
+    finish: () => ({ program: { kind: 'Program', file, decls: out, span: span(file, 0, text.length) }, diagnostics: c.diagnostics }),
+  };
 }
 
 class Converter {
@@ -320,50 +332,76 @@ class Converter {
   // --- expressions ------------------------------------------------------------------------------
 
   expression(n: CstNode): A.Expr {
-    const cond = this.binaryChain(this.node(n, 'cond'));
+    const cond = this.binaryExpr(n);
     if (!this.has(n, 'Question')) return cond;
     const then = this.expression(this.node(n, 'then'));
     const els = this.expression(this.node(n, 'else'));
     return { kind: 'TernaryExpr', cond, then, else: els, span: joinSpans(cond.span, els.span) };
   }
 
-  /** orExpr, andExpr, comparison, additive, multiplicative, dotExpr: operands folded left. */
-  private binaryChain(n: CstNode): A.Expr {
-    switch (n.name) {
-      case 'notExpr':
-        if (this.has(n, 'Not')) {
-          const arg = this.binaryChain(this.node(n, 'notExpr'));
-          return { kind: 'UnaryExpr', op: 'not', arg, span: joinSpans(this.tspan(this.tok(n, 'Not')), arg.span) };
-        }
-        return this.binaryChain(this.node(n, 'comparison'));
-      case 'unary':
-        if (this.has(n, 'Minus')) {
-          const arg = this.binaryChain(this.node(n, 'unary'));
-          return { kind: 'UnaryExpr', op: '-', arg, span: joinSpans(this.tspan(this.tok(n, 'Minus')), arg.span) };
-        }
-        return this.binaryChain(this.node(n, 'power'));
-      case 'power': {
-        const base = this.primary(this.node(n, 'primary'));
-        if (!this.has(n, 'Caret')) return base;
-        const exp = this.binaryChain(this.node(n, 'unary'));
-        const op = this.tok(n, 'Caret');
-        return { kind: 'BinaryExpr', op: '^', left: base, right: exp, opSpan: this.tspan(op), span: joinSpans(base.span, exp.span) };
+  /**
+   * An expression's `operand (op operand)*` with the operands' `not` prefixes, folded by precedence climbing (see
+   * PRECEDENCE): every operator is left-associative, `not` covers a comparison and anything tighter,
+   * and a second comparison in a row is RC0104 (`a < b < c` does not chain; the parser already stops
+   * before it, so this is a safety net that keeps a grammar change from silently chaining them).
+   */
+  private binaryExpr(n: CstNode): A.Expr {
+    const operands = this.nodes(n, 'operand');
+    const ops = this.toks(n, 'op');
+    const first = operands[0];
+    if (!first) throw new InternalError('cst: expression without operands');
+    if (ops.length === 0 && !this.has(first, 'Not')) return this.operand(first);
+    if (operands.length !== ops.length + 1) throw new InternalError('cst: expression operand missing');
+    let next = 0; // the operand to read next; the operator after it is ops[next]
+    let notsTaken = 0; // how many of that operand's `not`s are applied already
+    const climb = (minPrec: number): A.Expr => {
+      const o = operands[next]!;
+      const nots = this.toks(o, 'Not');
+      let left: A.Expr;
+      if (notsTaken < nots.length) {
+        const not = nots[notsTaken++]!;
+        const arg = climb(NOT_OPERAND);
+        left = { kind: 'UnaryExpr', op: 'not', arg, span: joinSpans(this.tspan(not), arg.span) };
+      } else {
+        left = this.operand(o);
+        next++;
+        notsTaken = 0;
       }
-      default: {
-        const operands = this.nodes(n, 'operand').map((o) => this.binaryChain(o));
-        const ops = this.toks(n, 'op');
-        let acc = operands[0];
-        if (!acc) throw new InternalError(`cst: ${n.name} without operands`);
-        ops.forEach((op, k) => {
-          const right = operands[k + 1];
-          if (!right || !acc) throw new InternalError(`cst: ${n.name} operand missing`);
-          acc = { kind: 'BinaryExpr', op: binaryOp(op.image), left: acc, right, opSpan: this.tspan(op), span: joinSpans(acc.span, right.span) };
-        });
-        return acc;
+      let compared = false;
+      for (let op = ops[next - 1]; op; op = ops[next - 1]) {
+        const prec = PRECEDENCE[op.image];
+        if (prec === undefined) throw new InternalError(`cst: unknown operator ${op.image}`);
+        if (prec < minPrec) break;
+        if (prec === COMPARISON && compared) this.chained(op, left);
+        const right = climb(prec + 1);
+        left = { kind: 'BinaryExpr', op: binaryOp(op.image), left, right, opSpan: this.tspan(op), span: joinSpans(left.span, right.span) };
+        compared = prec === COMPARISON;
       }
-    }
+      return left;
+    };
+    return climb(0);
   }
 
+  /** `a < b < c`: pointed at the second comparison, or just after `b` when it starts a new line. */
+  private chained(op: IToken, before: A.Expr): never {
+    const newline = this.source.slice(before.span.end, op.startOffset).includes('\n');
+    return this.reject('RC0104', `comparisons do not chain, found a second \`${op.image}\``,
+      newline ? span(this.file, before.span.end, before.span.end) : this.tspan(op), 'second comparison', 'write `a < b and b < c`');
+  }
+
+  /** `-`s, a primary and its `^ exponent`: `-x ^ 2` is `-(x ^ 2)`, `2 ^ -1` is `2 ^ (-1)`. */
+  private operand(n: CstNode): A.Expr {
+    let e = this.primary(n);
+    if (this.has(n, 'Caret')) {
+      const exp = this.operand(this.node(n, 'exponent'));
+      e = { kind: 'BinaryExpr', op: '^', left: e, right: exp, opSpan: this.tspan(this.tok(n, 'Caret')), span: joinSpans(e.span, exp.span) };
+    }
+    const minus = this.toks(n, 'Minus');
+    for (let k = minus.length - 1; k >= 0; k--) e = { kind: 'UnaryExpr', op: '-', arg: e, span: joinSpans(this.tspan(minus[k]!), e.span) };
+    return e;
+  }
+
+  /** The primary of an operand node. */
   private primary(n: CstNode): A.Expr {
     if (this.has(n, 'NumberLit')) return this.number(this.tok(n, 'NumberLit'));
     if (this.has(n, 'StringLit')) {
@@ -481,6 +519,19 @@ class Converter {
     return this.reject('RC0107', 'expected a binding before `:`', value.span, 'not a binding', BINDING_HELP);
   }
 }
+
+/** Binding power of the binary operators (`^` and unary `-` bind tighter and are parsed as operands). */
+const PRECEDENCE: Readonly<Record<string, number>> = {
+  or: 1,
+  and: 2,
+  '<': 4, '<=': 4, '>': 4, '>=': 4, '==': 4, '!=': 4,
+  '+': 5, '-': 5,
+  '*': 6, '/': 6,
+  '.': 7,
+};
+const COMPARISON = 4;
+/** `not x`: x extends over comparisons and tighter operators (`not a < b` is `not (a < b)`). */
+const NOT_OPERAND = COMPARISON;
 
 const BINDING_HELP =
   'bindings are `(u, i, r) in ratings`, `u in user`, `k in d`, `j ~ uniform(item)`, `J ~ pop(item, 0.75) x 100` and `j < l in x`';

@@ -6,7 +6,7 @@
 import type * as ast from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { Model } from './model.ts';
-import type { IRModule, ParamDecl, Sampler, Space, Term } from './ir/module.ts';
+import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from './ir/module.ts';
 import {
   add, call, call2, cmp, div, eq, idx, konst, mul, neg, pow, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
@@ -29,6 +29,9 @@ type Value =
   /** a sample set `J ~ pop(item) x K`: a space of K sampled ids shared by the batch */
   | { readonly kind: 'samples'; readonly space: string; readonly domain: string }
   | { readonly kind: 'whole'; readonly name: string };
+
+/** `j ~ uniform(item, exclude = likes)`: redraws while the draw is one of the tuple's owner's positives, at most this many times, then accepts the last draw. */
+export const EXCLUDE_RETRIES = 10;
 
 class Unsupported extends Error {
   constructor(readonly span: ast.Expr['span'], readonly what: string) {
@@ -95,9 +98,14 @@ export function makeLowerer(model: Model): Lowerer {
   const paramShape = new Map(params.map((p) => [p.name, p.shape] as const));
 
   const used = new Set<string>();
+  /** per base, the suffix its last fresh name stopped at (names are never freed, so it only grows) */
+  const nextSuffix = new Map<string, number>();
   const fresh = (base: string): string => {
     let name = base;
-    for (let n = 1; used.has(name); n++) name = `${base}${n}`;
+    let n = nextSuffix.get(base) ?? 0;
+    if (n > 0) name = `${base}${n}`;
+    while (used.has(name)) name = `${base}${++n}`;
+    nextSuffix.set(base, n);
     used.add(name);
     return name;
   };
@@ -408,12 +416,26 @@ export function makeLowerer(model: Model): Lowerer {
           break;
         }
         case 'SampleBinding': {
-          const dist = b.sampler.callee.name === 'pop' ? 'pop' : 'uniform';
-          const domainArg = b.sampler.args[0]?.value;
+          const callee = b.sampler.callee.name;
+          const dist = callee === 'pop' ? 'pop' : callee === 'inbatch' ? 'inbatch' : 'uniform';
+          const excludeArg = b.sampler.args.find((a) => a.name?.name === 'exclude');
+          const positional = b.sampler.args.filter((a) => a !== excludeArg);
+          const domainArg = positional[0]?.value;
           const domain = domainArg?.kind === 'IdentExpr' ? domainArg.name : '';
-          const alphaArg = b.sampler.args[1]?.value;
-          const alpha = alphaArg ? constNumber(alphaArg, model.consts) ?? 1 : 1;
-          if (b.count) {
+          const alphaArg = positional[1]?.value;
+          // inbatch's log-Q is the item's frequency among the positives: popularity^1
+          const alpha = dist === 'inbatch' ? 1 : alphaArg ? constNumber(alphaArg, model.consts) ?? 1 : 1;
+          if (dist === 'inbatch') {
+            // J ~ inbatch(item): the current batch's positives (the enclosing relation's `item` column), as a set
+            if (!outerRel) throw new Unsupported(b.span, '`inbatch` needs a tuple binding before it, e.g. `(u, i) in likes, J ~ inbatch(item)`');
+            const sourceCol = [...relationCols.get(outerRel.rel)!].find(([, type]) => type === domain)?.[0];
+            if (!sourceCol) throw new Unsupported(b.sampler.span, `\`inbatch(${domain})\` needs a \`${domain}\` column in \`${outerRel.rel}\``);
+            const space = fresh(`${b.var.name}~`);
+            spaces.set(space, { kind: 'relation', name: space, columns: new Map([['id', domain], ['logq', 'float']]) });
+            samplers.push({ kind: 'set', space, domain, dist, alpha, count: 0, source: outerRel.rel, sourceCol });
+            samplerTables.set(domain, `${space}#logq_table`);
+            inner.set(b.var.name, { kind: 'samples', space, domain });
+          } else if (b.count) {
             // J ~ s x K: K ids drawn per step and shared by the batch (as TF's sampled softmax does)
             const space = fresh(`${b.var.name}~`);
             spaces.set(space, { kind: 'relation', name: space, columns: new Map([['id', domain], ['logq', 'float']]) });
@@ -424,7 +446,8 @@ export function makeLowerer(model: Model): Lowerer {
             // j ~ s: one id per tuple of the enclosing relation, a sampled column of that relation
             if (!outerRel) throw new Unsupported(b.span, 'a single sample `j ~ …` needs a tuple binding before it, e.g. `(u, i) in likes, j ~ uniform(item)`');
             const col = `~${fresh(b.var.name)}`;
-            samplers.push({ kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel });
+            const exclude = excludeArg ? excludeOf(excludeArg, domain, outerRel.rel) : undefined;
+            samplers.push({ kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel, ...(exclude ? { exclude } : {}) });
             samplerTables.set(domain, `${outerRel.rel}.${col}#logq_table`);
             const ix: Ix = { kind: 'gather', rel: outerRel.rel, col, domain, t: outerRel.t };
             inner.set(b.var.name, { kind: 'index', ix, domain, logq: tensor('data', `${outerRel.rel}.${col}#logq`, [v(outerRel.t)]) });
@@ -455,8 +478,15 @@ export function makeLowerer(model: Model): Lowerer {
       }
     }
     const body = mul(...guards, asScalar(lowerExpr(e.body, inner, stack), e.body));
-    // logsumexp(j: f_j) = log Σ_j exp(f_j): exact; float32-safe while |f| stays below ~80
-    if (e.op === 'logsumexp') return { kind: 'scalar', e: call('log', sum(over, call('exp', body))) };
+    if (e.op === 'logsumexp') {
+      if (guards.length) throw new Unsupported(e.opSpan, '`logsumexp` over the features of a sparse row is not supported yet');
+      // logsumexp(j: f_j) = log Σ_j exp(f_j), exact, with no shift: float32 overflows when some f_j > 88
+      // and the log is −∞ when every f_j < −87 (training then stops naming the term). A per-set shift
+      // by the mean, m + log Σ_j exp(f_j − m) with m = mean_j f_j, is exact and removes both (Σ ≥ 1 by
+      // Jensen), but without a stop-gradient op its ∂m terms cost about 1.5× per step: see
+      // docs/language.md, "Sampled and full softmax".
+      return { kind: 'scalar', e: call('log', sum(over, call('exp', body))) };
+    }
     const s = sum(over, body);
     const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
     if (e.op === 'mean' && guards.length) throw new Unsupported(e.opSpan, '`mean` over the features of a sparse row is not supported yet; write `sum(…) / …`');
@@ -465,6 +495,19 @@ export function makeLowerer(model: Model): Lowerer {
     // (not a sparse row's entries: those sums are exact, restricted to one row by their guard)
     const rels = over.filter((i) => (spaces.get(i.space)?.kind === 'relation' && !guardedSpaces.has(i.space)) || i.space === batchDomain);
     return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
+  };
+
+  /** `exclude = likes` of a per-tuple sampler over `domain` in relation `rel`: which columns pair up. */
+  const excludeOf = (arg: ast.NamedArg, domain: string, rel: string): SamplerExclude => {
+    const name = arg.value.kind === 'IdentExpr' ? arg.value.name : '';
+    const cols = [...(relationCols.get(name) ?? [])];
+    const col = cols.find(([, type]) => type === domain)?.[0];
+    const tupleCols = [...relationCols.get(rel)!];
+    // the owner: the excluded relation's first id column of another domain that the tuple also has
+    const key = cols.find(([c, type]) => c !== col && type !== domain && spaces.get(type)?.kind === 'domain' && tupleCols.some(([, t]) => t === type));
+    const tupleCol = key ? tupleCols.find(([, t]) => t === key[1])?.[0] : undefined;
+    if (!col || !key || !tupleCol) throw new Unsupported(arg.span, `\`exclude = ${name}\` needs \`${rel}\` to have a column of the domain whose ${domain}s \`${name}\` lists`);
+    return { rel: name, col, keyCol: key[0], tupleCol, owner: key[1], retries: EXCLUDE_RETRIES };
   };
 
   const unsupported = (err: Unsupported, note: string): Diagnostic => ({

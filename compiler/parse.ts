@@ -3,11 +3,11 @@
 // its own, so one broken declaration yields exactly one error and the rest are still checked.
 // Chevrotain's errors are decoded from the JSON payloads of grammar/parser.ts and rewritten in
 // rustc style; a missing token is pointed at just after the token before it.
-import { EOF, type ILexingError, type IRecognitionException, type IToken, type CstNode } from 'chevrotain';
+import { EOF, type CstNode, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
 import { parser, type ErrorPayload } from '../grammar/parser.ts';
 import * as T from '../grammar/tokens.ts';
 import type { Program } from './ast.ts';
-import { cstToAst } from './cst-to-ast.ts';
+import { cstConverter } from './cst-to-ast.ts';
 import type { Diagnostic, Note } from './diagnostics.ts';
 import { span, type SourceFile, type Span } from './source.ts';
 
@@ -18,7 +18,7 @@ export interface ParseResult {
 
 const DECL_KEYWORDS: ReadonlySet<string> = new Set(T.declKeywords.map((t) => t.name));
 const HARD_KEYWORDS: ReadonlySet<string> = new Set([...DECL_KEYWORDS, 'And', 'Or', 'Not', 'In']);
-const EXPR_RULES: ReadonlySet<string> = new Set(['expression', 'orExpr', 'andExpr', 'notExpr', 'comparison', 'additive', 'multiplicative', 'dotExpr', 'unary', 'power', 'primary', 'nameExpr', 'parenExpr', 'callItem']);
+const EXPR_RULES: ReadonlySet<string> = new Set(['expression', 'operand', 'nameExpr', 'parenExpr', 'callItem']);
 
 /** The declaration rule each declaration keyword starts. */
 const RULE_OF_KEYWORD: Readonly<Record<string, string>> = {
@@ -109,7 +109,7 @@ export function parse(src: SourceFile): ParseResult {
   }
   lead = [];
 
-  const good: CstNode[] = [];
+  const converter = cstConverter(file, src.text);
   chunks.forEach((chunk, k) => {
     parser.input = chunk;
     let cst: CstNode;
@@ -131,16 +131,18 @@ export function parse(src: SourceFile): ParseResult {
         if (d.label === 'expected a name' && d.span.start === chunks[k + 1]?.[0]?.startOffset) reported.add(k + 1);
       }
       reported.add(k);
-    } else if (!reported.has(k)) good.push(cst);
+    } else if (!reported.has(k)) {
+      try {
+        converter.add(cst);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        diagnostics.push(tooDeep(chunk, file));
+        reported.add(k);
+      }
+    }
   });
 
-  let ast: { program: Program; diagnostics: Diagnostic[] };
-  try {
-    ast = cstToAst(file, src.text, good);
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    ast = { program: { kind: 'Program', file, decls: [], span: span(file, 0, src.text.length) }, diagnostics: [tooDeep(tokens, file)] };
-  }
+  const ast = converter.finish();
   diagnostics.push(...ast.diagnostics);
   diagnostics.sort((a, b) => a.span.start - b.span.start);
   const failed = diagnostics.some((d) => d.severity === 'error');
@@ -245,7 +247,7 @@ function syntaxDiagnostic(e: IRecognitionException, chunk: readonly IToken[], ne
     what = listOr(expected);
   } else {
     code = 'RC0104';
-    what = EXPR_RULES.has(inner) && (expected.length > 3 || inner === 'primary') ? 'an expression' : listOr(expected.length > 6 ? [...expected.slice(0, 6), 'others'] : expected);
+    what = EXPR_RULES.has(inner) && (expected.length > 3 || inner === 'operand') ? 'an expression' : listOr(expected.length > 6 ? [...expected.slice(0, 6), 'others'] : expected);
   }
   const notes: Note[] = [];
   for (const closer of expected) {

@@ -3,7 +3,7 @@
 // plus `errors`, whose messages are JSON payloads (see `ErrorPayload`) decoded by parse.ts, so no raw
 // Chevrotain text reaches users. Binding forms inside `sum(...)` are parsed as call items
 // (`expr [in NAME | ~ sampler [x N]]`) and sorted into bindings or arguments by cst-to-ast.ts.
-import { CstParser, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
 
 /** What the error-message provider encodes into a Chevrotain error message. */
@@ -28,6 +28,12 @@ const messageProvider: IParserErrorMessageProvider = {
 };
 
 const isPlainIdentifier = (t: IToken): boolean => t.tokenType === T.Identifier;
+
+const COMPARISONS: ReadonlySet<TokenType> = new Set([T.Less, T.LessEq, T.Greater, T.GreaterEq, T.EqEq, T.NotEq]);
+
+/** `not` cannot follow an operator that binds tighter than it (only `and`/`or` and non-operators). */
+const notMayStartAfter = (t: IToken): boolean =>
+  t.tokenType === T.And || t.tokenType === T.Or || !(t.tokenType === T.Caret || tokenMatcher(t, T.BinaryOp));
 
 export class RecParser extends CstParser {
   /**
@@ -339,9 +345,23 @@ export class RecParser extends CstParser {
 
   // -------------------------------------------------------------------------------------------
   // Expressions, loosest first: ?: < or < and < not < comparison < + - < * / < . < unary - < ^ < postfix
+  // The binary operators share one loop, `operand (BinaryOp operand)*`, and cst-to-ast.ts resolves
+  // their precedence and associativity (precedence climbing). A name costs 3 rule invocations (and
+  // CST nodes) instead of the 12 of a rule per precedence level: most of the parser's time.
 
   public expression = this.RULE('expression', () => {
-    this.SUBRULE(this.orExpr, { LABEL: 'cond' });
+    this.SUBRULE(this.operand);
+    // comparisons do not chain: between two `and`/`or`, the loop stops before a second comparison
+    // (parse.ts reports it, RC0104), as a grammar with a level per operator would
+    let compared = false;
+    this.MANY({
+      GATE: () => !(compared && COMPARISONS.has(this.LA(1).tokenType)),
+      DEF: () => {
+        const op = this.CONSUME(T.BinaryOp, { LABEL: 'op' }).tokenType;
+        compared = COMPARISONS.has(op) || (compared && op !== T.And && op !== T.Or);
+        this.SUBRULE2(this.operand);
+      },
+    });
     this.OPTION(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expression, { LABEL: 'then' });
@@ -350,95 +370,15 @@ export class RecParser extends CstParser {
     });
   });
 
-  private orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.Or, { LABEL: 'op' });
-      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
-    });
-  });
-
-  private andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.And, { LABEL: 'op' });
-      this.SUBRULE2(this.notExpr, { LABEL: 'operand' });
-    });
-  });
-
-  private notExpr = this.RULE('notExpr', () => {
-    this.OR(this.once(19, () => [
-      {
-        ALT: () => {
-          this.CONSUME(T.Not);
-          this.SUBRULE(this.notExpr);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.comparison) },
-    ]));
-  });
-
-  private comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.additive, { LABEL: 'operand' });
-    this.OPTION(() => {
-      this.OR(this.once(20, () => [
-        { ALT: () => this.CONSUME(T.Less, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.LessEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.Greater, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.GreaterEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.EqEq, { LABEL: 'op' }) },
-        { ALT: () => this.CONSUME(T.NotEq, { LABEL: 'op' }) },
-      ]));
-      this.SUBRULE2(this.additive, { LABEL: 'operand' });
-    });
-  });
-
-  private additive = this.RULE('additive', () => {
-    this.SUBRULE(this.multiplicative, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR(this.once(21, () => [{ ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }]));
-      this.SUBRULE2(this.multiplicative, { LABEL: 'operand' });
-    });
-  });
-
-  private multiplicative = this.RULE('multiplicative', () => {
-    this.SUBRULE(this.dotExpr, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.OR(this.once(22, () => [{ ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) }]));
-      this.SUBRULE2(this.dotExpr, { LABEL: 'operand' });
-    });
-  });
-
-  private dotExpr = this.RULE('dotExpr', () => {
-    this.SUBRULE(this.unary, { LABEL: 'operand' });
-    this.MANY(() => {
-      this.CONSUME(T.Dot, { LABEL: 'op' });
-      this.SUBRULE2(this.unary, { LABEL: 'operand' });
-    });
-  });
-
-  private unary = this.RULE('unary', () => {
-    this.OR(this.once(23, () => [
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.power) },
-    ]));
-  });
-
-  /** `a ^ b ^ c` is `a ^ (b ^ c)`; the exponent may be negated (`x ^ -1`). */
-  private power = this.RULE('power', () => {
-    this.SUBRULE(this.primary);
-    this.OPTION(() => {
-      this.CONSUME(T.Caret);
-      this.SUBRULE(this.unary);
-    });
-  });
-
-  private primary = this.RULE('primary', () => {
+  /**
+   * `not`s, `-`s, a primary (a number, a string, a name, a call, an index, `|size|`, parentheses) and
+   * an optional `^ operand` (`a ^ b ^ c` is `a ^ (b ^ c)`; the exponent may be negated, `x ^ -1`).
+   * `not` binds looser than comparisons, so it may only start an operand of `and`/`or` (or a whole
+   * expression): after `+`, `<`, `-`, `^`, … the gate turns it away, as "expected an expression".
+   */
+  private operand = this.RULE('operand', () => {
+    this.MANY(this.once(19, () => ({ GATE: () => notMayStartAfter(this.LA(0)), DEF: () => this.CONSUME(T.Not) })));
+    this.MANY2(() => this.CONSUME(T.Minus));
     this.OR(this.once(24, () => [
       { ALT: () => this.CONSUME(T.NumberLit) },
       { ALT: () => this.CONSUME(T.StringLit) },
@@ -446,6 +386,10 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.sizeExpr) },
       { ALT: () => this.SUBRULE(this.parenExpr) },
     ]));
+    this.OPTION(() => {
+      this.CONSUME(T.Caret);
+      this.SUBRULE2(this.operand, { LABEL: 'exponent' });
+    });
   });
 
   /** `x`, `f(args)`, `U[u, k]` */

@@ -14,8 +14,8 @@ export const UnterminatedString = createToken({ name: 'UnterminatedString', patt
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
-function hard(name: string, word: string): TokenType {
-  return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier });
+function hard(name: string, word: string, categories: TokenType[] = []): TokenType {
+  return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, categories });
 }
 function soft(name: string, word: string): TokenType {
   return createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, categories: [Identifier] });
@@ -35,9 +35,15 @@ export const Loss = hard('Loss', 'loss');
 export const Reg = hard('Reg', 'reg');
 export const Train = hard('Train', 'train');
 export const Evaluate = hard('Evaluate', 'evaluate');
+/**
+ * Every binary operator (`or and < <= > >= == != + - * / .`): the parser reads an expression as one
+ * flat `operand (BinaryOp operand)*` chain and cst-to-ast.ts resolves precedence (a category token,
+ * never produced by the lexer itself; `^` binds tighter than unary minus and has its own rule).
+ */
+export const BinaryOp = createToken({ name: 'BinaryOp', pattern: Lexer.NA });
 // Expression keywords (reserved).
-export const And = hard('And', 'and');
-export const Or = hard('Or', 'or');
+export const And = hard('And', 'and', [BinaryOp]);
+export const Or = hard('Or', 'or', [BinaryOp]);
 export const Not = hard('Not', 'not');
 export const In = hard('In', 'in');
 // Contextual keywords (still identifiers elsewhere).
@@ -60,19 +66,19 @@ export const Batch = soft('Batch', 'batch');
 export const Metrics = soft('Metrics', 'metrics');
 export const Every = soft('Every', 'every');
 
-export const LessEq = createToken({ name: 'LessEq', pattern: /<=/ });
-export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/ });
-export const EqEq = createToken({ name: 'EqEq', pattern: /==/ });
-export const NotEq = createToken({ name: 'NotEq', pattern: /!=/ });
-export const Less = createToken({ name: 'Less', pattern: /</ });
-export const Greater = createToken({ name: 'Greater', pattern: />/ });
+export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: [BinaryOp] });
+export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: [BinaryOp] });
+export const EqEq = createToken({ name: 'EqEq', pattern: /==/, categories: [BinaryOp] });
+export const NotEq = createToken({ name: 'NotEq', pattern: /!=/, categories: [BinaryOp] });
+export const Less = createToken({ name: 'Less', pattern: /</, categories: [BinaryOp] });
+export const Greater = createToken({ name: 'Greater', pattern: />/, categories: [BinaryOp] });
 export const Equals = createToken({ name: 'Equals', pattern: /=/ });
-export const Plus = createToken({ name: 'Plus', pattern: /\+/ });
-export const Minus = createToken({ name: 'Minus', pattern: /-/ });
-export const Star = createToken({ name: 'Star', pattern: /\*/ });
-export const Slash = createToken({ name: 'Slash', pattern: /\// });
+export const Plus = createToken({ name: 'Plus', pattern: /\+/, categories: [BinaryOp] });
+export const Minus = createToken({ name: 'Minus', pattern: /-/, categories: [BinaryOp] });
+export const Star = createToken({ name: 'Star', pattern: /\*/, categories: [BinaryOp] });
+export const Slash = createToken({ name: 'Slash', pattern: /\//, categories: [BinaryOp] });
 export const Caret = createToken({ name: 'Caret', pattern: /\^/ });
-export const Dot = createToken({ name: 'Dot', pattern: /\./ });
+export const Dot = createToken({ name: 'Dot', pattern: /\./, categories: [BinaryOp] });
 export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
 export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
 export const LBracket = createToken({ name: 'LBracket', pattern: /\[/ });
@@ -144,6 +150,7 @@ export const allTokens: readonly TokenType[] = [
   Question,
   Pipe,
   At,
+  BinaryOp,
 ];
 
 export const lexer = new Lexer(allTokens as TokenType[], { positionTracking: 'full', ensureOptimizations: false });

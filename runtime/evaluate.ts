@@ -9,6 +9,7 @@
 import type { Compiled } from '../compiler/compile.ts';
 import { idx, v, type Ix } from '../compiler/ir/nodes.ts';
 import { makeLowerer, sparseRowArg } from '../compiler/lower.ts';
+import { optimize } from '../compiler/passes/pipeline.ts';
 import type { Backend } from './backend.ts';
 import type { Relation } from './data.ts';
 import type { Dataset } from './dataset.ts';
@@ -59,7 +60,7 @@ export function predictTuples(compiled: Compiled, ds: Dataset, params: ReadonlyM
 /**
  * score(x_t) for every row t of `rel`, a relation with one sparse column x and `def score(x)` taking
  * that sparse row. The row's entries come from `entries` (default: the entries of `rel` in the side
- * of `ds` that holds it, test first). Runs through the Backend like training.
+ * of `ds` that holds it, test first). Runs through the Backend like training, after the same rewrites.
  */
 export function predictRows(
   compiled: Compiled,
@@ -87,7 +88,10 @@ export function predictRows(
   sides.set(rel.name, rel);
   sides.set(ename, ent);
   const sizes = sizesFor(compiled, ds, sides, ds.train);
-  return backend.tensor(applied.expr, [t], makeEnv(compiled, sizes, params, sides));
+  // the score as written sums `j < l in x` over every pair of entries of every row (O(rows·nnz²) as
+  // planned); the same rewrites as training (fm-pairwise + contraction) make it O(k·nnz)
+  const { expr } = optimize(applied.expr, { sizeOf: (s) => sizes.get(s) ?? 1, spaces: compiled.module.spaces });
+  return backend.tensor(expr, [t], makeEnv(compiled, sizes, params, sides));
 }
 
 /** score(u, i) for users [u0, u1) × all items, row-major. */

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { compileFile } from '../compiler/compile.ts';
 import { hasErrors } from '../compiler/diagnostics.ts';
 import { ReferenceBackend } from './backend.ts';
+import type { Relation } from './data.ts';
 import { loadDataset } from './dataset.ts';
 import { scoreBlock } from './evaluate.ts';
 import { topK, userItems } from './metrics.ts';
@@ -62,12 +63,24 @@ export function recommend(dir: string, user: string, k: number, itemsFile?: stri
   if (notes.length) throw new RecommendError(`the run's params do not match its data: ${notes.join('; ')}`);
   const scores = scoreBlock(compiled, ds, params, new ReferenceBackend(), [udom, idom], u, u + 1);
   const nItems = ds.ids.get(idom).size;
-  const seen = userItems(trainRel.ids.get(ucol.name)!, trainRel.ids.get(icol.name)!, ds.ids.get(udom).size);
+  // seen: the user's items in every training-side relation over these two domains — the primary's
+  // training tuples and what it derives from (for `likes = ratings where rating >= 4`, every rated item,
+  // not only the liked ones: a movie rated 3 has been seen, and must not be recommended again)
   const excluded = new Int32Array(nItems);
-  for (let j = seen.offsets[u]!; j < seen.offsets[u + 1]!; j++) excluded[seen.items[j]!] = 1;
+  const pairs: [Relation, string, string][] = [[trainRel, ucol.name, icol.name]];
+  for (const rel of ds.train.values()) {
+    const uc = rel.columns.find((c) => c.type.kind === 'domain' && c.type.domain === udom);
+    const ic = rel.columns.find((c) => c.type.kind === 'domain' && c.type.domain === idom);
+    if (rel !== trainRel && uc && ic && uc !== ic) pairs.push([rel, uc.name, ic.name]);
+  }
+  for (const [rel, uc, ic] of pairs) {
+    const seen = userItems(rel.ids.get(uc)!, rel.ids.get(ic)!, ds.ids.get(udom).size);
+    for (let j = seen.offsets[u]!; j < seen.offsets[u + 1]!; j++) excluded[seen.items[j]!] = 1;
+  }
+  const nSeen = excluded.reduce((a, x) => a + x, 0);
   const best = topK(scores, Math.min(k, nItems), excluded, 1);
   const titles = itemsFile ? readTitles(itemsFile) : undefined;
-  const out = [`top ${best.length} for ${udom} ${user} (excluding ${seen.offsets[u + 1]! - seen.offsets[u]!} seen ${idom}s):`];
+  const out = [`top ${best.length} for ${udom} ${user} (excluding ${nSeen} seen ${idom}s):`];
   best.forEach((i, rank) => {
     const id = ds.ids.get(idom).external(i);
     out.push(`${String(rank + 1).padStart(3)}. ${id.padEnd(8)} ${scores[i]!.toFixed(4)}${titles?.has(id) ? `  ${titles.get(id)}` : ''}`);

@@ -58,13 +58,26 @@ export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<str
       sizes.set(totalSpace(s.name), ds.ids.get(s.name).size);
     }
     else {
-      const cur = batch.get(s.name)?.size ?? 0;
+      const cur = batch.get(s.name)?.size ?? sampleSetSize(compiled, s.name, full) ?? 0;
       sizes.set(s.name, cur);
       sizes.set(batchSpace(s.name), cur);
       sizes.set(totalSpace(s.name), full.get(s.name)?.size ?? cur);
     }
   }
   return sizes;
+}
+
+/**
+ * The size of a sample set's space before this step's draw (compile time, cost model): K for
+ * `J ~ … x K`, the batch size of the source relation for `J ~ inbatch(…)`.
+ */
+function sampleSetSize(compiled: Compiled, space: string, full: ReadonlyMap<string, Relation>): number | undefined {
+  const smp = compiled.module.samplers.find((x) => x.kind === 'set' && x.space === space);
+  if (smp?.kind !== 'set') return undefined;
+  if (smp.dist !== 'inbatch') return smp.count;
+  const n = full.get(smp.source ?? '')?.size ?? 0;
+  const b = compiled.model.train.batch;
+  return b.kind === 'tuples' ? Math.min(b.size, n) : n;
 }
 
 /** Parameter shapes in elements, per axis. */
@@ -178,7 +191,11 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
   const samplers = compiled.module.samplers;
   const sampleRng = new Rng(cfg.seed).fork(2);
-  const dists = samplers.map((smp) => distribution(smp, fullSizes.get(smp.domain) ?? 0, full.get(smp.source ?? ds.primary)));
+  const dists = samplers.map((smp) => {
+    const ex = smp.kind === 'per-tuple' ? smp.exclude : undefined;
+    const excluded = ex ? { rel: full.get(ex.rel), owners: fullSizes.get(ex.owner) ?? 0 } : undefined;
+    return distribution(smp, fullSizes.get(smp.domain) ?? 0, full.get(smp.source ?? ds.primary), excluded);
+  });
   const logqTables = new Map<string, TensorValue>(
     samplers.map((smp, j) => [`${samplerKey(smp)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
   );

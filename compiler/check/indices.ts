@@ -162,7 +162,9 @@ export function bindAll(bindings: readonly A.Binding[], scope: Scope, ctx: TypeC
         samplers.add(domain);
         if (b.count && (!Number.isInteger(b.count.value) || b.count.value < 1))
           ctx.report(error('RC0513', 'a sample count must be a positive integer', b.count.span, `found ${b.count.text}`));
-        add(b.var, b.count ? { kind: 'samples', domain, span: b.var.span } : { kind: 'index', axis: { kind: 'domain', name: domain }, span: b.var.span });
+        // `J ~ inbatch(item)` is a sample set (the batch's positives) without a count
+        const isSet = b.count !== undefined || b.sampler.callee.name === 'inbatch';
+        add(b.var, isSet ? { kind: 'samples', domain, span: b.var.span } : { kind: 'index', axis: { kind: 'domain', name: domain }, span: b.var.span });
         break;
       }
       case 'PairBinding': {
@@ -186,31 +188,70 @@ export function bindAll(bindings: readonly A.Binding[], scope: Scope, ctx: TypeC
   return { vars, samplers, ...(scope.inWhere ? { inWhere: true } : {}) };
 }
 
-/** `uniform(item)` / `pop(item, 0.75)`: the sampled domain, or undefined after reporting. */
+/**
+ * `uniform(item)` / `pop(item, 0.75)` / `inbatch(item)`, with an optional named argument
+ * `exclude = likes` on `uniform` and `pop` (a single sample `j ~ …` only): the sampled domain, or
+ * undefined after reporting.
+ */
 function samplerDomain(b: Extract<A.Binding, { kind: 'SampleBinding' }>, scope: Scope, ctx: TypeCtx): string | undefined {
   const s = b.sampler;
   const name = s.callee.name;
-  if (name !== 'uniform' && name !== 'pop') return undefined; // reported by the names pass
-  const max = name === 'uniform' ? 1 : 2;
-  const usage = name === 'uniform' ? '`uniform(item)`' : '`pop(item, 0.75)`';
-  if (s.args.length < 1 || s.args.length > max) {
-    ctx.report(error('RC0515', `\`${name}\` takes ${max === 1 ? '1 argument' : '1 or 2 arguments'} but ${s.args.length} ${s.args.length === 1 ? 'was' : 'were'} given`, s.span, `expected ${usage}`));
+  if (name !== 'uniform' && name !== 'pop' && name !== 'inbatch') return undefined; // reported by the names pass
+  const excludeArg = name === 'inbatch' ? undefined : s.args.find((a) => a.name?.name === 'exclude');
+  const args = s.args.filter((a) => a !== excludeArg);
+  const max = name === 'pop' ? 2 : 1;
+  const usage = name === 'uniform' ? '`uniform(item)`' : name === 'pop' ? '`pop(item, 0.75)`' : '`inbatch(item)`';
+  if (args.length < 1 || args.length > max) {
+    ctx.report(error('RC0515', `\`${name}\` takes ${max === 1 ? '1 argument' : '1 or 2 arguments'}${excludeArg ? ' besides `exclude`' : ''} but ${args.length} ${args.length === 1 ? 'was' : 'were'} given`, s.span, `expected ${usage}`));
     return undefined;
   }
-  const first = s.args[0]!;
+  const first = args[0]!;
   const g = first.value.kind === 'IdentExpr' ? ctx.env.globals.get(first.value.name) : undefined;
   if (first.name || g?.kind !== 'domain') {
     ctx.report(error('RC0515', `\`${name}\` samples from an index domain`, first.value.span, 'expected an index domain', { help: `write ${usage}` }));
     return undefined;
   }
-  const alpha = s.args[1];
+  const alpha = args[1];
   if (alpha) {
-    if (alpha.name && alpha.name.name !== 'alpha') ctx.report(error('RC0405', `\`pop\` has no argument \`${alpha.name.name}\``, alpha.name.span, 'unknown argument', { help: 'write `pop(item, 0.75)` or `pop(item, alpha = 0.75)`' }));
+    if (alpha.name && alpha.name.name !== 'alpha') ctx.report(error('RC0405', `\`pop\` has no argument \`${alpha.name.name}\``, alpha.name.span, 'unknown argument', { help: 'write `pop(item, 0.75)`, `pop(item, alpha = 0.75)` or `pop(item, 0.75, exclude = likes)`' }));
     const t = ctx.typeOf(alpha.value, scope);
     if (t.kind === 'tensor' && t.axes.length > 0)
       ctx.report(error('RC0403', "`pop`'s exponent must be a scalar", alpha.value.span, `this is ${describeTy(t)}`));
   }
+  if (name === 'inbatch' && b.count) {
+    ctx.report(error('RC0515', '`inbatch` takes no sample count: its set is the batch\'s positives', b.count.span, 'remove `x N`', {
+      help: `write \`${b.var.name} ~ inbatch(${g.name})\` and range over it with \`j in ${b.var.name}\``,
+    }));
+  }
+  // a misused `x N` or `exclude` is reported; the binding still ranges over the domain (no cascade)
+  if (excludeArg) checkExclude(b, excludeArg, g.name, ctx);
   return g.name;
+}
+
+/** `exclude = likes`: a relation with a column over the sampled domain and one over another domain, on a single sample. */
+function checkExclude(b: Extract<A.Binding, { kind: 'SampleBinding' }>, arg: A.NamedArg, domain: string, ctx: TypeCtx): boolean {
+  if (b.count) {
+    ctx.report(error('RC0515', '`exclude` applies to a single sample `j ~ …`, not to a sample set', arg.span, 'not for a sample set', {
+      help: `a set \`${b.var.name} ~ … x ${b.count.text}\` is shared by the whole batch; draw one negative per tuple with \`j ~ ${b.sampler.callee.name}(${domain}, exclude = …)\``,
+    }));
+    return false;
+  }
+  const v = arg.value;
+  const rel = v.kind === 'IdentExpr' ? ctx.env.relations.get(v.name) : undefined;
+  if (!rel) {
+    ctx.report(error('RC0515', '`exclude` names the relation whose pairs are rejected', v.span, 'expected a relation', { help: `write \`${b.sampler.callee.name}(${domain}, exclude = likes)\`` }));
+    return false;
+  }
+  const ids = rel.columns.filter((c) => c.type.kind === 'domain');
+  const hasDomain = ids.some((c) => c.type.kind === 'domain' && c.type.domain === domain);
+  const owner = ids.find((c) => c.type.kind === 'domain' && c.type.domain !== domain);
+  if (!hasDomain || !owner) {
+    ctx.report(error('RC0515', `\`exclude = ${rel.name}\` needs a relation with a \`${domain}\` column and a column of another domain (whose positives are rejected)`, v.span, `\`${rel.name}\` has ${hasDomain ? `no other id column` : `no \`${domain}\` column`}`, {
+      notes: [{ message: `\`${rel.name}\` is declared at {at} as ${rel.name}(${rel.columns.map((c) => c.name).join(', ')})`, span: rel.decl.name.span }],
+    }));
+    return false;
+  }
+  return true;
 }
 
 /** `U[u, k]` or `x[j]`: checks every index position and returns the remaining axes. */

@@ -40,9 +40,9 @@ export const UNARY_BUILTINS: ReadonlySet<string> = new Set(['exp', 'log', 'log1p
 /** Every callable name that is not a def. */
 export const BUILTINS: ReadonlySet<string> = new Set([
   ...UNARY_BUILTINS,
-  'min', 'max', 'clip', 'norm', 'cosine', 'sum', 'mean', 'logsumexp', 'logq', 'uniform', 'pop',
+  'min', 'max', 'clip', 'norm', 'cosine', 'sum', 'mean', 'logsumexp', 'logq', 'uniform', 'pop', 'inbatch',
 ]);
-export const SAMPLERS: readonly string[] = ['uniform', 'pop'];
+export const SAMPLERS: readonly string[] = ['uniform', 'pop', 'inbatch'];
 export const FORMATS: readonly string[] = ['tsv', 'csv', 'libsvm', 'movielens'];
 /** Scalar types a def parameter may declare instead of a domain or a dim. */
 export const VALUE_TYPES: ReadonlySet<string> = new Set(['float', 'int', 'scalar']);
@@ -413,7 +413,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
             case 'SampleBinding':
               if (!SAMPLERS.includes(b.sampler.callee.name)) {
                 const help = didYouMean(b.sampler.callee.name, SAMPLERS);
-                report(error('RC0515', `unknown sampler \`${b.sampler.callee.name}\``, b.sampler.callee.span, 'not a sampler', { help: help ?? 'samplers are `uniform(domain)` and `pop(domain, alpha)`' }));
+                report(error('RC0515', `unknown sampler \`${b.sampler.callee.name}\``, b.sampler.callee.span, 'not a sampler', { help: help ?? 'samplers are `uniform(domain)`, `pop(domain, alpha)` and `inbatch(domain)`' }));
               }
               b.sampler.args.forEach((a, k) => {
                 // the first argument names the sampled domain: an unknown one is a misspelled domain

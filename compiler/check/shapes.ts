@@ -356,6 +356,7 @@ class Typer implements TypeCtx {
       }
       case 'uniform':
       case 'pop':
+      case 'inbatch':
         this.report(error('RC0515', `the sampler \`${name}\` can only appear in a binding`, e.span, 'sampler outside a binding', { help: `write \`j ~ ${name}(...)\` among an aggregation's bindings` }));
         return ERROR;
       default:

@@ -376,7 +376,17 @@ export function planGroup(
     return r;
   };
   const rewriteOnce = (x: Expr, L: ReadonlySet<string>, inLoop: boolean): Expr => {
-    if (x.op !== 'sum') return mapChildren(x, (c) => rewrite(c, L, inLoop));
+    if (x.op !== 'sum') {
+      // LICM for transcendental calls: exp(f(t, s)) inside a loop that f does not depend on (the
+      // embedding dimension of a gradient) is computed once per (t, s) as a temp, not once per loop step
+      if (inLoop && x.op === 'call' && (x.fn === 'exp' || x.fn === 'log' || x.fn === 'sigmoid' || x.fn === 'softplus')) {
+        const free = freeIdx(x);
+        if (free.size > 0 && free.size < L.size && cellsOf(free.values()) <= MAX_TEMP_CELLS && [...free.values()].some((i) => isDataSpace(i.space))) {
+          return hoist(x, [...free.values()]);
+        }
+      }
+      return mapChildren(x, (c) => rewrite(c, L, inLoop));
+    }
     const free = freeIdx(x);
     for (const k of free.keys()) if (!L.has(k)) throw new InternalError(`plan: index ${k} is not bound`);
     const csr = csrOf(x, L);

@@ -25,11 +25,28 @@ export interface Term {
  * A sampler the runtime draws from each step. `per-tuple`: one id per tuple of `rel`, stored as the
  * id column `rel.col` with log-probabilities in data column `rel.col#logq`. `set`: `count` ids shared
  * by the batch, as the relation space `space` with columns `id` and `logq`. `pop` draws ∝ count^alpha
- * in the training relation `source`.
+ * in the training relation `source`; `inbatch` (sets only) takes the current batch's `sourceCol` ids
+ * of `source` (count is 0: the set's size is the batch's), with logq = log of their frequency in
+ * `source`. `exclude` (per-tuple only) redraws an id while (tuple's `tupleCol`, id) is a training tuple
+ * of `exclude.rel` (columns `keyCol`, `col`), at most `retries` times, then accepts the last draw.
  */
+export type SamplerDist = 'uniform' | 'pop' | 'inbatch';
+
+export interface SamplerExclude {
+  readonly rel: string;
+  /** the excluded relation's column over the sampled domain */
+  readonly col: string;
+  /** its column over the owner's domain (the user whose positives are rejected) */
+  readonly keyCol: string;
+  /** the enclosing relation's column over that same domain, and the domain (`user`) */
+  readonly tupleCol: string;
+  readonly owner: string;
+  readonly retries: number;
+}
+
 export type Sampler =
-  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly domain: string; readonly dist: 'uniform' | 'pop'; readonly alpha: number; readonly source: string | undefined }
-  | { readonly kind: 'set'; readonly space: string; readonly domain: string; readonly dist: 'uniform' | 'pop'; readonly alpha: number; readonly count: number; readonly source: string | undefined };
+  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly domain: string; readonly dist: SamplerDist; readonly alpha: number; readonly source: string | undefined; readonly exclude?: SamplerExclude }
+  | { readonly kind: 'set'; readonly space: string; readonly domain: string; readonly dist: SamplerDist; readonly alpha: number; readonly count: number; readonly source: string | undefined; readonly sourceCol?: string };
 
 export interface IRModule {
   readonly spaces: ReadonlyMap<string, Space>;

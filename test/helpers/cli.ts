@@ -1,8 +1,9 @@
-// Runs the CLI as a user would see it: in-process (`main(argv)`, with process.stdout/stderr writes
-// captured) for speed, or as a child process of bin/recc.js when the real executable matters.
+// Runs the CLI as a user would see it: in-process (`runCommand(argv, runtime)`, what `main(argv)` runs
+// once it has imported the runtime; process.stdout/stderr writes captured) for speed, or as a child
+// process of bin/recc.js when the real executable matters.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { main } from '../../cli/main.ts';
+import { loadRuntime, runCommand } from '../../cli/main.ts';
 import { repoRoot } from '../../runtime/data-paths.ts';
 
 export interface CliResult {
@@ -12,6 +13,9 @@ export interface CliResult {
 }
 
 type Write = typeof process.stdout.write;
+
+/** The runtime modules that `main` imports lazily, loaded once for every in-process call. */
+const runtime = await loadRuntime();
 
 /** `recc ...argv` in this process; output is captured, not printed. */
 export function recc(...argv: string[]): CliResult {
@@ -30,7 +34,7 @@ export function recc(...argv: string[]): CliResult {
   process.stderr.write = capture((s) => (stderr += s));
   let code: number;
   try {
-    code = main(argv);
+    code = runCommand(argv, runtime);
   } finally {
     process.stdout.write = out;
     process.stderr.write = err;

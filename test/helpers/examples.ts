@@ -9,6 +9,9 @@ import type { Backend } from '../../runtime/backend.ts';
 import type { Relation } from '../../runtime/data.ts';
 import { repoRoot } from '../../runtime/data-paths.ts';
 import { loadDataset, type Dataset, type DataOptions } from '../../runtime/dataset.ts';
+import type { TensorValue } from '../../compiler/ir/interp.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { distribution, drawSamples, samplerKey } from '../../runtime/samplers.ts';
 import { makeEnv, sizesFor } from '../../runtime/train.ts';
 
 export const EXAMPLES_DIR = join(repoRoot(), 'examples');
@@ -40,7 +43,21 @@ export function objective(
   backend: Backend,
   relations: ReadonlyMap<string, Relation> = l.ds.train,
 ): number {
-  const env = makeEnv(l.compiled, l.sizes, params, relations);
+  const samplers = l.compiled.module.samplers;
+  if (samplers.length === 0) {
+    const env = makeEnv(l.compiled, l.sizes, params, relations);
+    return l.compiled.terms.reduce((acc, t) => acc + backend.scalar(t.expr, env), 0);
+  }
+  // a sampled objective at one fixed draw (seeded by the train seed): the same negatives for every
+  // params it is evaluated at, so two evaluations compare the params, not the draws
+  const dists = samplers.map((s) =>
+    distribution(s, l.sizes.get(s.domain) ?? 0, l.ds.train.get(s.source ?? l.ds.primary), s.kind === 'per-tuple' && s.exclude ? { rel: l.ds.train.get(s.exclude.rel), owners: l.sizes.get(s.exclude.owner) ?? 0 } : undefined),
+  );
+  const drawn = new Map(relations);
+  drawSamples(samplers, dists, drawn, new Rng(l.compiled.model.train.seed).fork(2));
+  const sizes = sizesFor(l.compiled, l.ds, drawn, l.ds.train);
+  const tables = new Map<string, TensorValue>(samplers.map((s, j) => [`${samplerKey(s)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [s.domain] }]));
+  const env = makeEnv(l.compiled, sizes, params, drawn, tables);
   return l.compiled.terms.reduce((acc, t) => acc + backend.scalar(t.expr, env), 0);
 }
 

@@ -1,0 +1,141 @@
+// bench/bpr: seconds per training epoch of examples/bpr.recmodel (one uniform negative per positive,
+// mini-batch 4096, d = 64: ⌈|likes|/4096⌉ steps an epoch) beside the whole-data model
+// examples/enmf.recmodel (full batch: one step is one epoch), at the ML-100K shape (943 × 1682,
+// 100,000 ratings: ML-100K u.data when present, else synthetic of that shape) and the ML-1M shape
+// (syntheticMl1m(): 6040 × 3706, 1,000,209 ratings), per gpu.js mode, in one table. Positives are
+// ratings ≥ 4 (`likes`), all of them training tuples (no split, no evaluation). Each config trains
+// through the real pipeline (compileSource at the real sizes, runtime/train.ts `train`); the median
+// step time after 1 warm-up step is extrapolated to an epoch. Structure as bench/train.ts.
+//   npx tsx bench/bpr.ts [--modes webasm,cpu] [--steps 12] [--shapes ml100k,ml1m] [--models bpr,enmf] [--profile]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileSource, type Compiled } from '../compiler/compile.ts';
+import { batchSpace, totalSpace } from '../compiler/lower.ts';
+import { GpuBackend } from '../runtime/backends.ts';
+import { parseRelation, type Relation } from '../runtime/data.ts';
+import { ml100kDir, repoRoot } from '../runtime/data-paths.ts';
+import type { Dataset } from '../runtime/dataset.ts';
+import type { ExecMode } from '../runtime/executor.ts';
+import { IdMaps } from '../runtime/ids.ts';
+import { generateRatings, syntheticMl1m, ML1M_SPEC, type SyntheticRatings } from '../runtime/synthetic.ts';
+import { train } from '../runtime/train.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const j = argv.indexOf(`--${name}`);
+  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
+};
+const modes = opt('modes', 'webasm,cpu').split(',') as ExecMode[];
+const timedSteps = Number(opt('steps', '0')) || undefined;
+const shapes = opt('shapes', 'ml100k,ml1m').split(',');
+const models = opt('models', 'bpr,enmf').split(',');
+const BATCH = 4096;
+
+interface Shape {
+  readonly label: string;
+  readonly source: string;
+  readonly users: Int32Array;
+  readonly items: Int32Array;
+  readonly ratings: Float64Array;
+  readonly times: Float64Array;
+  readonly nUsers: number;
+  readonly nItems: number;
+}
+
+function fromSynthetic(label: string, r: SyntheticRatings, source: string): Shape {
+  return { label, source, users: r.users, items: r.items, ratings: r.ratings, times: r.times, nUsers: r.spec.nUsers, nItems: r.spec.nItems };
+}
+
+/** ML-100K u.data when present (all 100,000 tuples), else synthetic data of its shape. */
+function ml100k(compiledFor: Compiled): Shape {
+  const dir = ml100kDir();
+  if (dir) {
+    const info = compiledFor.model.relations.find((r) => r.name === 'ratings')!;
+    const ids = new IdMaps();
+    const rel = parseRelation(info, readFileSync(join(dir, 'u.data'), 'utf8'), 'u.data', 'movielens', ids);
+    return {
+      label: 'ML-100K', source: join(dir, 'u.data'),
+      users: rel.ids.get('user')!, items: rel.ids.get('item')!, ratings: rel.values.get('rating')!, times: rel.values.get('time')!,
+      nUsers: ids.get('user').size, nItems: ids.get('item').size,
+    };
+  }
+  const spec = { ...ML1M_SPEC, nUsers: 943, nItems: 1682, nRatings: 100_000, seed: 100_000, maxPerUser: 737 };
+  return fromSynthetic('ML-100K', generateRatings(spec), 'synthetic (ML-100K shape)');
+}
+
+/** ratings and likes = ratings where rating ≥ 4, every tuple a training tuple; batches come from likes. */
+function datasetOf(compiled: Compiled, s: Shape): Dataset {
+  const info = compiled.model.relations.find((r) => r.name === 'ratings')!;
+  const ids = new IdMaps();
+  for (let u = 0; u < s.nUsers; u++) ids.get('user').intern(String(u));
+  for (let i = 0; i < s.nItems; i++) ids.get('item').intern(String(i));
+  const rel = (name: string, rows: Int32Array): Relation => ({
+    name, size: rows.length, columns: info.columns,
+    ids: new Map([['user', Int32Array.from(rows, (t) => s.users[t]!)], ['item', Int32Array.from(rows, (t) => s.items[t]!)]]),
+    idDomains: new Map([['user', 'user'], ['item', 'item']]),
+    values: new Map([['rating', Float64Array.from(rows, (t) => s.ratings[t]!)], ['time', Float64Array.from(rows, (t) => s.times[t]!)]]),
+    source: s.source,
+  });
+  const all = Int32Array.from({ length: s.users.length }, (_, t) => t);
+  const liked = all.filter((t) => s.ratings[t]! >= 4);
+  return { ids, train: new Map([['ratings', rel('ratings', all)], ['likes', rel('likes', liked)]]), test: new Map(), primary: 'likes', protocol: 'all positives train (bench)' };
+}
+
+function compileAt(file: string, text: string, s: Shape, nLikes: number, batch: number): Compiled {
+  const sizes = new Map([
+    ['user', s.nUsers], ['item', s.nItems],
+    ['ratings', s.users.length], [totalSpace('ratings'), s.users.length], [batchSpace('ratings'), s.users.length],
+    ['likes', batch], [totalSpace('likes'), nLikes], [batchSpace('likes'), batch],
+  ]);
+  const r = compileSource(file, text, { sizes });
+  if (!r.compiled) throw new Error(`${file} does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+  return { ...r.compiled, model: { ...r.compiled.model, evaluate: { ...r.compiled.model.evaluate, metrics: [] } } };
+}
+
+/** The example's text; BPR with the bench's mini-batch. */
+function textOf(m: string): string {
+  const text = readFileSync(join(repoRoot(), 'examples', `${m}.recmodel`), 'utf8');
+  return m === 'enmf' ? text : text.replace(/batch \d+/, `batch ${BATCH}`);
+}
+
+const texts = new Map(models.map((m) => [m, textOf(m)]));
+const shapeList: Shape[] = [];
+for (const sh of shapes) {
+  if (sh === 'ml100k') {
+    const c = compileSource(join(repoRoot(), 'examples', `${models[0]}.recmodel`), texts.get(models[0]!)!).compiled;
+    if (!c) throw new Error(`examples/${models[0]}.recmodel does not compile`);
+    shapeList.push(ml100k(c));
+  } else if (sh === 'ml1m') shapeList.push(fromSynthetic('ML-1M', syntheticMl1m(), 'syntheticMl1m()'));
+  else throw new Error(`unknown shape ${sh}`);
+}
+
+console.log(`seconds per epoch: median step time of ${timedSteps ?? '3 (full batch) or 12 (mini-batch)'} steps after 1 warm-up step, extrapolated to an epoch (steps/epoch × median step)`);
+console.log(`node ${process.version}, gpu.js modes ${modes.join(', ')}; positives = ratings ≥ 4, all of them training tuples, no evaluation\n`);
+console.log('model   shape     likes     batch  steps/epoch   mode     ms/step   s/epoch   fallbacks');
+for (const s of shapeList) {
+  for (const m of models) {
+    const file = join(repoRoot(), 'examples', `${m}.recmodel`);
+    const text = texts.get(m)!;
+    const nLikes = [...s.ratings].filter((r) => r >= 4).length;
+    const probe = compileAt(file, text, s, nLikes, nLikes);
+    const b = probe.model.train.batch;
+    const batch = b.kind === 'tuples' && b.size < nLikes ? b.size : nLikes;
+    const compiled = compileAt(file, text, s, nLikes, batch);
+    const ds = datasetOf(compiled, s);
+    const stepsPerEpoch = Math.ceil(nLikes / batch);
+    for (const mode of modes) {
+      const backend = new GpuBackend(mode, compiled.module.spaces);
+      const r = train(compiled, ds, { backend, steps: 1 + (timedSteps ?? (stepsPerEpoch > 1 ? 12 : 3)) });
+      const timed = r.log.slice(1).map((l) => l.ms).sort((x, y) => x - y);
+      const ms = timed.length ? (timed[(timed.length - 1) >> 1]! + timed[timed.length >> 1]!) / 2 : NaN;
+      const fb = backend.fallbacks().length;
+      console.log(
+        `${m.padEnd(7)} ${s.label.padEnd(8)} ${String(nLikes).padStart(7)} ${String(batch).padStart(9)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(7)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)}   ${fb}${r.diverged ? ` DIVERGED ${r.diverged.term}` : ''}`,
+      );
+      if (argv.includes('--profile')) {
+        for (const k of backend.report()) console.log(`    ${k.step.padEnd(6)} ${k.backend.padEnd(18)} calls ${String(k.calls).padStart(4)}  ${(k.ms / Math.max(1, k.calls)).toFixed(2).padStart(9)} ms/call`);
+      }
+      backend.dispose();
+    }
+  }
+}

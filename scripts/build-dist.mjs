@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Precompiles the CLI (cli/main.ts and everything it imports, the lazily imported runtime as separate
+// chunks) to plain JavaScript in dist/, so bin/recc.js starts without tsx's loader. `npm install` and
+// `npm ci` run it as `prepare`; `npm run build` runs it by hand. dist/ is only a cache: bin/recc.js
+// uses it while dist/manifest.json matches every source it was built from, and runs the TypeScript
+// through tsx otherwise, so an edited checkout never runs stale code. Never fails an install: without
+// esbuild (installed with tsx) it says so and exits 0.
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+const tmp = join(root, `dist.tmp-${process.pid}`);
+const posix = (p) => p.split(sep).join('/');
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch (e) {
+  console.warn(`recc: dist/ not built (esbuild is not available: ${e.message}); bin/recc.js runs the sources with tsx`);
+  process.exit(0);
+}
+
+/**
+ * In a bundle `import.meta.url` is the chunk's URL. Each source's own use of it (std/, schemas/, the
+ * repository root) is rewritten to that source file's URL, relative to dist/ so the checkout may move.
+ */
+const sourceUrls = {
+  name: 'source-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      let contents = await readFile(args.path, 'utf8');
+      const rel = posix(relative(dist, args.path));
+      contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
+try {
+  const started = Date.now();
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['cli/main.ts'],
+    outdir: tmp,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
+    // take longer to load than recc check runs; the runtime's packages load lazily and stay external
+    external: ['gpu.js', 'ajv'],
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [sourceUrls],
+  });
+  // every bundled source, this script, and the package.json of every bundled package (its version)
+  const files = new Set([posix(relative(root, fileURLToPath(import.meta.url)))]);
+  for (const file of Object.keys(result.metafile.inputs)) {
+    const pkg = /^(.*?node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file);
+    files.add(pkg ? `${pkg[1]}/package.json` : file);
+  }
+  const inputs = {};
+  for (const file of [...files].sort()) {
+    const path = join(root, file);
+    const st = statSync(path);
+    inputs[file] = { size: st.size, mtimeMs: st.mtimeMs, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
+  }
+  writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ version: 1, entry: 'main.js', esbuild: esbuild.version, inputs }, null, 1) + '\n');
+  rmSync(dist, { recursive: true, force: true });
+  renameSync(tmp, dist);
+  console.log(`recc: built dist/ from ${Object.keys(inputs).length} sources in ${Date.now() - started} ms`);
+} catch (e) {
+  rmSync(tmp, { recursive: true, force: true });
+  console.warn(`recc: dist/ not built (${e instanceof Error ? e.message : e}); bin/recc.js runs the sources with tsx`);
+  rmSync(dist, { recursive: true, force: true });
+}
