@@ -12,6 +12,9 @@ export type BackendMode = ExecMode | 'reference';
 
 export const BACKEND_MODES: readonly BackendMode[] = ['webasm', 'cpu', 'reference'];
 
+/** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
+const MAX_CACHED_PLANS = 64;
+
 export class GpuBackend implements Backend {
   readonly name: string;
   private readonly exec: Executor;
@@ -28,6 +31,7 @@ export class GpuBackend implements Backend {
     let p = this.plans.get(key);
     if (!p) {
       p = planExpr(e, out, this.spaces, env.sizes);
+      if (this.plans.size >= MAX_CACHED_PLANS) this.plans.clear(); // sizes that change every batch
       this.plans.set(key, p);
     }
     return p;
@@ -39,6 +43,7 @@ export class GpuBackend implements Backend {
     let p = this.groups.get(key);
     if (!p) {
       p = planGroup([...scalars.map((expr) => ({ expr, out: [] })), ...tensors], this.spaces, env.sizes);
+      if (this.groups.size >= MAX_CACHED_PLANS) this.groups.clear();
       this.groups.set(key, p);
     }
     return p;

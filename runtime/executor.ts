@@ -77,12 +77,15 @@ interface Compiled {
   record: KernelRecord | undefined;
 }
 
+/** Kernels kept alive at once; past this (sizes that change every mini-batch), all are rebuilt lazily. */
+export const MAX_LIVE_KERNELS = 256;
+
 export class Executor {
-  private readonly gpu: GPU;
+  private gpu: GPU;
   /** by source text and argument sizes: equal kernels are shared across steps and plans */
   private readonly kernels = new Map<string, Compiled>();
   /** per step and specialization (rounded CSR bounds) */
-  private readonly byStep = new WeakMap<Step, Map<string, Compiled>>();
+  private byStep = new WeakMap<Step, Map<string, Compiled>>();
   private readonly csrs = new WeakMap<object, Map<number, Csr>>();
   private readonly floatIds = new WeakMap<object, Float32Array>();
   /** id columns in a CSR's tuple order: per CSR, per permuted id array */
@@ -208,6 +211,16 @@ export class Executor {
     const emitted = emitKernel(s, plan, { maxSeg });
     const key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}`;
     c = this.kernels.get(key);
+    if (!c && this.kernels.size >= MAX_LIVE_KERNELS) {
+      // a varying size (entries per mini-batch) specializes a kernel per batch: release them all
+      // rather than grow until WebAssembly memory runs out; live ones are rebuilt on next use
+      this.gpu.destroy();
+      this.gpu = new GPU({ mode: this.mode });
+      this.kernels.clear();
+      this.byStep = new WeakMap();
+      m = new Map();
+      this.byStep.set(s, m);
+    }
     if (!c) {
       const kernel = this.gpu.createKernel(emitted.source, { ...emitted.settings, output: [...emitted.settings.output] });
       c = { kernel, emitted, record: undefined };
