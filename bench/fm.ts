@@ -22,12 +22,9 @@ import type { ExecMode } from '../runtime/executor.ts';
 import { Rng } from '../runtime/rng.ts';
 import { CTR_FIELDS, CTR_SPEC, generateCtr } from '../runtime/synthetic.ts';
 import { Batcher, initParams, makeEnv, sizesFor, train } from '../runtime/train.ts';
+import { option } from './common.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const j = argv.indexOf(`--${name}`);
-  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
-};
+const opt = option;
 const mode = opt('mode', 'webasm') as ExecMode;
 const timedSteps = Number(opt('steps', '5'));
 const shapes = opt('shapes', 'ctr,1m').split(',');

@@ -14,12 +14,9 @@ import type { Env, TensorValue } from '../compiler/ir/interp.ts';
 import { Rng } from '../runtime/rng.ts';
 import { repoRoot } from '../runtime/data-paths.ts';
 import type { ExecMode } from '../runtime/executor.ts';
+import { option } from './common.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const j = argv.indexOf(`--${name}`);
-  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
-};
+const opt = option;
 const mode = opt('mode', 'webasm') as ExecMode;
 const reps = Number(opt('reps', '3'));
 const D = 64;

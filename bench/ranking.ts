@@ -14,12 +14,9 @@ import { createBackend, type BackendMode } from '../runtime/backends.ts';
 import { ml100kDir, missingDataReason, repoRoot } from '../runtime/data-paths.ts';
 import { loadDataset } from '../runtime/dataset.ts';
 import { sizesFor, train } from '../runtime/train.ts';
+import { option } from './common.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const j = argv.indexOf(`--${name}`);
-  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
-};
+const opt = option;
 const SAMPLED = ['bpr', 'hinge', 'nce', 'sampled-softmax', 'logistic-mf'];
 const REFERENCE = ['mostpop', 'enmf'];
 const models = opt('models', [...SAMPLED, ...REFERENCE].join(',')).split(',');

@@ -11,66 +11,22 @@ import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { batchSpace, totalSpace } from '../compiler/lower.ts';
 import { GpuBackend } from '../runtime/backends.ts';
-import { parseRelation, type Relation } from '../runtime/data.ts';
-import { ml100kDir, repoRoot } from '../runtime/data-paths.ts';
+import type { Relation } from '../runtime/data.ts';
+import { repoRoot } from '../runtime/data-paths.ts';
 import type { Dataset } from '../runtime/dataset.ts';
 import type { ExecMode } from '../runtime/executor.ts';
-import { IdMaps } from '../runtime/ids.ts';
-import { generateRatings, syntheticMl1m, ML1M_SPEC, type SyntheticRatings } from '../runtime/synthetic.ts';
 import { train } from '../runtime/train.ts';
+import { identityIds, ml100kShape, ml1mShape, option, type Shape } from './common.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const j = argv.indexOf(`--${name}`);
-  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
-};
+const opt = option;
 const modes = opt('modes', 'webasm,cpu').split(',') as ExecMode[];
 const timedSteps = Number(opt('steps', '0')) || undefined;
 const shapes = opt('shapes', 'ml100k,ml1m').split(',');
 const models = opt('models', 'mf-gramian,mf-biased').split(',');
 
-interface Shape {
-  readonly label: string;
-  readonly source: string;
-  readonly users: Int32Array;
-  readonly items: Int32Array;
-  readonly ratings: Float64Array;
-  readonly times: Float64Array;
-  readonly nUsers: number;
-  readonly nItems: number;
-}
-
-function fromSynthetic(label: string, r: SyntheticRatings, source: string): Shape {
-  return { label, source, users: r.users, items: r.items, ratings: r.ratings, times: r.times, nUsers: r.spec.nUsers, nItems: r.spec.nItems };
-}
-
-/** ML-100K u.data when present (all 100,000 tuples), else synthetic data of its shape. */
-function ml100k(compiledFor: Compiled): Shape {
-  const dir = ml100kDir();
-  if (dir) {
-    const info = compiledFor.model.relations.find((r) => r.name === 'ratings')!;
-    const ids = new IdMaps();
-    const rel = parseRelation(info, readFileSync(join(dir, 'u.data'), 'utf8'), 'u.data', 'movielens', ids);
-    return {
-      label: 'ML-100K',
-      source: `${join(dir, 'u.data')}`,
-      users: rel.ids.get('user')!,
-      items: rel.ids.get('item')!,
-      ratings: rel.values.get('rating')!,
-      times: rel.values.get('time')!,
-      nUsers: ids.get('user').size,
-      nItems: ids.get('item').size,
-    };
-  }
-  const spec = { ...ML1M_SPEC, nUsers: 943, nItems: 1682, nRatings: 100_000, seed: 100_000, maxPerUser: 737 };
-  return fromSynthetic('ML-100K', generateRatings(spec), 'synthetic (ML-100K shape)');
-}
-
 function datasetOf(compiled: Compiled, s: Shape): Dataset {
   const info = compiled.model.relations.find((r) => r.name === 'ratings')!;
-  const ids = new IdMaps();
-  for (let u = 0; u < s.nUsers; u++) ids.get('user').intern(String(u));
-  for (let i = 0; i < s.nItems; i++) ids.get('item').intern(String(i));
+  const ids = identityIds(s);
   const rel: Relation = {
     name: 'ratings',
     size: s.users.length,
@@ -98,9 +54,9 @@ for (const sh of shapes) {
   if (sh === 'ml100k') {
     const c = compileSource(`examples/${models[0]}.recmodel`, texts.get(models[0]!)!).compiled;
     if (!c) throw new Error(`examples/${models[0]}.recmodel does not compile`);
-    shapeList.push(ml100k(c));
+    shapeList.push(ml100kShape(c.model.relations.find((r) => r.name === 'ratings')!));
   }
-  else if (sh === 'ml1m') shapeList.push(fromSynthetic('ML-1M', syntheticMl1m(), 'syntheticMl1m()'));
+  else if (sh === 'ml1m') shapeList.push(ml1mShape());
   else throw new Error(`unknown shape ${sh}`);
 }
 
@@ -129,7 +85,7 @@ for (const s of shapeList) {
       console.log(
         `${m.padEnd(12)} ${s.label.padEnd(8)} ${String(n).padStart(8)} ${String(batch).padStart(8)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(7)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)}   ${fb}${r.diverged ? ` DIVERGED ${r.diverged.term}` : ''}  (loss ${loss.toFixed(4)})`,
       );
-      if (argv.includes('--profile')) {
+      if (process.argv.includes('--profile')) {
         for (const k of backend.report()) console.log(`    ${k.step.padEnd(6)} ${k.backend.padEnd(18)} calls ${String(k.calls).padStart(4)}  ${(k.ms / Math.max(1, k.calls)).toFixed(2).padStart(9)} ms/call`);
       }
       backend.dispose();

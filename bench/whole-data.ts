@@ -20,12 +20,9 @@ import { loadDataset, type Dataset } from '../runtime/dataset.ts';
 import type { ExecMode } from '../runtime/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/synthetic.ts';
 import { initParams, makeEnv, sizesFor } from '../runtime/train.ts';
+import { option } from './common.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const j = argv.indexOf(`--${name}`);
-  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
-};
+const opt = option;
 const mode = opt('mode', 'webasm') as ExecMode;
 const reps = Number(opt('reps', '3'));
 const shapes = opt('shapes', 'ml100k,ml1m').split(',');

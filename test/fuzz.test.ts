@@ -14,23 +14,12 @@ import { parse } from '../compiler/parse.ts';
 import { sourceFile, type SourceFile } from '../compiler/source.ts';
 import { lexer } from '../grammar/tokens.ts';
 import { loadFixtures } from './helpers/golden.ts';
+import { prng } from './helpers/ir-env.ts';
 
 /** The most one case may take (ms); a slower one is a performance bug or a near-hang. */
 const CASE_BUDGET_MS = 1500;
 const SOUP = 2_000;
 const MUTANTS = 10_000;
-
-/** mulberry32: a tiny seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const root = new URL('../', import.meta.url).pathname;
 const examples = readdirSync(join(root, 'examples'))

@@ -5,17 +5,10 @@ import { idx, type Idx, type Ix } from '../../compiler/ir/nodes.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
 import type { Env32 } from '../../runtime/executor.ts';
+import { prng } from '../helpers/ir-env.ts';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the other property tests */
+export const rng = prng;
 
 export const u = idx('u', 'user');
 export const i = idx('i', 'item');

@@ -1,0 +1,60 @@
+// Shared pieces of the bench scripts: command-line options and the rating data shapes they train on
+// (ML-100K from ../shared/data when present, else synthetic data of its shape; ML-1M synthetic).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RelationInfo } from '../compiler/model.ts';
+import { parseRelation } from '../runtime/data.ts';
+import { ml100kDir } from '../runtime/data-paths.ts';
+import { IdMaps } from '../runtime/ids.ts';
+import { generateRatings, syntheticMl1m, ML1M_SPEC, type SyntheticRatings } from '../runtime/synthetic.ts';
+
+/** `--name value` from the command line, or `dflt`. */
+export function option(name: string, dflt: string): string {
+  const argv = process.argv.slice(2);
+  const j = argv.indexOf(`--${name}`);
+  return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
+}
+
+/** Ratings as columns over dense ids 0..nUsers−1 and 0..nItems−1. */
+export interface Shape {
+  readonly label: string;
+  readonly source: string;
+  readonly users: Int32Array;
+  readonly items: Int32Array;
+  readonly ratings: Float64Array;
+  readonly times: Float64Array;
+  readonly nUsers: number;
+  readonly nItems: number;
+}
+
+export function fromSynthetic(label: string, r: SyntheticRatings, source: string): Shape {
+  return { label, source, users: r.users, items: r.items, ratings: r.ratings, times: r.times, nUsers: r.spec.nUsers, nItems: r.spec.nItems };
+}
+
+/** ML-100K u.data when present (all 100,000 tuples), else synthetic data of its shape. */
+export function ml100kShape(ratings: RelationInfo): Shape {
+  const dir = ml100kDir();
+  if (dir) {
+    const ids = new IdMaps();
+    const rel = parseRelation(ratings, readFileSync(join(dir, 'u.data'), 'utf8'), 'u.data', 'movielens', ids);
+    return {
+      label: 'ML-100K', source: join(dir, 'u.data'),
+      users: rel.ids.get('user')!, items: rel.ids.get('item')!, ratings: rel.values.get('rating')!, times: rel.values.get('time')!,
+      nUsers: ids.get('user').size, nItems: ids.get('item').size,
+    };
+  }
+  const spec = { ...ML1M_SPEC, nUsers: 943, nItems: 1682, nRatings: 100_000, seed: 100_000, maxPerUser: 737 };
+  return fromSynthetic('ML-100K', generateRatings(spec), 'synthetic (ML-100K shape)');
+}
+
+export function ml1mShape(): Shape {
+  return fromSynthetic('ML-1M', syntheticMl1m(), 'syntheticMl1m()');
+}
+
+/** Id maps whose dense ids are the shape's own (external id = the number). */
+export function identityIds(s: Shape): IdMaps {
+  const ids = new IdMaps();
+  for (let u = 0; u < s.nUsers; u++) ids.get('user').intern(String(u));
+  for (let i = 0; i < s.nItems; i++) ids.get('item').intern(String(i));
+  return ids;
+}
