@@ -6,6 +6,10 @@
 // ratings ≥ 4 (`likes`), all of them training tuples (no split, no evaluation). Each config trains
 // through the real pipeline (compileSource at the real sizes, runtime/train.ts `train`); the median
 // step time after 1 warm-up step is extrapolated to an epoch. Structure as bench/train.ts.
+// A model whose gradients are row-sparse (BPR: only the batch's users, positives and negatives) runs
+// twice: with its touched-rows gradients and sparse updates (what `recc run` does), and with every
+// gradient evaluated and applied densely over all rows (`denseGradients`), with the ratio.
+// `--shapes ml20m-cat` adds ML-20M's catalogue (138,493 × 26,744) with 2M synthetic ratings.
 //   npx tsx bench/bpr.ts [--modes webasm,cpu] [--steps 12] [--shapes ml100k,ml1m] [--models bpr,enmf] [--profile]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +21,7 @@ import { repoRoot } from '../runtime/data-paths.ts';
 import type { Dataset } from '../runtime/dataset.ts';
 import type { ExecMode } from '../runtime/executor.ts';
 import { train } from '../runtime/train.ts';
-import { identityIds, ml100kShape, ml1mShape, option, type Shape } from './common.ts';
+import { identityIds, ml100kShape, ml1mShape, ml20mCatalogueShape, option, type Shape } from './common.ts';
 
 const opt = option;
 const modes = opt('modes', 'webasm,cpu').split(',') as ExecMode[];
@@ -66,12 +70,13 @@ for (const sh of shapes) {
     if (!c) throw new Error(`examples/${models[0]}.recmodel does not compile`);
     shapeList.push(ml100kShape(c.model.relations.find((r) => r.name === 'ratings')!));
   } else if (sh === 'ml1m') shapeList.push(ml1mShape());
+  else if (sh === 'ml20m-cat') shapeList.push(ml20mCatalogueShape());
   else throw new Error(`unknown shape ${sh}`);
 }
 
 console.log(`seconds per epoch: median step time of ${timedSteps ?? '3 (full batch) or 12 (mini-batch)'} steps after 1 warm-up step, extrapolated to an epoch (steps/epoch × median step)`);
 console.log(`node ${process.version}, gpu.js modes ${modes.join(', ')}; positives = ratings ≥ 4, all of them training tuples, no evaluation\n`);
-console.log('model   shape     likes     batch  steps/epoch   mode     ms/step   s/epoch   fallbacks');
+console.log('model   shape       likes     batch  steps/epoch   mode     grads   ms/step   s/epoch   fallbacks');
 for (const s of shapeList) {
   for (const m of models) {
     const file = join(repoRoot(), 'examples', `${m}.recmodel`);
@@ -83,19 +88,25 @@ for (const s of shapeList) {
     const compiled = compileAt(file, text, s, nLikes, batch);
     const ds = datasetOf(compiled, s);
     const stepsPerEpoch = Math.ceil(nLikes / batch);
+    const kinds = compiled.grads.some((g) => g.rows) ? (['rows', 'dense'] as const) : (['dense'] as const);
     for (const mode of modes) {
-      const backend = new GpuBackend(mode, compiled.module.spaces);
-      const r = train(compiled, ds, { backend, steps: 1 + (timedSteps ?? (stepsPerEpoch > 1 ? 12 : 3)) });
-      const timed = r.log.slice(1).map((l) => l.ms).sort((x, y) => x - y);
-      const ms = timed.length ? (timed[(timed.length - 1) >> 1]! + timed[timed.length >> 1]!) / 2 : NaN;
-      const fb = backend.fallbacks().length;
-      console.log(
-        `${m.padEnd(7)} ${s.label.padEnd(8)} ${String(nLikes).padStart(7)} ${String(batch).padStart(9)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(7)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)}   ${fb}${r.diverged ? ` DIVERGED ${r.diverged.term}` : ''}`,
-      );
-      if (process.argv.includes('--profile')) {
-        for (const k of backend.report()) console.log(`    ${k.step.padEnd(6)} ${k.backend.padEnd(18)} calls ${String(k.calls).padStart(4)}  ${(k.ms / Math.max(1, k.calls)).toFixed(2).padStart(9)} ms/call`);
+      let rowsMs = NaN;
+      for (const kind of kinds) {
+        const backend = new GpuBackend(mode, compiled.module.spaces);
+        const r = train(compiled, ds, { backend, steps: 1 + (timedSteps ?? (stepsPerEpoch > 1 ? 12 : 3)), denseGradients: kind === 'dense' });
+        const timed = r.log.slice(1).map((l) => l.ms).sort((x, y) => x - y);
+        const ms = timed.length ? (timed[(timed.length - 1) >> 1]! + timed[timed.length >> 1]!) / 2 : NaN;
+        if (kind === 'rows') rowsMs = ms;
+        const ratio = kind === 'dense' && Number.isFinite(rowsMs) ? `   (rows ${(ms / rowsMs).toFixed(2)}× faster)` : '';
+        const fb = backend.fallbacks().length;
+        console.log(
+          `${m.padEnd(7)} ${s.label.padEnd(10)} ${String(nLikes).padStart(7)} ${String(batch).padStart(9)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(7)}  ${kind.padEnd(5)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)}   ${fb}${r.diverged ? ` DIVERGED ${r.diverged.term}` : ''}${ratio}`,
+        );
+        if (process.argv.includes('--profile')) {
+          for (const k of backend.report()) console.log(`    ${k.step.padEnd(6)} ${k.backend.padEnd(18)} calls ${String(k.calls).padStart(4)}  ${(k.ms / Math.max(1, k.calls)).toFixed(2).padStart(9)} ms/call`);
+        }
+        backend.dispose();
       }
-      backend.dispose();
     }
   }
 }

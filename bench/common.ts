@@ -51,6 +51,15 @@ export function ml1mShape(): Shape {
   return fromSynthetic('ML-1M', syntheticMl1m(), 'syntheticMl1m()');
 }
 
+/**
+ * ML-20M's catalogue (138,493 users × 26,744 items) with 2,000,000 synthetic ratings: where a
+ * mini-batch touches a small fraction of the rows, so row-sparse gradients pay off most.
+ */
+export function ml20mCatalogueShape(): Shape {
+  const spec = { ...ML1M_SPEC, nUsers: 138_493, nItems: 26_744, nRatings: 2_000_000, minPerUser: 5, maxPerUser: 2000, seed: 20_000_263 };
+  return fromSynthetic('ML-20M-cat', generateRatings(spec), 'synthetic (ML-20M catalogue, 2M ratings)');
+}
+
 /** Id maps whose dense ids are the shape's own (external id = the number). */
 export function identityIds(s: Shape): IdMaps {
   const ids = new IdMaps();

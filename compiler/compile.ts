@@ -18,6 +18,7 @@ import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
 import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
+import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
 import { sourceFile, type SourceFile } from './source.ts';
 
 export interface CompiledExpr {
@@ -37,6 +38,11 @@ export interface CompiledGrad extends CompiledExpr {
   readonly param: string;
   /** free indices of `expr`, one per axis of the param */
   readonly out: readonly Idx[];
+  /**
+   * when every term reaches the param through a batch's id column (sampled and mini-batch terms):
+   * the gradient at the touched rows only; the trainer evaluates and updates just those rows
+   */
+  readonly rows?: RowGradient;
 }
 
 export interface Compiled {
@@ -95,12 +101,17 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
   // pair sums are rewritten before differentiation (see fm-pairwise.ts)
   const objective = rewritePairs(add(...module.terms.map((t) => t.expr)));
-  const grads = module.params.map((p) => {
+  const grads = module.params.map((p): CompiledGrad => {
     // output indices a', b', …: a quote cannot appear in a user's identifier, so nothing captures them
     const out = p.shape.map((s, j) => idx(`${String.fromCharCode(97 + j)}'`, s));
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
-    return { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
+    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
+    const rows = rowGradient(p.name, g.expr, out, module.spaces);
+    return rows ? { ...g, rows } : g;
   });
+  // the touched-rows spaces join the space table (the planner and the trainer size them per step)
+  const rowsSpaces = rowSpaces(grads.flatMap((g) => (g.rows ? [g.rows] : [])));
+  const compiledModule: IRModule = rowsSpaces.size ? { ...module, spaces: new Map([...module.spaces, ...rowsSpaces]) } : module;
   // a term left all-pairs only because that is cheaper at these sizes (small data) or because of
   // --no-rewrite has a contracted form: RC0530 is for terms that stay all-pairs at catalogue scale
   const atScale = (s: string): number => (module.spaces.get(s)?.kind === 'domain' ? Math.max(sizeOf(s), 1e6) : sizeOf(s));
@@ -111,7 +122,7 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
   ];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
-  return { compiled: { model, module, terms, grads, sizes }, diagnostics };
+  return { compiled: { model, module: compiledModule, terms, grads, sizes }, diagnostics };
 }
 
 /** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */

@@ -29,7 +29,12 @@ export function explainCompiled(c: Compiled): string {
   const sizes = [...c.sizes].filter(([k]) => !k.includes('#')).map(([k, v]) => `|${k}| = ${v}`).join(', ');
   const out = [`model ${c.model.name} — costs per evaluation at ${sizes}`, ''];
   for (const t of c.terms) out.push(...block(`${t.role} ${t.name}`, t), '');
-  for (const g of c.grads) out.push(...block(`gradient ∂objective/∂${g.param}[${g.out.map((i) => i.name).join(', ')}]`, g), '');
+  for (const g of c.grads) {
+    const rows = g.rows
+      ? `  row-sparse: only the rows named by ${g.rows.sources.map((s) => `${s.rel}.${s.col}`).join(' ∪ ')} in a step's batch are computed and updated`
+      : `  dense: computed and applied over all of ${g.param} each step`;
+    out.push(...block(`gradient ∂objective/∂${g.param}[${g.out.map((i) => i.name).join(', ')}]`, g), rows, '');
+  }
   const before = [...c.terms, ...c.grads].reduce((a, x) => a + x.costWritten.flops, 0);
   const after = [...c.terms, ...c.grads].reduce((a, x) => a + x.cost.flops, 0);
   out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(after)} FLOPs rewritten (${(before / Math.max(1, after)).toFixed(1)}×)`);

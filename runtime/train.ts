@@ -9,11 +9,12 @@ import { evalMany, type Backend } from './backend.ts';
 import type { Relation } from './data.ts';
 import type { Dataset } from './dataset.ts';
 import { evaluateModel, type EvalResult } from './evaluate.ts';
-import { applyUpdate, createState, learningRate } from './optimizer.ts';
+import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
 import { Rng } from './rng.ts';
 import { distribution, drawSamples, samplerKey } from './samplers.ts';
 import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
 import { entriesOf, selectEntries } from './sparse.ts';
+import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -33,6 +34,11 @@ export interface TrainOptions {
   readonly onEval?: (r: EvalResult) => void;
   /** overrides the model's stopping rule */
   readonly steps?: number;
+  /**
+   * evaluate every gradient over all rows and update densely, even where the compiler found it
+   * row-sparse (for comparisons: bench/bpr.ts measures both)
+   */
+  readonly denseGradients?: boolean;
 }
 
 export interface TrainResult {
@@ -108,6 +114,15 @@ function hashName(s: string): number {
   return h;
 }
 
+/** Float32 copies of value columns: the full relations' columns are the same arrays every step. */
+const float32Copies = new WeakMap<Float64Array, Float32Array>();
+
+function asFloat32(a: Float64Array): Float32Array {
+  let f = float32Copies.get(a);
+  if (!f) float32Copies.set(a, (f = Float32Array.from(a)));
+  return f;
+}
+
 /** The environment a backend evaluates in: params, hypers, and the relations' current tuples. */
 export function makeEnv(
   compiled: Compiled,
@@ -121,7 +136,7 @@ export function makeEnv(
   for (const [name, value] of compiled.model.consts) tensors.set(name, { data: Float32Array.of(value), shape: [] });
   const ids = new Map<string, Int32Array>();
   for (const [name, rel] of relations) {
-    for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: Float32Array.from(a), shape: [name] });
+    for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: asFloat32(a), shape: [name] });
     // entries of a sparse column carry their position, which orders `j < l in x` pairs
     if (name.includes('~')) tensors.set(`${name}.pos`, { data: Float32Array.from({ length: rel.size }, (_, n) => n), shape: [name] });
     for (const [col, a] of rel.ids) ids.set(`${name}.${col}`, a);
@@ -200,6 +215,11 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     samplers.map((smp, j) => [`${samplerKey(smp)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
   );
 
+  // row-sparse gradients run at the batch's touched rows (not under user batches, which slice the
+  // params themselves)
+  const rowGrads = new Set(opts.denseGradients || userBatcher ? [] : compiled.grads.filter((g) => g.rows).map((g) => g.param));
+  const rowCapacity = new Map<string, number>();
+
   const log: StepLog[] = [];
   const evals: EvalResult[] = [];
   const evaluateNow = (step: number): void => {
@@ -241,9 +261,28 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       if (members) b.set(userBatcher!.domain, members.length);
       sizes = b;
     }
+    const touched = new Map<string, Int32Array>();
+    if (rowGrads.size) {
+      const withRows = new Map(relations);
+      const b = new Map(sizes);
+      for (const g of compiled.grads) {
+        if (!g.rows || !rowGrads.has(g.param)) continue;
+        const domainSize = sizes.get(g.rows.domain) ?? 0;
+        const rows = touchedRows(g.rows, relations, domainSize);
+        const capacity = rowsCapacity(rows.length, domainSize, rowCapacity.get(g.param));
+        rowCapacity.set(g.param, capacity);
+        const rel = rowsRelation(g.rows, rows, capacity);
+        touched.set(g.param, rows);
+        withRows.set(rel.name, rel);
+        for (const s of [rel.name, batchSpace(rel.name), totalSpace(rel.name)]) b.set(s, rel.size);
+      }
+      relations = withRows;
+      sizes = b;
+    }
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
-    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
+    const requests = compiled.grads.map((g) => (g.rows && touched.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
+    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
     const terms: Record<string, number> = {};
     let total = 0;
     for (const [ti, t] of compiled.terms.entries()) {
@@ -258,9 +297,12 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       log.push(entry());
       break;
     }
-    const grads = new Map<string, Float32Array | Float64Array>();
+    const grads = new Map<string, Gradient>();
     for (const [gi, g] of compiled.grads.entries()) {
-      const value = many.tensors[gi]!;
+      const rows = touched.get(g.param);
+      const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
+      // the padding rows (copies of the last touched row) are dropped
+      const value = rows ? many.tensors[gi]!.subarray(0, rows.length * width) : many.tensors[gi]!;
       for (let j = 0; j < value.length; j++) {
         if (!Number.isFinite(value[j]!)) {
           diverged = { term: `∂/∂${g.param}`, step: step + 1, value: value[j]! };
@@ -268,7 +310,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
         }
       }
       const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === userBatcher!.domain;
-      grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
+      if (rows) grads.set(g.param, { rows, values: value, width });
+      else grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
     }
     if (diverged) {
       log.push(entry());

@@ -1,0 +1,56 @@
+// Touched rows of a row-sparse gradient (compiler/passes/row-support.ts): the distinct ids the
+// current batch holds in the gradient's source columns (positives, per-tuple negatives, sample
+// sets). The gradient is evaluated at those rows only, as the relation `P#rows` with one id column
+// `row`; the trainer then updates those rows only (runtime/optimizer.ts, RowSparseGrad).
+//
+// Kernels are planned per size, and the number of touched rows changes every batch, so the relation
+// is padded (with copies of its last id, whose results are dropped) to a capacity that only grows
+// during a run, in steps of a quarter octave and at most the domain's size: after the first few
+// batches every step runs the same plan, and the padding stays small.
+import type { RowGradient } from '../compiler/passes/row-support.ts';
+import type { Relation } from './data.ts';
+
+/** The distinct ids of the sources over the current relations, ascending. */
+export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number): Int32Array {
+  const seen = new Uint8Array(domainSize);
+  const rows: number[] = [];
+  for (const s of g.sources) {
+    const ids = relations.get(s.rel)?.ids.get(s.col);
+    if (!ids) continue;
+    for (let t = 0; t < ids.length; t++) {
+      const id = ids[t]!;
+      if (id < 0 || id >= domainSize || seen[id]) continue;
+      seen[id] = 1;
+      rows.push(id);
+    }
+  }
+  return Int32Array.from(rows).sort();
+}
+
+/** n rounded up to a multiple of a quarter of its octave (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, …). */
+export function paddedCount(n: number): number {
+  if (n <= 4) return Math.max(1, n);
+  const quarter = 2 ** (Math.floor(Math.log2(n)) - 2);
+  return Math.ceil(n / quarter) * quarter;
+}
+
+/** The capacity for n touched rows of a domain of `domainSize`, given the run's capacity so far. */
+export function rowsCapacity(n: number, domainSize: number, previous = 0): number {
+  return Math.max(n, Math.min(Math.max(previous, paddedCount(n)), domainSize));
+}
+
+/** The `P#rows` relation of a step: the touched rows, padded to `capacity` with the last id. */
+export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = paddedCount(rows.length)): Relation {
+  const padded = new Int32Array(Math.max(capacity, rows.length, 1));
+  padded.set(rows);
+  padded.fill(rows.length ? rows[rows.length - 1]! : 0, rows.length);
+  return {
+    name: g.space,
+    size: padded.length,
+    columns: [{ name: 'row', type: { kind: 'domain', domain: g.domain } }],
+    ids: new Map([['row', padded]]),
+    idDomains: new Map([['row', g.domain]]),
+    values: new Map(),
+    source: undefined,
+  };
+}
