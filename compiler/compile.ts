@@ -11,7 +11,7 @@ import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { nodes } from './ir/walk.ts';
 import type { IRModule, Sizes } from './ir/module.ts';
-import { batchSpace, lower, totalSpace } from './lower.ts';
+import { batchSpace, lower, lowerDiagnostics, totalSpace } from './lower.ts';
 import type { Model } from './model.ts';
 import { parse } from './parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
@@ -126,7 +126,14 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
 }
 
 /** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
-function denseDomains(n: Extract<Expr, { op: 'sum' }>, spaces: IRModule['spaces']): string[] {
+/** A loop node: a Σ or a max/min reduction (the same iteration space, the same cost). */
+type LoopNode = Extract<Expr, { op: 'sum' | 'reduce' }>;
+
+function isLoop(n: Expr): n is LoopNode {
+  return n.op === 'sum' || n.op === 'reduce';
+}
+
+function denseDomains(n: LoopNode, spaces: IRModule['spaces']): string[] {
   const loop = [...freeIdx(n).values(), ...n.over].filter((i) => spaces.get(i.space)?.kind === 'domain');
   const factors = n.body.op === 'mul' ? n.body.args : [n.body];
   const paired = new Set<string>();
@@ -140,7 +147,7 @@ function denseDomains(n: Extract<Expr, { op: 'sum' }>, spaces: IRModule['spaces'
 /** The domains of the first sum in `e` that loops over two or more domains at once, if any. */
 function findDense(e: Expr, spaces: IRModule['spaces']): string[] | undefined {
   return nodes(e)
-    .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
+    .filter(isLoop)
     .map((n) => denseDomains(n, spaces))
     .find((d) => d.length >= 2);
 }
@@ -190,12 +197,15 @@ function perExampleDomainDiagnostics(model: Model, spaces: IRModule['spaces'], t
   const out: Diagnostic[] = [];
   for (const t of terms) {
     const hit = nodes(t.expr)
-      .filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum')
+      .filter(isLoop)
       .map((n) => ({
+        op: n.op,
         domains: n.over.filter((i) => spaces.get(i.space)?.kind === 'domain').map((i) => i.space),
         rels: [...freeIdx(n).values()].filter((i) => spaces.get(i.space)?.kind === 'relation').map((i) => i.space),
       }))
-      .find((x) => x.domains.length > 0 && x.rels.length > 0);
+      .filter((x) => x.domains.length > 0 && x.rels.length > 0)
+      // a logsumexp is a max and a Σ over the same space: name it by its Σ (a full softmax)
+      .sort((a, b) => Number(a.op !== 'sum') - Number(b.op !== 'sum'))[0];
     if (!hit) continue;
     const decl = model.terms.find((x) => x.name === t.name)!.decl;
     const doms = [...new Set(hit.domains)];
@@ -204,13 +214,19 @@ function perExampleDomainDiagnostics(model: Model, spaces: IRModule['spaces'], t
     out.push({
       code: 'RC0531',
       severity: 'warning',
-      message: `${t.role} \`${t.name}\` sums over every ${doms.map((d) => `\`${d}\``).join(' × ')} for each tuple of \`${rel}\` (a full softmax)`,
+      message:
+        hit.op === 'sum'
+          ? `${t.role} \`${t.name}\` sums over every ${doms.map((d) => `\`${d}\``).join(' × ')} for each tuple of \`${rel}\` (a full softmax)`
+          : `${t.role} \`${t.name}\` takes a max or min over every ${doms.map((d) => `\`${d}\``).join(' × ')} for each tuple of \`${rel}\``,
       span: decl.name.span,
       label: `O(${doms.map((d) => `|${d}|`).join('·')}·d) per example`,
       notes: [
         { message: `cost at ${doms.map((d) => `|${d}| = ${sizeOf(d)}`).join(', ')}, |${rel}| = ${sizeOf(rel)}: ${formatCount(t.cost.flops)} FLOPs per evaluation, about ${formatCount(perExample)} per example (the gradients cost as much again)` },
       ],
-      help: `fine for a small catalogue; for a large one sample the normalizer, e.g. \`J ~ pop(${doms[0]}, 0.75) x 100\` and \`sampled_softmax(…)\``,
+      help:
+        hit.op === 'sum'
+          ? `fine for a small catalogue; for a large one sample the normalizer, e.g. \`J ~ pop(${doms[0]}, 0.75) x 100\` and \`sampled_softmax(…)\``
+          : `fine for a small catalogue; for a large one take it over sampled candidates, e.g. \`J ~ uniform(${doms[0]}) x 100\` and \`max(j in J: …)\``,
     });
   }
   return out;
@@ -239,22 +255,18 @@ export function checkSource(path: string, text: string, opts: Pick<CompileOption
   return { model: checked.model, diagnostics: [...imported.diagnostics, ...parsed.diagnostics, ...checked.diagnostics], sources };
 }
 
-export interface CheckAndLowerResult extends CheckSourceResult {
-  /** the lowered terms (no gradients, no rewrites), when checking and lowering succeeded */
-  readonly module: IRModule | undefined;
-}
+export type CheckAndLowerResult = CheckSourceResult;
 
 /**
  * What `recc check` runs: the front end (`checkSource`), then lowering for its diagnostics alone
- * (RC0590, constructs the compiler cannot lower yet). Unlike `compileSource` it neither differentiates
+ * (RC0590, constructs the compiler cannot lower yet; `lowerDiagnostics` builds no module). Unlike `compileSource` it neither differentiates
  * nor rewrites: those cost seconds on a large model, grow faster than the file, and only judge costs
  * (RC0530, RC0531), which `recc explain`, `compile` and `run` report.
  */
 export function checkAndLower(path: string, text: string, opts: Pick<CompileOptions, 'sets'> = {}): CheckAndLowerResult {
   const checked = checkSource(path, text, opts);
-  if (!checked.model || hasErrors(checked.diagnostics)) return { ...checked, module: undefined };
-  const lowered = lower(checked.model);
-  return { ...checked, module: lowered.module, diagnostics: [...checked.diagnostics, ...lowered.diagnostics] };
+  if (!checked.model || hasErrors(checked.diagnostics)) return checked;
+  return { ...checked, diagnostics: [...checked.diagnostics, ...lowerDiagnostics(checked.model)] };
 }
 
 /** Parses, checks (imports included, see `checkSource`) and compiles one model file's text. */

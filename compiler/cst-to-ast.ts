@@ -521,7 +521,7 @@ class Converter {
 }
 
 /** Binding power of the binary operators (`^` and unary `-` bind tighter and are parsed as operands). */
-const PRECEDENCE: Readonly<Record<string, number>> = {
+export const PRECEDENCE: Readonly<Record<string, number>> = {
   or: 1,
   and: 2,
   '<': 4, '<=': 4, '>': 4, '>=': 4, '==': 4, '!=': 4,
@@ -529,18 +529,18 @@ const PRECEDENCE: Readonly<Record<string, number>> = {
   '*': 6, '/': 6,
   '.': 7,
 };
-const COMPARISON = 4;
+export const COMPARISON = 4;
 /** `not x`: x extends over comparisons and tighter operators (`not a < b` is `not (a < b)`). */
-const NOT_OPERAND = COMPARISON;
+export const NOT_OPERAND = COMPARISON;
 
 const BINDING_HELP =
   'bindings are `(u, i, r) in ratings`, `u in user`, `k in d`, `j ~ uniform(item)`, `J ~ pop(item, 0.75) x 100` and `j < l in x`';
 
-function isAggregate(s: string): s is A.AggregateOp {
+export function isAggregate(s: string): s is A.AggregateOp {
   return AGGREGATES.has(s);
 }
 
-function binaryOp(s: string): A.BinaryOp {
+export function binaryOp(s: string): A.BinaryOp {
   switch (s) {
     case '+':
     case '-':
@@ -578,6 +578,6 @@ function pickArgs(args: readonly A.NamedArg[], names: readonly [string, string])
   return [a, b];
 }
 
-function unquote(s: string): string {
+export function unquote(s: string): string {
   return s.slice(1, -1).replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch === 't' ? '\t' : ch));
 }

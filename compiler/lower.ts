@@ -8,9 +8,10 @@ import type { Diagnostic } from './diagnostics.ts';
 import type { Model } from './model.ts';
 import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from './ir/module.ts';
 import {
-  add, call, call2, cmp, div, eq, idx, konst, mul, neg, pow, select, size, sub, sum, tensor, v,
+  add, call, call2, cmp, div, eq, idx, idxKey, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
 } from './ir/nodes.ts';
+import { substitute } from './ir/walk.ts';
 
 /** A lowered value: a scalar expression, a row vector over a dim, an index, or a whole tensor. */
 type Value =
@@ -54,6 +55,32 @@ export function lower(model: Model): LowerResult {
   return makeLowerer(model).lowerTerms();
 }
 
+/**
+ * The diagnostics of `lower(model)` (RC0590) without its IR: what `recc check` reports. Lowering
+ * inlines defs, so a chain of defs each calling the previous one costs its whole length at every
+ * call; here a def applied again in the same situation is not lowered again (see `defMemoKey`), which
+ * makes checking linear in the file. test/lower-diagnostics.test.ts compares it with `lower`.
+ */
+export function lowerDiagnostics(model: Model): readonly Diagnostic[] {
+  return makeLowerer(model, { diagnosticsOnly: true }).lowerTerms().diagnostics;
+}
+
+export interface LowererOptions {
+  /**
+   * only the diagnostics are wanted: no IR is built (every IR constructor gives one placeholder
+   * leaf), `lowerTerms` returns no module and `applyDef` a placeholder
+   */
+  readonly diagnosticsOnly?: boolean;
+}
+
+/** The IR constructors lowering uses; `makeLowerer` shadows them with NO_IR's when only diagnostics are wanted. */
+const IR = { add, call, call2, cmp, div, eq, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor };
+const NO_IR: typeof IR = (() => {
+  const leaf = tensor('temp', '(not lowered)', []);
+  const f = (): Expr => leaf;
+  return { add: f, call: f, call2: f, cmp: f, div: f, eq: f, konst: f, mul: f, neg: f, pow: f, reduce: f, select: f, size: f, sub: f, sum: f, tensor: f };
+})();
+
 export interface Lowerer {
   readonly spaces: ReadonlyMap<string, Space>;
   lowerTerms(): LowerResult;
@@ -65,7 +92,10 @@ export interface Lowerer {
   applyDef(name: string, args: readonly (Ix | SparseArg)[]): { expr: Expr | undefined; diagnostics: readonly Diagnostic[] };
 }
 
-export function makeLowerer(model: Model): Lowerer {
+export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
+  // Lowering never branches on the IR it builds (diagnostics depend on the kinds of values, never on
+  // their expressions), so for diagnostics alone these shadow the imported constructors with no-ops.
+  const { add, call, call2, cmp, div, eq, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor } = opts.diagnosticsOnly ? NO_IR : IR;
   const spaces = new Map<string, Space>();
   for (const d of model.domains) spaces.set(d, { kind: 'domain', name: d });
   for (const [name, n] of model.dims) spaces.set(name, { kind: 'dim', name, size: n });
@@ -290,7 +320,12 @@ export function makeLowerer(model: Model): Lowerer {
       if (stack.includes(name)) throw new Unsupported(e.span, `\`${name}\` calls itself`);
       const inner = new Map(scope);
       def.params.forEach((p, j) => inner.set(p.name, go(args[j]!)));
-      return lowerExpr(def.body, inner, [...stack, name]);
+      const key = defMemo && defMemoKey(name, inner, pureDefs);
+      const hit = key && defMemo!.get(key);
+      if (hit) return hit;
+      const val = lowerExpr(def.body, inner, [...stack, name]);
+      if (key && val.kind === 'scalar') defMemo!.set(key, val);
+      return val;
     }
     if (name === 'sum' || name === 'mean') {
       if (args.length !== 1) throw new Unsupported(e.span, `${name}(…) of a whole tensor takes one argument`);
@@ -347,9 +382,6 @@ export function makeLowerer(model: Model): Lowerer {
   };
 
   const lowerAggregate = (e: ast.AggregateExpr, scope: Scope, stack: readonly string[]): Value => {
-    if (e.op === 'max' || e.op === 'min') {
-      throw new Unsupported(e.opSpan, `the \`${e.op}\` aggregation is not supported by the compiler yet`);
-    }
     const inner = new Map(scope);
     const over: Idx[] = [];
     /** factors that restrict the iteration: δ(R~x.row[n], t) for sparse-row walks, pair orderings */
@@ -477,15 +509,25 @@ export function makeLowerer(model: Model): Lowerer {
         }
       }
     }
+    if ((e.op === 'max' || e.op === 'min') && guards.length) {
+      // a guard restricts a sum by multiplying it by 0; a max would count those zeros as elements
+      throw new Unsupported(e.opSpan, `the \`${e.op}\` aggregation over the features of a sparse row is not supported yet`);
+    }
     const body = mul(...guards, asScalar(lowerExpr(e.body, inner, stack), e.body));
+    // max/min over the iteration space, whatever its kind: never scaled by N/B nor divided (over a
+    // mini-batch it is the batch's extremum); 0 over an empty space (compiler/ir/nodes.ts `reduce`)
+    if (e.op === 'max' || e.op === 'min') return { kind: 'scalar', e: reduce(e.op, over, body) };
     if (e.op === 'logsumexp') {
       if (guards.length) throw new Unsupported(e.opSpan, '`logsumexp` over the features of a sparse row is not supported yet');
-      // logsumexp(j: f_j) = log Σ_j exp(f_j), exact, with no shift: float32 overflows when some f_j > 88
-      // and the log is −∞ when every f_j < −87 (training then stops naming the term). A per-set shift
-      // by the mean, m + log Σ_j exp(f_j − m) with m = mean_j f_j, is exact and removes both (Σ ≥ 1 by
-      // Jensen), but without a stop-gradient op its ∂m terms cost about 1.5× per step: see
-      // docs/language.md, "Sampled and full softmax".
-      return { kind: 'scalar', e: call('log', sum(over, call('exp', body))) };
+      // logsumexp(j: f_j) = m + log Σ_j exp(f_j − m) with m = max_j f_j (its own copy of the bound
+      // indices): exact for any m, and with the max every exponent is ≤ 0 and the sum ≥ 1, so float32
+      // neither overflows nor takes log 0 whatever the logits. No stop-gradient is needed: the chain
+      // rule gives ∂m·(1 − Σ_j softmax_j), and autodiff/grad.ts builds it so that this cancels
+      // symbolically (S⁻¹·S = 1 on the same hash-consed S), leaving the softmax-weighted Σ_j p_j ∂f_j
+      // of the unshifted form. See docs/language.md, "Sampled and full softmax".
+      const mOver = over.map((i) => idx(fresh(i.name), i.space));
+      const m = reduce('max', mOver, substitute(body, new Map(over.map((i, j): [string, Ix] => [idxKey(i), v(mOver[j]!)]))));
+      return { kind: 'scalar', e: add(m, call('log', sum(over, call('exp', sub(body, m))))) };
     }
     const s = sum(over, body);
     const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
@@ -520,6 +562,10 @@ export function makeLowerer(model: Model): Lowerer {
     help: 'this construct parses and checks, but training it lands in a later release; see docs/language.md',
   });
 
+  /** diagnostics only: a pure def's scalar result per `defMemoKey` (its IR belongs to the first application) */
+  const defMemo = opts.diagnosticsOnly ? new Map<string, Value>() : undefined;
+  const pureDefs = opts.diagnosticsOnly ? pureDefNames(model) : new Set<string>();
+
   const lowerTerms = (): LowerResult => {
     const diagnostics: Diagnostic[] = [];
     const terms: Term[] = [];
@@ -533,7 +579,7 @@ export function makeLowerer(model: Model): Lowerer {
         diagnostics.push(unsupported(err, `in ${t.role} \`${t.name}\``));
       }
     }
-    if (diagnostics.length) return { module: undefined, diagnostics };
+    if (diagnostics.length || opts.diagnosticsOnly) return { module: undefined, diagnostics };
     return { module: { spaces, params, hypers: new Map(model.consts), terms, samplers }, diagnostics };
   };
 
@@ -558,6 +604,104 @@ export function makeLowerer(model: Model): Lowerer {
   };
 
   return { spaces, lowerTerms, applyDef };
+}
+
+/**
+ * Defs whose lowering depends only on the kinds of the values in scope: neither the def nor any def
+ * it calls, directly or through others, has an aggregation (whose samplers and spaces change the
+ * lowerer's state, and whose tuple bindings read the caller's scope) or reaches a cycle of calls
+ * (whose "calls itself" error depends on the call stack).
+ */
+function pureDefNames(model: Model): Set<string> {
+  const calls = new Map<string, Set<string>>();
+  const aggregates = new Set<string>();
+  for (const [name, def] of model.defs) {
+    const callees = new Set<string>();
+    const visit = (e: ast.Expr): void => {
+      switch (e.kind) {
+        case 'NumberLit':
+        case 'StringLit':
+        case 'IdentExpr':
+        case 'SizeExpr':
+          return;
+        case 'UnaryExpr':
+          return visit(e.arg);
+        case 'BinaryExpr':
+          visit(e.left);
+          return visit(e.right);
+        case 'TernaryExpr':
+          visit(e.cond);
+          visit(e.then);
+          return visit(e.else);
+        case 'CallExpr':
+          if (model.defs.has(e.callee.name)) callees.add(e.callee.name);
+          return e.args.forEach((a) => visit(a.value));
+        case 'IndexExpr':
+          return e.indices.forEach(visit);
+        case 'MemberExpr':
+          return e.tuple.forEach(visit);
+        default:
+          // an aggregation, or an expression kind this walk does not know: not pure
+          aggregates.add(name);
+      }
+    };
+    visit(def.body);
+    calls.set(name, callees);
+  }
+  // impure: an aggregation in the def or in a def it reaches, or a cycle it reaches; settled once per def
+  const state = new Map<string, 'open' | 'pure' | 'impure'>();
+  const isPure = (name: string): boolean => {
+    const s = state.get(name);
+    if (s === 'open') return false; // a cycle
+    if (s) return s === 'pure';
+    state.set(name, 'open');
+    let ok = !aggregates.has(name);
+    for (const c of calls.get(name)!) if (!isPure(c)) ok = false;
+    state.set(name, ok ? 'pure' : 'impure');
+    return ok;
+  };
+  return new Set([...model.defs.keys()].filter(isPure));
+}
+
+/**
+ * When only diagnostics are wanted, applying a pure def (`pureDefNames`) twice in scopes that agree
+ * on every name, on the kind of every value and on the spaces, relations, domains, sampler presence
+ * and sparse entries of its indices gives the same diagnostics: lowering never looks inside a
+ * scalar's IR, and the names of index variables and gathered columns only reach the IR. Such a def's body either throws the
+ * same Unsupported (not memoized: it is lowered again) or returns a scalar, so the first scalar can
+ * stand for the others. The lowerer's state a pure def reads only grows (sampler tables for `logq`),
+ * so a success stays a success. Undefined (no memo) when a value in scope is a row (its deferred
+ * elements may throw), a whole tensor (a lazily mapped tensor) or anything else not keyed here.
+ */
+function defMemoKey(name: string, scope: ReadonlyMap<string, Value>, pure: ReadonlySet<string>): string | undefined {
+  if (!pure.has(name)) return undefined;
+  let key = name;
+  for (const [n, val] of scope) {
+    let k: string;
+    switch (val.kind) {
+      case 'scalar':
+        k = 's';
+        break;
+      case 'index': {
+        const ix = val.ix;
+        // not the column of a gather: a sampled id's column is a fresh name (`likes.~j3`) and, like
+        // index variables' names, only reaches the IR
+        const where = ix.kind === 'var' ? `v${ix.idx.space}` : `g${ix.rel}:${ix.domain}:${ix.t.space}`;
+        k = `i${where}|${val.domain}|${val.logq ? 1 : 0}|${val.entry?.space ?? ''}`;
+        break;
+      }
+      case 'sparse':
+        k = `p${val.entries}|${val.domain}|${val.t.space}`;
+        break;
+      case 'samples':
+        k = `m${val.space}|${val.domain}`;
+        break;
+      default:
+        return undefined;
+    }
+    key += `\u0000${n}=${k}`;
+  }
+  return key;
 }
 
 /** The entries relation of sparse column `col` of relation `rel`: R~col(row, feat, val, pos). */

@@ -4,10 +4,11 @@
 // Chevrotain's errors are decoded from the JSON payloads of grammar/parser.ts and rewritten in
 // rustc style; a missing token is pointed at just after the token before it.
 import { EOF, type CstNode, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
-import { parser, type ErrorPayload } from '../grammar/parser.ts';
+import { recParser, type ErrorPayload } from '../grammar/parser.ts';
 import * as T from '../grammar/tokens.ts';
 import type { Program } from './ast.ts';
 import { cstConverter } from './cst-to-ast.ts';
+import { fastParse } from './fast-parse.ts';
 import type { Diagnostic, Note } from './diagnostics.ts';
 import { span, type SourceFile, type Span } from './source.ts';
 
@@ -52,7 +53,18 @@ const CHAR_HELP: Readonly<Record<string, string>> = {
   '%': 'there is no remainder operator',
 };
 
+/**
+ * Text → AST. A well-formed file takes the fast path (fast-parse.ts: the same AST, without
+ * Chevrotain); any other file, and any file the fast path is unsure of, the Chevrotain path below.
+ */
 export function parse(src: SourceFile): ParseResult {
+  const program = fastParse(src);
+  if (program) return { program, diagnostics: [] };
+  return parseChevrotain(src);
+}
+
+/** The Chevrotain path: every syntax diagnostic comes from here (exported for the tests that compare the paths). */
+export function parseChevrotain(src: SourceFile): ParseResult {
   const file = src.path;
   const lexed = T.lexer.tokenize(src.text);
   const diagnostics: Diagnostic[] = [];
@@ -110,6 +122,7 @@ export function parse(src: SourceFile): ParseResult {
   lead = [];
 
   const converter = cstConverter(file, src.text);
+  const parser = recParser();
   chunks.forEach((chunk, k) => {
     parser.input = chunk;
     let cst: CstNode;

@@ -474,5 +474,13 @@ export class RecParser extends CstParser {
   });
 }
 
-/** One parser instance (Chevrotain parsers are reusable: set `input`, call a rule). */
-export const parser = new RecParser();
+let instance: RecParser | undefined;
+
+/**
+ * The one parser instance (Chevrotain parsers are reusable: set `input`, call a rule), built on first
+ * use: its grammar analysis is a large part of the CLI's start-up, and well-formed files never need it
+ * (compiler/fast-parse.ts).
+ */
+export function recParser(): RecParser {
+  return (instance ??= new RecParser());
+}

@@ -153,7 +153,11 @@ export const allTokens: readonly TokenType[] = [
   BinaryOp,
 ];
 
-export const lexer = new Lexer(allTokens as TokenType[], { positionTracking: 'full', ensureOptimizations: false });
+let lexerInstance: Lexer | undefined;
+/** The lexer, built on first use (see `recParser`: well-formed files are lexed by compiler/fast-parse.ts). */
+export const lexer: Pick<Lexer, 'tokenize'> = {
+  tokenize: (text, mode) => (lexerInstance ??= new Lexer(allTokens as TokenType[], { positionTracking: 'full', ensureOptimizations: false })).tokenize(text, mode),
+};
 
 /** How a token type reads in a diagnostic: "`=`", "a name", "`param`". */
 export function describeTokenType(t: TokenType): string {

@@ -336,7 +336,9 @@ function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: R
     case 'select':
       return go(e.cond) !== 0 ? go(e.a) : go(e.b);
     case 'eq':
+    case 'ord':
     case 'sum':
+    case 'reduce':
       throw new InternalError(`host step contains ${e.op}`);
     default:
       return assertNever(e);

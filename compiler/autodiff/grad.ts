@@ -4,7 +4,7 @@
 // into CSR segment sums. The rules form a per-op table, so adding an op will not compile until it
 // says how to differentiate it. Results are memoized per node, so shared subterms are visited once.
 import {
-  add, call, cmp, eq, konst, mul, neg, pow, select, sum, v, ZERO,
+  add, call, cmp, eq, freeIdx, idxKey, konst, mul, neg, ord, pow, reduce, select, splitCoef, sum, v, ZERO,
   type Expr, type ExprOf, type Idx, type Op,
 } from '../ir/nodes.ts';
 
@@ -38,10 +38,37 @@ const unaryDeriv = (e: ExprOf<'call'>): Expr => {
   }
 };
 
+const factorsOf = (e: Expr): readonly Expr[] => (e.op === 'mul' ? e.args : [e]);
+
+/**
+ * ∂ of S = Σ_J body, given ∂body. A derivative body·(x_J + y) whose addend y does not depend on J
+ * (d exp(g) = exp(g)·dg, g = f_J − m) is summed as Σ_J body·x_J + S·y, S being the very sum
+ * differentiated (the same hash-consed node), so the S⁻¹ of an enclosing log cancels it (see the
+ * `log` rule): this is what removes the ∂m terms of the max-shifted logsumexp m + log Σ_J exp(f_J − m),
+ * whose derivative is then the softmax weights' alone. Any other derivative is summed as it is.
+ */
+function sumOfDerivative(s: ExprOf<'sum'>, db: Expr): Expr {
+  const bound = new Set(s.over.map(idxKey));
+  const dependsOnJ = (x: Expr): boolean => [...freeIdx(x).keys()].some((k) => bound.has(k));
+  if (db.op === 'mul') {
+    const j = db.args.findIndex((a) => a.op === 'add' && a.args.some((t) => !dependsOnJ(t)));
+    const F = db.args[j];
+    const others = db.args.filter((_, k) => k !== j);
+    const [c, rest] = splitCoef(mul(...others));
+    if (F?.op === 'add' && rest === s.body) {
+      const dep = F.args.filter(dependsOnJ);
+      const inv = F.args.filter((t) => !dependsOnJ(t));
+      return add(sum(s.over, mul(...others, add(...dep))), mul(konst(c), s, add(...inv)));
+    }
+  }
+  return sum(s.over, db);
+}
+
 const rules = (target: string, out: readonly Idx[]): Rule => ({
   const: () => ZERO,
   size: () => ZERO,
   eq: () => ZERO,
+  ord: () => ZERO,
   cmp: () => ZERO,
   tensor: (e) => {
     if (e.kind !== 'param' || e.name !== target) return ZERO;
@@ -50,14 +77,38 @@ const rules = (target: string, out: readonly Idx[]): Rule => ({
   add: (e, d) => add(...e.args.map(d)),
   mul: (e, d) => add(...e.args.map((a, j) => mul(d(a), ...e.args.filter((_, k) => k !== j)))),
   pow: (e, d) => mul(konst(e.exp), pow(e.base, e.exp - 1), d(e.base)),
-  call: (e, d) => mul(unaryDeriv(e), d(e.arg)),
+  call: (e, d) => {
+    const da = d(e.arg);
+    // d log S = S⁻¹·dS, spread over the addends of dS when one of them has the factor S: it cancels
+    // (S⁻¹·S·y = y), which is how a max-shifted logsumexp loses its ∂m terms (see sumOfDerivative)
+    if (e.fn === 'log' && da.op === 'add' && da.args.some((t) => factorsOf(t).includes(e.arg))) {
+      return add(...da.args.map((t) => mul(pow(e.arg, -1), t)));
+    }
+    return mul(unaryDeriv(e), da);
+  },
   // max(a, b) follows a where a ≥ b, min(a, b) follows b there (ties pick one subgradient)
   call2: (e, d) => {
     const aWins = cmp('>=', e.a, e.b);
     return e.fn === 'max' ? select(aWins, d(e.a), d(e.b)) : select(aWins, d(e.b), d(e.a));
   },
   select: (e, d) => select(e.cond, d(e.a), d(e.b)),
-  sum: (e, d) => sum(e.over, d(e.body)),
+  sum: (e, d) => sumOfDerivative(e, d(e.body)),
+  // d max_j f_j = Σ_j [j = argmax_j' f_j'] · df_j: the derivative of the element that attains the
+  // max, exact where it is unique; at a tie, of the first tied element in index order (a
+  // subgradient: max(x, x) = x gets 1, as duplicated in-batch samples need). Over several indices
+  // the max is nested, max_{a,b} f = max_a max_b f, so each argmax has one index. The indicator
+  // compares positions, ord(j) = argmax, exact integers: comparing f_j with the max itself would
+  // fail as soon as a rewrite reorders f_j's products (the rounding differs). min alike; arg* and
+  // 0 over an empty space are piecewise constant.
+  reduce: (e, d) => {
+    if (e.fn === 'argmax' || e.fn === 'argmin') return ZERO;
+    const [first, ...rest] = e.over as [Idx, ...Idx[]];
+    const inner = reduce(e.fn, rest, e.body);
+    const dInner = d(inner);
+    if (dInner === ZERO) return ZERO;
+    const at = reduce(e.fn === 'max' ? 'argmax' : 'argmin', [first], inner);
+    return sum([first], mul(cmp('==', ord(v(first)), at), dInner));
+  },
 });
 
 /** ∂f/∂target[out…]; `out` must be fresh indices over the param's axes. */

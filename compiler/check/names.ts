@@ -334,19 +334,19 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
   }
 
   // 5. Def parameter types and every body's names.
+  function unknown(name: string, sp: Span, cands: Iterable<string>, what = 'value'): void {
+    const hidden = scopeG !== globals ? globals.get(name) : undefined;
+    if (hidden) {
+      report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not visible from an imported file', {
+        notes: [{ message: `\`${name}\` is declared at {at}`, span: hidden.span }],
+        help: 'an imported file sees only its own defs and consts and what it imports; pass the value as a def argument',
+      }));
+      return;
+    }
+    const help = didYouMean(name, cands);
+    report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not found in this scope', help ? { help } : undefined));
+  }
   function resolve(e: A.Expr, locals: ReadonlySet<string>): void {
-    const unknown = (name: string, sp: Span, cands: Iterable<string>, what = 'value'): void => {
-      const hidden = scopeG !== globals ? globals.get(name) : undefined;
-      if (hidden) {
-        report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not visible from an imported file', {
-          notes: [{ message: `\`${name}\` is declared at {at}`, span: hidden.span }],
-          help: 'an imported file sees only its own defs and consts and what it imports; pass the value as a def argument',
-        }));
-        return;
-      }
-      const help = didYouMean(name, cands);
-      report(error('RC0201', `cannot find ${what} \`${name}\` in this scope`, sp, 'not found in this scope', help ? { help } : undefined));
-    };
     const all = (): string[] => [...locals, ...scopeG.keys()];
     switch (e.kind) {
       case 'NumberLit':
@@ -461,11 +461,29 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
   for (const t of terms) resolve(t.body, new Set());
 
   // 6. Recursion: a def may not reach itself through calls (defs are inlined).
+  // Defs that reach no cycle at all are found first, in one pass: the search from each def skips
+  // them (they cannot lead back to it), so it stays linear on long chains and shared callees.
+  const cyclic = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const reachesCycle = (f: string): boolean => {
+    const st = state.get(f);
+    if (st === 'open') return true;
+    if (st === 'done') return cyclic.has(f);
+    state.set(f, 'open');
+    let found = false;
+    for (const c of calls.get(f) ?? []) if (reachesCycle(c.callee)) found = true;
+    state.set(f, 'done');
+    if (found) cyclic.add(f);
+    return found;
+  };
+  for (const f of defs.keys()) reachesCycle(f);
   const reported = new Set<string>();
   for (const start of defs.keys()) {
+    if (!cyclic.has(start)) continue;
     const path: string[] = [];
     const onPath = new Set<string>();
     const visit = (f: string): boolean => {
+      if (!cyclic.has(f)) return false;
       if (onPath.has(f)) {
         if (f !== start) return false;
         const cycle = [...path, f];

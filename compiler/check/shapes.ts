@@ -4,7 +4,7 @@
 // (which silences follow-ups). Defs are checked at each call site with the argument types (they are
 // inlined later); an error in a def body is reported there, with a note pointing at the call.
 import type * as A from '../ast.ts';
-import type { Diagnostic } from '../diagnostics.ts';
+import type { Diagnostic, Note } from '../diagnostics.ts';
 import type { Span } from '../source.ts';
 import { axesEq, bindAll, describeTy, describeVar, EMPTY_SCOPE, ERROR, indexType, memberType, SCALAR, whereScope, type Scope, type Ty, type TypeCtx, type Var } from './indices.ts';
 import { error, kindName, UNARY_BUILTINS, VALUE_TYPES, type Env, type Report } from './names.ts';
@@ -367,10 +367,11 @@ class Typer implements TypeCtx {
   private callDef(d: A.DefDecl, e: A.CallExpr, scope: Scope): Ty {
     const name = d.name.name;
     this.called.add(name);
-    const declared = { message: `\`${name}\` is declared at {at} as ${name}(${d.params.map((p) => p.name.name + (p.type ? ': ' + p.type.name : '')).join(', ')})`, span: d.name.span };
+    // built only for a diagnostic: a def is called at every use of every def that calls it
+    const declared = (): Note => ({ message: `\`${name}\` is declared at {at} as ${name}(${d.params.map((p) => p.name.name + (p.type ? ': ' + p.type.name : '')).join(', ')})`, span: d.name.span });
     if (e.args.length !== d.params.length) {
       const n = d.params.length;
-      this.report(error('RC0404', `\`${name}\` takes ${n} argument${n === 1 ? '' : 's'} but ${e.args.length} ${e.args.length === 1 ? 'was' : 'were'} given`, e.span, `expected ${n} argument${n === 1 ? '' : 's'}`, { notes: [declared] }));
+      this.report(error('RC0404', `\`${name}\` takes ${n} argument${n === 1 ? '' : 's'} but ${e.args.length} ${e.args.length === 1 ? 'was' : 'were'} given`, e.span, `expected ${n} argument${n === 1 ? '' : 's'}`, { notes: [declared()] }));
       return ERROR;
     }
     const named = e.args.find((a) => a.name);
@@ -389,7 +390,7 @@ class Typer implements TypeCtx {
         const want = declaredVar(p, this.env);
         const wantText = want.kind === 'index' ? `an index over \`${want.axis.name}\`` : 'a scalar';
         const got = a.kind === 'IdentExpr' && local ? describeVar(a.name, local) : `this is ${v.kind === 'value' ? describeTy(v.ty) : 'not a value'}`;
-        this.report(error('RC0306', `\`${name}\` expects ${wantText} for \`${p.name.name}\`, but ${got}`, a.span, `expected ${wantText}`, { notes: [declared] }));
+        this.report(error('RC0306', `\`${name}\` expects ${wantText} for \`${p.name.name}\`, but ${got}`, a.span, `expected ${wantText}`, { notes: [declared()] }));
         bad = true;
       }
       if (v.kind === 'value' && v.ty.kind === 'error') bad = true;

@@ -269,8 +269,12 @@ class Gen {
       }
       case 'eq':
         return this.let(`(${this.ix(e.a)} === ${this.ix(e.b)} ? 1.0 : 0.0)`);
+      case 'ord':
+        return this.ix(e.ix);
       case 'sum':
         return this.sum(e);
+      case 'reduce':
+        return this.reduce(e);
       default:
         return assertNever(e);
     }
@@ -320,12 +324,12 @@ class Gen {
         this.expr(x);
         return;
       }
-      if (x.op === 'tensor' || x.op === 'eq') {
-        const ixs = x.op === 'tensor' ? x.ix : [x.a, x.b];
+      if (x.op === 'tensor' || x.op === 'eq' || x.op === 'ord') {
+        const ixs = x.op === 'tensor' ? x.ix : x.op === 'ord' ? [x.ix] : [x.a, x.b];
         for (const i of ixs) if (i.kind === 'gather' && av.has(idxKey(i.t))) this.ix(i);
         return;
       }
-      if (x.op === 'sum') {
+      if (x.op === 'sum' || x.op === 'reduce') {
         const inner = new Set(av);
         for (const i of x.over) inner.delete(idxKey(i));
         walk(x.body, inner);
@@ -391,6 +395,44 @@ class Gen {
     return acc;
   }
 
+  /**
+   * An inline max/min: nested constant-bound loops; the first element starts the running extremum
+   * (flag `wN`), so an empty space gives 0 as in the interpreter, and no ±∞ literal is needed.
+   * argmax/argmin keep the extremum in `wM` and the loop position of the first element beating it.
+   */
+  reduce(e: ExprOf<'reduce'>): string {
+    const acc = this.fresh('s');
+    const seen = this.fresh('w');
+    const arg = e.fn === 'argmax' || e.fn === 'argmin';
+    const best = arg ? this.fresh('w') : '';
+    this.line(`let ${acc} = 0.0;`);
+    this.line(`let ${seen} = 0.0;`);
+    if (arg) this.line(`let ${best} = 0.0;`);
+    const pending = [...e.over];
+    this.prehoist(e.body, this.availExcept(pending));
+    let depth = 0;
+    while (pending.length) {
+      const i = pending.shift()!;
+      const n = this.size(i.space);
+      this.loopMax = Math.max(this.loopMax, n);
+      const iv = this.fresh('i');
+      this.open(`for (let ${iv} = 0; ${iv} < ${int(n)}; ${iv}++)`);
+      depth++;
+      this.bind(i, iv);
+      if (pending.length) this.prehoist(e.body, this.availExcept(pending));
+    }
+    const x = this.expr(e.body);
+    if (arg) {
+      this.line(`if (${seen} === 0.0 || ${x} ${e.fn === 'argmax' ? '>' : '<'} ${best}) {`);
+      this.line(`  ${best} = ${x};`);
+      this.line(`  ${acc} = ${this.varOf(e.over[0]!)};`);
+      this.line('}');
+    } else this.line(`${acc} = (${seen} === 0.0 ? ${x} : Math.${e.fn === 'max' ? 'max' : 'min'}(${acc}, ${x}));`);
+    this.line(`${seen} = 1.0;`);
+    for (let d = 0; d < depth; d++) this.close();
+    return acc;
+  }
+
   /** Splits the flat thread id into the step's output indices (row-major). */
   decode(out: readonly { readonly name: string; readonly space: string; readonly size: number }[]): string[] {
     const x = this.let('this.thread.x', 'w');
@@ -426,6 +468,7 @@ function needsTuple(e: Expr, t: Idx, rel: string, orderOf: ReadonlyMap<string, {
       return x.ix.some((i) => (i.kind === 'var' ? idxKey(i.idx) === tk && !ordered : idxKey(i.t) === tk && i.rel !== rel));
     }
     if (x.op === 'eq') return [x.a, x.b].some((i) => i.kind === 'var' && idxKey(i.idx) === tk);
+    if (x.op === 'ord') return x.ix.kind === 'var' ? idxKey(x.ix.idx) === tk : x.ix.rel !== rel;
     return children(x).some(go);
   };
   return go(e);

@@ -11,6 +11,7 @@ import {
   idx as mkIdx,
   idxKey,
   mul,
+  reduce,
   sum,
   tensor,
   v,
@@ -222,6 +223,7 @@ function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string
     case 'const':
     case 'size':
     case 'tensor':
+    case 'ord':
       return 0;
     case 'eq':
       return 1;
@@ -248,6 +250,10 @@ function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string
       }
       return iters * body;
     }
+    case 'reduce': {
+      const inner = new Set([...bound, ...e.over.map(idxKey)]);
+      return e.over.reduce((a, i) => a * size(i.space), 1) * (flopsOf(e.body, size, inner) + 1);
+    }
     default:
       return assertNever(e);
   }
@@ -270,7 +276,8 @@ function flopsOf(e: Expr, size: (s: string) => number, bound: ReadonlySet<string
  *    factors that depend on the tuple only (the residual of a loss, with its constants) becomes a
  *    per-tuple step over t, copied into the CSR's tuple order, so the walk reads it — and every
  *    other id column it gathers — contiguously, and does not recompute it per output column;
- * otherwise S stays inline as a loop. Equal subterms (same node id) become one step.
+ * otherwise S stays inline as a loop. Equal subterms (same node id) become one step. A max/min
+ * (`reduce`) is its own step over its free indices whenever that temp fits (else an inline loop).
  */
 export function planExpr(e: Expr, out: readonly Idx[], spaces: ReadonlyMap<string, Space>, sizes: Sizes, opts: PlanOptions = {}): KernelPlan {
   const g = planGroup([{ expr: e, out }], spaces, sizes, opts);
@@ -286,10 +293,10 @@ function canonicalBound(e: Expr, depth = 0, memo = new Map<string, Expr>()): Exp
   const hit = memo.get(key);
   if (hit) return hit;
   let out: Expr;
-  if (e.op === 'sum') {
+  if (e.op === 'sum' || e.op === 'reduce') {
     const fresh = e.over.map((i, j) => mkIdx(`%${depth}.${j}`, i.space));
-    const body = substitute(e.body, new Map(e.over.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: fresh[j]! }])));
-    out = sum(fresh, canonicalBound(body, depth + 1, memo));
+    const body = canonicalBound(substitute(e.body, new Map(e.over.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: fresh[j]! }]))), depth + 1, memo);
+    out = e.op === 'sum' ? sum(fresh, body) : reduce(e.fn, fresh, body);
   } else out = mapChildren(e, (c) => canonicalBound(c, depth, memo));
   memo.set(key, out);
   return out;
@@ -300,9 +307,9 @@ function worthSharing(x: Expr): boolean {
   let ops = 0;
   let heavy = false;
   const go = (y: Expr): void => {
-    if (y.op === 'sum' || y.op === 'call') heavy = true;
+    if (y.op === 'sum' || y.op === 'reduce' || y.op === 'call') heavy = true;
     if (y.op !== 'const' && y.op !== 'size' && y.op !== 'tensor') ops++;
-    if (y.op !== 'sum') for (const c of children(y)) go(c);
+    if (y.op !== 'sum' && y.op !== 'reduce') for (const c of children(y)) go(c);
   };
   go(x);
   return heavy || ops >= 3;
@@ -375,7 +382,16 @@ export function planGroup(
     if (!r) rewritten.set(key, (r = rewriteOnce(x, L, inLoop)));
     return r;
   };
+  /** A max/min reduction as a loop in the current kernel. */
+  const inlineReduce = (x: ExprOf<'reduce'>, L: ReadonlySet<string>): Expr => reduce(x.fn, x.over, rewrite(x.body, new Set([...L, ...keysOf(x.over)]), true));
   const rewriteOnce = (x: Expr, L: ReadonlySet<string>, inLoop: boolean): Expr => {
+    if (x.op === 'reduce') {
+      // a max/min is its own step over its free indices whenever that temp fits: computed once, and
+      // shared by every expression of a group that holds it up to renaming (the shift m of a
+      // logsumexp is read by the term and by each gradient); never split nor walked through a CSR
+      // index: an inline loop of any length is exact
+      return cellsOf(freeIdx(x).values()) <= MAX_TEMP_CELLS ? hoist(x, [...freeIdx(x).values()]) : inlineReduce(x, L);
+    }
     if (x.op !== 'sum') {
       // LICM for transcendental calls: exp(f(t, s)) inside a loop that f does not depend on (the
       // embedding dimension of a gradient) is computed once per (t, s) as a temp, not once per loop step
@@ -423,7 +439,7 @@ export function planGroup(
     // elementwise over reads at [t]: computed in CSR order directly; otherwise a natural-order
     // step (shared by every CSR that reads it) and a copy into CSR order
     const direct = (y: Expr): boolean =>
-      y.op === 'tensor' ? y.ix.every((i) => i.kind === 'var' && idxKey(i.idx) === tk) : y.op !== 'sum' && y.op !== 'eq' && children(y).every(direct);
+      y.op === 'tensor' ? y.ix.every((i) => i.kind === 'var' && idxKey(i.idx) === tk) : y.op !== 'sum' && y.op !== 'reduce' && y.op !== 'eq' && children(y).every(direct);
     const tSet = new Set([tk]);
     const src = direct(P) ? P : hoist(P, [c.t]);
     const key = `${src.id}|${csrKey(c.rel, c.col)}`;
@@ -438,6 +454,7 @@ export function planGroup(
   /** Plans the steps computing `x` over `o`; returns the name of the temp holding it. */
   const planStep = (x: Expr, o: readonly Idx[]): string => {
     const L = keysOf(o);
+    if (x.op === 'reduce') return push({ kind: 'kernel', expr: inlineReduce(x, L), out: o.map(pidx) });
     if (o.length === 0 && x.op !== 'sum') {
       const body = rewrite(x, L, false);
       return push({ kind: 'host-eval', expr: body, out: [] });
@@ -612,6 +629,9 @@ function collectArgs(
         ixArg(x.a, walks);
         ixArg(x.b, walks);
         return;
+      case 'ord':
+        ixArg(x.ix, walks);
+        return;
       case 'sum': {
         const c = top && split ? undefined : csrOf(x, b);
         let inner = walks;
@@ -625,6 +645,9 @@ function collectArgs(
         go(x.body, new Set([...b, ...x.over.map(idxKey)]), false, c ? new Set([...known, c.delta.id]) : known, inner);
         return;
       }
+      case 'reduce':
+        go(x.body, new Set([...b, ...x.over.map(idxKey)]), false, known, walks);
+        return;
       default:
         for (const c of children(x)) go(c, b, false, known, walks);
     }

@@ -1,6 +1,7 @@
 // The reference interpreter: evaluates any IR expression in float64, naively (every sum is a loop
-// exactly as written). It is the oracle for rewrites, gradients and generated kernels, so it is
-// deliberately simple: the expression is compiled once into closures over a frame of index slots.
+// exactly as written; a max/min reduction too, its value reused while its free indices stay put).
+// It is the oracle for rewrites, gradients and generated kernels, so it is deliberately simple:
+// the expression is compiled once into closures over a frame of index slots.
 import { InternalError } from '../diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, freeIdx, idxKey, type Expr, type Idx, type Ix } from './nodes.ts';
 import type { Sizes } from './module.ts';
@@ -161,6 +162,8 @@ function compile(e: Expr, env: Env, slotOf: (i: Idx) => number): Fn {
       const b = compileIx(e.b, env, slotOf);
       return (f) => (a(f) === b(f) ? 1 : 0);
     }
+    case 'ord':
+      return compileIx(e.ix, env, slotOf);
     case 'sum': {
       const body = go(e.body);
       const slots = e.over.map(slotOf);
@@ -194,6 +197,50 @@ function compile(e: Expr, env: Env, slotOf: (i: Idx) => number): Fn {
         const saved = slots.map((s) => f[s]!);
         const acc = rec(f, 0);
         slots.forEach((s, j) => (f[s] = saved[j]!));
+        return acc;
+      };
+    }
+    case 'reduce': {
+      // max/min: the first element starts the running extremum (an empty space gives 0); argmax and
+      // argmin keep the position of the first element that beats it strictly (as the kernels do). The
+      // value depends only on the free indices, so it is kept while their slots hold the same ids (a
+      // max inside a loop it does not depend on, e.g. m in Σ_j exp(f_j − m), is computed once per change)
+      const body = go(e.body);
+      const slots = e.over.map(slotOf);
+      const ns = e.over.map((i) => sizeOf(env, i.space));
+      const freeSlots = [...freeIdx(e).values()].map(slotOf);
+      const fn = e.fn;
+      const arg = fn === 'argmax' || fn === 'argmin';
+      let lastKey: number[] | undefined;
+      let last = 0;
+      return (f) => {
+        if (lastKey && freeSlots.every((s, j) => f[s] === lastKey![j])) return last;
+        const saved = slots.map((s) => f[s]!);
+        let acc = 0;
+        let best = 0;
+        let any = false;
+        const rec = (level: number): void => {
+          if (level === slots.length) {
+            const x = body(f);
+            if (arg) {
+              if (!any || (fn === 'argmax' ? x > best : x < best)) {
+                best = x;
+                acc = f[slots[0]!]!;
+              }
+            } else acc = !any ? x : fn === 'max' ? Math.max(acc, x) : Math.min(acc, x);
+            any = true;
+            return;
+          }
+          const s = slots[level]!;
+          for (let a = 0; a < ns[level]!; a++) {
+            f[s] = a;
+            rec(level + 1);
+          }
+        };
+        rec(0);
+        slots.forEach((s, j) => (f[s] = saved[j]!));
+        lastKey = freeSlots.map((s) => f[s]!);
+        last = acc;
         return acc;
       };
     }

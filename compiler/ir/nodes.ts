@@ -23,6 +23,9 @@ export type TensorKind = 'param' | 'data' | 'hyper' | 'temp';
 
 export type UnaryFn = 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'logsigmoid' | 'softplus' | 'relu' | 'tanh' | 'step' | 'sign';
 export type BinaryFn = 'max' | 'min';
+/** what a `reduce` node takes over its iteration space: the extremum, or (`arg…`, over one index)
+ * the 0-based position of that index at the first element attaining it */
+export type ReduceFn = 'max' | 'min' | 'argmax' | 'argmin';
 export type CmpOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 export type Expr =
@@ -38,7 +41,11 @@ export type Expr =
   | { readonly op: 'select'; readonly id: number; readonly cond: Expr; readonly a: Expr; readonly b: Expr }
   /** Kronecker delta: 1 where two index positions hold the same id, else 0 (from differentiation) */
   | { readonly op: 'eq'; readonly id: number; readonly a: Ix; readonly b: Ix }
-  | { readonly op: 'sum'; readonly id: number; readonly over: readonly Idx[]; readonly body: Expr };
+  | { readonly op: 'sum'; readonly id: number; readonly over: readonly Idx[]; readonly body: Expr }
+  /** max or min of body over the iteration space of `over` (binders, like a sum's); 0 when that space is empty */
+  | { readonly op: 'reduce'; readonly id: number; readonly fn: ReduceFn; readonly over: readonly Idx[]; readonly body: Expr }
+  /** the id an index position holds as a number: a variable's 0-based position, a gather's id */
+  | { readonly op: 'ord'; readonly id: number; readonly ix: Ix };
 
 export type Op = Expr['op'];
 export type ExprOf<K extends Op> = Extract<Expr, { op: K }>;
@@ -234,6 +241,32 @@ export function sum(over: readonly Idx[], body: Expr): Expr {
   return scale.length ? mul(...scale, s) : s;
 }
 
+/**
+ * max (or min) over `over` of body. `over` binds its indices as a sum's does (sorted, each once).
+ * An empty iteration space (an empty batch or relation, a CSR segment with no tuples) gives 0, not
+ * ∓∞: kernels hold float32 values and only finite literals (codegen/gpujs.ts), so the interpreter and
+ * every kernel start from "no element yet" and return 0 when none came, like a sum's empty value.
+ * Unlike `sum`, indices the body does not mention are kept (max over them is the body itself only
+ * when their space is not empty), and nothing is folded: max_j c is c or, over nothing, 0.
+ * `argmax`/`argmin` range over exactly one index and give its position at the first element (in
+ * index order) that attains the extremum (0 over nothing): autodiff's subgradient compares it with
+ * `ord(j)`, exact integers, never two float values computed by differently ordered expressions.
+ */
+export function reduce(fn: ReduceFn, over: readonly Idx[], body: Expr): Expr {
+  if ((fn === 'argmax' || fn === 'argmin') && over.length !== 1) throw new InternalError(`${fn} over ${over.length} indices`);
+  if (over.length === 0) return body;
+  const sorted = [...over].sort((a, b) => (idxKey(a) < idxKey(b) ? -1 : 1));
+  for (let j = 1; j < sorted.length; j++) {
+    if (idxKey(sorted[j]!) === idxKey(sorted[j - 1]!)) throw new InternalError(`${fn} binds ${sorted[j]!.name} twice`);
+  }
+  return intern(`M${fn}[${sorted.map(idxKey).join(',')}](${body.id})`, (id) => ({ op: 'reduce' as const, id, fn, over: sorted, body }));
+}
+
+/** The id index position `ix` holds, as a number (a variable's position, a gather's id). */
+export function ord(ix: Ix): Expr {
+  return intern(`#${ixKey(ix)}`, (id) => ({ op: 'ord' as const, id, ix }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Free indices
 
@@ -280,7 +313,11 @@ export function freeIdx(e: Expr): ReadonlyMap<string, Idx> {
       addIx(e.a);
       addIx(e.b);
       break;
-    case 'sum': {
+    case 'ord':
+      addIx(e.ix);
+      break;
+    case 'sum':
+    case 'reduce': {
       addAll(freeIdx(e.body));
       for (const i of e.over) out.delete(idxKey(i));
       break;

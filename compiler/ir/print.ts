@@ -54,8 +54,11 @@ function show(e: Expr, outer: number): string {
       return paren(`${show(e.cond, 1)} ? ${show(e.a, 1)} : ${show(e.b, 1)}`, PREC.select!, outer);
     case 'eq':
       return `δ(${printIx(e.a)}, ${printIx(e.b)})`;
+    case 'ord':
+      return `ord(${printIx(e.ix)})`;
     case 'sum':
-      return `sum(${e.over.map((i) => `${i.name} in ${i.space}`).join(', ')}: ${show(e.body, 0)})`;
+    case 'reduce':
+      return `${e.op === 'sum' ? 'sum' : e.fn}(${e.over.map((i) => `${i.name} in ${i.space}`).join(', ')}: ${show(e.body, 0)})`;
     default:
       return assertNever(e);
   }

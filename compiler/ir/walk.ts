@@ -2,7 +2,7 @@
 // and renaming bound indices apart. All results go through the smart constructors, so they stay
 // canonical and hash-consed.
 import {
-  add, assertNever, call, call2, cmp, eq, idxKey, mul, pow, select, sum, tensor,
+  add, assertNever, call, call2, cmp, eq, idxKey, mul, ord, pow, reduce, select, sum, tensor,
   type Expr, type Idx, type Ix,
 } from './nodes.ts';
 
@@ -13,6 +13,7 @@ export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
     case 'size':
     case 'tensor':
     case 'eq':
+    case 'ord':
       return e;
     case 'add':
       return add(...e.args.map(f));
@@ -30,6 +31,8 @@ export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
       return select(f(e.cond), f(e.a), f(e.b));
     case 'sum':
       return sum(e.over, f(e.body));
+    case 'reduce':
+      return reduce(e.fn, e.over, f(e.body));
     default:
       return assertNever(e);
   }
@@ -41,6 +44,7 @@ export function children(e: Expr): readonly Expr[] {
     case 'size':
     case 'tensor':
     case 'eq':
+    case 'ord':
       return [];
     case 'add':
     case 'mul':
@@ -55,6 +59,7 @@ export function children(e: Expr): readonly Expr[] {
     case 'select':
       return [e.cond, e.a, e.b];
     case 'sum':
+    case 'reduce':
       return [e.body];
     default:
       return assertNever(e);
@@ -62,7 +67,8 @@ export function children(e: Expr): readonly Expr[] {
 }
 
 /** Replaces free occurrences of index variables (by idxKey) with index positions, avoiding capture:
- * a sum that binds a name some replacement mentions gets that bound index renamed first. */
+ * a sum (or max/min reduce) that binds a name some replacement mentions gets that bound index
+ * renamed first. */
 export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
   if (map.size === 0) return e;
   const mentioned = new Set<string>();
@@ -81,7 +87,9 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
     let out: Expr;
     if (x.op === 'tensor') out = tensor(x.kind, x.name, x.ix.map(subIx));
     else if (x.op === 'eq') out = eq(subIx(x.a), subIx(x.b));
-    else if (x.op === 'sum') {
+    else if (x.op === 'ord') out = ord(subIx(x.ix));
+    else if (x.op === 'sum' || x.op === 'reduce') {
+      const rebuild = (over: readonly Idx[], body: Expr): Expr => (x.op === 'sum' ? sum(over, body) : reduce(x.fn, over, body));
       const shadowed = x.over.some((i) => map.has(idxKey(i)));
       const captures = x.over.some((i) => mentioned.has(idxKey(i)));
       if (shadowed || captures) {
@@ -93,8 +101,8 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
           inner.set(idxKey(i), { kind: 'var', idx: f });
           return f;
         });
-        out = sum(over, substitute(x.body, inner));
-      } else out = sum(x.over, go(x.body));
+        out = rebuild(over, substitute(x.body, inner));
+      } else out = rebuild(x.over, go(x.body));
     } else out = mapChildren(x, go);
     memo.set(x.id, out);
     return out;
@@ -112,10 +120,11 @@ export function freshIdx(i: Idx): Idx {
 
 /** Renames every bound index of `e` to a fresh one (used when an expression is duplicated). */
 export function renameBound(e: Expr): Expr {
-  if (e.op === 'sum') {
+  if (e.op === 'sum' || e.op === 'reduce') {
     const fresh = e.over.map(freshIdx);
     const map = new Map<string, Ix>(e.over.map((i, j) => [idxKey(i), { kind: 'var', idx: fresh[j]! }]));
-    return sum(fresh, renameBound(substitute(e.body, map)));
+    const body = renameBound(substitute(e.body, map));
+    return e.op === 'sum' ? sum(fresh, body) : reduce(e.fn, fresh, body);
   }
   return mapChildren(e, renameBound);
 }

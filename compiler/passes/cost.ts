@@ -1,6 +1,6 @@
 // The cost model: FLOPs and intermediate memory of evaluating an expression *as written*, where every
 // sum node is computed once over its free indices (so a loop-invariant sum is hoisted, as the
-// planner does) and every inner sum is materialized. A δ(rel.col[t], a) factor pairs each tuple t
+// planner does) and every inner sum is materialized; a max/min reduction counts as a sum does. A δ(rel.col[t], a) factor pairs each tuple t
 // with one a, so it costs |t|, not |t|·|a| (a CSR gather). Sizes of data spaces are hints at
 // compile time and real sizes once the data is loaded.
 import { freeIdx, idxKey, type Expr, type Idx } from '../ir/nodes.ts';
@@ -36,12 +36,12 @@ export function spaceSize(idxs: Iterable<Idx>, body: Expr | undefined, sizeOf: S
   return n;
 }
 
-/** Arithmetic nodes of a sum's body, not counting nested sums (each counted on its own). */
+/** Arithmetic nodes of a sum's body, not counting nested sums and reductions (each counted on its own). */
 function localOps(body: Expr): number {
   const seen = new Set<number>();
   let ops = 0;
   const go = (e: Expr): void => {
-    if (seen.has(e.id) || e.op === 'sum') return;
+    if (seen.has(e.id) || e.op === 'sum' || e.op === 'reduce') return;
     seen.add(e.id);
     switch (e.op) {
       case 'add':
@@ -51,6 +51,7 @@ function localOps(body: Expr): number {
       case 'const':
       case 'size':
       case 'tensor':
+      case 'ord':
         break;
       case 'pow':
         ops += e.exp === 2 || e.exp === -1 ? 1 : 10;
@@ -71,9 +72,9 @@ export function cost(e: Expr, sizeOf: SizeOf): Cost {
   let flops = 0;
   let memory = 0;
   const all = nodes(e);
-  const sums = all.filter((n): n is Extract<Expr, { op: 'sum' }> => n.op === 'sum');
+  const sums = all.filter((n): n is Extract<Expr, { op: 'sum' | 'reduce' }> => n.op === 'sum' || n.op === 'reduce');
   const inner = new Set<number>();
-  for (const s of sums) for (const n of nodes(s.body)) if (n.op === 'sum') inner.add(n.id);
+  for (const s of sums) for (const n of nodes(s.body)) if (n.op === 'sum' || n.op === 'reduce') inner.add(n.id);
   for (const s of sums) {
     const loop = [...freeIdx(s).values(), ...s.over];
     flops += spaceSize(loop, s.body, sizeOf, new Set(s.over.map(idxKey))) * localOps(s.body);

@@ -5,7 +5,7 @@
 // Arguments of m that the sum does not bind stay as δ(R.cⱼ[t], xⱼ) factors (a CSR gather). The
 // all-pairs part then has no membership left and contracts into Gramians. Valid when R holds each
 // tuple at most once (the runtime deduplicates relations used in membership tests).
-import { add, eq, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
+import { add, eq, freeIdx, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
 import type { Space } from '../ir/module.ts';
 import { freshIdx, mapChildren, nodes, substitute } from '../ir/walk.ts';
 
@@ -48,9 +48,11 @@ function replace(e: Expr, target: Expr, by: Expr): Expr {
 /** The split form of `s`, or undefined when its body tests no membership over its own indices. */
 export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMap<string, Space>): Expr | undefined {
   const bound = new Map(s.over.map((i) => [idxKey(i), i] as const));
+  // a membership whose arguments an inner sum or max binds is not one value per x: it stays
+  const visible = freeIdx(s.body);
   const m = nodes(s.body)
     .map((n) => asMembership(n, spaces))
-    .find((x) => x && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))));
+    .find((x) => x && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))) && x.args.every((a) => visible.has(idxKey(a.x.kind === 'var' ? a.x.idx : a.x.t))));
   if (!m) return undefined;
   const f0 = replace(s.body, m.node, ZERO);
   const f1 = replace(s.body, m.node, konst(1));

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { grad } from '../../compiler/autodiff/grad.ts';
 import { evalScalar, evalTensor, type Env, type TensorValue } from '../../compiler/ir/interp.ts';
 import {
-  add, call, call2, cmp, idx, konst, mul, neg, pow, select, sub, sum, tensor, v, type Expr, type Idx, type UnaryFn,
+  add, call, call2, cmp, idx, konst, mul, neg, pow, reduce, select, sub, sum, tensor, v, type Expr, type Idx, type UnaryFn,
 } from '../../compiler/ir/nodes.ts';
+import { nodes } from '../../compiler/ir/walk.ts';
 import { optimize } from '../../compiler/passes/pipeline.ts';
 import { prng, randomEnv } from '../helpers/ir-env.ts';
 
@@ -25,6 +26,13 @@ const allScore = sum([k], mul(tensor('param', 'U', [v(u), v(k)]), tensor('param'
 const overObs = (body: Expr): Expr => sum([t], body);
 
 const fns: readonly UnaryFn[] = ['exp', 'sigmoid', 'logsigmoid', 'softplus', 'tanh'];
+/** the score of the tuple's user with item x, h-weighted */
+const userScore = (x: Idx): Expr =>
+  sum([k], mul(tensor('param', 'U', [g('user', 'user'), v(k)]), tensor('param', 'V', [v(x), v(k)]), tensor('param', 'h', [v(k)])));
+const j = idx('j', 'item');
+/** logsumexp over items as lowered: m + log Σ_i exp(f_i − m), m = max_j f_j */
+const shiftedLse = add(reduce('max', [j], userScore(j)), call('log', sum([i], call('exp', sub(userScore(i), reduce('max', [j], userScore(j)))))));
+const plainLse = call('log', sum([i], call('exp', userScore(i))));
 const cases: Record<string, Expr> = {
   'squared error': overObs(pow(sub(r, score), 2)),
   'all-pairs square': sum([u, i], pow(allScore, 2)),
@@ -35,6 +43,12 @@ const cases: Record<string, Expr> = {
   'min(s, 1)·r': overObs(mul(call2('min', score, konst(1)), r)),
   '1/(1 + s²)': overObs(pow(add(konst(1), pow(score, 2)), -1)),
   ...Object.fromEntries(fns.map((f) => [`${f}(s)`, overObs(mul(call(f, score), r))])),
+  // max/min reductions: random inputs have no ties, so the subgradient is the gradient
+  'max over items of the user score, per tuple': overObs(mul(reduce('max', [i], userScore(i)), r)),
+  'min over d of U·V·h, per tuple': overObs(reduce('min', [k], mul(tensor('param', 'U', [g('user', 'user'), v(k)]), tensor('param', 'V', [g('item', 'item'), v(k)]), tensor('param', 'h', [v(k)])))),
+  'closed max over all (u, i) pairs, squared': pow(reduce('max', [u, i], allScore), 2),
+  'hinge on the hardest item: max_i max(0, 1 + s_i − s)': overObs(reduce('max', [i], call2('max', konst(0), add(konst(1), userScore(i), neg(score))))),
+  'max-shifted logsumexp over items, per tuple': overObs(sub(shiftedLse, score)),
 };
 
 const params: Record<string, readonly string[]> = { U: ['user', 'd'], V: ['item', 'd'], bu: ['user'], h: ['d'], mu: [] };
@@ -77,4 +91,34 @@ describe('symbolic gradients match central finite differences', () => {
       }
     });
   }
+});
+
+describe('max/min subgradients', () => {
+  const env = randomEnv(
+    { sizes: { user: 3, item: 4, d: 3, ratings: 7 }, tensors: params, relations: { ratings: { ids: { user: 'user', item: 'item' }, values: ['rating'] } } },
+    5,
+  );
+  it('give a tie to one element: max over k of the same 3μ has derivative 3 in μ, not 3·|d|', () => {
+    for (const fn of ['max', 'min'] as const) {
+      const f = reduce(fn, [k], mul(konst(3), tensor('param', 'mu', [])));
+      expect(evalScalar(grad(f, 'mu', []), env)).toBeCloseTo(3, 12);
+    }
+  });
+  it('are 0 over an empty space, as the max is', () => {
+    const empty = { ...env, sizes: new Map([...env.sizes, ['none', 0]]) };
+    const f = reduce('max', [idx('e', 'none')], tensor('param', 'mu', []));
+    expect(evalScalar(f, empty)).toBe(0);
+    expect(evalScalar(grad(f, 'mu', []), empty)).toBe(0);
+  });
+  it("cancel the shift's ∂m terms of a max-shifted logsumexp symbolically", () => {
+    for (const [p, shape] of Object.entries(params)) {
+      const out: Idx[] = shape.map((s, q) => idx(`o${q}`, s));
+      const shifted = grad(overObs(shiftedLse), p, out);
+      // no argmax indicator survives: the gradient is the softmax-weighted one of the plain form
+      expect(nodes(shifted).some((n) => n.op === 'cmp'), p).toBe(false);
+      const plain = evalTensor(grad(overObs(plainLse), p, out), env, out);
+      const got = evalTensor(shifted, env, out);
+      got.forEach((x, q) => expect(x).toBeCloseTo(plain[q]!, 12));
+    }
+  });
 });

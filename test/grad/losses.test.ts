@@ -31,6 +31,11 @@ const LOSSES: Record<string, string> = {
   'sampled_softmax + corrected (pop set)': 'loss L = mean((u, i) in likes, J ~ pop(item, 0.75) x 5: sampled_softmax(score(u, i), logq(i), logsumexp(j in J: corrected(score(u, j), logq(j)))))',
   'softmax_xent (in-batch negatives)': 'loss L = mean((u, i) in likes, J ~ inbatch(item): softmax_xent(corrected(score(u, i), logq(i)), logsumexp(j in J: corrected(score(u, j), logq(j)))))',
   'softmax_xent (full softmax over item)': 'loss L = mean((u, i) in likes: softmax_xent(score(u, i), logsumexp(j in item: score(u, j))))',
+  // max/min aggregations: subgradients (the argmax element's derivative) on inputs without ties
+  'max: hinge against the hardest of a sampled set': 'loss L = mean((u, i) in likes, J ~ uniform(item) x 4: max(j in J: hinge(score(u, i), score(u, j), margin)))',
+  'max over the in-batch set (duplicates tie exactly)': 'loss L = mean((u, i) in likes, J ~ inbatch(item): max(j in J: score(u, j)) - score(u, i))',
+  'min over a whole domain': 'loss L = mean((u, i) in likes: score(u, i) - min(j in item: score(u, j)))',
+  'max over a relation\'s tuples, and a max over a dim': 'loss L = max((u, i) in likes: score(u, i)^2) + mean(u in user: max(f in d: U[u, f]))',
 };
 
 const PARAMS = ['U', 'V', 'b'];
