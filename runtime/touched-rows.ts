@@ -6,7 +6,9 @@
 // Kernels are planned per size, and the number of touched rows changes every batch, so the relation
 // is padded (with copies of its last id, whose results are dropped) to a capacity that only grows
 // during a run, in steps of a quarter octave and at most the domain's size: after the first few
-// batches every step runs the same plan, and the padding stays small.
+// batches every step runs the same plan, and the padding stays small. Once the capacity is the whole
+// domain (a batch touches most rows, e.g. BPR at ML-100K), the trainer evaluates the dense gradient
+// instead, which is the same work without the indirection, and still updates the touched rows only.
 import type { RowGradient } from '../compiler/passes/row-support.ts';
 import type { Relation } from './data.ts';
 

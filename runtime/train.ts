@@ -114,6 +114,13 @@ function hashName(s: string): number {
   return h;
 }
 
+/** Rows `rows` (each `width` elements) of a row-major array, in that order. */
+function gatherRows(a: Float32Array | Float64Array, rows: Int32Array, width: number): Float32Array | Float64Array {
+  const out = a instanceof Float32Array ? new Float32Array(rows.length * width) : new Float64Array(rows.length * width);
+  rows.forEach((r, k) => out.set(a.subarray(r * width, (r + 1) * width), k * width));
+  return out;
+}
+
 /** Float32 copies of value columns: the full relations' columns are the same arrays every step. */
 const float32Copies = new WeakMap<Float64Array, Float32Array>();
 
@@ -262,6 +269,9 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       sizes = b;
     }
     const touched = new Map<string, Int32Array>();
+    /** params whose touched rows are evaluated through `P#rows`; the others' (a batch that touches
+     * every row's worth of capacity) through the dense gradient, read at the touched rows */
+    const atRows = new Set<string>();
     if (rowGrads.size) {
       const withRows = new Map(relations);
       const b = new Map(sizes);
@@ -271,8 +281,10 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
         const rows = touchedRows(g.rows, relations, domainSize);
         const capacity = rowsCapacity(rows.length, domainSize, rowCapacity.get(g.param));
         rowCapacity.set(g.param, capacity);
-        const rel = rowsRelation(g.rows, rows, capacity);
         touched.set(g.param, rows);
+        if (capacity >= domainSize) continue;
+        atRows.add(g.param);
+        const rel = rowsRelation(g.rows, rows, capacity);
         withRows.set(rel.name, rel);
         for (const s of [rel.name, batchSpace(rel.name), totalSpace(rel.name)]) b.set(s, rel.size);
       }
@@ -281,7 +293,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     }
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
-    const requests = compiled.grads.map((g) => (g.rows && touched.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
+    const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
     const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
     const terms: Record<string, number> = {};
     let total = 0;
@@ -301,8 +313,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     for (const [gi, g] of compiled.grads.entries()) {
       const rows = touched.get(g.param);
       const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
-      // the padding rows (copies of the last touched row) are dropped
-      const value = rows ? many.tensors[gi]!.subarray(0, rows.length * width) : many.tensors[gi]!;
+      // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
+      const value = !rows ? many.tensors[gi]! : atRows.has(g.param) ? many.tensors[gi]!.subarray(0, rows.length * width) : gatherRows(many.tensors[gi]!, rows, width);
       for (let j = 0; j < value.length; j++) {
         if (!Number.isFinite(value[j]!)) {
           diverged = { term: `∂/∂${g.param}`, step: step + 1, value: value[j]! };
