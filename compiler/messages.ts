@@ -64,6 +64,7 @@ export const messages = {
   RC0519: 'an imported file declares something other than defs, consts and imports',
   RC0520: 'an import path is neither `std/NAME` nor relative (`./x`, `../x`)',
   RC0521: 'division by the size of a relation that may be empty (warning)',
+  RC0522: 'def calls nested deeper than the compiler follows (256)',
   RC0530: 'a term still visits every pair of two domains after rewriting (error unless --allow-dense)',
   RC0531: 'a term sums (or takes a max/min) over a whole domain for each tuple of a relation, e.g. a full softmax (warning, with its cost)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',

@@ -9,6 +9,9 @@ import type { Span } from '../source.ts';
 import { axesEq, bindAll, describeTy, describeVar, EMPTY_SCOPE, ERROR, indexType, memberType, SCALAR, whereScope, type Scope, type Ty, type TypeCtx, type Var } from './indices.ts';
 import { error, kindName, UNARY_BUILTINS, VALUE_TYPES, type Env, type Report } from './names.ts';
 
+/** Nested def calls the checker follows (each level costs stack in checking, lowering and autodiff). */
+export const MAX_DEF_DEPTH = 256;
+
 export interface TypesResult {
   /** term name → the params its value depends on (through defs) */
   readonly termParams: ReadonlyMap<string, ReadonlySet<string>>;
@@ -404,7 +407,17 @@ class Typer implements TypeCtx {
       hit.params.forEach((p) => this.acc.add(p));
       return hit.ty;
     }
-    if (this.active.has(key) || this.calls.length > 64) return ERROR; // recursion is reported by the names pass
+    if (this.active.has(key)) return ERROR; // recursion is reported by the names pass
+    if (this.calls.length >= MAX_DEF_DEPTH) {
+      const first = this.calls[0]!;
+      this.report(
+        error('RC0522', `def calls nest more than ${MAX_DEF_DEPTH} deep`, e.span, `call number ${MAX_DEF_DEPTH + 1} in a chain`, {
+          notes: [{ message: `the chain starts with the call of \`${first.def}\` at {at}`, span: first.span }],
+          help: `recc follows at most ${MAX_DEF_DEPTH} nested def calls; merge some of the defs, or compute the value in fewer levels`,
+        }),
+      );
+      return ERROR;
+    }
     this.active.add(key);
     this.calls.push({ def: name, span: e.span });
     const outer = this.acc;
