@@ -209,7 +209,8 @@ export class Executor {
     let c = m.get(specKey);
     if (c) return c;
     const emitted = emitKernel(s, plan, { maxSeg });
-    const key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}`;
+    // the output shape is a kernel setting, not part of its source: two steps may differ in it alone
+    const key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
     c = this.kernels.get(key);
     if (!c && this.kernels.size >= MAX_LIVE_KERNELS) {
       // a varying size (entries per mini-batch) specializes a kernel per batch: release them all
@@ -247,7 +248,10 @@ export class Executor {
     if (!c.record) c.record = this.recordOf(s, c.kernel);
     c.record.calls++;
     c.record.ms += ms;
-    if (!(out instanceof Float32Array) || out.length !== s.cells) throw new InternalError(`kernel ${s.name} returned an unexpected value`);
+    if (!(out instanceof Float32Array) || out.length !== s.cells) {
+      const got = out instanceof Float32Array ? `${out.length} values` : Array.isArray(out) ? `an array of ${out.length}` : typeof out;
+      throw new InternalError(`kernel ${s.name} returned ${got}, not ${s.cells} values (output ${JSON.stringify(s.out.map((i) => i.size))})`);
+    }
     return out;
   }
 

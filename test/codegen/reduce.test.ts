@@ -179,7 +179,8 @@ train { optimizer adam(lr = 0.05) steps 8 batch 6 seed 3 }
     expect(r.diagnostics.map((d) => d.code)).toEqual([]);
     // V's gradient is row-sparse: the argmax indicator is evaluated at the touched rows too
     expect(r.compiled!.grads.find((g) => g.param === 'V')?.rows).toBeDefined();
-    const ds = tinyDataset({ users: 5, items: 7, tuples: 18, seed: 11, skew: 1 });
+    // 20 tuples in batches of 6: every fourth batch has 2, so kernels of the same source run at two output sizes
+    const ds = tinyDataset({ users: 5, items: 7, tuples: 20, seed: 11, skew: 1 });
     const ref = train(r.compiled!, ds, { backend: new ReferenceBackend() });
     const gpu = new GpuBackend(mode, r.compiled!.module.spaces);
     const got = train(r.compiled!, ds, { backend: gpu });

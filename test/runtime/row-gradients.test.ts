@@ -31,6 +31,7 @@ const SAMPLED: Record<string, string> = {
   'nce (pop set, log-Q)': 'loss L = mean((u, i) in likes, J ~ pop(item, 0.75) x 4: nce_pos(score(u, i), logq(i) + log(k)) + sum(j in J: nce_neg(score(u, j), logq(j) + log(k))))',
   'sampled softmax (pop set)': 'loss L = mean((u, i) in likes, J ~ pop(item, 0.75) x 5: sampled_softmax(score(u, i), logq(i), logsumexp(j in J: corrected(score(u, j), logq(j)))))',
   'in-batch softmax': 'loss L = mean((u, i) in likes, J ~ inbatch(item): softmax_xent(corrected(score(u, i), logq(i)), logsumexp(j in J: corrected(score(u, j), logq(j)))))',
+  'hardest of K negatives (max)': 'loss L = mean((u, i) in likes, J ~ uniform(item) x 4: max(j in J: hinge(score(u, i), score(u, j), margin)))',
   'mse on the batch': 'loss L = mean((u, i, r) in likes: mse(r, score(u, i)))',
 };
 
