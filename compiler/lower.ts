@@ -531,7 +531,9 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
     }
     const s = sum(over, body);
     const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
-    if (e.op === 'mean' && guards.length) throw new Unsupported(e.opSpan, '`mean` over the features of a sparse row is not supported yet; write `sum(…) / …`');
+    // over a sparse row's features the count is the row's non-zeros (the guards' sum); an empty row
+    // has mean 0, not 0/0
+    if (e.op === 'mean' && guards.length) return { kind: 'scalar', e: div(s, call2('max', sum(over, mul(...guards)), konst(1))) };
     if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
     // Σ over a relation's tuples runs over the current batch: scale by N/B for an unbiased estimate
     // (not a sparse row's entries: those sums are exact, restricted to one row by their guard)
