@@ -364,8 +364,10 @@ export function planGroup(
    * The temp holding `x` over `o`, planned once per node up to a renaming of its free indices
    * (Σ_u U[u,k]·U[u,l] and Σ_u U[u,k]·U[u,b'] are one Gramian): the key renames o[j] to `%j`.
    */
+  const canonOf = (x: Expr, o: readonly Idx[]): Expr =>
+    canonicalBound(substitute(x, new Map(o.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: mkIdx(`%${j}`, i.space) }]))));
   const hoist = (x: Expr, o: readonly Idx[]): Expr => {
-    const canon = canonicalBound(substitute(x, new Map(o.map((i, j): [string, Ix] => [idxKey(i), { kind: 'var', idx: mkIdx(`%${j}`, i.space) }]))));
+    const canon = canonOf(x, o);
     let h = hoisted.get(canon.id);
     if (!h) {
       h = { name: planStep(x, o), out: o };
@@ -413,6 +415,10 @@ export function planGroup(
       (!csr && itersOf(x) > maxInline) ||
       (inLoop && fits && x.over.some((i) => isDataSpace(i.space)));
     if (!doHoist) {
+      // a sum another expression of the group already has as a temp (up to renaming) is read, not
+      // recomputed: a logsumexp's Σ exp in its term and inside the sigmoid of each gradient
+      const known = hoisted.get(canonOf(x, [...free.values()]).id);
+      if (known) return tensor('temp', known.name, [...free.values()].map(v));
       const inner = new Set([...L, ...keysOf(x.over)]);
       if (csr) return walkSum(x, csr, inner);
       return sum(x.over, rewrite(x.body, inner, true));

@@ -116,3 +116,25 @@ describe('planExpr', () => {
     expect(() => planExpr(U(v(u), v(k)), [u], ml1m.spaces, sizes)).toThrow(/not an output/);
   });
 });
+
+describe('planGroup: a sum one expression holds as a temp is read by the others', () => {
+  it("sampled softmax: the normalizer Σ_j exp(…) of the term is read by the gradients' sigmoids, not recomputed", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { compileSource } = await import('../../compiler/compile.ts');
+    const { batchSpace, totalSpace } = await import('../../compiler/lower.ts');
+    const { repoRoot } = await import('../../runtime/data-paths.ts');
+    const file = join(repoRoot(), 'examples', 'sampled-softmax.recmodel');
+    const rel = (n: string, x: number): [string, number][] => [[n, x], [batchSpace(n), x], [totalSpace(n), x]];
+    const given = new Map<string, number>([['user', 943], ['item', 1682], ...rel('likes', 1024), ...rel('ratings', 100_000), ...rel('J~', 50)]);
+    const c = compileSource(file, readFileSync(file, 'utf8'), { sizes: given }).compiled!;
+    const all = new Map([...c.sizes, ...rel('U#rows', 640), ...rel('V#rows', 800)]);
+    const g = planGroup([...c.terms.map((x) => ({ expr: x.expr, out: [] })), ...c.grads.map((x) => ({ expr: x.rows!.expr, out: x.rows!.out }))], c.module.spaces, all);
+    const text = printPlan({ ...g, source: '', out: [], result: '', scalar: false });
+    // Σ_{s ∈ J} exp(score − log Q − max) over the batch's tuples: one step computes it
+    const normalizers = g.steps.filter((s) => /^sum\(s in J~: exp\(/.test(s.text));
+    expect(normalizers.length, text).toBe(1);
+    expect(g.steps.filter((s) => s.text.includes('sum(s in J~: exp(')).length, text).toBe(1);
+    expect(g.steps.filter((s) => s.text.includes(`log(${normalizers[0]!.name}[`)).length, text).toBeGreaterThanOrEqual(2);
+  });
+});
