@@ -380,19 +380,27 @@ class Gen {
       pending.splice(pending.findIndex((i) => idxKey(i) === idxKey(c.t)), 1);
       this.prehoist(e.body, this.availExcept(pending));
     }
+    depth += this.openLoops(pending, e.body);
+    this.line(`${acc} += ${this.expr(e.body)};`);
+    for (let d = 0; d < depth; d++) this.close();
+    return acc;
+  }
+
+  /** Opens one constant-bound loop per index of `pending` (emptying it), hoisting what `body` needs
+   * at each level; returns how many it opened (the caller closes them). */
+  private openLoops(pending: Idx[], body: Expr): number {
+    let opened = 0;
     while (pending.length) {
       const i = pending.shift()!;
       const n = this.size(i.space);
       this.loopMax = Math.max(this.loopMax, n);
       const iv = this.fresh('i');
       this.open(`for (let ${iv} = 0; ${iv} < ${int(n)}; ${iv}++)`);
-      depth++;
+      opened++;
       this.bind(i, iv);
-      if (pending.length) this.prehoist(e.body, this.availExcept(pending));
+      if (pending.length) this.prehoist(body, this.availExcept(pending));
     }
-    this.line(`${acc} += ${this.expr(e.body)};`);
-    for (let d = 0; d < depth; d++) this.close();
-    return acc;
+    return opened;
   }
 
   /**
@@ -411,16 +419,7 @@ class Gen {
     const pending = [...e.over];
     this.prehoist(e.body, this.availExcept(pending));
     let depth = 0;
-    while (pending.length) {
-      const i = pending.shift()!;
-      const n = this.size(i.space);
-      this.loopMax = Math.max(this.loopMax, n);
-      const iv = this.fresh('i');
-      this.open(`for (let ${iv} = 0; ${iv} < ${int(n)}; ${iv}++)`);
-      depth++;
-      this.bind(i, iv);
-      if (pending.length) this.prehoist(e.body, this.availExcept(pending));
-    }
+    depth += this.openLoops(pending, e.body);
     const x = this.expr(e.body);
     if (arg) {
       this.line(`if (${seen} === 0.0 || ${x} ${e.fn === 'argmax' ? '>' : '<'} ${best}) {`);
