@@ -26,6 +26,23 @@ export function cstToAst(file: string, text: string, decls: readonly CstNode[]):
 }
 
 /**
+ * `v in range` (a RangeBinding) or `j < l in row` (a PairBinding), from the expression before `in`;
+ * undefined when it is neither (RC0107). Shared with fast-parse.ts, so both paths build the same nodes.
+ */
+export function rangeBinding(value: A.Expr, range: A.Ident, span: Span): A.Binding | undefined {
+  if (value.kind === 'IdentExpr') return { kind: 'RangeBinding', var: { kind: 'Ident', name: value.name, span: value.span }, range, span };
+  if (value.kind === 'BinaryExpr' && value.op === '<' && value.left.kind === 'IdentExpr' && value.right.kind === 'IdentExpr')
+    return {
+      kind: 'PairBinding',
+      first: { kind: 'Ident', name: value.left.name, span: value.left.span },
+      second: { kind: 'Ident', name: value.right.name, span: value.right.span },
+      row: range,
+      span,
+    };
+  return undefined;
+}
+
+/**
  * An incremental cstToAst: parse.ts hands over each declaration's CST as soon as it is parsed, so
  * the CST dies young (a minor GC) instead of the whole file's CST reaching the old generation.
  */
@@ -482,15 +499,8 @@ class Converter {
   private binding(it: CstNode, value: A.Expr, sp: Span): A.Binding {
     if (this.has(it, 'range')) {
       const range = this.ident(this.tok(it, 'range'));
-      if (value.kind === 'IdentExpr') return { kind: 'RangeBinding', var: { kind: 'Ident', name: value.name, span: value.span }, range, span: sp };
-      if (value.kind === 'BinaryExpr' && value.op === '<' && value.left.kind === 'IdentExpr' && value.right.kind === 'IdentExpr')
-        return {
-          kind: 'PairBinding',
-          first: { kind: 'Ident', name: value.left.name, span: value.left.span },
-          second: { kind: 'Ident', name: value.right.name, span: value.right.span },
-          row: range,
-          span: sp,
-        };
+      const b = rangeBinding(value, range, sp);
+      if (b) return b;
       return this.reject('RC0107', 'expected a variable before `in`', value.span, 'not a variable', BINDING_HELP);
     }
     if (this.has(it, 'sampler')) {

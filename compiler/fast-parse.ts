@@ -7,7 +7,7 @@
 // Each rule below mirrors one of grammar/parser.ts and the cst-to-ast.ts method that converts it;
 // test/fast-parse.test.ts checks both directions on examples, fixtures and thousands of mutants.
 import type * as A from './ast.ts';
-import { binaryOp, isAggregate, NOT_OPERAND, COMPARISON, PRECEDENCE, unquote } from './cst-to-ast.ts';
+import { binaryOp, isAggregate, NOT_OPERAND, COMPARISON, PRECEDENCE, rangeBinding, unquote } from './cst-to-ast.ts';
 import { joinSpans, span, type SourceFile, type Span } from './source.ts';
 
 // Token kinds. Hard keywords are reserved; soft keywords are also names (Chevrotain's Identifier
@@ -787,16 +787,9 @@ class Parser {
     const value = it.value;
     if (it.range >= 0) {
       const range = this.ident(it.range);
-      if (value.kind === 'IdentExpr') return { kind: 'RangeBinding', var: { kind: 'Ident', name: value.name, span: value.span }, range, span: it.span };
-      if (value.kind === 'BinaryExpr' && value.op === '<' && value.left.kind === 'IdentExpr' && value.right.kind === 'IdentExpr')
-        return {
-          kind: 'PairBinding',
-          first: { kind: 'Ident', name: value.left.name, span: value.left.span },
-          second: { kind: 'Ident', name: value.right.name, span: value.right.span },
-          row: range,
-          span: it.span,
-        };
-      throw GIVE_UP;
+      const b = rangeBinding(value, range, it.span);
+      if (!b) throw GIVE_UP;
+      return b;
     }
     if (it.sampler) {
       if (value.kind !== 'IdentExpr') throw GIVE_UP;
