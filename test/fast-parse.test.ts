@@ -13,6 +13,7 @@ import { parse, parseChevrotain } from '../compiler/parse.ts';
 import { sourceFile } from '../compiler/source.ts';
 import { lexer, UnterminatedString } from '../grammar/tokens.ts';
 import { prng } from './helpers/ir-env.ts';
+import { mutateTokens } from './helpers/mutate.ts';
 
 const root = new URL('../', import.meta.url).pathname;
 
@@ -132,19 +133,7 @@ describe('fast parse path', () => {
       const b = pick(bases);
       const toks = tokens.get(b.path)!;
       if (toks.length === 0) continue;
-      const chosen = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 2) }, () => Math.floor(rand() * toks.length)))].sort((x, y) => y - x);
-      let text = b.text;
-      for (const k of chosen) {
-        const t = toks[k]!;
-        const start = t.startOffset;
-        const end = start + t.image.length;
-        const r = rand();
-        if (r < 0.25) text = text.slice(0, start) + text.slice(end);
-        else if (r < 0.55) text = text.slice(0, start) + pick(POOL) + text.slice(end);
-        else if (r < 0.7) text = text.slice(0, start) + pick(toks).image + text.slice(end);
-        else if (r < 0.85) text = text.slice(0, start) + pick(POOL) + ' ' + text.slice(start);
-        else text = text.slice(0, end) + ' ' + t.image + text.slice(end);
-      }
+      const text = mutateTokens(b.text, toks, POOL, rand, { maxEdits: 2, poolReplaceBelow: 0.55 });
       assertSameTokens(text, `mutant ${n} of ${b.path}`);
       if (assertSameProgram(b.path, text, `mutant ${n} of ${b.path}`)) fast++;
       const s = parseChevrotain(sourceFile(b.path, text));

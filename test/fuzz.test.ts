@@ -15,6 +15,7 @@ import { sourceFile, type SourceFile } from '../compiler/source.ts';
 import { lexer } from '../grammar/tokens.ts';
 import { loadFixtures } from './helpers/golden.ts';
 import { prng } from './helpers/ir-env.ts';
+import { mutateTokens } from './helpers/mutate.ts';
 
 /** The most one case may take (ms); a slower one is a performance bug or a near-hang. */
 const CASE_BUDGET_MS = 1500;
@@ -112,21 +113,7 @@ describe('fuzz: the front end never throws', () => {
     const mutate = (b: { path: string; text: string }): string => {
       const toks = tokens.get(b.path)!;
       if (toks.length === 0) return pick(POOL);
-      // edits go right to left over distinct tokens, so each one's offsets stay valid
-      const chosen = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => Math.floor(rand() * toks.length)))].sort((a, b) => b - a);
-      let text = b.text;
-      for (const k of chosen) {
-        const t = toks[k]!;
-        const start = t.startOffset;
-        const end = start + t.image.length;
-        const r = rand();
-        if (r < 0.25) text = text.slice(0, start) + text.slice(end); // delete
-        else if (r < 0.5) text = text.slice(0, start) + pick(POOL) + text.slice(end); // replace from the pool
-        else if (r < 0.7) text = text.slice(0, start) + pick(toks).image + text.slice(end); // replace from the file
-        else if (r < 0.85) text = text.slice(0, start) + pick(POOL) + ' ' + text.slice(start); // insert
-        else text = text.slice(0, end) + ' ' + t.image + text.slice(end); // duplicate
-      }
-      return text;
+      return mutateTokens(b.text, toks, POOL, rand, { maxEdits: 3, poolReplaceBelow: 0.5 });
     };
     const importers = examples.filter((e) => /^import "std\//m.test(e.text));
     let withErrors = 0;

@@ -13,6 +13,7 @@ import { globalAuc, logloss } from '../../runtime/metrics.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { sizesFor, train } from '../../runtime/train.ts';
 import { tempFile } from './helpers.ts';
+import { CTR_ROWS } from './sparse-helpers.ts';
 
 const FM = (metrics: string) => `model fm
 index feature
@@ -28,15 +29,7 @@ evaluate { metrics ${metrics} }
 train { optimizer adam(lr = 0.1) steps 6 batch 3 seed 1 }
 `;
 
-const DATA = `1 a:1 b:2 c:0.5
-0 b:1 d:1
-1 a:-1 c:1 d:2 e:1
-0 e:3
-1 b:1 e:1
-0 a:2 d:0.5
-1 c:1
-0 a:1 b:1 c:1 d:1 e:1
-`;
+const DATA = CTR_ROWS;
 
 function setup(metrics: string) {
   const dir = join(tempFile('fm-eval.libsvm', DATA), '..');

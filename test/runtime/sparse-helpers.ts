@@ -12,3 +12,14 @@ export function libsvmInfo(name = 'clicks', label: ColumnKind = { kind: 'float' 
     decl: { kind: 'DataDecl', name: ident(name), columns: [], path: 'ctr.libsvm', pathSpan: span, format: ident('libsvm'), span },
   };
 }
+
+/** Eight labelled libsvm rows over features a–e (1 to 5 non-zeros each) for sparse-model tests. */
+export const CTR_ROWS = `1 a:1 b:2 c:0.5
+0 b:1 d:1
+1 a:-1 c:1 d:2 e:1
+0 e:3
+1 b:1 e:1
+0 a:2 d:0.5
+1 c:1
+0 a:1 b:1 c:1 d:1 e:1
+`;

@@ -12,6 +12,7 @@ import { loadDataset } from '../../runtime/dataset.ts';
 import { predictRows } from '../../runtime/evaluate.ts';
 import { sizesFor, train } from '../../runtime/train.ts';
 import { tempFile } from './helpers.ts';
+import { CTR_ROWS } from './sparse-helpers.ts';
 
 const MODEL = `model avg_features
 index feature
@@ -24,15 +25,8 @@ loss fit = mean((y, x) in clicks: softplus(score(x)) - y * score(x))
 train { optimizer adam(lr = 0.1) steps 8 batch 3 seed 1 }
 `;
 
-const DATA = `1 a:1 b:2 c:0.5
-0 b:1 d:1
-1 a:-1 c:1 d:2 e:1
-0 e:3
-1 b:1 e:1
-0 a:2 d:0.5
-1 c:1
-0 a:1 b:1 c:1 d:1 e:1
-1
+// the shared rows, one row without features and one with a single feature
+const DATA = `${CTR_ROWS}1
 0 d:2
 `;
 
