@@ -15,13 +15,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
-import { batchSpace, totalSpace } from '../compiler/lower.ts';
-import { GpuBackend } from '../runtime/backends.ts';
-import type { Relation } from '../runtime/data.ts';
-import { repoRoot } from '../runtime/data-paths.ts';
-import type { Dataset } from '../runtime/dataset.ts';
-import type { ExecMode } from '../runtime/executor.ts';
-import { train } from '../runtime/train.ts';
+import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { GpuBackend } from '../runtime/exec/backends.ts';
+import type { Relation } from '../runtime/data/load.ts';
+import { repoRoot } from '../runtime/data/data-paths.ts';
+import type { Dataset } from '../runtime/data/dataset.ts';
+import type { ExecMode } from '../runtime/exec/executor.ts';
+import { train } from '../runtime/train/train.ts';
 import { identityIds, ml100kShape, ml1mShape, ml20mCatalogueShape, option, type Shape } from './common.ts';
 
 const opt = option;

@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveImports } from '../compiler/check/imports.ts';
 import { check } from '../compiler/check/index.ts';
-import { hasErrors } from '../compiler/diagnostics.ts';
-import { lowerDiagnostics } from '../compiler/lower.ts';
-import { parse } from '../compiler/parse.ts';
-import { sourceFile } from '../compiler/source.ts';
+import { hasErrors } from '../compiler/diagnostics/diagnostics.ts';
+import { lowerDiagnostics } from '../compiler/lower/lower.ts';
+import { parse } from '../compiler/syntax/parse.ts';
+import { sourceFile } from '../compiler/diagnostics/source.ts';
 
 /** A valid model of about `lines` lines. */
 export function generateModel(lines: number): string {

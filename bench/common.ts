@@ -2,11 +2,11 @@
 // (ML-100K from ../shared/data when present, else synthetic data of its shape; ML-1M synthetic).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RelationInfo } from '../compiler/model.ts';
-import { parseRelation } from '../runtime/data.ts';
-import { ml100kDir } from '../runtime/data-paths.ts';
-import { IdMaps } from '../runtime/ids.ts';
-import { generateRatings, syntheticMl1m, ML1M_SPEC, type SyntheticRatings } from '../runtime/synthetic.ts';
+import type { RelationInfo } from '../compiler/check/model.ts';
+import { parseRelation } from '../runtime/data/load.ts';
+import { ml100kDir } from '../runtime/data/data-paths.ts';
+import { IdMaps } from '../runtime/data/ids.ts';
+import { generateRatings, syntheticMl1m, ML1M_SPEC, type SyntheticRatings } from '../runtime/data/synthetic.ts';
 
 /** `--name value` from the command line, or `dflt`. */
 export function option(name: string, dflt: string): string {

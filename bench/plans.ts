@@ -2,9 +2,9 @@
 //   npx tsx bench/plans.ts examples/mf-gramian.recmodel [users items ratings batch]
 import { readFileSync } from 'node:fs';
 import { compileSource } from '../compiler/compile.ts';
-import { planExpr, planGroup, printPlan } from '../compiler/codegen/plan.ts';
+import { planExpr, planGroup, printPlan } from '../compiler/plan/plan.ts';
 import { printIR } from '../compiler/ir/print.ts';
-import { batchSpace, totalSpace } from '../compiler/lower.ts';
+import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
 
 const [file, u = '6040', i = '3706', n = '1000209', b = n] = process.argv.slice(2);
 const sizes = new Map([['user', +u], ['item', +i], ['ratings', +b], [totalSpace('ratings'), +n], [batchSpace('ratings'), +b]]);

@@ -9,11 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource } from '../compiler/compile.ts';
-import { hasErrors } from '../compiler/diagnostics.ts';
-import { createBackend, type BackendMode } from '../runtime/backends.ts';
-import { ml100kDir, missingDataReason, repoRoot } from '../runtime/data-paths.ts';
-import { loadDataset } from '../runtime/dataset.ts';
-import { sizesFor, train } from '../runtime/train.ts';
+import { hasErrors } from '../compiler/diagnostics/diagnostics.ts';
+import { createBackend, type BackendMode } from '../runtime/exec/backends.ts';
+import { ml100kDir, missingDataReason, repoRoot } from '../runtime/data/data-paths.ts';
+import { loadDataset } from '../runtime/data/dataset.ts';
+import { sizesFor, train } from '../runtime/train/train.ts';
 import { option } from './common.ts';
 
 const opt = option;

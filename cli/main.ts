@@ -7,33 +7,33 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkAndLower, compileFile, type CompileResult } from '../compiler/compile.ts';
-import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics.ts';
+import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
-import { lineCol, type SourceFile } from '../compiler/source.ts';
-import type { BackendMode } from '../runtime/backends.ts';
+import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
+import type { BackendMode } from '../runtime/exec/backends.ts';
 
 /** The runtime modules, imported on demand (`loadRuntime`): gpu.js alone takes longer to load than `recc check` runs. */
 export interface Runtime {
-  readonly artifact: typeof import('../runtime/artifact.ts');
-  readonly backends: typeof import('../runtime/backends.ts');
-  readonly data: typeof import('../runtime/data.ts');
-  readonly dataset: typeof import('../runtime/dataset.ts');
-  readonly evaluate: typeof import('../runtime/evaluate.ts');
-  readonly runFolder: typeof import('../runtime/run-folder.ts');
-  readonly serve: typeof import('../runtime/serve.ts');
-  readonly train: typeof import('../runtime/train.ts');
+  readonly artifact: typeof import('../runtime/output/artifact.ts');
+  readonly backends: typeof import('../runtime/exec/backends.ts');
+  readonly data: typeof import('../runtime/data/load.ts');
+  readonly dataset: typeof import('../runtime/data/dataset.ts');
+  readonly evaluate: typeof import('../runtime/eval/evaluate.ts');
+  readonly runFolder: typeof import('../runtime/output/run-folder.ts');
+  readonly serve: typeof import('../runtime/serve/serve.ts');
+  readonly train: typeof import('../runtime/train/train.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
   const [artifact, backends, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
-    import('../runtime/artifact.ts'),
-    import('../runtime/backends.ts'),
-    import('../runtime/data.ts'),
-    import('../runtime/dataset.ts'),
-    import('../runtime/evaluate.ts'),
-    import('../runtime/run-folder.ts'),
-    import('../runtime/serve.ts'),
-    import('../runtime/train.ts'),
+    import('../runtime/output/artifact.ts'),
+    import('../runtime/exec/backends.ts'),
+    import('../runtime/data/load.ts'),
+    import('../runtime/data/dataset.ts'),
+    import('../runtime/eval/evaluate.ts'),
+    import('../runtime/output/run-folder.ts'),
+    import('../runtime/serve/serve.ts'),
+    import('../runtime/train/train.ts'),
   ]);
   return { artifact, backends, data, dataset, evaluate, runFolder, serve, train };
 }

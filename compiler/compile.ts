@@ -7,19 +7,19 @@ import { resolve as resolvePath } from 'node:path';
 import { grad } from './autodiff/grad.ts';
 import { resolveImports } from './check/imports.ts';
 import { check } from './check/index.ts';
-import { hasErrors, type Diagnostic } from './diagnostics.ts';
+import { hasErrors, type Diagnostic } from './diagnostics/diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { nodes } from './ir/walk.ts';
 import type { IRModule, Sizes } from './ir/module.ts';
-import { batchSpace, lower, lowerDiagnostics, totalSpace } from './lower.ts';
-import type { Model } from './model.ts';
-import { parse } from './parse.ts';
+import { batchSpace, lower, lowerDiagnostics, totalSpace } from './lower/lower.ts';
+import type { Model } from './check/model.ts';
+import { parse } from './syntax/parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
 import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
-import { sourceFile, type SourceFile } from './source.ts';
+import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
 export interface CompiledExpr {
   readonly written: Expr;

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.ts';
-import { batchSpace, totalSpace } from '../compiler/lower.ts';
-import { ReferenceBackend } from '../runtime/backend.ts';
-import { GpuBackend } from '../runtime/backends.ts';
-import type { Relation } from '../runtime/data.ts';
-import { syntheticMl1m } from '../runtime/synthetic.ts';
-import { initParams, makeEnv } from '../runtime/train.ts';
+import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { ReferenceBackend } from '../runtime/exec/backend.ts';
+import { GpuBackend } from '../runtime/exec/backends.ts';
+import type { Relation } from '../runtime/data/load.ts';
+import { syntheticMl1m } from '../runtime/data/synthetic.ts';
+import { initParams, makeEnv } from '../runtime/train/train.ts';
 import { EXAMPLES_DIR } from './helpers/examples.ts';
 
 const RTOL = 1e-5;

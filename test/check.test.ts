@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveImports } from '../compiler/check/imports.ts';
 import { check } from '../compiler/check/index.ts';
-import { hasErrors } from '../compiler/diagnostics.ts';
-import { isCode, messages } from '../compiler/messages.ts';
-import type { Model } from '../compiler/model.ts';
-import { parse } from '../compiler/parse.ts';
-import { sourceFile } from '../compiler/source.ts';
+import { hasErrors } from '../compiler/diagnostics/diagnostics.ts';
+import { isCode, messages } from '../compiler/diagnostics/messages.ts';
+import type { Model } from '../compiler/check/model.ts';
+import { parse } from '../compiler/syntax/parse.ts';
+import { sourceFile } from '../compiler/diagnostics/source.ts';
 import { golden, loadFixtures, render } from './helpers/golden.ts';
 
 const dir = new URL('./golden/check/', import.meta.url).pathname;

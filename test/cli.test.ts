@@ -7,10 +7,10 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceBackend } from '../runtime/backend.ts';
-import { validatePlan } from '../runtime/artifact.ts';
-import { readNpy } from '../runtime/npy.ts';
-import { readParams, type ParamManifestEntry } from '../runtime/run-folder.ts';
+import { ReferenceBackend } from '../runtime/exec/backend.ts';
+import { validatePlan } from '../runtime/output/artifact.ts';
+import { readNpy } from '../runtime/output/npy.ts';
+import { readParams, type ParamManifestEntry } from '../runtime/output/run-folder.ts';
 import { EXAMPLES_DIR, loadExample, objective } from './helpers/examples.ts';
 import { recc, reccProcess, type CliResult } from './helpers/cli.ts';
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STD_DIR } from '../compiler/check/imports.ts';
 import { checkSource } from '../compiler/compile.ts';
-import { renderDiagnostics } from '../compiler/diagnostics.ts';
-import { messages } from '../compiler/messages.ts';
-import { parse } from '../compiler/parse.ts';
-import { sourceFile } from '../compiler/source.ts';
+import { renderDiagnostics } from '../compiler/diagnostics/diagnostics.ts';
+import { messages } from '../compiler/diagnostics/messages.ts';
+import { parse } from '../compiler/syntax/parse.ts';
+import { sourceFile } from '../compiler/diagnostics/source.ts';
 import * as T from '../grammar/tokens.ts';
 
 const root = new URL('../', import.meta.url).pathname;

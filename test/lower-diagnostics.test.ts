@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateModel } from '../bench/check.ts';
 import { checkSource } from '../compiler/compile.ts';
-import { lower, lowerDiagnostics } from '../compiler/lower.ts';
+import { lower, lowerDiagnostics } from '../compiler/lower/lower.ts';
 import { loadFixtures } from './helpers/golden.ts';
 
 const root = new URL('../', import.meta.url).pathname;

@@ -2,8 +2,8 @@
 // fuzz of the front end lives in fuzz.test.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from '../compiler/parse.ts';
-import { sourceFile } from '../compiler/source.ts';
+import { parse } from '../compiler/syntax/parse.ts';
+import { sourceFile } from '../compiler/diagnostics/source.ts';
 import { golden, loadFixtures, render } from './helpers/golden.ts';
 
 const dir = new URL('./golden/syntax/', import.meta.url).pathname;

@@ -7,11 +7,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { declName } from '../ast.ts';
-import type * as A from '../ast.ts';
-import type { Diagnostic } from '../diagnostics.ts';
-import { parse } from '../parse.ts';
-import { sourceFile, type SourceFile } from '../source.ts';
+import { declName } from '../syntax/ast.ts';
+import type * as A from '../syntax/ast.ts';
+import type { Diagnostic } from '../diagnostics/diagnostics.ts';
+import { parse } from '../syntax/parse.ts';
+import { sourceFile, type SourceFile } from '../diagnostics/source.ts';
 import { didYouMean, error } from './names.ts';
 
 /** Where the standard library lives: std/ next to compiler/, found from this file's own URL. */

@@ -2,10 +2,10 @@
 // semantics, stopping after the first sub-pass that reported an error, so later passes may assume
 // earlier invariants (Prisma). Never throws on user input; `throw` is for recc bugs (InternalError).
 // Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
-import type * as A from '../ast.ts';
-import { hasErrors, type Diagnostic } from '../diagnostics.ts';
-import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from '../model.ts';
-import type { Span } from '../source.ts';
+import type * as A from '../syntax/ast.ts';
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
+import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from './model.ts';
+import type { Span } from '../diagnostics/source.ts';
 import { assertNever, checkNames, didYouMean, error, evalConst, warning, type Env, type Report } from './names.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';

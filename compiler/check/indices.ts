@@ -3,10 +3,10 @@
 // (u: user, i: item, r: float value); `u in user`, `k in d`, `j in J`, `j in x`, samplers and
 // `j < l in x` bind as LANGUAGE.md says. shapes.ts drives these rules while it types expressions;
 // every problem here is an RC03xx diagnostic (or RC0515 for samplers), never an exception.
-import type * as A from '../ast.ts';
-import type { Diagnostic } from '../diagnostics.ts';
-import type { Axis, ColumnInfo } from '../model.ts';
-import type { Span } from '../source.ts';
+import type * as A from '../syntax/ast.ts';
+import type { Diagnostic } from '../diagnostics/diagnostics.ts';
+import type { Axis, ColumnInfo } from './model.ts';
+import type { Span } from '../diagnostics/source.ts';
 import { assertNever, error, kindName, type Env } from './names.ts';
 
 /** The type of an expression: a tensor over `axes` (a scalar has none), a string, or an error already reported. */

@@ -3,10 +3,10 @@
 // RC02xx diagnostics, plus the RC05xx ones that are about names or constants (imports, --set,
 // recursion, formats, constant expressions). Every name in every def and term body is resolved
 // against its lexical scope here, so later passes may assume that lookups succeed.
-import type * as A from '../ast.ts';
-import { InternalError, suggest, type Diagnostic, type Note } from '../diagnostics.ts';
-import type { Axis, ColumnInfo, InitInfo, ParamInfo, RelationInfo } from '../model.ts';
-import type { Span } from '../source.ts';
+import type * as A from '../syntax/ast.ts';
+import { InternalError, suggest, type Diagnostic, type Note } from '../diagnostics/diagnostics.ts';
+import type { Axis, ColumnInfo, InitInfo, ParamInfo, RelationInfo } from './model.ts';
+import type { Span } from '../diagnostics/source.ts';
 import type { ImportedFile } from './imports.ts';
 
 export type Sym =

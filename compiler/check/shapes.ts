@@ -3,9 +3,9 @@
 // (scalar: none; `U[u]` with U[user, d] is a row of `d`), a string, or an error already reported
 // (which silences follow-ups). Defs are checked at each call site with the argument types (they are
 // inlined later); an error in a def body is reported there, with a note pointing at the call.
-import type * as A from '../ast.ts';
-import type { Diagnostic, Note } from '../diagnostics.ts';
-import type { Span } from '../source.ts';
+import type * as A from '../syntax/ast.ts';
+import type { Diagnostic, Note } from '../diagnostics/diagnostics.ts';
+import type { Span } from '../diagnostics/source.ts';
 import { axesEq, bindAll, describeTy, describeVar, EMPTY_SCOPE, ERROR, indexType, memberType, SCALAR, whereScope, type Scope, type Ty, type TypeCtx, type Var } from './indices.ts';
 import { error, kindName, UNARY_BUILTINS, VALUE_TYPES, type Env, type Report } from './names.ts';
 

@@ -5,9 +5,9 @@
 // identifiers generated here (`p0` args, `v3` values, `i2` indices, `j1` counters, `s4` sums,
 // `w0` scratch), JS keywords, `this.thread.x`, `Math.*` and finite numeric literals. User names
 // reach the source only inside the header comment, sanitized to a harmless character set.
-import { InternalError } from '../diagnostics.ts';
+import { InternalError } from '../diagnostics/diagnostics.ts';
 import { assertNever, freeIdx, idxKey, ixKey, type Expr, type ExprOf, type Idx, type Ix } from '../ir/nodes.ts';
-import { children, csrKey, csrOf, type Arg, type KernelPlan, type Step } from './plan.ts';
+import { children, csrKey, csrOf, type Arg, type KernelPlan, type Step } from '../plan/plan.ts';
 
 export interface KernelSettings {
   readonly output: [number];

@@ -2,7 +2,7 @@
 // exactly as written; a max/min reduction too, its value reused while its free indices stay put).
 // It is the oracle for rewrites, gradients and generated kernels, so it is deliberately simple:
 // the expression is compiled once into closures over a frame of index slots.
-import { InternalError } from '../diagnostics.ts';
+import { InternalError } from '../diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, freeIdx, idxKey, type Expr, type Idx, type Ix } from './nodes.ts';
 import type { Sizes } from './module.ts';
 

@@ -3,7 +3,7 @@
 // smart constructors canonicalize (flatten and sort add/mul, fold constants, drop empty sums).
 // An index variable ranges over a *space*: an index domain (`user`), a dim (`d`) or the tuples of
 // a relation (`ratings`); `space` names it and the module's space table says which kind it is.
-import { InternalError } from '../diagnostics.ts';
+import { InternalError } from '../diagnostics/diagnostics.ts';
 
 export interface Idx {
   readonly name: string;

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ml100kDir, missingDataReason, repoRoot } from '../../runtime/data-paths.ts';
+import { ml100kDir, missingDataReason, repoRoot } from '../../runtime/data/data-paths.ts';
 
 export interface Ml100kLibsvm {
   readonly text: string;

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syntheticCtr, toLibsvm } from '../../runtime/synthetic.ts';
+import { syntheticCtr, toLibsvm } from '../../runtime/data/synthetic.ts';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'synthetic-ctr.libsvm');
 const data = syntheticCtr();

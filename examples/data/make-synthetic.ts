@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { oracleRmse, syntheticSmall, toUData } from '../../runtime/synthetic.ts';
+import { oracleRmse, syntheticSmall, toUData } from '../../runtime/data/synthetic.ts';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'synthetic-ratings.tsv');
 const data = syntheticSmall();

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { idx, mul, sum, tensor, v } from '../../compiler/ir/nodes.ts';
 import type { Space } from '../../compiler/ir/module.ts';
-import { planExpr } from '../../compiler/codegen/plan.ts';
-import { Executor } from '../../runtime/executor.ts';
+import { planExpr } from '../../compiler/plan/plan.ts';
+import { Executor } from '../../runtime/exec/executor.ts';
 import { rng } from './fixtures.ts';
 
 const N = 1_000_000;

@@ -24,8 +24,8 @@ import {
   type Ix,
 } from '../../compiler/ir/nodes.ts';
 import { evalTensor } from '../../compiler/ir/interp.ts';
-import { planExpr, printPlan, type PlanOptions } from '../../compiler/codegen/plan.ts';
-import { Executor, type ExecMode } from '../../runtime/executor.ts';
+import { planExpr, printPlan, type PlanOptions } from '../../compiler/plan/plan.ts';
+import { Executor, type ExecMode } from '../../runtime/exec/executor.ts';
 import { a, b, c, expectClose, gather, i, k, l, makeFixture, t, u, type FixtureSizes } from './fixtures.ts';
 
 const U = (r: Ix, d: Ix): Expr => tensor('param', 'U', [r, d]);

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Env } from '../../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../../compiler/lower.ts';
-import { ReferenceBackend, type Backend } from '../../runtime/backend.ts';
-import { GpuBackend } from '../../runtime/backends.ts';
-import { selectRows, type Relation } from '../../runtime/data.ts';
-import { Rng } from '../../runtime/rng.ts';
-import { generateRatings, SMALL_SPEC, toUData } from '../../runtime/synthetic.ts';
-import { initParams, makeEnv, sizesFor } from '../../runtime/train.ts';
+import { batchSpace, totalSpace } from '../../compiler/lower/lower.ts';
+import { ReferenceBackend, type Backend } from '../../runtime/exec/backend.ts';
+import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { selectRows, type Relation } from '../../runtime/data/load.ts';
+import { Rng } from '../../runtime/data/rng.ts';
+import { generateRatings, SMALL_SPEC, toUData } from '../../runtime/data/synthetic.ts';
+import { initParams, makeEnv, sizesFor } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample, type Loaded } from '../helpers/examples.ts';
 
 /** the examples the acceptance criterion names (examples.test.ts covers every example) */

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { eq, konst, mul, sub, sum, tensor, v, type Expr, type Ix } from '../../compiler/ir/nodes.ts';
 import { evalTensor } from '../../compiler/ir/interp.ts';
-import { planExpr, planGroup } from '../../compiler/codegen/plan.ts';
-import { buildCsr, Executor } from '../../runtime/executor.ts';
+import { planExpr, planGroup } from '../../compiler/plan/plan.ts';
+import { buildCsr, Executor } from '../../runtime/exec/executor.ts';
 import { a, b, c, expectClose, gather, k, makeFixture, rng, t } from './fixtures.ts';
 
 const U = (r: Ix, d: Ix): Expr => tensor('param', 'U', [r, d]);

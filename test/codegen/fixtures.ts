@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { idx, type Idx, type Ix } from '../../compiler/ir/nodes.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
-import type { Env32 } from '../../runtime/executor.ts';
+import type { Env32 } from '../../runtime/exec/executor.ts';
 import { prng } from '../helpers/ir-env.ts';
 
 /** mulberry32, shared with the other property tests */

@@ -2,7 +2,7 @@
 // common subexpressions computed once, a JSON-serialisable plan with costs.
 import { describe, expect, it } from 'vitest';
 import { add, eq, konst, mul, pow, sub, sum, tensor, v, type Expr, type Ix } from '../../compiler/ir/nodes.ts';
-import { planExpr, planGroup, printPlan } from '../../compiler/codegen/plan.ts';
+import { planExpr, planGroup, printPlan } from '../../compiler/plan/plan.ts';
 import { a, b, gather, i, k, l, makeFixture, t, u } from './fixtures.ts';
 import { idx } from '../../compiler/ir/nodes.ts';
 
@@ -122,8 +122,8 @@ describe('planGroup: a sum one expression holds as a temp is read by the others'
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { compileSource } = await import('../../compiler/compile.ts');
-    const { batchSpace, totalSpace } = await import('../../compiler/lower.ts');
-    const { repoRoot } = await import('../../runtime/data-paths.ts');
+    const { batchSpace, totalSpace } = await import('../../compiler/lower/lower.ts');
+    const { repoRoot } = await import('../../runtime/data/data-paths.ts');
     const file = join(repoRoot(), 'examples', 'sampled-softmax.recmodel');
     const rel = (n: string, x: number): [string, number][] => [[n, x], [batchSpace(n), x], [totalSpace(n), x]];
     const given = new Map<string, number>([['user', 943], ['item', 1682], ...rel('likes', 1024), ...rel('ratings', 100_000), ...rel('J~', 50)]);

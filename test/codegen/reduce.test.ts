@@ -9,14 +9,14 @@ import {
 } from '../../compiler/ir/nodes.ts';
 import { evalTensor } from '../../compiler/ir/interp.ts';
 import { nodes } from '../../compiler/ir/walk.ts';
-import { planExpr, planGroup, printPlan } from '../../compiler/codegen/plan.ts';
+import { planExpr, planGroup, printPlan } from '../../compiler/plan/plan.ts';
 import { emitKernel } from '../../compiler/codegen/gpujs.ts';
 import { optimize } from '../../compiler/passes/pipeline.ts';
-import { Executor, type ExecMode } from '../../runtime/executor.ts';
+import { Executor, type ExecMode } from '../../runtime/exec/executor.ts';
 import { compileSource } from '../../compiler/compile.ts';
-import { ReferenceBackend } from '../../runtime/backend.ts';
-import { GpuBackend } from '../../runtime/backends.ts';
-import { train } from '../../runtime/train.ts';
+import { ReferenceBackend } from '../../runtime/exec/backend.ts';
+import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { train } from '../../runtime/train/train.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 import { a, b, c, expectClose, gather, i, k, makeFixture, t, u, type FixtureSizes } from './fixtures.ts';
 

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { eq, idx, mul, pow, sub, sum, tensor, v, type Ix } from '../../compiler/ir/nodes.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import { evalTensor, type Env } from '../../compiler/ir/interp.ts';
-import { planExpr } from '../../compiler/codegen/plan.ts';
+import { planExpr } from '../../compiler/plan/plan.ts';
 import { commentText, emitKernel, flt } from '../../compiler/codegen/gpujs.ts';
-import { buildCsr, Executor } from '../../runtime/executor.ts';
+import { buildCsr, Executor } from '../../runtime/exec/executor.ts';
 import { expectClose, rng } from './fixtures.ts';
 
 const ALLOWED = new Set([

@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
 import { add } from '../../compiler/ir/nodes.ts';
 import { evalScalar, evalTensor, type Env, type TensorValue } from '../../compiler/ir/interp.ts';
-import { repoRoot } from '../../runtime/data-paths.ts';
-import { Rng } from '../../runtime/rng.ts';
-import { distribution, drawSamples, samplerKey } from '../../runtime/samplers.ts';
-import { initParams, makeEnv, sizesFor } from '../../runtime/train.ts';
+import { repoRoot } from '../../runtime/data/data-paths.ts';
+import { Rng } from '../../runtime/data/rng.ts';
+import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
+import { initParams, makeEnv, sizesFor } from '../../runtime/train/train.ts';
 import { prng } from '../helpers/ir-env.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 

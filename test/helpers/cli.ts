@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadRuntime, runCommand } from '../../cli/main.ts';
-import { repoRoot } from '../../runtime/data-paths.ts';
+import { repoRoot } from '../../runtime/data/data-paths.ts';
 
 export interface CliResult {
   readonly code: number;

@@ -4,15 +4,15 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
-import { renderDiagnostics } from '../../compiler/diagnostics.ts';
-import type { Backend } from '../../runtime/backend.ts';
-import type { Relation } from '../../runtime/data.ts';
-import { repoRoot } from '../../runtime/data-paths.ts';
-import { loadDataset, type Dataset, type DataOptions } from '../../runtime/dataset.ts';
+import { renderDiagnostics } from '../../compiler/diagnostics/diagnostics.ts';
+import type { Backend } from '../../runtime/exec/backend.ts';
+import type { Relation } from '../../runtime/data/load.ts';
+import { repoRoot } from '../../runtime/data/data-paths.ts';
+import { loadDataset, type Dataset, type DataOptions } from '../../runtime/data/dataset.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
-import { Rng } from '../../runtime/rng.ts';
-import { distribution, drawSamples, samplerKey } from '../../runtime/samplers.ts';
-import { makeEnv, sizesFor } from '../../runtime/train.ts';
+import { Rng } from '../../runtime/data/rng.ts';
+import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
+import { makeEnv, sizesFor } from '../../runtime/train/train.ts';
 
 export const EXAMPLES_DIR = join(repoRoot(), 'examples');
 

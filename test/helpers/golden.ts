@@ -4,8 +4,8 @@
 // become --set overrides. Diagnostics name the fixture by its base name, so goldens are portable.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics.ts';
-import { sourceFile, type SourceFile } from '../../compiler/source.ts';
+import { renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
+import { sourceFile, type SourceFile } from '../../compiler/diagnostics/source.ts';
 
 export const MARKER = '# --- expected ---';
 

@@ -1,8 +1,8 @@
 // A small in-memory dataset for sampler and loss tests: one relation `likes(user, item, rating)`
 // with seeded random tuples, without files (the model's `from` path is never read).
-import type { Relation } from '../../runtime/data.ts';
-import type { Dataset } from '../../runtime/dataset.ts';
-import { IdMaps } from '../../runtime/ids.ts';
+import type { Relation } from '../../runtime/data/load.ts';
+import type { Dataset } from '../../runtime/data/dataset.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
 import { prng } from './ir-env.ts';
 
 export interface TinySpec {

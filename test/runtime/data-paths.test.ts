@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ml100kDir, repoRoot, sharedDataDir } from '../../runtime/data-paths.ts';
+import { ml100kDir, repoRoot, sharedDataDir } from '../../runtime/data/data-paths.ts';
 
 describe('sharedDataDir', () => {
   const saved = process.env.RECC_DATA_DIR;

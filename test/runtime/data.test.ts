@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DataError, filterRelation, idColumn, loadRelation, parseNumber, valueColumn, type LoadOptions } from '../../runtime/data.ts';
-import { IdMaps } from '../../runtime/ids.ts';
-import { syntheticMl1m } from '../../runtime/synthetic.ts';
+import { DataError, filterRelation, idColumn, loadRelation, parseNumber, valueColumn, type LoadOptions } from '../../runtime/data/load.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
+import { syntheticMl1m } from '../../runtime/data/synthetic.ts';
 import { ratingsInfo, relationInfo, tempFile } from './helpers.ts';
 
 const load = (body: string, format: 'tsv' | 'csv' | 'movielens' = 'tsv', ids = new IdMaps(), opts: LoadOptions = {}) =>

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingDataReason, ml100kDir } from '../../runtime/data-paths.ts';
+import { missingDataReason, ml100kDir } from '../../runtime/data/data-paths.ts';
 import { ml100kLibsvm } from '../../examples/data/make-ml100k-libsvm.ts';
 import { recc } from '../helpers/cli.ts';
 import { EXAMPLES_DIR } from '../helpers/examples.ts';

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ColumnKind, RelationInfo } from '../../compiler/model.ts';
+import type { ColumnKind, RelationInfo } from '../../compiler/check/model.ts';
 
 /** Column shorthand: 'user' / 'item' (any other name) = index domain, or 'float' | 'int' | 'string'. */
 export type ColSpec = 'float' | 'int' | 'string' | `domain:${string}`;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IdMap, IdMaps } from '../../runtime/ids.ts';
+import { IdMap, IdMaps } from '../../runtime/data/ids.ts';
 
 describe('IdMaps', () => {
   it('assigns dense ids in first-seen order and inverts them', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DataError, loadRelation, type LoadOptions } from '../../runtime/data.ts';
-import { IdMaps } from '../../runtime/ids.ts';
-import { loadSparse, parseLibsvm, type SparseLoad } from '../../runtime/sparse.ts';
+import { DataError, loadRelation, type LoadOptions } from '../../runtime/data/load.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
+import { loadSparse, parseLibsvm, type SparseLoad } from '../../runtime/data/sparse.ts';
 import { tempFile } from './helpers.ts';
 import { libsvmInfo } from './sparse-helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aucOf, globalAuc, listMetrics, logloss, LOGLOSS_EPS, mae, rankingMetrics, rmse, sigmoid, topK, userItems } from '../../runtime/metrics.ts';
+import { aucOf, globalAuc, listMetrics, logloss, LOGLOSS_EPS, mae, rankingMetrics, rmse, sigmoid, topK, userItems } from '../../runtime/eval/metrics.ts';
 
 const L2_3 = Math.log2(3); // discount of rank 2
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { idColumn, loadRelation, valueColumn } from '../../runtime/data.ts';
-import { missingDataReason, ml100kDir } from '../../runtime/data-paths.ts';
-import { IdMaps } from '../../runtime/ids.ts';
-import { splitRelation, loadSplitFiles } from '../../runtime/split.ts';
+import { idColumn, loadRelation, valueColumn } from '../../runtime/data/load.ts';
+import { missingDataReason, ml100kDir } from '../../runtime/data/data-paths.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
+import { splitRelation, loadSplitFiles } from '../../runtime/data/split.ts';
 import { ratingsInfo } from './helpers.ts';
 
 const dir = ml100kDir();

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy, f32, i32, npyHeader, readNpy, writeNpy } from '../../runtime/npy.ts';
+import { decodeNpy, encodeNpy, f32, i32, npyHeader, readNpy, writeNpy } from '../../runtime/output/npy.ts';
 import { tempFile } from './helpers.ts';
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;

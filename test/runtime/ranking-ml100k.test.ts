@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingDataReason, ml100kDir } from '../../runtime/data-paths.ts';
-import type { Dataset } from '../../runtime/dataset.ts';
+import { missingDataReason, ml100kDir } from '../../runtime/data/data-paths.ts';
+import type { Dataset } from '../../runtime/data/dataset.ts';
 import { recc } from '../helpers/cli.ts';
 import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../runtime/rng.ts';
+import { Rng } from '../../runtime/data/rng.ts';
 
 describe('Rng', () => {
   it('gives the same numbers for the same seed (pinned: these must not change across machines)', () => {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { missingDataReason, ml100kDir } from '../../runtime/data-paths.ts';
+import { missingDataReason, ml100kDir } from '../../runtime/data/data-paths.ts';
 import { recc } from '../helpers/cli.ts';
 import { EXAMPLES_DIR } from '../helpers/examples.ts';
 

@@ -5,12 +5,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { missingDataReason, ml100kDir, repoRoot } from '../../runtime/data-paths.ts';
-import { IdMaps } from '../../runtime/ids.ts';
-import { globalAuc, logloss } from '../../runtime/metrics.ts';
-import { Rng } from '../../runtime/rng.ts';
-import { loadSparse } from '../../runtime/sparse.ts';
-import { CTR_FIELDS, CTR_SPEC, generateCtr, syntheticCtr, toLibsvm, type SyntheticCtr } from '../../runtime/synthetic.ts';
+import { missingDataReason, ml100kDir, repoRoot } from '../../runtime/data/data-paths.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
+import { globalAuc, logloss } from '../../runtime/eval/metrics.ts';
+import { Rng } from '../../runtime/data/rng.ts';
+import { loadSparse } from '../../runtime/data/sparse.ts';
+import { CTR_FIELDS, CTR_SPEC, generateCtr, syntheticCtr, toLibsvm, type SyntheticCtr } from '../../runtime/data/synthetic.ts';
 import { libsvmInfo } from './sparse-helpers.ts';
 
 /**

@@ -1,5 +1,5 @@
 // Test helpers for sparse relations: the RelationInfo of a libsvm relation, built without the compiler.
-import type { ColumnKind, RelationInfo } from '../../compiler/model.ts';
+import type { ColumnKind, RelationInfo } from '../../compiler/check/model.ts';
 
 /** `data name(label: <label>, x: sparse feature) from "…" format libsvm` as check/ would produce it. */
 export function libsvmInfo(name = 'clicks', label: ColumnKind = { kind: 'float' }, extra: { name: string; type: ColumnKind }[] = []): RelationInfo {

@@ -5,12 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../compiler/compile.ts';
-import { renderDiagnostics } from '../../compiler/diagnostics.ts';
-import { ReferenceBackend } from '../../runtime/backend.ts';
-import { createBackend, GpuBackend } from '../../runtime/backends.ts';
-import { loadDataset } from '../../runtime/dataset.ts';
-import { predictRows } from '../../runtime/evaluate.ts';
-import { sizesFor, train } from '../../runtime/train.ts';
+import { renderDiagnostics } from '../../compiler/diagnostics/diagnostics.ts';
+import { ReferenceBackend } from '../../runtime/exec/backend.ts';
+import { createBackend, GpuBackend } from '../../runtime/exec/backends.ts';
+import { loadDataset } from '../../runtime/data/dataset.ts';
+import { predictRows } from '../../runtime/eval/evaluate.ts';
+import { sizesFor, train } from '../../runtime/train/train.ts';
 import { tempFile } from './helpers.ts';
 import { CTR_ROWS } from './sparse-helpers.ts';
 

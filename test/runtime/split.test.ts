@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { SplitInfo } from '../../compiler/model.ts';
-import { idColumn, loadRelation, parseRelation, valueColumn, type Relation } from '../../runtime/data.ts';
-import { IdMaps } from '../../runtime/ids.ts';
-import { groupByUser, loadSplitFiles, splitRelation, type Split } from '../../runtime/split.ts';
-import { syntheticSmall, toUData } from '../../runtime/synthetic.ts';
+import type { SplitInfo } from '../../compiler/check/model.ts';
+import { idColumn, loadRelation, parseRelation, valueColumn, type Relation } from '../../runtime/data/load.ts';
+import { IdMaps } from '../../runtime/data/ids.ts';
+import { groupByUser, loadSplitFiles, splitRelation, type Split } from '../../runtime/data/split.ts';
+import { syntheticSmall, toUData } from '../../runtime/data/synthetic.ts';
 import { ratingsInfo, tempFile } from './helpers.ts';
 
 const synth = (): Relation => parseRelation(ratingsInfo('movielens'), toUData(syntheticSmall()), 'synthetic', 'movielens', new IdMaps());

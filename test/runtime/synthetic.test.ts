@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../runtime/data-paths.ts';
-import { generateRatings, oracleRmse, SMALL_SPEC, syntheticSmall, toUData } from '../../runtime/synthetic.ts';
+import { repoRoot } from '../../runtime/data/data-paths.ts';
+import { generateRatings, oracleRmse, SMALL_SPEC, syntheticSmall, toUData } from '../../runtime/data/synthetic.ts';
 
 describe('synthetic ratings', () => {
   const d = syntheticSmall();

@@ -3,8 +3,8 @@
 // side), each side in the original tuple order. Randomness comes only from Rng(split.seed), so a seed
 // gives the same split on every machine. Per-user splits never move a user's last training tuple:
 // a user with one tuple stays in train, so no user present in the data is lost from train.
-import type { RelationInfo, SplitInfo } from '../compiler/model.ts';
-import { idColumn, loadRelation, selectRows, valueColumn, type LoadOptions, type Relation } from './data.ts';
+import type { RelationInfo, SplitInfo } from '../../compiler/check/model.ts';
+import { idColumn, loadRelation, selectRows, valueColumn, type LoadOptions, type Relation } from './load.ts';
 import type { IdMaps } from './ids.ts';
 import { Rng } from './rng.ts';
 

@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule from 'ajv';
-import { emitKernel } from '../compiler/codegen/gpujs.ts';
-import { planExpr } from '../compiler/codegen/plan.ts';
-import type { Compiled, CompiledExpr } from '../compiler/compile.ts';
-import { printIR } from '../compiler/ir/print.ts';
+import { emitKernel } from '../../compiler/codegen/gpujs.ts';
+import { planExpr } from '../../compiler/plan/plan.ts';
+import type { Compiled, CompiledExpr } from '../../compiler/compile.ts';
+import { printIR } from '../../compiler/ir/print.ts';
 import { writeAtomic } from './run-folder.ts';
 
 export class ArtifactError extends Error {

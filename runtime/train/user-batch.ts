@@ -4,9 +4,9 @@
 // first axis is the domain is sliced to the batch's rows; gradients are scattered back to full size.
 // The compiled terms scale sums over the domain by |D|/|B| (lower.ts), so a whole-data loss over
 // B × all items costs O(|B|d² + |I|d²) per step, not O(|B||I|d).
-import type { Compiled } from '../compiler/compile.ts';
-import type { Relation } from './data.ts';
-import type { Rng } from './rng.ts';
+import type { Compiled } from '../../compiler/compile.ts';
+import type { Relation } from '../data/load.ts';
+import type { Rng } from '../data/rng.ts';
 
 export class UserBatcher {
   private order: Int32Array;

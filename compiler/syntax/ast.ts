@@ -1,7 +1,7 @@
 // The abstract syntax tree of a .recmodel file, produced by cst-to-ast.ts.
 // Invariants: every node carries the span of the source text it came from; nodes are readonly,
 // tagged by `kind`, and say only what the user wrote (no name resolution, no types — see check/).
-import type { Span } from './source.ts';
+import type { Span } from '../diagnostics/source.ts';
 
 export interface Ident {
   readonly kind: 'Ident';

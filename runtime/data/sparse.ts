@@ -6,8 +6,8 @@
 // row in row order (the entries of row r are contiguous, and rows never decrease), so a row's entries
 // are one CSR slice. Every way of taking rows of R (splits, derived relations, mini-batches) goes
 // through selectRowsSparse, which renumbers `row` to positions in the new relation.
-import type { ColumnInfo, RelationInfo } from '../compiler/model.ts';
-import { DataError, parseNumber, readText, selectRows, type LoadOptions, type Relation } from './data.ts';
+import type { ColumnInfo, RelationInfo } from '../../compiler/check/model.ts';
+import { DataError, parseNumber, readText, selectRows, type LoadOptions, type Relation } from './load.ts';
 import type { IdMaps } from './ids.ts';
 
 /** A relation with sparse columns and its entries relations, keyed by entries name (`R~x`). */

@@ -2,18 +2,18 @@
 // started from a run folder), each step evaluates every term and every param's gradient through a
 // Backend on the current batch, checks each term is finite (a NaN names its term and stops the run
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
-import type { Compiled } from '../compiler/compile.ts';
-import type { Env, TensorValue } from '../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../compiler/lower.ts';
-import { evalMany, type Backend } from './backend.ts';
-import type { Relation } from './data.ts';
-import type { Dataset } from './dataset.ts';
-import { evaluateModel, type EvalResult } from './evaluate.ts';
+import type { Compiled } from '../../compiler/compile.ts';
+import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
+import { batchSpace, totalSpace } from '../../compiler/lower/lower.ts';
+import { evalMany, type Backend } from '../exec/backend.ts';
+import type { Relation } from '../data/load.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { evaluateModel, type EvalResult } from '../eval/evaluate.ts';
 import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../data/rng.ts';
 import { distribution, drawSamples, samplerKey } from './samplers.ts';
 import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
-import { entriesOf, selectEntries } from './sparse.ts';
+import { entriesOf, selectEntries } from '../data/sparse.ts';
 import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
 
 export interface StepLog {

@@ -8,7 +8,7 @@
 // test/fast-parse.test.ts checks both directions on examples, fixtures and thousands of mutants.
 import type * as A from './ast.ts';
 import { binaryOp, isAggregate, NOT_OPERAND, COMPARISON, PRECEDENCE, rangeBinding, unquote } from './cst-to-ast.ts';
-import { joinSpans, span, type SourceFile, type Span } from './source.ts';
+import { joinSpans, span, type SourceFile, type Span } from '../diagnostics/source.ts';
 
 // Token kinds. Hard keywords are reserved; soft keywords are also names (Chevrotain's Identifier
 // category), like grammar/tokens.ts.

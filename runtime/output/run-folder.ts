@@ -7,12 +7,12 @@
 // readParams maps a saved run's rows onto another dataset's ids, for warm starts (--init).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Compiled } from '../compiler/compile.ts';
-import type { Dataset } from './dataset.ts';
-import type { EvalResult } from './evaluate.ts';
-import { IdMap } from './ids.ts';
+import type { Compiled } from '../../compiler/compile.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { EvalResult } from '../eval/evaluate.ts';
+import { IdMap } from '../data/ids.ts';
 import { f32, readNpy, writeNpy } from './npy.ts';
-import type { StepLog, TrainResult } from './train.ts';
+import type { StepLog, TrainResult } from '../train/train.ts';
 
 export function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;

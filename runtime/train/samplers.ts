@@ -7,9 +7,9 @@
 // positives is redrawn, at most `retries` times, then the last draw is accepted; its logq is the
 // exact log-probability of that procedure for that owner (see `Exclusion`). `inbatch(item)` (a set):
 // the batch's own positive ids, with logq = log of their frequency in the training relation.
-import type { Sampler, SamplerExclude } from '../compiler/ir/module.ts';
-import type { Relation } from './data.ts';
-import type { Rng } from './rng.ts';
+import type { Sampler, SamplerExclude } from '../../compiler/ir/module.ts';
+import type { Relation } from '../data/load.ts';
+import type { Rng } from '../data/rng.ts';
 
 export interface Distribution {
   readonly domain: string;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root: the folder above runtime/. */
 export function repoRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
 /** The folder containing `ml-100k/`, or undefined if neither candidate has it. */

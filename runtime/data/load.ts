@@ -7,7 +7,7 @@
 // libsvm files (sparse feature rows) load as two relations through runtime/sparse.ts (loadSparse).
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ColumnInfo, RelationInfo } from '../compiler/model.ts';
+import type { ColumnInfo, RelationInfo } from '../../compiler/check/model.ts';
 import type { IdMaps } from './ids.ts';
 
 export interface Relation {

@@ -5,8 +5,8 @@
 // user input; a declaration with a problem is dropped and reported.
 import type { CstElement, CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.ts';
-import { InternalError, suggest, type Diagnostic } from './diagnostics.ts';
-import { joinSpans, span, type Span } from './source.ts';
+import { InternalError, suggest, type Diagnostic } from '../diagnostics/diagnostics.ts';
+import { joinSpans, span, type Span } from '../diagnostics/source.ts';
 
 const AGGREGATES: ReadonlySet<string> = new Set(['sum', 'mean', 'logsumexp', 'max', 'min']);
 

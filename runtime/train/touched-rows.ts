@@ -9,8 +9,8 @@
 // batches every step runs the same plan, and the padding stays small. Once the capacity is the whole
 // domain (a batch touches most rows, e.g. BPR at ML-100K), the trainer evaluates the dense gradient
 // instead, which is the same work without the indirection, and still updates the touched rows only.
-import type { RowGradient } from '../compiler/passes/row-support.ts';
-import type { Relation } from './data.ts';
+import type { RowGradient } from '../../compiler/passes/row-support.ts';
+import type { Relation } from '../data/load.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */
 export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number): Int32Array {

@@ -4,13 +4,13 @@
 // Chevrotain's errors are decoded from the JSON payloads of grammar/parser.ts and rewritten in
 // rustc style; a missing token is pointed at just after the token before it.
 import { EOF, type CstNode, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
-import { recParser, type ErrorPayload } from '../grammar/parser.ts';
-import * as T from '../grammar/tokens.ts';
+import { recParser, type ErrorPayload } from '../../grammar/parser.ts';
+import * as T from '../../grammar/tokens.ts';
 import type { Program } from './ast.ts';
 import { cstConverter } from './cst-to-ast.ts';
 import { fastParse } from './fast-parse.ts';
-import type { Diagnostic, Note } from './diagnostics.ts';
-import { span, type SourceFile, type Span } from './source.ts';
+import type { Diagnostic, Note } from '../diagnostics/diagnostics.ts';
+import { span, type SourceFile, type Span } from '../diagnostics/source.ts';
 
 export interface ParseResult {
   readonly program: Program | undefined;

@@ -1,8 +1,8 @@
 // A backend evaluates IR expressions over an environment of tensors: the float64 reference
 // interpreter (the oracle, slow) or gpu.js kernels (runtime/executor.ts). The trainer talks only to
 // this interface, so every training path can be checked against the reference.
-import { evalTensor, type Env } from '../compiler/ir/interp.ts';
-import type { Expr, Idx } from '../compiler/ir/nodes.ts';
+import { evalTensor, type Env } from '../../compiler/ir/interp.ts';
+import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
 
 export interface Backend {
   readonly name: string;

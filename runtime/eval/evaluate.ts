@@ -6,16 +6,16 @@
 // logit, with the label (positive iff > 0) on every test tuple. A relation with a sparse column x
 // is predicted row by row with `def score(x)` applied to the row's entries (predictRows).
 // Definitions: docs/metrics.md.
-import type { Compiled } from '../compiler/compile.ts';
-import { idx, v, type Ix } from '../compiler/ir/nodes.ts';
-import { makeLowerer, sparseRowArg } from '../compiler/lower.ts';
-import { optimize } from '../compiler/passes/pipeline.ts';
-import type { Backend } from './backend.ts';
-import type { Relation } from './data.ts';
-import type { Dataset } from './dataset.ts';
+import type { Compiled } from '../../compiler/compile.ts';
+import { idx, v, type Ix } from '../../compiler/ir/nodes.ts';
+import { makeLowerer, sparseRowArg } from '../../compiler/lower/lower.ts';
+import { optimize } from '../../compiler/passes/pipeline.ts';
+import type { Backend } from '../exec/backend.ts';
+import type { Relation } from '../data/load.ts';
+import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
-import { entriesName, entriesOf, sparseColumns } from './sparse.ts';
-import { makeEnv, sizesFor } from './train.ts';
+import { entriesName, entriesOf, sparseColumns } from '../data/sparse.ts';
+import { makeEnv, sizesFor } from '../train/train.ts';
 
 export interface EvalResult {
   readonly step: number;

@@ -3,15 +3,15 @@
 // with id columns as gathers (`U[ratings.user[t], k]`), and whole-tensor reductions into sums over
 // fresh indices. Input invariant: the model passed check/; constructs whose runtime support lands
 // later are reported as RC0590 diagnostics, never thrown.
-import type * as ast from './ast.ts';
-import type { Diagnostic } from './diagnostics.ts';
-import type { Model } from './model.ts';
-import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from './ir/module.ts';
+import type * as ast from '../syntax/ast.ts';
+import type { Diagnostic } from '../diagnostics/diagnostics.ts';
+import type { Model } from '../check/model.ts';
+import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from '../ir/module.ts';
 import {
   add, call, call2, cmp, div, eq, idx, idxKey, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
-} from './ir/nodes.ts';
-import { substitute } from './ir/walk.ts';
+} from '../ir/nodes.ts';
+import { substitute } from '../ir/walk.ts';
 
 /** A lowered value: a scalar expression, a row vector over a dim, an index, or a whole tensor. */
 type Value =

@@ -1,10 +1,10 @@
 // Backend factory: `reference` (float64 interpreter) or gpu.js (`webasm`, `cpu`). The gpu.js backend
 // plans each expression for the sizes at hand (codegen/plan.ts; plans are cached per expression and
 // sizes) and runs the plan's kernels through the Executor, which records what really ran.
-import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../compiler/codegen/plan.ts';
-import type { Env } from '../compiler/ir/interp.ts';
-import type { Space } from '../compiler/ir/module.ts';
-import type { Expr, Idx } from '../compiler/ir/nodes.ts';
+import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../compiler/plan/plan.ts';
+import type { Env } from '../../compiler/ir/interp.ts';
+import type { Space } from '../../compiler/ir/module.ts';
+import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
 import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
 

@@ -2,7 +2,7 @@
 // Invariants: every name referenced by a def or term resolves; every param's shape names a domain
 // or a dim; sizes of domains are symbolic here (they come from data at run time). lower.ts turns
 // the `body` expressions into IR; runtime/ uses the rest (data sources, split, train, evaluate).
-import type * as ast from './ast.ts';
+import type * as ast from '../syntax/ast.ts';
 
 export type ColumnKind =
   | { readonly kind: 'domain'; readonly domain: string }

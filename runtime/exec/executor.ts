@@ -4,11 +4,11 @@
 // and data-dependent specialization (CSR segment bounds); CSR indexes are cached per id array.
 // Which backend really ran each kernel is recorded: webasm silently degrades to cpu otherwise.
 import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
-import { InternalError } from '../compiler/diagnostics.ts';
-import { assertNever, evalCmp, evalUnary, type Expr } from '../compiler/ir/nodes.ts';
-import type { Sizes } from '../compiler/ir/module.ts';
-import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../compiler/codegen/gpujs.ts';
-import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../compiler/codegen/plan.ts';
+import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
+import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
+import type { Sizes } from '../../compiler/ir/module.ts';
+import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../../compiler/codegen/gpujs.ts';
+import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 
 export type ExecMode = 'webasm' | 'cpu';
 

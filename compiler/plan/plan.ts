@@ -3,7 +3,7 @@
 // through a CSR index. Input: a hash-consed IR expression and the concrete sizes of its spaces.
 // Output: a KernelPlan, plain JSON-serialisable data: ordered steps, each defining a temp tensor
 // `tN` over its output indices (steps only read temps defined before them), the last one the result.
-import { InternalError } from '../diagnostics.ts';
+import { InternalError } from '../diagnostics/diagnostics.ts';
 import { children, mapChildren } from '../ir/walk.ts';
 import {
   assertNever,

@@ -4,14 +4,14 @@
 // (MovieLens u.item: `id|title|…`) is given.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { compileFile } from '../compiler/compile.ts';
-import { hasErrors } from '../compiler/diagnostics.ts';
-import { ReferenceBackend } from './backend.ts';
-import type { Relation } from './data.ts';
-import { loadDataset } from './dataset.ts';
-import { scoreBlock } from './evaluate.ts';
-import { topK, userItems } from './metrics.ts';
-import { readParams } from './run-folder.ts';
+import { compileFile } from '../../compiler/compile.ts';
+import { hasErrors } from '../../compiler/diagnostics/diagnostics.ts';
+import { ReferenceBackend } from '../exec/backend.ts';
+import type { Relation } from '../data/load.ts';
+import { loadDataset } from '../data/dataset.ts';
+import { scoreBlock } from '../eval/evaluate.ts';
+import { topK, userItems } from '../eval/metrics.ts';
+import { readParams } from '../output/run-folder.ts';
 
 export class RecommendError extends Error {
   override readonly name = 'RecommendError';

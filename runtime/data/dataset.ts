@@ -6,9 +6,9 @@
 // A relation R with a sparse column x (libsvm) is two entries of each map: R and its entries `R~x`
 // (runtime/sparse.ts); splits and derived relations select rows of both together.
 import { dirname, resolve } from 'node:path';
-import type * as ast from '../compiler/ast.ts';
-import type { Model, RelationInfo } from '../compiler/model.ts';
-import { DataError, filterRelation, loadRelation, type Relation } from './data.ts';
+import type * as ast from '../../compiler/syntax/ast.ts';
+import type { Model, RelationInfo } from '../../compiler/check/model.ts';
+import { DataError, filterRelation, loadRelation, type Relation } from './load.ts';
 import { IdMaps } from './ids.ts';
 import { entriesOf, loadSparse, selectEntries, selectRowsSparse, sparseColumns } from './sparse.ts';
 import { splitRelation } from './split.ts';
