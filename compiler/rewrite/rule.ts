@@ -4,6 +4,10 @@
 // pure. Each rule's math is the one-line comment above its definition, e.g.
 //   // Σ_{x,…} δ(x, y)·g(x)  →  Σ_{…} g(y)
 // `engine.ts` runs lists of rules to a fixpoint; `passes/*.ts` hold the lists.
+// Constant folding is deliberately not a rule list: it is part of the smart constructors' canonical
+// form (ir/nodes.ts: 2+3 is the node 5, x·0 is 0, c·x + c'·x is (c+c')·x), on which hash-consing's
+// `===`, like-term merging and the rules' own guards (`select(c, g, 0)`, dropped empty sums) rely.
+// As a pass it would make a node's identity depend on whether folding had run yet.
 import type { Expr, ExprOf, Op } from '../ir/nodes.ts';
 
 export interface Rule {
