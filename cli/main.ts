@@ -48,7 +48,7 @@ interface Args {
   readonly flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense']);
+const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense', 'trace']);
 
 function parseArgs(argv: readonly string[]): Args {
   const positional: string[] = [];
@@ -106,8 +106,9 @@ usage:
                                                           names, shapes, constructs not lowered yet;
                                                           costs (RC0530, RC0531) are judged by explain,
                                                           compile and run, which rewrite every term
-  recc explain FILE             [--set N=V] [--sizes user=6040,item=3706,ratings=1000209]
-                                                          each term before/after rewriting, with costs
+  recc explain FILE             [--set N=V] [--sizes user=6040,item=3706,ratings=1000209] [--trace]
+                                                          each term before/after rewriting, with costs;
+                                                          --trace: every rule that fired, in order
   recc compile FILE -o DIR      [--set N=V]               write the compiled artifact (plan.json, kernels)
   recc run FILE|DIR             [--data F] [--test F] [--out DIR] [--init RUN_DIR] [--set N=V]
                                 [--mode webasm|cpu|reference] [--steps N] [--quiet] [--allow-dense]
@@ -127,7 +128,13 @@ function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = process.stde
 
 function compileOrExit(path: string, args: Args, sizes?: ReadonlyMap<string, number>): NonNullable<CompileResult['compiled']> | undefined {
   if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
-  const r = compileFile(path, { sets: parseSets(args), sizes, rewrite: flag(args, 'no-rewrite') ? false : undefined, allowDense: flag(args, 'allow-dense') !== undefined });
+  const r = compileFile(path, {
+    sets: parseSets(args),
+    sizes,
+    rewrite: flag(args, 'no-rewrite') ? false : undefined,
+    allowDense: flag(args, 'allow-dense') !== undefined,
+    trace: flag(args, 'trace') !== undefined,
+  });
   printDiagnostics(r);
   return hasErrors(r.diagnostics) ? undefined : r.compiled;
 }
@@ -171,7 +178,7 @@ function cmdExplain(args: Args): number {
   if (!path) throw new UsageError('recc explain needs a model file');
   const compiled = compileOrExit(path, args, parseSizes(flag(args, 'sizes')));
   if (!compiled) return 1;
-  process.stdout.write(explainCompiled(compiled) + '\n');
+  process.stdout.write(explainCompiled(compiled, { trace: flag(args, 'trace') !== undefined }) + '\n');
   return 0;
 }
 

@@ -18,6 +18,7 @@ import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { optimize, type RewriteStep } from './passes/pipeline.ts';
 import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
+import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
@@ -27,6 +28,16 @@ export interface CompiledExpr {
   readonly steps: readonly RewriteStep[];
   readonly costWritten: Cost;
   readonly cost: Cost;
+  /** with `trace: true`: every rule that fired to produce `expr`, in order; for a gradient from the
+   * objective on (fm-pairwise on the objective, δ-elimination of the derivative, then the pipeline) */
+  readonly trace?: readonly TraceStep[];
+}
+
+/** One rule firing (or search result kept): the node it rewrote and its replacement. */
+export interface TraceStep {
+  readonly rule: string;
+  readonly before: Expr;
+  readonly after: Expr;
 }
 
 export interface CompiledTerm extends CompiledExpr {
@@ -68,6 +79,8 @@ export interface CompileOptions {
   readonly rewrite?: boolean;
   /** run terms that stay all-pairs after rewriting (a warning instead of RC0530) */
   readonly allowDense?: boolean;
+  /** record every rule that fires, per term and gradient (`recc explain --trace`) */
+  readonly trace?: boolean;
 }
 
 /** Size hints for the cost model when the data is not loaded: typical catalogue sizes. */
@@ -94,18 +107,28 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   const module = lowered.module;
   const sizes = completeSizes(module, opts.sizes);
   const sizeOf = (s: string): number => sizes.get(s) ?? DEFAULT_DOMAIN_SIZE;
-  const run = (written: Expr): CompiledExpr => {
-    const o = optimize(written, { sizeOf, rewrite: opts.rewrite, spaces: module.spaces });
-    return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
+  // with opts.trace, `recorder` collects the firings of one term or gradient
+  const recorder = (): { steps: TraceStep[]; trace: Trace | undefined } => {
+    const steps: TraceStep[] = [];
+    return { steps, trace: opts.trace ? (rule, before, after) => steps.push({ rule, before, after }) : undefined };
+  };
+  const run = (written: Expr, rec = recorder()): CompiledExpr => {
+    const o = optimize(written, { sizeOf, rewrite: opts.rewrite, spaces: module.spaces, trace: rec.trace });
+    const traced = opts.trace ? { trace: rec.steps } : {};
+    return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf), ...traced };
   };
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
-  // pair sums are rewritten before differentiation (see fm-pairwise.ts)
-  const objective = rewritePairs(add(...module.terms.map((t) => t.expr)));
+  // pair sums are rewritten before differentiation (see fm-pairwise.ts); every gradient's trace
+  // starts with these firings
+  const pairs = recorder();
+  const objective = rewritePairs(add(...module.terms.map((t) => t.expr)), pairs.trace);
   const grads = module.params.map((p): CompiledGrad => {
     // output indices a', b', …: a quote cannot appear in a user's identifier, so nothing captures them
     const out = p.shape.map((s, j) => idx(`${String.fromCharCode(97 + j)}'`, s));
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
-    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out))) };
+    const rec = recorder();
+    rec.steps.push(...pairs.steps);
+    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace), rec) };
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
