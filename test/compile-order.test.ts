@@ -52,14 +52,14 @@ const PAIRS: readonly (readonly [string, string])[] = [
 
 describe('the same model compiles to the same plans and kernels whatever was compiled before', () => {
   for (const [a, b] of PAIRS) {
-    it(`${a} and ${b}: in the orders A, B, A, A and B, A, B`, () => {
+    it(`${a} and ${b}: A alone, A after B, A after A; B after A and after A, B, A, A`, () => {
       const seen = new Map<string, string[]>([
         [a, []],
         [b, []],
       ]);
-      for (const name of [a, b, a, a, b, a, b]) seen.get(name)!.push(compileExample(name));
+      for (const name of [a, b, a, a, b]) seen.get(name)!.push(compileExample(name));
       for (const [name, prints] of seen) {
-        expect(prints.length).toBeGreaterThan(2);
+        expect(prints.length).toBeGreaterThan(1);
         for (const p of prints.slice(1)) expect(p, `${name} compiled again`).toBe(prints[0]);
       }
       expect(seen.get(a)![0]).not.toBe(seen.get(b)![0]);
