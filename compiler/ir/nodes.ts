@@ -78,11 +78,6 @@ function intern<E extends Expr>(key: string, make: (id: number) => E): E {
   return e;
 }
 
-/** How many distinct nodes the table holds now (live ones, and dead ones not yet swept). */
-export function internedCount(): number {
-  return table.size;
-}
-
 export function idxKey(i: Idx): string {
   return `${i.name}:${i.space}`;
 }
