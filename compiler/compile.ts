@@ -9,7 +9,7 @@ import { resolveImports } from './check/imports.ts';
 import { check } from './check/index.ts';
 import { hasErrors, type Diagnostic } from './diagnostics/diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
-import { nodes } from './ir/walk.ts';
+import { freshNames, nodes } from './ir/walk.ts';
 import type { IRModule, Sizes } from './ir/module.ts';
 import { batchSpace, lower, lowerDiagnostics, totalSpace } from './lower/lower.ts';
 import type { Model } from './check/model.ts';
@@ -101,7 +101,12 @@ export function completeSizes(module: IRModule, given: Sizes | undefined): Map<s
   return out;
 }
 
+/** Lowers and compiles a checked model; one compilation, so its fresh index names start at 1 (`freshNames`). */
 export function compileModel(model: Model, opts: CompileOptions = {}): { compiled: Compiled | undefined; diagnostics: readonly Diagnostic[] } {
+  return freshNames(() => compileChecked(model, opts));
+}
+
+function compileChecked(model: Model, opts: CompileOptions): { compiled: Compiled | undefined; diagnostics: readonly Diagnostic[] } {
   const lowered = lower(model);
   if (!lowered.module) return { compiled: undefined, diagnostics: lowered.diagnostics };
   const module = lowered.module;

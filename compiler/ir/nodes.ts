@@ -1,6 +1,7 @@
 // Tensor IR in index notation: sums over iteration spaces of products of tensor accesses.
 // Invariants: nodes are immutable and hash-consed, so `a === b` iff they are structurally equal;
-// smart constructors canonicalize (flatten and sort add/mul, fold constants, drop empty sums).
+// smart constructors canonicalize (flatten and sort add/mul by `compareExpr`, a structural order, fold
+// constants, drop empty sums). Nothing about a node depends on what the process built before it.
 // An index variable ranges over a *space*: an index domain (`user`), a dim (`d`) or the tuples of
 // a relation (`ratings`); `space` names it and the module's space table says which kind it is.
 import { InternalError } from '../diagnostics/diagnostics.ts';
@@ -52,15 +53,28 @@ export type ExprOf<K extends Op> = Extract<Expr, { op: K }>;
 
 // ---------------------------------------------------------------------------------------------
 // Hash-consing
+//
+// The table maps a node's key (its op, fields and its children's ids) to the node, weakly: an entry
+// lives as long as the node does, so the table holds exactly the nodes some compilation, artifact or
+// cache still references, and shrinks when they are dropped. It is shared by the whole process rather
+// than private to one compile(): a compiled expression outlives its compilation (the runtime re-plans
+// it for the sizes of the data it loads, and planning builds new nodes from it), and `===` must keep
+// meaning structural equality between those nodes and the compiled ones. Ids are identities only —
+// unique for the life of the process, never reused, so memo maps keyed by id stay sound — and never
+// an order: canonical order is `compareExpr`, computed from structure alone.
 
-const table = new Map<string, Expr>();
+const table = new Map<string, WeakRef<Expr>>();
+const collected = new FinalizationRegistry<string>((key) => {
+  if (table.get(key)?.deref() === undefined) table.delete(key);
+});
 let nextId = 1;
 
 function intern<E extends Expr>(key: string, make: (id: number) => E): E {
-  const hit = table.get(key);
+  const hit = table.get(key)?.deref();
   if (hit) return hit as E;
   const e = make(nextId++);
-  table.set(key, e);
+  table.set(key, new WeakRef(e));
+  collected.register(e, key);
   return e;
 }
 
@@ -119,7 +133,7 @@ export function add(...xs: readonly Expr[]): Expr {
   if (c !== 0) args.push(konst(c));
   if (args.length === 0) return ZERO;
   if (args.length === 1) return args[0]!;
-  args.sort((a, b) => a.id - b.id);
+  args.sort(compareExpr);
   return intern(`+${args.map((a) => a.id).join(',')}`, (id) => ({ op: 'add', id, args }));
 }
 
@@ -156,7 +170,7 @@ export function mul(...xs: readonly Expr[]): Expr {
     else if (f.op === 'mul') args.push(...f.args);
     else args.push(f);
   }
-  args.sort((a, b) => a.id - b.id);
+  args.sort(compareExpr);
   if (c !== 1) args.unshift(konst(c));
   if (args.length === 0) return konst(c);
   if (args.length === 1) return args[0]!;
@@ -268,13 +282,108 @@ export function ord(ix: Ix): Expr {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Canonical order
+
+/** Rank of each op in the canonical order: leaves first, then the nodes built from them. */
+const RANK: { readonly [K in Op]: number } = {
+  const: 0, size: 1, tensor: 2, ord: 3, eq: 4, pow: 5, call: 6, call2: 7, cmp: 8, select: 9, add: 10, mul: 11, sum: 12, reduce: 13,
+};
+
+const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const cmpNum = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function cmpList<T>(a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number): number {
+  for (let j = 0; j < a.length && j < b.length; j++) {
+    const c = cmp(a[j]!, b[j]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+const cmpIdx = (a: Idx, b: Idx): number => cmpStr(a.name, b.name) || cmpStr(a.space, b.space);
+
+function cmpIx(a: Ix, b: Ix): number {
+  if (a.kind === 'var') return b.kind === 'var' ? cmpIdx(a.idx, b.idx) : -1;
+  if (b.kind === 'var') return 1;
+  return cmpStr(a.rel, b.rel) || cmpStr(a.col, b.col) || cmpStr(a.domain, b.domain) || cmpIdx(a.t, b.t);
+}
+
+/**
+ * The canonical order of add/mul operands: a total order on nodes computed from their structure
+ * alone (op, then fields, then children, lexicographically), so a kernel's summation order — and its
+ * float32 rounding — is the same whatever else the process compiled. A power sorts beside its base
+ * (`U[u,k]^2 · V[i,k]`, `x + x^2`); a sum or max/min by its body before its binders, so what is summed
+ * decides (`Σ_u U_uk U_ul` before `Σ_i V_ik V_il`), not what the bound indices are called. Equal subtrees are the same node, so a comparison walks only the
+ * path down to the first difference.
+ */
+export function compareExpr(a: Expr, b: Expr): number {
+  if (a === b) return 0;
+  const [ba, ea] = a.op === 'pow' ? [a.base, a.exp] : [a, 1];
+  const [bb, eb] = b.op === 'pow' ? [b.base, b.exp] : [b, 1];
+  return (ba === bb ? 0 : compareNode(ba, bb)) || cmpNum(ea, eb);
+}
+
+function compareNode(a: Expr, b: Expr): number {
+  if (a.op !== b.op) return RANK[a.op] - RANK[b.op];
+  switch (a.op) {
+    case 'const':
+      return cmpNum(a.value, (b as ExprOf<'const'>).value);
+    case 'size':
+      return cmpStr(a.space, (b as ExprOf<'size'>).space);
+    case 'tensor': {
+      const y = b as ExprOf<'tensor'>;
+      return cmpStr(a.name, y.name) || cmpStr(a.kind, y.kind) || cmpList(a.ix, y.ix, cmpIx);
+    }
+    case 'add':
+    case 'mul':
+      return cmpList(a.args, (b as ExprOf<'add' | 'mul'>).args, compareExpr);
+    case 'pow': {
+      const y = b as ExprOf<'pow'>;
+      return compareExpr(a.base, y.base) || cmpNum(a.exp, y.exp);
+    }
+    case 'call': {
+      const y = b as ExprOf<'call'>;
+      return cmpStr(a.fn, y.fn) || compareExpr(a.arg, y.arg);
+    }
+    case 'call2': {
+      const y = b as ExprOf<'call2'>;
+      return cmpStr(a.fn, y.fn) || compareExpr(a.a, y.a) || compareExpr(a.b, y.b);
+    }
+    case 'cmp': {
+      const y = b as ExprOf<'cmp'>;
+      return cmpStr(a.cmp, y.cmp) || compareExpr(a.a, y.a) || compareExpr(a.b, y.b);
+    }
+    case 'select': {
+      const y = b as ExprOf<'select'>;
+      return compareExpr(a.cond, y.cond) || compareExpr(a.a, y.a) || compareExpr(a.b, y.b);
+    }
+    case 'eq': {
+      const y = b as ExprOf<'eq'>;
+      return cmpIx(a.a, y.a) || cmpIx(a.b, y.b);
+    }
+    case 'ord':
+      return cmpIx(a.ix, (b as ExprOf<'ord'>).ix);
+    case 'sum': {
+      const y = b as ExprOf<'sum'>;
+      return compareExpr(a.body, y.body) || cmpList(a.over, y.over, cmpIdx);
+    }
+    case 'reduce': {
+      const y = b as ExprOf<'reduce'>;
+      return cmpStr(a.fn, y.fn) || compareExpr(a.body, y.body) || cmpList(a.over, y.over, cmpIdx);
+    }
+    default:
+      return assertNever(a);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Free indices
 
-const freeMemo = new Map<number, ReadonlyMap<string, Idx>>();
+const freeMemo = new WeakMap<Expr, ReadonlyMap<string, Idx>>();
 
 /** The index variables an expression depends on that no enclosing sum binds. */
 export function freeIdx(e: Expr): ReadonlyMap<string, Idx> {
-  const hit = freeMemo.get(e.id);
+  const hit = freeMemo.get(e);
   if (hit) return hit;
   const out = new Map<string, Idx>();
   const addIx = (x: Ix): void => {
@@ -325,7 +434,7 @@ export function freeIdx(e: Expr): ReadonlyMap<string, Idx> {
     default:
       assertNever(e);
   }
-  freeMemo.set(e.id, out);
+  freeMemo.set(e, out);
   return out;
 }
 

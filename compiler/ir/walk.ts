@@ -110,7 +110,24 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Ix>): Expr {
   return go(e);
 }
 
+/** Fresh names are numbered per compilation (see `freshNames`), so they never depend on what the
+ * process compiled before; outside any compilation (tests of single passes) the numbering goes on. */
 let freshCounter = 0;
+
+/**
+ * Runs `fn` — one compilation — with fresh index names numbered from 1, restoring the outer count
+ * after. Names stay unique within the compilation, which builds all the nodes its fresh indices can
+ * meet; the same model therefore gets the same bound names, and the same plans, every time.
+ */
+export function freshNames<T>(fn: () => T): T {
+  const outer = freshCounter;
+  freshCounter = 0;
+  try {
+    return fn();
+  } finally {
+    freshCounter = outer;
+  }
+}
 
 /** A new index variable over the same space, with a name no user index can have. */
 export function freshIdx(i: Idx): Idx {

@@ -1,7 +1,9 @@
 // Golden fixtures that carry their own expectations: a .recmodel source, then a marker line
 // `# --- expected ---`, then the rendered diagnostics as `# ` comment lines ("# ok" when there are
-// none). `UPDATE_GOLDEN=1` rewrites the expectations. `# set: d=64, l2w=1` lines in the source
-// become --set overrides. Diagnostics name the fixture by its base name, so goldens are portable.
+// none). `UPDATE_GOLDEN=1` rewrites the expectations; a fixture without one gets it written on a
+// developer's machine, but fails in CI (`CI` set), where nobody reviews what would be blessed.
+// `# set: d=64, l2w=1` lines in the source become --set overrides. Diagnostics name the fixture by
+// its base name, so goldens are portable.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
@@ -50,9 +52,26 @@ export function render(ds: readonly Diagnostic[], src: SourceFile, others?: Read
   return ds.length ? renderDiagnostics(ds, (file) => (file === src.path ? src : others?.get(file))) : 'ok';
 }
 
-/** Compares or (with UPDATE_GOLDEN=1) rewrites; returns the expectation to assert against. */
-export function golden(fx: Fixture, actual: string): string {
-  if (process.env.UPDATE_GOLDEN === '1' || fx.expected === undefined) {
+/** Whether the environment says this is a CI run (`CI=true`, as CI services set it; `CI=1` too). */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * Compares or (with UPDATE_GOLDEN=1) rewrites; returns the expectation to assert against. A fixture
+ * with no expectation yet gets `actual` written as its expectation — except in CI, where that would
+ * pass without anyone having read it: there it throws, saying how to create the expectation.
+ */
+export function golden(fx: Fixture, actual: string, env: NodeJS.ProcessEnv = process.env): string {
+  const update = env.UPDATE_GOLDEN === '1';
+  if (fx.expected === undefined && !update && inCi(env)) {
+    throw new Error(
+      `${fx.path} has no expectation (no '${MARKER}' line); in CI a missing expectation fails instead of being written.\n` +
+        `Create it with UPDATE_GOLDEN=1 (e.g. \`UPDATE_GOLDEN=1 npx vitest run <test file>\`), review the written lines, and commit them.`,
+    );
+  }
+  if (update || fx.expected === undefined) {
     const body = actual
       .split('\n')
       .map((l) => (l === '' ? '#' : `# ${l}`))

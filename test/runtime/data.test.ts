@@ -180,20 +180,20 @@ describe('parseNumber', () => {
   });
 });
 
-describe('loadRelation: speed', () => {
-  it('loads an ML-1M-size ratings.dat (1,000,209 lines) in well under 2 s', () => {
+describe('loadRelation: a large file', () => {
+  // how fast it loads is a benchmark (npm run bench:load, target < 2 s), not a test
+  it('loads an ML-1M-size ratings.dat (1,000,209 lines): every line, every user and item', () => {
     const d = syntheticMl1m();
     const lines: string[] = new Array<string>(d.users.length);
     for (let t = 0; t < d.users.length; t++) lines[t] = `${d.users[t] + 1}::${d.items[t] + 1}::${d.ratings[t]}::${d.times[t]}`;
     const path = tempFile('ratings.dat', '');
     writeFileSync(path, lines.join('\n') + '\n');
     const ids = new IdMaps();
-    const t0 = performance.now();
     const r = loadRelation(ratingsInfo('movielens'), path, ids);
-    const ms = performance.now() - t0;
-    console.log(`[data] loaded 1,000,209 ML-1M-shaped lines in ${ms.toFixed(0)} ms`);
     expect(r.size).toBe(1000209);
     expect(ids.sizes()).toEqual({ user: 6040, item: 3706 });
-    expect(ms).toBeLessThan(2000);
-  }, 30000);
+    const last = r.size - 1;
+    expect(ids.get('user').external(idColumn(r, 'user')[last]!)).toBe(String(d.users[last]! + 1));
+    expect(valueColumn(r, 'rating')[last]).toBe(d.ratings[last]);
+  });
 });

@@ -140,8 +140,9 @@ describe('libsvm: errors name file:line:col', () => {
   });
 });
 
-describe('libsvm: speed', () => {
-  it('1M rows × 10 non-zeros parse in a few seconds', () => {
+describe('libsvm: a large file', () => {
+  // how fast 1M rows parse is a benchmark (npm run bench:load, target < 3 s), not a test
+  it('100,000 rows × 10 non-zeros: every row and entry, feature ids shared across repeated rows', () => {
     // 1000 distinct rows repeated: every row still goes through the full scan and the id lookup
     const block: string[] = [];
     for (let t = 0; t < 1000; t++) {
@@ -149,15 +150,19 @@ describe('libsvm: speed', () => {
       for (let j = 0; j < 10; j++) l += ` ${(t * 7919 + j * 104729) % 50000}:${((t + j) % 97) / 10}`;
       block.push(l);
     }
-    const text = (block.join('\n') + '\n').repeat(1000);
-    const t0 = performance.now();
+    const text = (block.join('\n') + '\n').repeat(100);
     const ids = new IdMaps();
     const s = parse(text, ids);
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`[libsvm] parsed 1M rows × 10 nnz (${(text.length / 1e6).toFixed(0)} MB) in ${seconds.toFixed(2)} s`);
-    expect(s.rel.size).toBe(1_000_000);
-    expect(s.entries.get('clicks~x')!.size).toBe(10_000_000);
-    // the target is < 3 s on an idle machine; the bound here only catches gross regressions on a busy one
-    expect(seconds).toBeLessThan(process.env.RECC_TIMING ? 3 : 20);
+    expect(s.rel.size).toBe(100_000);
+    const e = s.entries.get('clicks~x')!;
+    expect(e.size).toBe(1_000_000);
+    const distinct = new Set(block.flatMap((l) => l.split(' ').slice(1).map((kv) => kv.split(':')[0])));
+    expect(ids.sizes()).toEqual({ feature: distinct.size });
+    // the last ten entries are the last block row's, in order, on the last row
+    const row = e.ids.get('row')!, feat = e.ids.get('feat')!, val = e.values.get('val')!;
+    const last = Array.from({ length: 10 }, (_, j) => e.size - 10 + j);
+    expect(last.map((q) => row[q])).toEqual(new Array(10).fill(99_999));
+    expect(last.map((q) => `${ids.get('feature').external(feat[q]!)}:${val[q]}`)).toEqual(block.at(-1)!.split(' ').slice(1));
+    expect(s.rel.values.get('label')![99_999]).toBe(1);
   });
 });
