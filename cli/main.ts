@@ -18,6 +18,7 @@ export interface Runtime {
   readonly backends: typeof import('../runtime/exec/backends.ts');
   readonly data: typeof import('../runtime/data/load.ts');
   readonly dataset: typeof import('../runtime/data/dataset.ts');
+  readonly env: typeof import('../runtime/exec/env.ts');
   readonly evaluate: typeof import('../runtime/eval/evaluate.ts');
   readonly runFolder: typeof import('../runtime/output/run-folder.ts');
   readonly serve: typeof import('../runtime/serve/serve.ts');
@@ -25,17 +26,18 @@ export interface Runtime {
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+  const [artifact, backends, data, dataset, env, evaluate, runFolder, serve, train] = await Promise.all([
     import('../runtime/output/artifact.ts'),
     import('../runtime/exec/backends.ts'),
     import('../runtime/data/load.ts'),
     import('../runtime/data/dataset.ts'),
+    import('../runtime/exec/env.ts'),
     import('../runtime/eval/evaluate.ts'),
     import('../runtime/output/run-folder.ts'),
     import('../runtime/serve/serve.ts'),
     import('../runtime/train/train.ts'),
   ]);
-  return { artifact, backends, data, dataset, evaluate, runFolder, serve, train };
+  return { artifact, backends, data, dataset, env, evaluate, runFolder, serve, train };
 }
 
 /** The commands that need the runtime; `check` and `explain` run on the compiler alone. */
@@ -189,7 +191,8 @@ function cmdCompile(args: Args, rt: Runtime): number {
 function cmdRun(args: Args, rt: Runtime): number {
   const { createBackend, GpuBackend } = rt.backends;
   const { readParams, saveParams, writeLossLog, writeMetrics, writeReport, writeAtomic } = rt.runFolder;
-  const { train, sizesFor } = rt.train;
+  const { train } = rt.train;
+  const { sizesFor } = rt.env;
   const target = args.positional[0];
   if (!target) throw new UsageError('recc run needs a model file or a compiled artifact folder');
   if (!existsSync(target)) throw new UsageError(`no such file or folder: ${target}`);

@@ -15,7 +15,7 @@ import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
 import { entriesName, entriesOf, sparseColumns } from '../data/sparse.ts';
-import { makeEnv, sizesFor } from '../train/train.ts';
+import { makeEnv, sizesFor } from '../exec/env.ts';
 
 export interface EvalResult {
   readonly step: number;
