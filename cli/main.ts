@@ -6,7 +6,7 @@
 // (gpu.js, data loading, training, artifacts) is imported by `main` for the commands that need it.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { checkAndLower, compileFile, type CompileResult } from '../compiler/compile.ts';
+import { checkAndLower, checkSource, compileFile, compileModel, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
 import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
@@ -207,21 +207,20 @@ function cmdRun(args: Args, rt: Runtime): number {
     baseDir = art.baseDir;
   }
   const allowDense = flag(args, 'allow-dense') !== undefined;
-  const first = compileFile(modelPath, { sets, allowDense });
-  printDiagnostics(first);
-  if (hasErrors(first.diagnostics) || !first.compiled) return 1;
-  const model = first.compiled.model;
+  // the front end first (the data's schema comes from the model), then one compilation sized by the
+  // loaded data, so the cost model chooses and reports for this data
+  const checked = checkSource(modelPath, readFileSync(modelPath, 'utf8'), { sets });
+  printDiagnostics(checked);
+  if (hasErrors(checked.diagnostics) || !checked.model) return 1;
+  const model = checked.model;
   const data = flag(args, 'data');
   const test = flag(args, 'test');
   const ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
-  // recompile with the real sizes, so the cost model plans for this data
-  const sizes = sizesFor(first.compiled, ds, ds.train, ds.train);
-  const sized = compileFile(modelPath, { sets, sizes, allowDense });
-  // the real sizes can change what the cost model chooses and reports: show only what is new
-  const shown = new Set(first.diagnostics.map((d) => `${d.code}@${d.span.file}:${d.span.start}`));
-  printDiagnostics({ diagnostics: sized.diagnostics.filter((d) => !shown.has(`${d.code}@${d.span.file}:${d.span.start}`)), sources: sized.sources });
+  const sized = compileModel(model, { sets, allowDense, sizes: (module) => sizesFor({ model, module }, ds, ds.train, ds.train) });
+  printDiagnostics({ diagnostics: sized.diagnostics, sources: checked.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
   const compiled = sized.compiled;
+  const sizes = sizesFor(compiled, ds, ds.train, ds.train);
   const mode = parseMode(args, rt);
   const backend = createBackend(mode, compiled.module.spaces);
   const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -292,7 +291,10 @@ function cmdRecommend(args: Args, rt: Runtime): number {
   if (!dir || user === undefined) throw new UsageError('usage: recc recommend RUN_DIR --user ID [--top K] [--items FILE]');
   const top = Number(flag(args, 'top') ?? 10);
   if (!(Number.isInteger(top) && top > 0)) throw new UsageError('--top expects a positive whole number');
-  const lines = rt.serve.recommend(dir, user, top, flag(args, 'items'));
+  const { modelPath, sets } = rt.serve.readRun(dir);
+  const r = compileFile(modelPath, { sets });
+  if (hasErrors(r.diagnostics) || !r.compiled) throw new rt.serve.RecommendError(`${modelPath} no longer compiles`);
+  const lines = rt.serve.recommend(r.compiled, dir, user, top, flag(args, 'items'));
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

@@ -12,6 +12,7 @@ import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { nodes } from './ir/walk.ts';
 import { batchSpace, totalSpace, type IRModule, type Sizes } from './ir/module.ts';
 import { lower, lowerDiagnostics } from './lower/lower.ts';
+import { lowerScore, type PairsForm, type RowsForm, type TuplesForm, type Unavailable } from './lower/score.ts';
 import type { Model } from './check/model.ts';
 import { parse } from './syntax/parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
@@ -45,11 +46,29 @@ export interface CompiledGrad extends CompiledExpr {
   readonly rows?: RowGradient;
 }
 
+export type { RowGradient, Unavailable };
+
+/**
+ * The forms of `def score` that evaluation and `recc recommend` execute (compiler/lower/score.ts),
+ * each with its free indices `out`. Tuples and pairs are evaluated as written (one dot product per
+ * output cell); rows go through the pipeline like a term, so that a `j < l in x` pair sum becomes
+ * FM's O(k·nnz) form instead of O(nnz²) per row.
+ */
+export interface CompiledScore {
+  /** the relation whose test side is scored; it keeps this name on the test side */
+  readonly relation: string;
+  readonly tuples: (TuplesForm & CompiledExpr) | Unavailable;
+  readonly rows: (RowsForm & CompiledExpr) | Unavailable;
+  readonly pairs: (PairsForm & CompiledExpr) | Unavailable;
+}
+
 export interface Compiled {
   readonly model: Model;
   readonly module: IRModule;
   readonly terms: readonly CompiledTerm[];
   readonly grads: readonly CompiledGrad[];
+  /** undefined when the model declares no data relation (nothing to evaluate) */
+  readonly score: CompiledScore | undefined;
   /** the sizes the cost model used */
   readonly sizes: Sizes;
 }
@@ -62,8 +81,12 @@ export interface CompileResult {
 
 export interface CompileOptions {
   readonly sets?: ReadonlyMap<string, number>;
-  /** actual sizes of domains and relations, when the data is known; hints otherwise */
-  readonly sizes?: Sizes;
+  /**
+   * actual sizes of domains and relations, when the data is known; hints otherwise. As a function it
+   * is given the lowered module (its spaces and samplers), so that a caller holding the loaded data
+   * sizes every space in the same compilation (`recc run` compiles once, after loading the data)
+   */
+  readonly sizes?: Sizes | ((module: IRModule) => Sizes);
   /** keep terms as written (no expand+contract) — for comparisons */
   readonly rewrite?: boolean;
   /** run terms that stay all-pairs after rewriting (a warning instead of RC0530) */
@@ -92,7 +115,7 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
   const lowered = lower(model);
   if (!lowered.module) return { compiled: undefined, diagnostics: lowered.diagnostics };
   const module = lowered.module;
-  const sizes = completeSizes(module, opts.sizes);
+  const sizes = completeSizes(module, typeof opts.sizes === 'function' ? opts.sizes(module) : opts.sizes);
   const sizeOf = (s: string): number => sizes.get(s) ?? DEFAULT_DOMAIN_SIZE;
   const run = (written: Expr): CompiledExpr => {
     const o = optimize(written, { sizeOf, rewrite: opts.rewrite, spaces: module.spaces });
@@ -109,6 +132,7 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
+  const score = compileScore(model, module.spaces, sizeOf);
   // the touched-rows spaces join the space table (the planner and the trainer size them per step)
   const rowsSpaces = rowSpaces(grads.flatMap((g) => (g.rows ? [g.rows] : [])));
   const compiledModule: IRModule = rowsSpaces.size ? { ...module, spaces: new Map([...module.spaces, ...rowsSpaces]) } : module;
@@ -122,10 +146,30 @@ export function compileModel(model: Model, opts: CompileOptions = {}): { compile
     ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
   ];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
-  return { compiled: { model, module: compiledModule, terms, grads, sizes }, diagnostics };
+  return { compiled: { model, module: compiledModule, terms, grads, score, sizes }, diagnostics };
 }
 
-/** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
+/** The score forms, rewritten where evaluation rewrites them (see CompiledScore). */
+function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: string) => number): CompiledScore | undefined {
+  const forms = lowerScore(model);
+  if (!forms) return undefined;
+  const asWritten = (written: Expr): CompiledExpr => {
+    const c = cost(written, sizeOf);
+    return { written, expr: written, steps: [], costWritten: c, cost: c };
+  };
+  const { tuples, rows, pairs } = forms;
+  const optimized = (written: Expr): CompiledExpr => {
+    const o = optimize(written, { sizeOf, spaces });
+    return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
+  };
+  return {
+    relation: forms.relation,
+    tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
+    rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
+    pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
+  };
+}
+
 /** A loop node: a Σ or a max/min reduction (the same iteration space, the same cost). */
 type LoopNode = Extract<Expr, { op: 'sum' | 'reduce' }>;
 
@@ -133,6 +177,7 @@ function isLoop(n: Expr): n is LoopNode {
   return n.op === 'sum' || n.op === 'reduce';
 }
 
+/** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
 function denseDomains(n: LoopNode, spaces: IRModule['spaces']): string[] {
   const loop = [...freeIdx(n).values(), ...n.over].filter((i) => spaces.get(i.space)?.kind === 'domain');
   const factors = n.body.op === 'mul' ? n.body.args : [n.body];

@@ -9,7 +9,7 @@ import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 
 /** Sizes of every space: domains from the id maps, dims, and each relation's current batch. */
-export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<string, Relation>, full: ReadonlyMap<string, Relation>): Map<string, number> {
+export function sizesFor(compiled: Pick<Compiled, 'model' | 'module'>, ds: Dataset, batch: ReadonlyMap<string, Relation>, full: ReadonlyMap<string, Relation>): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const s of compiled.module.spaces.values()) {
     if (s.kind === 'dim') sizes.set(s.name, s.size);
@@ -31,7 +31,7 @@ export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<str
  * The size of a sample set's space before this step's draw (compile time, cost model): K for
  * `J ~ … x K`, the batch size of the source relation for `J ~ inbatch(…)`.
  */
-function sampleSetSize(compiled: Compiled, space: string, full: ReadonlyMap<string, Relation>): number | undefined {
+function sampleSetSize(compiled: Pick<Compiled, 'model' | 'module'>, space: string, full: ReadonlyMap<string, Relation>): number | undefined {
   const smp = compiled.module.samplers.find((x) => x.kind === 'set' && x.space === space);
   if (smp?.kind !== 'set') return undefined;
   if (smp.dist !== 'inbatch') return smp.count;
