@@ -210,14 +210,23 @@ function cmdRun(args: Args, rt: Runtime): number {
   // the front end first (the data's schema comes from the model), then one compilation sized by the
   // loaded data, so the cost model chooses and reports for this data
   const checked = checkSource(modelPath, readFileSync(modelPath, 'utf8'), { sets });
-  printDiagnostics(checked);
-  if (hasErrors(checked.diagnostics) || !checked.model) return 1;
+  if (hasErrors(checked.diagnostics) || !checked.model) {
+    printDiagnostics(checked);
+    return 1;
+  }
   const model = checked.model;
   const data = flag(args, 'data');
   const test = flag(args, 'test');
-  const ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
+  let ds: ReturnType<typeof rt.dataset.loadDataset>;
+  try {
+    ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
+  } catch (err) {
+    printDiagnostics(checked); // the front end's warnings, before the data error
+    throw err;
+  }
   const sized = compileModel(model, { sets, allowDense, sizes: (module) => sizesFor({ model, module }, ds, ds.train, ds.train) });
-  printDiagnostics({ diagnostics: sized.diagnostics, sources: checked.sources });
+  // one report, as `recc compile` gives: the front end's warnings and the compiler's diagnostics at these sizes
+  printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
   const compiled = sized.compiled;
   const sizes = sizesFor(compiled, ds, ds.train, ds.train);
