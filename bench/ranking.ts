@@ -13,7 +13,8 @@ import { hasErrors } from '../compiler/diagnostics/diagnostics.ts';
 import { createBackend, type BackendMode } from '../runtime/exec/backends.ts';
 import { ml100kDir, missingDataReason, repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset } from '../runtime/data/dataset.ts';
-import { sizesFor, train } from '../runtime/train/train.ts';
+import { train } from '../runtime/train/train.ts';
+import { sizesFor } from '../runtime/exec/env.ts';
 import { option } from './common.ts';
 
 const opt = option;

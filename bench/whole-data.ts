@@ -19,7 +19,8 @@ import { ml100kDir, repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset, type Dataset } from '../runtime/data/dataset.ts';
 import type { ExecMode } from '../runtime/exec/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/data/synthetic.ts';
-import { initParams, makeEnv, sizesFor } from '../runtime/train/train.ts';
+import { initParams } from '../runtime/train/train.ts';
+import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
 import { option } from './common.ts';
 
 const opt = option;

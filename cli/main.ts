@@ -6,7 +6,7 @@
 // (gpu.js, data loading, training, artifacts) is imported by `main` for the commands that need it.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { checkAndLower, compileFile, type CompileResult } from '../compiler/compile.ts';
+import { checkAndLower, checkSource, compileFile, compileModel, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
 import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
@@ -18,6 +18,7 @@ export interface Runtime {
   readonly backends: typeof import('../runtime/exec/backends.ts');
   readonly data: typeof import('../runtime/data/load.ts');
   readonly dataset: typeof import('../runtime/data/dataset.ts');
+  readonly env: typeof import('../runtime/exec/env.ts');
   readonly evaluate: typeof import('../runtime/eval/evaluate.ts');
   readonly runFolder: typeof import('../runtime/output/run-folder.ts');
   readonly serve: typeof import('../runtime/serve/serve.ts');
@@ -25,17 +26,18 @@ export interface Runtime {
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+  const [artifact, backends, data, dataset, env, evaluate, runFolder, serve, train] = await Promise.all([
     import('../runtime/output/artifact.ts'),
     import('../runtime/exec/backends.ts'),
     import('../runtime/data/load.ts'),
     import('../runtime/data/dataset.ts'),
+    import('../runtime/exec/env.ts'),
     import('../runtime/eval/evaluate.ts'),
     import('../runtime/output/run-folder.ts'),
     import('../runtime/serve/serve.ts'),
     import('../runtime/train/train.ts'),
   ]);
-  return { artifact, backends, data, dataset, evaluate, runFolder, serve, train };
+  return { artifact, backends, data, dataset, env, evaluate, runFolder, serve, train };
 }
 
 /** The commands that need the runtime; `check` and `explain` run on the compiler alone. */
@@ -196,7 +198,8 @@ function cmdCompile(args: Args, rt: Runtime): number {
 function cmdRun(args: Args, rt: Runtime): number {
   const { createBackend, GpuBackend } = rt.backends;
   const { readParams, saveParams, writeLossLog, writeMetrics, writeReport, writeAtomic } = rt.runFolder;
-  const { train, sizesFor } = rt.train;
+  const { train } = rt.train;
+  const { sizesFor } = rt.env;
   const target = args.positional[0];
   if (!target) throw new UsageError('recc run needs a model file or a compiled artifact folder');
   if (!existsSync(target)) throw new UsageError(`no such file or folder: ${target}`);
@@ -211,21 +214,29 @@ function cmdRun(args: Args, rt: Runtime): number {
     baseDir = art.baseDir;
   }
   const allowDense = flag(args, 'allow-dense') !== undefined;
-  const first = compileFile(modelPath, { sets, allowDense });
-  printDiagnostics(first);
-  if (hasErrors(first.diagnostics) || !first.compiled) return 1;
-  const model = first.compiled.model;
+  // the front end first (the data's schema comes from the model), then one compilation sized by the
+  // loaded data, so the cost model chooses and reports for this data
+  const checked = checkSource(modelPath, readFileSync(modelPath, 'utf8'), { sets });
+  if (hasErrors(checked.diagnostics) || !checked.model) {
+    printDiagnostics(checked);
+    return 1;
+  }
+  const model = checked.model;
   const data = flag(args, 'data');
   const test = flag(args, 'test');
-  const ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
-  // recompile with the real sizes, so the cost model plans for this data
-  const sizes = sizesFor(first.compiled, ds, ds.train, ds.train);
-  const sized = compileFile(modelPath, { sets, sizes, allowDense });
-  // the real sizes can change what the cost model chooses and reports: show only what is new
-  const shown = new Set(first.diagnostics.map((d) => `${d.code}@${d.span.file}:${d.span.start}`));
-  printDiagnostics({ diagnostics: sized.diagnostics.filter((d) => !shown.has(`${d.code}@${d.span.file}:${d.span.start}`)), sources: sized.sources });
+  let ds: ReturnType<typeof rt.dataset.loadDataset>;
+  try {
+    ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
+  } catch (err) {
+    printDiagnostics(checked); // the front end's warnings, before the data error
+    throw err;
+  }
+  const sized = compileModel(model, { sets, allowDense, sizes: (module) => sizesFor({ model, module }, ds, ds.train, ds.train) });
+  // one report, as `recc compile` gives: the front end's warnings and the compiler's diagnostics at these sizes
+  printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
   const compiled = sized.compiled;
+  const sizes = sizesFor(compiled, ds, ds.train, ds.train);
   const mode = parseMode(args, rt);
   const backend = createBackend(mode, compiled.module.spaces);
   const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -296,7 +307,10 @@ function cmdRecommend(args: Args, rt: Runtime): number {
   if (!dir || user === undefined) throw new UsageError('usage: recc recommend RUN_DIR --user ID [--top K] [--items FILE]');
   const top = Number(flag(args, 'top') ?? 10);
   if (!(Number.isInteger(top) && top > 0)) throw new UsageError('--top expects a positive whole number');
-  const lines = rt.serve.recommend(dir, user, top, flag(args, 'items'));
+  const { modelPath, sets } = rt.serve.readRun(dir);
+  const r = compileFile(modelPath, { sets });
+  if (hasErrors(r.diagnostics) || !r.compiled) throw new rt.serve.RecommendError(`${modelPath} no longer compiles`);
+  const lines = rt.serve.recommend(r.compiled, dir, user, top, flag(args, 'items'));
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

@@ -10,8 +10,9 @@ import { check } from './check/index.ts';
 import { hasErrors, type Diagnostic } from './diagnostics/diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { freshNames, nodes } from './ir/walk.ts';
-import type { IRModule, Sizes } from './ir/module.ts';
-import { batchSpace, lower, lowerDiagnostics, totalSpace } from './lower/lower.ts';
+import { batchSpace, totalSpace, type IRModule, type Sizes } from './ir/module.ts';
+import { lower, lowerDiagnostics } from './lower/lower.ts';
+import { lowerScore, type PairsForm, type RowsForm, type TuplesForm, type Unavailable } from './lower/score.ts';
 import type { Model } from './check/model.ts';
 import { parse } from './syntax/parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
@@ -56,11 +57,29 @@ export interface CompiledGrad extends CompiledExpr {
   readonly rows?: RowGradient;
 }
 
+export type { RowGradient, Unavailable };
+
+/**
+ * The forms of `def score` that evaluation and `recc recommend` execute (compiler/lower/score.ts),
+ * each with its free indices `out`. Tuples and pairs are evaluated as written (one dot product per
+ * output cell); rows go through the pipeline like a term, so that a `j < l in x` pair sum becomes
+ * FM's O(k·nnz) form instead of O(nnz²) per row.
+ */
+export interface CompiledScore {
+  /** the relation whose test side is scored; it keeps this name on the test side */
+  readonly relation: string;
+  readonly tuples: (TuplesForm & CompiledExpr) | Unavailable;
+  readonly rows: (RowsForm & CompiledExpr) | Unavailable;
+  readonly pairs: (PairsForm & CompiledExpr) | Unavailable;
+}
+
 export interface Compiled {
   readonly model: Model;
   readonly module: IRModule;
   readonly terms: readonly CompiledTerm[];
   readonly grads: readonly CompiledGrad[];
+  /** undefined when the model declares no data relation (nothing to evaluate) */
+  readonly score: CompiledScore | undefined;
   /** the sizes the cost model used */
   readonly sizes: Sizes;
 }
@@ -73,8 +92,12 @@ export interface CompileResult {
 
 export interface CompileOptions {
   readonly sets?: ReadonlyMap<string, number>;
-  /** actual sizes of domains and relations, when the data is known; hints otherwise */
-  readonly sizes?: Sizes;
+  /**
+   * actual sizes of domains and relations, when the data is known; hints otherwise. As a function it
+   * is given the lowered module (its spaces and samplers), so that a caller holding the loaded data
+   * sizes every space in the same compilation (`recc run` compiles once, after loading the data)
+   */
+  readonly sizes?: Sizes | ((module: IRModule) => Sizes);
   /** keep terms as written (no expand+contract) — for comparisons */
   readonly rewrite?: boolean;
   /** run terms that stay all-pairs after rewriting (a warning instead of RC0530) */
@@ -110,7 +133,7 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
   const lowered = lower(model);
   if (!lowered.module) return { compiled: undefined, diagnostics: lowered.diagnostics };
   const module = lowered.module;
-  const sizes = completeSizes(module, opts.sizes);
+  const sizes = completeSizes(module, typeof opts.sizes === 'function' ? opts.sizes(module) : opts.sizes);
   const sizeOf = (s: string): number => sizes.get(s) ?? DEFAULT_DOMAIN_SIZE;
   // with opts.trace, `recorder` collects the firings of one term or gradient
   const recorder = (): { steps: TraceStep[]; trace: Trace | undefined } => {
@@ -137,6 +160,7 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
+  const score = compileScore(model, module.spaces, sizeOf);
   // the touched-rows spaces join the space table (the planner and the trainer size them per step)
   const rowsSpaces = rowSpaces(grads.flatMap((g) => (g.rows ? [g.rows] : [])));
   const compiledModule: IRModule = rowsSpaces.size ? { ...module, spaces: new Map([...module.spaces, ...rowsSpaces]) } : module;
@@ -150,10 +174,30 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
   ];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
-  return { compiled: { model, module: compiledModule, terms, grads, sizes }, diagnostics };
+  return { compiled: { model, module: compiledModule, terms, grads, score, sizes }, diagnostics };
 }
 
-/** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
+/** The score forms, rewritten where evaluation rewrites them (see CompiledScore). */
+function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: string) => number): CompiledScore | undefined {
+  const forms = lowerScore(model);
+  if (!forms) return undefined;
+  const asWritten = (written: Expr): CompiledExpr => {
+    const c = cost(written, sizeOf);
+    return { written, expr: written, steps: [], costWritten: c, cost: c };
+  };
+  const { tuples, rows, pairs } = forms;
+  const optimized = (written: Expr): CompiledExpr => {
+    const o = optimize(written, { sizeOf, spaces });
+    return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
+  };
+  return {
+    relation: forms.relation,
+    tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
+    rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
+    pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
+  };
+}
+
 /** A loop node: a Σ or a max/min reduction (the same iteration space, the same cost). */
 type LoopNode = Extract<Expr, { op: 'sum' | 'reduce' }>;
 
@@ -161,6 +205,7 @@ function isLoop(n: Expr): n is LoopNode {
   return n.op === 'sum' || n.op === 'reduce';
 }
 
+/** Index variables over domains that a sum node loops over together (δ-paired ones excluded). */
 function denseDomains(n: LoopNode, spaces: IRModule['spaces']): string[] {
   const loop = [...freeIdx(n).values(), ...n.over].filter((i) => spaces.get(i.space)?.kind === 'domain');
   const factors = n.body.op === 'mul' ? n.body.args : [n.body];

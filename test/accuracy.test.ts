@@ -11,7 +11,8 @@ import { ReferenceBackend } from '../runtime/exec/backend.ts';
 import { GpuBackend } from '../runtime/exec/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { syntheticMl1m } from '../runtime/data/synthetic.ts';
-import { initParams, makeEnv } from '../runtime/train/train.ts';
+import { initParams } from '../runtime/train/train.ts';
+import { makeEnv } from '../runtime/exec/env.ts';
 import { EXAMPLES_DIR } from './helpers/examples.ts';
 
 const RTOL = 1e-5;

@@ -115,6 +115,13 @@ describe('(c) the compiled artifact', () => {
     expect(plan.model).toBe('mf_gramian');
     expect(readFileSync(join(ART, 'model.recmodel'), 'utf8')).toBe(readFileSync(GRAMIAN, 'utf8'));
     expect(readdirSync(join(ART, 'kernels')).length).toBeGreaterThan(0);
+    // the score forms evaluation runs are part of the artifact, with their kernels
+    const score = plan.score as { relation: string; forms: { name: string; axes: string[]; rewritten: string }[]; unavailable: Record<string, string> };
+    expect(score.relation).toBe('ratings');
+    expect(score.forms.map((f) => [f.name, f.axes])).toEqual([['tuples', ['ratings']], ['pairs', ['user', 'item']]]);
+    expect(score.forms[0]!.rewritten).toContain('ratings.user[t]');
+    expect(Object.keys(score.unavailable)).toEqual(['rows']);
+    expect(readdirSync(join(ART, 'kernels'))).toEqual(expect.arrayContaining(['score-tuples.js', 'score-pairs.js']));
   });
 
   it('an invalid plan.json fails validation, naming the offending field', () => {
@@ -125,6 +132,7 @@ describe('(c) the compiled artifact', () => {
       return validatePlan(p);
     };
     expect(broken((p) => delete p.sourceSha256).join('\n')).toMatch(/sourceSha256/);
+    expect(broken((p) => delete p.score).join('\n')).toMatch(/score/);
     expect(broken((p) => (p.version = 'one')).join('\n')).toMatch(/\/version/);
     expect(broken((p) => ((p.terms as { cost: { flops: unknown } }[])[0]!.cost.flops = 'many')).join('\n')).toMatch(/\/terms\/0\/cost\/flops/);
     expect(validatePlan('not a plan').length).toBeGreaterThan(0);

@@ -16,9 +16,12 @@ export interface ColumnInfo {
   readonly type: ColumnKind;
 }
 
+/** The filter of a derived relation, as written: the runtime evaluates it on each loaded tuple. */
+export type WhereExpr = ast.Expr;
+
 export type RelationSource =
   | { readonly kind: 'file'; readonly path: string; readonly format: 'tsv' | 'csv' | 'libsvm' | 'movielens' }
-  | { readonly kind: 'derived'; readonly base: string; readonly where: ast.Expr };
+  | { readonly kind: 'derived'; readonly base: string; readonly where: WhereExpr };
 
 export interface RelationInfo {
   readonly name: string;
@@ -111,4 +114,10 @@ export interface Model {
   readonly terms: readonly TermInfo[];
   readonly train: TrainInfo;
   readonly evaluate: EvaluateInfo;
+}
+
+/** The relation training batches come from and metrics are computed on: the split's, else the first file's. */
+export function primaryRelation(model: Model): RelationInfo | undefined {
+  if (model.split) return model.relations.find((r) => r.name === model.split!.relation);
+  return model.relations.find((r) => r.source.kind === 'file');
 }

@@ -65,3 +65,13 @@ export function dimSizes(m: IRModule): Map<string, number> {
   for (const s of m.spaces.values()) if (s.kind === 'dim') out.set(s.name, s.size);
   return out;
 }
+
+/** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
+ * space `rel` itself is what Σ_t iterates; its size equals the batch count). A domain batched by
+ * `batch N users` has a total symbol too: the domain's size, while the domain itself is the batch. */
+export function totalSpace(rel: string): string {
+  return `${rel}#total`;
+}
+export function batchSpace(rel: string): string {
+  return `${rel}#batch`;
+}

@@ -7,6 +7,9 @@ import type * as ast from '../syntax/ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostics.ts';
 import type { Model } from '../check/model.ts';
 import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from '../ir/module.ts';
+// the size symbols live with the space table, where the runtime reads them too
+import { batchSpace, totalSpace } from '../ir/module.ts';
+export { batchSpace, totalSpace };
 import {
   add, call, call2, cmp, div, eq, idx, idxKey, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
@@ -722,16 +725,6 @@ export interface SparseArg {
 
 export function sparseRowArg(rel: string, column: string, domain: string, t: Idx): SparseArg {
   return { kind: 'sparse-row', rel, column, domain, t };
-}
-
-/** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
- * space `rel` itself is what Σ_t iterates; its size equals the batch count). A domain batched by
- * `batch N users` has a total symbol too: the domain's size, while the domain itself is the batch. */
-export function totalSpace(rel: string): string {
-  return `${rel}#total`;
-}
-export function batchSpace(rel: string): string {
-  return `${rel}#batch`;
 }
 
 /** A numeric literal or const, possibly negated (exponents must be known at compile time). */

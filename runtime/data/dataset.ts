@@ -6,8 +6,7 @@
 // A relation R with a sparse column x (libsvm) is two entries of each map: R and its entries `R~x`
 // (runtime/sparse.ts); splits and derived relations select rows of both together.
 import { dirname, resolve } from 'node:path';
-import type * as ast from '../../compiler/syntax/ast.ts';
-import type { Model, RelationInfo } from '../../compiler/check/model.ts';
+import { primaryRelation, type Model, type RelationInfo, type WhereExpr } from '../../compiler/check/model.ts';
 import { DataError, filterRelation, loadRelation, type Relation } from './load.ts';
 import { IdMaps } from './ids.ts';
 import { entriesOf, loadSparse, selectEntries, selectRowsSparse, sparseColumns } from './sparse.ts';
@@ -33,12 +32,6 @@ export interface DataOptions {
   readonly test?: string;
   /** folder that relative data paths resolve against (default: the model file's folder) */
   readonly baseDir?: string;
-}
-
-/** The relation training batches come from and metrics are computed on: the split's, else the first file's. */
-export function primaryRelation(model: Model): RelationInfo | undefined {
-  if (model.split) return model.relations.find((r) => r.name === model.split!.relation);
-  return model.relations.find((r) => r.source.kind === 'file');
 }
 
 /** The file relation a relation is (transitively) derived from. */
@@ -188,13 +181,13 @@ function describeSplit(split: NonNullable<Model['split']>, path: string, nTrain:
 }
 
 /** Compiles a `where` expression over a relation's columns into a per-tuple predicate. */
-export function predicate(e: ast.Expr, rel: Relation): (t: number) => boolean {
+export function predicate(e: WhereExpr, rel: Relation): (t: number) => boolean {
   const value = compileWhere(e, rel);
   return (t) => value(t) !== 0;
 }
 
-function compileWhere(e: ast.Expr, rel: Relation): (t: number) => number {
-  const go = (x: ast.Expr): ((t: number) => number) => compileWhere(x, rel);
+function compileWhere(e: WhereExpr, rel: Relation): (t: number) => number {
+  const go = (x: WhereExpr): ((t: number) => number) => compileWhere(x, rel);
   switch (e.kind) {
     case 'NumberLit': {
       const c = e.value;

@@ -4,18 +4,17 @@
 // excluding the user's training items. Predictions go through the same Backend as training.
 // Binary metrics (logloss, and for relations with a sparse column the global AUC) compare score, a
 // logit, with the label (positive iff > 0) on every test tuple. A relation with a sparse column x
-// is predicted row by row with `def score(x)` applied to the row's entries (predictRows).
+// is predicted row by row with `def score(x)` applied to the row's entries (predictRows). Every
+// prediction runs a form of `def score` compiled with the model (Compiled.score): nothing is lowered
+// or rewritten here.
 // Definitions: docs/metrics.md.
-import type { Compiled } from '../../compiler/compile.ts';
-import { idx, v, type Ix } from '../../compiler/ir/nodes.ts';
-import { makeLowerer, sparseRowArg } from '../../compiler/lower/lower.ts';
-import { optimize } from '../../compiler/passes/pipeline.ts';
+import type { Compiled, CompiledScore, Unavailable } from '../../compiler/compile.ts';
 import type { Backend } from '../exec/backend.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
-import { entriesName, entriesOf, sparseColumns } from '../data/sparse.ts';
-import { makeEnv, sizesFor } from '../train/train.ts';
+import { entriesOf, sparseColumns } from '../data/sparse.ts';
+import { makeEnv, sizesFor } from '../exec/env.ts';
 
 export interface EvalResult {
   readonly step: number;
@@ -34,33 +33,28 @@ export function metricName(m: { name: string; k?: number }): string {
   return m.k === undefined ? m.name : `${m.name}@${m.k}`;
 }
 
-/** The scoring def's id columns of a relation, in the def's argument order. */
-function scoreColumns(compiled: Compiled, rel: Relation): { cols: string[]; domains: string[] } {
-  const def = compiled.model.defs.get('score');
-  if (!def) throw new EvalError('metrics need a `def score(…)` that predicts from ids; the model has none');
-  const idCols = rel.columns.filter((c) => c.type.kind === 'domain');
-  if (idCols.length < def.params.length) throw new EvalError(`\`score\` takes ${def.params.length} ids but ${rel.name} has ${idCols.length} id columns`);
-  const chosen = def.params.map((p, j) => idCols.find((c) => c.type.kind === 'domain' && c.type.domain === p.type) ?? idCols[j]!);
-  return { cols: chosen.map((c) => c.name), domains: chosen.map((c) => (c.type as { domain: string }).domain) };
+/** The compiled form of `def score` the metric needs, or the reason the model has none. */
+function form<K extends 'tuples' | 'rows' | 'pairs'>(compiled: Compiled, kind: K): Exclude<CompiledScore[K], Unavailable> {
+  const score = compiled.score;
+  if (!score) throw new EvalError('metrics need a data relation to score; the model declares none');
+  const f = score[kind];
+  if (f.kind === 'unavailable') throw new EvalError(f.reason);
+  return f as Exclude<CompiledScore[K], Unavailable>;
 }
 
-/** score(u, i) for every tuple of `rel` (which must be the relation's current side in `sides`). */
+/** score(u, i) for every tuple of `rel` (the test or train side of the compiled score's relation). */
 export function predictTuples(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, rel: Relation): Float32Array | Float64Array {
-  const { cols, domains } = scoreColumns(compiled, rel);
-  const t = idx('t', rel.name);
-  const args: Ix[] = cols.map((col, j) => ({ kind: 'gather', rel: rel.name, col, domain: domains[j]!, t }));
-  const applied = makeLowerer(compiled.model).applyDef('score', args);
-  if (!applied.expr) throw new EvalError(applied.diagnostics[0]?.message ?? 'cannot apply `score`');
+  const f = form(compiled, 'tuples');
   const sides = new Map(ds.train);
   sides.set(rel.name, rel);
   const sizes = sizesFor(compiled, ds, sides, ds.train);
-  return backend.tensor(applied.expr, [t], makeEnv(compiled, sizes, params, sides));
+  return backend.tensor(f.expr, f.out, makeEnv(compiled, sizes, params, sides));
 }
 
 /**
  * score(x_t) for every row t of `rel`, a relation with one sparse column x and `def score(x)` taking
  * that sparse row. The row's entries come from `entries` (default: the entries of `rel` in the side
- * of `ds` that holds it, test first). Runs through the Backend like training, after the same rewrites.
+ * of `ds` that holds it, test first). Runs the compiled form (rewritten like the terms: FM's O(k·nnz)).
  */
 export function predictRows(
   compiled: Compiled,
@@ -70,37 +64,21 @@ export function predictRows(
   rel: Relation,
   entries?: ReadonlyMap<string, Relation>,
 ): Float32Array | Float64Array {
-  const def = compiled.model.defs.get('score');
-  if (!def) throw new EvalError('metrics need a `def score(x)` that predicts from a sparse row; the model has none');
-  const cols = sparseColumns(rel);
-  if (cols.length !== 1) throw new EvalError(`predicting rows of ${rel.name} needs exactly one sparse column, found ${cols.length}`);
-  if (def.params.length !== 1) throw new EvalError(`\`score\` takes ${def.params.length} arguments, but rows of ${rel.name} give one sparse row: write \`def score(x) = …\``);
-  const col = cols[0]!;
-  const domain = (col.type as { readonly domain: string }).domain;
-  const ename = entriesName(rel.name, col.name);
+  const f = form(compiled, 'rows');
   const side = entries ?? (ds.test.get(rel.name) === rel ? entriesOf(rel, ds.test) : entriesOf(rel, ds.train));
-  const ent = side.get(ename);
-  if (!ent) throw new EvalError(`the entries of ${rel.name}.${col.name} (relation ${ename}) are not loaded`);
-  const t = idx('t', rel.name);
-  const applied = makeLowerer(compiled.model).applyDef('score', [sparseRowArg(rel.name, col.name, domain, t)]);
-  if (!applied.expr) throw new EvalError(applied.diagnostics[0]?.message ?? 'cannot apply `score` to a sparse row');
+  const ent = side.get(f.entries);
+  if (!ent) throw new EvalError(`the entries of ${rel.name}.${f.col} (relation ${f.entries}) are not loaded`);
   const sides = new Map(ds.train);
   sides.set(rel.name, rel);
-  sides.set(ename, ent);
+  sides.set(f.entries, ent);
   const sizes = sizesFor(compiled, ds, sides, ds.train);
-  // the score as written sums `j < l in x` over every pair of entries of every row (O(rows·nnz²) as
-  // planned); the same rewrites as training (fm-pairwise + contraction) make it O(k·nnz)
-  const { expr } = optimize(applied.expr, { sizeOf: (s) => sizes.get(s) ?? 1, spaces: compiled.module.spaces });
-  return backend.tensor(expr, [t], makeEnv(compiled, sizes, params, sides));
+  return backend.tensor(f.expr, f.out, makeEnv(compiled, sizes, params, sides));
 }
 
-/** score(u, i) for users [u0, u1) × all items, row-major. */
-export function scoreBlock(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, domains: readonly [string, string], u0: number, u1: number): Float32Array | Float64Array {
-  const [ud, id] = domains;
-  const u = idx('u', ud);
-  const i = idx('i', id);
-  const applied = makeLowerer(compiled.model).applyDef('score', [v(u), v(i)]);
-  if (!applied.expr) throw new EvalError(applied.diagnostics[0]?.message ?? 'cannot apply `score`');
+/** score(u, i) for users [u0, u1) × all items, row-major (users and items: the compiled form's domains). */
+export function scoreBlock(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, u0: number, u1: number): Float32Array | Float64Array {
+  const f = form(compiled, 'pairs');
+  const ud = f.domains[0];
   const sizes = sizesFor(compiled, ds, ds.train, ds.train);
   const all = makeEnv(compiled, sizes, params, ds.train);
   // restrict the user axis to the block by slicing every param over the user domain
@@ -112,7 +90,7 @@ export function scoreBlock(compiled: Compiled, ds: Dataset, params: ReadonlyMap<
     const row = p.shape.slice(1).reduce((a, s) => a * sizes.get(s)!, 1);
     tensors.set(p.name, { data: (all.tensors.get(p.name)!.data as Float32Array).subarray(u0 * row, u1 * row), shape: p.shape });
   }
-  return backend.tensor(applied.expr, [u, i], { ...all, sizes: blockSizes, tensors });
+  return backend.tensor(f.expr, f.out, { ...all, sizes: blockSizes, tensors });
 }
 
 export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, step: number, epoch: number): EvalResult {
@@ -146,8 +124,7 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
   }
   if (ranking.length) {
     const trainRel = ds.train.get(ds.primary)!;
-    const { cols, domains } = scoreColumns(compiled, test);
-    if (cols.length !== 2) throw new EvalError('ranking metrics need `score(user, item)` with two ids');
+    const { cols, domains } = form(compiled, 'pairs');
     const nUsers = ds.ids.get(domains[0]!).size;
     const nItems = ds.ids.get(domains[1]!).size;
     const trainUI = userItems(trainRel.ids.get(cols[0]!)!, trainRel.ids.get(cols[1]!)!, nUsers);
@@ -157,7 +134,7 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
     const scores = (u: number): ArrayLike<number> => {
       if (!cache || u < cache.u0 || u >= cache.u0 + block) {
         const u0 = Math.floor(u / block) * block;
-        cache = { u0, scores: scoreBlock(compiled, ds, params, backend, [domains[0]!, domains[1]!], u0, Math.min(nUsers, u0 + block)) };
+        cache = { u0, scores: scoreBlock(compiled, ds, params, backend, u0, Math.min(nUsers, u0 + block)) };
       }
       const off = (u - cache.u0) * nItems;
       return cache.scores.subarray(off, off + nItems);

@@ -1,6 +1,8 @@
 // The compiled artifact `recc compile -o DIR` writes and `recc run DIR` reads:
 //   DIR/model.recmodel   the source, byte for byte (its sha256 is in plan.json)
-//   DIR/plan.json        terms and gradients before/after rewriting with costs (schema: schemas/plan.schema.json)
+//   DIR/plan.json        terms, gradients and the score forms evaluation runs (score of test tuples,
+//                        of sparse rows, of users × items), before/after rewriting with costs
+//                        (schema: schemas/plan.schema.json)
 //   DIR/kernels/*.js     the gpu.js kernel sources planned at the compile-time sizes, for reading
 // Kernels bake loop bounds from data sizes, so `recc run` re-plans them for the data it loads; the
 // artifact pins the model source, its --set values and where its relative data paths resolve.
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import AjvModule from 'ajv';
 import { emitKernel } from '../../compiler/codegen/gpujs.ts';
 import { planExpr } from '../../compiler/plan/plan.ts';
-import type { Compiled, CompiledExpr } from '../../compiler/compile.ts';
+import type { Compiled, CompiledExpr, CompiledScore, Unavailable } from '../../compiler/compile.ts';
 import { printIR } from '../../compiler/ir/print.ts';
 import { writeAtomic } from './run-folder.ts';
 
@@ -47,6 +49,20 @@ function exprJson(name: string, role: string, c: CompiledExpr): object {
   };
 }
 
+type ScoreForm = Exclude<CompiledScore['tuples' | 'rows' | 'pairs'], Unavailable>;
+
+/** The forms of `def score` that evaluation and `recc recommend` run (Compiled.score), and why the others are absent. */
+function scoreForms(c: Compiled): { forms: ScoreForm[]; unavailable: Record<string, string> } {
+  const forms: ScoreForm[] = [];
+  const unavailable: Record<string, string> = {};
+  for (const kind of ['tuples', 'rows', 'pairs'] as const) {
+    const f = c.score?.[kind];
+    if (f?.kind === 'unavailable') unavailable[kind] = f.reason;
+    else if (f) forms.push(f);
+  }
+  return { forms, unavailable };
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -65,8 +81,10 @@ export function writeArtifact(dir: string, modelPath: string, sets: ReadonlyMap<
   };
   c.terms.forEach((t, j) => emit(`${t.role} ${t.name}`, `term${j}-${t.name}.js`, t, []));
   c.grads.forEach((g) => emit(`gradient of ${g.param}`, `grad-${g.param}.js`, g, g.out));
+  const { forms, unavailable } = scoreForms(c);
+  forms.forEach((f) => emit(`score ${f.kind}`, `score-${f.kind}.js`, f, f.out));
   const plan = {
-    version: 1,
+    version: 2,
     recc: '0.1.0',
     model: c.model.name,
     source: 'model.recmodel',
@@ -77,6 +95,7 @@ export function writeArtifact(dir: string, modelPath: string, sets: ReadonlyMap<
     params: c.module.params.map((p) => ({ name: p.name, axes: p.shape })),
     terms: c.terms.map((t) => exprJson(t.name, t.role, t)),
     grads: c.grads.map((g) => exprJson(g.param, 'gradient', g)),
+    score: c.score ? { relation: c.score.relation, forms: forms.map((f) => ({ ...exprJson(f.kind, 'score', f), axes: f.out.map((i) => i.space) })), unavailable } : null,
     kernels,
   };
   const errors = validatePlan(plan);

@@ -1,7 +1,8 @@
-// Touched rows of a row-sparse gradient (compiler/passes/row-support.ts): the distinct ids the
-// current batch holds in the gradient's source columns (positives, per-tuple negatives, sample
-// sets). The gradient is evaluated at those rows only, as the relation `P#rows` with one id column
-// `row`; the trainer then updates those rows only (runtime/optimizer.ts, RowSparseGrad).
+// Touched rows of a row-sparse gradient (its form comes compiled, in CompiledGrad.rows; the analysis
+// is compiler/passes/row-support.ts): the distinct ids the current batch holds in the gradient's
+// source columns (positives, per-tuple negatives, sample sets). The gradient is evaluated at those
+// rows only, as the relation `P#rows` with one id column `row`; the trainer then updates those rows
+// only (runtime/optimizer.ts, RowSparseGrad).
 //
 // Kernels are planned per size, and the number of touched rows changes every batch, so the relation
 // is padded (with copies of its last id, whose results are dropped) to a capacity that only grows
@@ -9,7 +10,7 @@
 // batches every step runs the same plan, and the padding stays small. Once the capacity is the whole
 // domain (a batch touches most rows, e.g. BPR at ML-100K), the trainer evaluates the dense gradient
 // instead, which is the same work without the indirection, and still updates the touched rows only.
-import type { RowGradient } from '../../compiler/passes/row-support.ts';
+import type { RowGradient } from '../../compiler/compile.ts';
 import type { Relation } from '../data/load.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */

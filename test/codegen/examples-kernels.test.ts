@@ -14,7 +14,8 @@ import { GpuBackend } from '../../runtime/exec/backends.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { generateRatings, SMALL_SPEC, toUData } from '../../runtime/data/synthetic.ts';
-import { initParams, makeEnv, sizesFor } from '../../runtime/train/train.ts';
+import { initParams } from '../../runtime/train/train.ts';
+import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 import { EXAMPLES_DIR, loadExample, type Loaded } from '../helpers/examples.ts';
 
 /** the examples the acceptance criterion names (examples.test.ts covers every example) */

@@ -11,7 +11,8 @@ import { evalScalar, evalTensor, type Env, type TensorValue } from '../../compil
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
-import { initParams, makeEnv, sizesFor } from '../../runtime/train/train.ts';
+import { initParams } from '../../runtime/train/train.ts';
+import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 import { prng } from '../helpers/ir-env.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 

@@ -12,7 +12,7 @@ import { loadDataset, type Dataset, type DataOptions } from '../../runtime/data/
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
-import { makeEnv, sizesFor } from '../../runtime/train/train.ts';
+import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 
 export const EXAMPLES_DIR = join(repoRoot(), 'examples');
 

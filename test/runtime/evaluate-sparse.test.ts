@@ -11,7 +11,8 @@ import { loadDataset } from '../../runtime/data/dataset.ts';
 import { EvalError, evaluateModel, predictRows } from '../../runtime/eval/evaluate.ts';
 import { globalAuc, logloss } from '../../runtime/eval/metrics.ts';
 import { Rng } from '../../runtime/data/rng.ts';
-import { sizesFor, train } from '../../runtime/train/train.ts';
+import { train } from '../../runtime/train/train.ts';
+import { sizesFor } from '../../runtime/exec/env.ts';
 import { tempFile } from './helpers.ts';
 import { CTR_ROWS } from './sparse-helpers.ts';
 

@@ -21,7 +21,8 @@ import { applyUpdate, createState } from '../../runtime/train/optimizer.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
 import { paddedCount, rowsCapacity, rowsRelation, touchedRows } from '../../runtime/train/touched-rows.ts';
-import { initParams, makeEnv, sizesFor, train } from '../../runtime/train/train.ts';
+import { initParams, train } from '../../runtime/train/train.ts';
+import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 import { maxRelErr } from '../helpers/ir-env.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 

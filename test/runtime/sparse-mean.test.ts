@@ -10,7 +10,8 @@ import { ReferenceBackend } from '../../runtime/exec/backend.ts';
 import { createBackend, GpuBackend } from '../../runtime/exec/backends.ts';
 import { loadDataset } from '../../runtime/data/dataset.ts';
 import { predictRows } from '../../runtime/eval/evaluate.ts';
-import { sizesFor, train } from '../../runtime/train/train.ts';
+import { train } from '../../runtime/train/train.ts';
+import { sizesFor } from '../../runtime/exec/env.ts';
 import { tempFile } from './helpers.ts';
 import { CTR_ROWS } from './sparse-helpers.ts';
 
