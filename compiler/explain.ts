@@ -3,6 +3,7 @@
 // evaluation before and after, with the ratio. Pure: returns a string.
 import type { Compiled, CompiledExpr } from './compile.ts';
 import { printIR } from './ir/print.ts';
+import { publicSizes } from './ir/spaces.ts';
 import { formatBytes, formatCount, type Cost } from './passes/cost.ts';
 
 function costLine(label: string, c: Cost): string {
@@ -26,7 +27,7 @@ function block(title: string, c: CompiledExpr): string[] {
 }
 
 export function explainCompiled(c: Compiled): string {
-  const sizes = [...c.sizes].filter(([k]) => !k.includes('#')).map(([k, v]) => `|${k}| = ${v}`).join(', ');
+  const sizes = publicSizes(c.module.spaces, c.sizes).map(([k, v]) => `|${k}| = ${v}`).join(', ');
   const out = [`model ${c.model.name} — costs per evaluation at ${sizes}`, ''];
   for (const t of c.terms) out.push(...block(`${t.role} ${t.name}`, t), '');
   for (const g of c.grads) {

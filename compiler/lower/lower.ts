@@ -8,9 +8,14 @@ import type { Diagnostic } from '../diagnostics/diagnostics.ts';
 import type { Model } from '../check/model.ts';
 import type { IRModule, ParamDecl, Sampler, SamplerExclude, Space, Term } from '../ir/module.ts';
 import {
-  add, call, call2, cmp, div, eq, idx, idxKey, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor, v,
+  add, call, call2, cmp, div, eq, idx, idxKey, konst, mul, neg, ord, pow, reduce, select, size, sub, sum, tensor, v,
   type Expr, type Idx, type Ix, type UnaryFn,
 } from '../ir/nodes.ts';
+import {
+  batchSize, columnKey, dimSpace, domainSpace, ENTRY_FEAT, ENTRY_ROW, ENTRY_VAL, entriesName, entriesSpace, isTupleSpace,
+  logqTableName, relationSpace, SAMPLE_ID, SAMPLE_LOGQ, sampledColumn, sampledLogqColumn, sampleSetBase, sampleSetSpace,
+  totalSize,
+} from '../ir/spaces.ts';
 import { substitute } from '../ir/walk.ts';
 
 /** A lowered value: a scalar expression, a row vector over a dim, an index, or a whole tensor. */
@@ -25,7 +30,7 @@ type Value =
       /** for `j in x`: the entry of the sparse row that j walks (x[j] reads its value) */
       readonly entry?: { readonly space: string; readonly n: Idx };
     }
-  /** a sparse row `x` of tuple t: its non-zeros are the entries relation `R~x` with row = t */
+  /** a sparse row `x` of tuple t: its non-zeros are the tuples of entries space `entries` with row = t */
   | { readonly kind: 'sparse'; readonly entries: string; readonly domain: string; readonly t: Idx }
   /** a sample set `J ~ pop(item) x K`: a space of K sampled ids shared by the batch */
   | { readonly kind: 'samples'; readonly space: string; readonly domain: string }
@@ -74,11 +79,11 @@ export interface LowererOptions {
 }
 
 /** The IR constructors lowering uses; `makeLowerer` shadows them with NO_IR's when only diagnostics are wanted. */
-const IR = { add, call, call2, cmp, div, eq, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor };
+const IR = { add, call, call2, cmp, div, eq, konst, mul, neg, ord, pow, reduce, select, size, sub, sum, tensor };
 const NO_IR: typeof IR = (() => {
   const leaf = tensor('temp', '(not lowered)', []);
   const f = (): Expr => leaf;
-  return { add: f, call: f, call2: f, cmp: f, div: f, eq: f, konst: f, mul: f, neg: f, pow: f, reduce: f, select: f, size: f, sub: f, sum: f, tensor: f };
+  return { add: f, call: f, call2: f, cmp: f, div: f, eq: f, konst: f, mul: f, neg: f, ord: f, pow: f, reduce: f, select: f, size: f, sub: f, sum: f, tensor: f };
 })();
 
 export interface Lowerer {
@@ -95,10 +100,10 @@ export interface Lowerer {
 export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
   // Lowering never branches on the IR it builds (diagnostics depend on the kinds of values, never on
   // their expressions), so for diagnostics alone these shadow the imported constructors with no-ops.
-  const { add, call, call2, cmp, div, eq, konst, mul, neg, pow, reduce, select, size, sub, sum, tensor } = opts.diagnosticsOnly ? NO_IR : IR;
+  const { add, call, call2, cmp, div, eq, konst, mul, neg, ord, pow, reduce, select, size, sub, sum, tensor } = opts.diagnosticsOnly ? NO_IR : IR;
   const spaces = new Map<string, Space>();
-  for (const d of model.domains) spaces.set(d, { kind: 'domain', name: d });
-  for (const [name, n] of model.dims) spaces.set(name, { kind: 'dim', name, size: n });
+  for (const d of model.domains) spaces.set(d, domainSpace(d));
+  for (const [name, n] of model.dims) spaces.set(name, dimSpace(name, n));
   const relationCols = new Map<string, Map<string, string>>();
   /** relation → sparse column → feature domain */
   const sparseColumns = new Map<string, Map<string, string>>();
@@ -109,14 +114,14 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
       cols.set(c.name, c.type.kind === 'domain' ? c.type.domain : c.type.kind);
     }
     relationCols.set(r.name, cols);
-    spaces.set(r.name, { kind: 'relation', name: r.name, columns: cols });
+    spaces.set(r.name, relationSpace(r.name, cols));
     for (const c of (base ?? r).columns) {
       if (c.type.kind !== 'sparse') continue;
       if (!sparseColumns.has(r.name)) sparseColumns.set(r.name, new Map());
       sparseColumns.get(r.name)!.set(c.name, c.type.domain);
-      // the non-zeros of sparse column c: relation R~c(row: R, feat: domain, val: float)
-      const entries = entriesSpace(r.name, c.name);
-      spaces.set(entries, { kind: 'relation', name: entries, columns: new Map([['row', r.name], ['feat', c.type.domain], ['val', 'float'], ['pos', 'float']]) });
+      // the non-zeros of sparse column c: entries (row: R, feat: domain, val: float)
+      const entries = entriesSpace(r.name, c.name, c.type.domain);
+      spaces.set(entries.name, entries);
     }
   }
   /** with `batch N users`, each step sees N members of this domain: sums over it scale by |D|/N */
@@ -246,7 +251,7 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
       }
       case 'SizeExpr': {
         const n = e.name.name;
-        return { kind: 'scalar', e: size(spaces.get(n)?.kind === 'relation' || n === batchDomain ? totalSpace(n) : n) };
+        return { kind: 'scalar', e: size(spaces.get(n)?.kind === 'relation' || n === batchDomain ? totalSize(n) : n) };
       }
       case 'IndexExpr': {
         const name = e.target.name;
@@ -257,7 +262,7 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
           if (j.kind !== 'index' || j.entry?.space !== bound.entries) {
             throw new Unsupported(e.span, `\`${name}[…]\` can only read the features a \`j in ${name}\` binding walks`);
           }
-          return { kind: 'scalar', e: tensor('data', `${bound.entries}.val`, [v(j.entry.n)]) };
+          return { kind: 'scalar', e: tensor('data', columnKey(bound.entries, ENTRY_VAL), [v(j.entry.n)]) };
         }
         if (bound?.kind === 'row' && e.indices.length === 1) {
           const k = indexOf(go(e.indices[0]!), e.indices[0]!);
@@ -334,7 +339,7 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
       if (name === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map((i) => size(i.space)))) };
       // a whole-tensor sum over the batched domain sees the batch's rows: scale by |D|/|B|
       const batched = over.filter((i) => i.space === batchDomain);
-      return { kind: 'scalar', e: mul(s, ...batched.map((i) => div(size(totalSpace(i.space)), size(i.space)))) };
+      return { kind: 'scalar', e: mul(s, ...batched.map((i) => div(size(totalSize(i.space)), size(i.space)))) };
     }
     const fn = UNARY[name];
     if (fn) return lift1(go(args[0]!), (x) => call(fn, x), e);
@@ -403,8 +408,8 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
           b.vars.forEach((name, j) => {
             const [col, type] = cols[j]!;
             const sparseCol = sparseColumns.get(rel)?.get(col);
-            if (sparseCol) inner.set(name.name, { kind: 'sparse', entries: entriesSpace(rel, col), domain: sparseCol, t });
-            else if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', `${rel}.${col}`, [v(t)]) });
+            if (sparseCol) inner.set(name.name, { kind: 'sparse', entries: entriesName(rel, col), domain: sparseCol, t });
+            else if (type === 'float' || type === 'int') inner.set(name.name, { kind: 'scalar', e: tensor('data', columnKey(rel, col), [v(t)]) });
             else if (spaces.get(type)?.kind === 'domain') inner.set(name.name, { kind: 'index', ix: { kind: 'gather', rel, col, domain: type, t }, domain: type });
             else throw new Unsupported(name.span, `column \`${col}\` of type ${type} cannot be bound yet`);
           });
@@ -417,10 +422,10 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
             const n = idx(fresh('n'), bound.entries);
             over.push(n);
             guardedSpaces.add(bound.entries);
-            guards.push(eq({ kind: 'gather', rel: bound.entries, col: 'row', domain: bound.t.space, t: n }, v(bound.t)));
+            guards.push(eq({ kind: 'gather', rel: bound.entries, col: ENTRY_ROW, domain: bound.t.space, t: n }, v(bound.t)));
             inner.set(b.var.name, {
               kind: 'index',
-              ix: { kind: 'gather', rel: bound.entries, col: 'feat', domain: bound.domain, t: n },
+              ix: { kind: 'gather', rel: bound.entries, col: ENTRY_FEAT, domain: bound.domain, t: n },
               domain: bound.domain,
               entry: { space: bound.entries, n },
             });
@@ -432,14 +437,14 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
             over.push(sIdx);
             inner.set(b.var.name, {
               kind: 'index',
-              ix: { kind: 'gather', rel: bound.space, col: 'id', domain: bound.domain, t: sIdx },
+              ix: { kind: 'gather', rel: bound.space, col: SAMPLE_ID, domain: bound.domain, t: sIdx },
               domain: bound.domain,
-              logq: tensor('data', `${bound.space}.logq`, [v(sIdx)]),
+              logq: tensor('data', columnKey(bound.space, SAMPLE_LOGQ), [v(sIdx)]),
             });
             break;
           }
           const space = b.range.name;
-          if (!spaces.has(space) || spaces.get(space)!.kind === 'relation') {
+          if (!spaces.has(space) || isTupleSpace(spaces.get(space))) {
             throw new Unsupported(b.span, `ranging over \`${space}\` is not supported by the compiler yet`);
           }
           const i = idx(fresh(b.var.name), space);
@@ -462,49 +467,52 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
             if (!outerRel) throw new Unsupported(b.span, '`inbatch` needs a tuple binding before it, e.g. `(u, i) in likes, J ~ inbatch(item)`');
             const sourceCol = [...relationCols.get(outerRel.rel)!].find(([, type]) => type === domain)?.[0];
             if (!sourceCol) throw new Unsupported(b.sampler.span, `\`inbatch(${domain})\` needs a \`${domain}\` column in \`${outerRel.rel}\``);
-            const space = fresh(`${b.var.name}~`);
-            spaces.set(space, { kind: 'relation', name: space, columns: new Map([['id', domain], ['logq', 'float']]) });
-            samplers.push({ kind: 'set', space, domain, dist, alpha, count: 0, source: outerRel.rel, sourceCol });
-            samplerTables.set(domain, `${space}#logq_table`);
+            const space = fresh(sampleSetBase(b.var.name));
+            spaces.set(space, sampleSetSpace(space, domain));
+            const smp: Sampler = { kind: 'set', space, domain, dist, alpha, count: 0, source: outerRel.rel, sourceCol };
+            samplers.push(smp);
+            samplerTables.set(domain, logqTableName(smp));
             inner.set(b.var.name, { kind: 'samples', space, domain });
           } else if (b.count) {
             // J ~ s x K: K ids drawn per step and shared by the batch (as TF's sampled softmax does)
-            const space = fresh(`${b.var.name}~`);
-            spaces.set(space, { kind: 'relation', name: space, columns: new Map([['id', domain], ['logq', 'float']]) });
-            samplers.push({ kind: 'set', space, domain, dist, alpha, count: b.count.value, source: outerRel?.rel });
-            samplerTables.set(domain, `${space}#logq_table`);
+            const space = fresh(sampleSetBase(b.var.name));
+            spaces.set(space, sampleSetSpace(space, domain));
+            const smp: Sampler = { kind: 'set', space, domain, dist, alpha, count: b.count.value, source: outerRel?.rel };
+            samplers.push(smp);
+            samplerTables.set(domain, logqTableName(smp));
             inner.set(b.var.name, { kind: 'samples', space, domain });
           } else {
             // j ~ s: one id per tuple of the enclosing relation, a sampled column of that relation
             if (!outerRel) throw new Unsupported(b.span, 'a single sample `j ~ …` needs a tuple binding before it, e.g. `(u, i) in likes, j ~ uniform(item)`');
-            const col = `~${fresh(b.var.name)}`;
+            const col = sampledColumn(fresh(b.var.name));
             const exclude = excludeArg ? excludeOf(excludeArg, domain, outerRel.rel) : undefined;
-            samplers.push({ kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel, ...(exclude ? { exclude } : {}) });
-            samplerTables.set(domain, `${outerRel.rel}.${col}#logq_table`);
+            const smp: Sampler = { kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel, ...(exclude ? { exclude } : {}) };
+            samplers.push(smp);
+            samplerTables.set(domain, logqTableName(smp));
             const ix: Ix = { kind: 'gather', rel: outerRel.rel, col, domain, t: outerRel.t };
-            inner.set(b.var.name, { kind: 'index', ix, domain, logq: tensor('data', `${outerRel.rel}.${col}#logq`, [v(outerRel.t)]) });
+            inner.set(b.var.name, { kind: 'index', ix, domain, logq: tensor('data', columnKey(outerRel.rel, sampledLogqColumn(col)), [v(outerRel.t)]) });
           }
           break;
         }
         case 'PairBinding': {
-          // j < l in x: two entries n₁, n₂ of x's row with pos[n₁] < pos[n₂] (each unordered pair once)
+          // j < l in x: two entries n₁, n₂ of x's row with ord(n₁) < ord(n₂), their positions among
+          // the entries (each unordered pair once; fm-pairwise recognises this guard)
           const row = inner.get(b.row.name);
           if (row?.kind !== 'sparse') throw new Unsupported(b.span, '`j < l in x` needs a sparse row `x`');
-          const pos = (n: Idx): Expr => tensor('data', `${row.entries}.pos`, [v(n)]);
           const pair = [b.first, b.second].map((name) => {
             const n = idx(fresh('n'), row.entries);
             over.push(n);
             guardedSpaces.add(row.entries);
-            guards.push(eq({ kind: 'gather', rel: row.entries, col: 'row', domain: row.t.space, t: n }, v(row.t)));
+            guards.push(eq({ kind: 'gather', rel: row.entries, col: ENTRY_ROW, domain: row.t.space, t: n }, v(row.t)));
             inner.set(name.name, {
               kind: 'index',
-              ix: { kind: 'gather', rel: row.entries, col: 'feat', domain: row.domain, t: n },
+              ix: { kind: 'gather', rel: row.entries, col: ENTRY_FEAT, domain: row.domain, t: n },
               domain: row.domain,
               entry: { space: row.entries, n },
             });
             return n;
           });
-          guards.push(cmp('<', pos(pair[0]!), pos(pair[1]!)));
+          guards.push(cmp('<', ord(v(pair[0]!)), ord(v(pair[1]!))));
           break;
         }
       }
@@ -530,15 +538,15 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
       return { kind: 'scalar', e: add(m, call('log', sum(over, call('exp', sub(body, m))))) };
     }
     const s = sum(over, body);
-    const count = (i: Idx): Expr => size(spaces.get(i.space)?.kind === 'relation' ? batchSpace(i.space) : i.space);
+    const count = (i: Idx): Expr => size(isTupleSpace(spaces.get(i.space)) ? batchSize(i.space) : i.space);
     // over a sparse row's features the count is the row's non-zeros (the guards' sum); an empty row
     // has mean 0, not 0/0
     if (e.op === 'mean' && guards.length) return { kind: 'scalar', e: div(s, call2('max', sum(over, mul(...guards)), konst(1))) };
     if (e.op === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map(count))) };
     // Σ over a relation's tuples runs over the current batch: scale by N/B for an unbiased estimate
     // (not a sparse row's entries: those sums are exact, restricted to one row by their guard)
-    const rels = over.filter((i) => (spaces.get(i.space)?.kind === 'relation' && !guardedSpaces.has(i.space)) || i.space === batchDomain);
-    return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSpace(i.space)), count(i)))) };
+    const rels = over.filter((i) => (isTupleSpace(spaces.get(i.space)) && !guardedSpaces.has(i.space)) || i.space === batchDomain);
+    return { kind: 'scalar', e: mul(s, ...rels.map((i) => div(size(totalSize(i.space)), count(i)))) };
   };
 
   /** `exclude = likes` of a per-tuple sampler over `domain` in relation `rel`: which columns pair up. */
@@ -593,7 +601,7 @@ export function makeLowerer(model: Model, opts: LowererOptions = {}): Lowerer {
       def.params.forEach((p, j) => {
         const ix = args[j];
         if (!ix) throw new Unsupported(def.decl.span, `\`${name}\` takes ${def.params.length} arguments`);
-        if (ix.kind === 'sparse-row') scope.set(p.name, { kind: 'sparse', entries: entriesSpace(ix.rel, ix.column), domain: ix.domain, t: ix.t });
+        if (ix.kind === 'sparse-row') scope.set(p.name, { kind: 'sparse', entries: entriesName(ix.rel, ix.column), domain: ix.domain, t: ix.t });
         else scope.set(p.name, { kind: 'index', ix, domain: ix.kind === 'var' ? ix.idx.space : ix.domain });
       });
       const val = lowerExpr(def.body, scope, [name]);
@@ -706,11 +714,6 @@ function defMemoKey(name: string, scope: ReadonlyMap<string, Value>, pure: Reado
   return key;
 }
 
-/** The entries relation of sparse column `col` of relation `rel`: R~col(row, feat, val, pos). */
-export function entriesSpace(rel: string, col: string): string {
-  return `${rel}~${col}`;
-}
-
 /** A sparse-row argument for applyDef: row t of relation `rel`'s sparse column `column`. */
 export interface SparseArg {
   readonly kind: 'sparse-row';
@@ -722,16 +725,6 @@ export interface SparseArg {
 
 export function sparseRowArg(rel: string, column: string, domain: string, t: Idx): SparseArg {
   return { kind: 'sparse-row', rel, column, domain, t };
-}
-
-/** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
- * space `rel` itself is what Σ_t iterates; its size equals the batch count). A domain batched by
- * `batch N users` has a total symbol too: the domain's size, while the domain itself is the batch. */
-export function totalSpace(rel: string): string {
-  return `${rel}#total`;
-}
-export function batchSpace(rel: string): string {
-  return `${rel}#batch`;
 }
 
 /** A numeric literal or const, possibly negated (exponents must be known at compile time). */

@@ -4,14 +4,14 @@
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../../compiler/lower/lower.ts';
+import { batchKey, columnKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend } from '../exec/backend.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { evaluateModel, type EvalResult } from '../eval/evaluate.ts';
 import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
 import { Rng } from '../data/rng.ts';
-import { distribution, drawSamples, samplerKey } from './samplers.ts';
+import { distribution, drawSamples } from './samplers.ts';
 import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
 import { entriesOf, selectEntries } from '../data/sparse.ts';
 import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
@@ -61,13 +61,13 @@ export function sizesFor(compiled: Compiled, ds: Dataset, batch: ReadonlyMap<str
     if (s.kind === 'dim') sizes.set(s.name, s.size);
     else if (s.kind === 'domain') {
       sizes.set(s.name, ds.ids.get(s.name).size);
-      sizes.set(totalSpace(s.name), ds.ids.get(s.name).size);
+      sizes.set(totalKey(s.name), ds.ids.get(s.name).size);
     }
     else {
       const cur = batch.get(s.name)?.size ?? sampleSetSize(compiled, s.name, full) ?? 0;
       sizes.set(s.name, cur);
-      sizes.set(batchSpace(s.name), cur);
-      sizes.set(totalSpace(s.name), full.get(s.name)?.size ?? cur);
+      sizes.set(batchKey(s.name), cur);
+      sizes.set(totalKey(s.name), full.get(s.name)?.size ?? cur);
     }
   }
   return sizes;
@@ -143,10 +143,8 @@ export function makeEnv(
   for (const [name, value] of compiled.model.consts) tensors.set(name, { data: Float32Array.of(value), shape: [] });
   const ids = new Map<string, Int32Array>();
   for (const [name, rel] of relations) {
-    for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: asFloat32(a), shape: [name] });
-    // entries of a sparse column carry their position, which orders `j < l in x` pairs
-    if (name.includes('~')) tensors.set(`${name}.pos`, { data: Float32Array.from({ length: rel.size }, (_, n) => n), shape: [name] });
-    for (const [col, a] of rel.ids) ids.set(`${name}.${col}`, a);
+    for (const [col, a] of rel.values) tensors.set(columnKey(name, col), { data: asFloat32(a), shape: [name] });
+    for (const [col, a] of rel.ids) ids.set(columnKey(name, col), a);
   }
   return { sizes, tensors, ids };
 }
@@ -219,7 +217,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     return distribution(smp, fullSizes.get(smp.domain) ?? 0, full.get(smp.source ?? ds.primary), excluded);
   });
   const logqTables = new Map<string, TensorValue>(
-    samplers.map((smp, j) => [`${samplerKey(smp)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
+    samplers.map((smp, j) => [logqTableName(smp), { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
   );
 
   // row-sparse gradients run at the batch's touched rows (not under user batches, which slice the
@@ -286,7 +284,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
         atRows.add(g.param);
         const rel = rowsRelation(g.rows, rows, capacity);
         withRows.set(rel.name, rel);
-        for (const s of [rel.name, batchSpace(rel.name), totalSpace(rel.name)]) b.set(s, rel.size);
+        for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
       }
       relations = withRows;
       sizes = b;
