@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { evalScalar, type Env } from '../compiler/ir/interp.ts';
-import { publicSizes, totalKey } from '../compiler/ir/spaces.ts';
+import { displayName, publicSizes, totalKey } from '../compiler/ir/spaces.ts';
 import { nodes } from '../compiler/ir/walk.ts';
 import { GpuBackend } from '../runtime/exec/backends.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
@@ -96,15 +96,27 @@ train { optimizer sgd(lr = 0.1) steps 1 }
 describe('sparse entries are typed, whatever the user columns are called', () => {
   const c = compiled(FM, new Map([['feature', 50], ['clicks', 1000], ['clicks~x', 8000]]));
 
-  it('the entries space says what it is', () => {
-    const e = [...c.module.spaces.values()].find((s) => s.kind === 'entries');
+  it('the entries space says what it is, and prints as the model names it', () => {
+    const e = [...c.module.spaces.values()].find((s) => s.kind === 'entries')!;
     expect(e).toMatchObject({ kind: 'entries', rel: 'clicks', col: 'x', domain: 'feature' });
+    expect(displayName(e)).toBe('clicks.x');
   });
 
   it('fm-pairwise fires on `j < l in x` and not on the user comparison `p < q`', () => {
     const rules = (name: string): string[] => c.terms.find((t) => t.name === name)!.steps.map((s) => s.rule);
     expect(rules('fm')).toContain('fm-pairwise');
     expect(rules('order')).not.toContain('fm-pairwise');
+  });
+});
+
+describe('every space prints in the model\'s own words', () => {
+  it('sample sets by their variable, touched rows by their param; no internal name is shown', () => {
+    const text = readFileSync(join(repoRoot(), 'examples', 'sampled-softmax.recmodel'), 'utf8');
+    const r = compileSource('sampled-softmax.recmodel', text);
+    const spaces = [...r.compiled!.module.spaces.values()];
+    expect(spaces.filter((s) => s.kind === 'samples').map(displayName)).toEqual(['J']);
+    expect(spaces.filter((s) => s.kind === 'touched-rows').map(displayName).sort()).toEqual(['rows(U)', 'rows(V)']);
+    for (const s of spaces) expect(displayName(s)).toMatch(/^[A-Za-z_][A-Za-z0-9_.()]*$/);
   });
 });
 

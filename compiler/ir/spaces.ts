@@ -18,8 +18,8 @@ export type Space =
   | { readonly kind: 'relation'; readonly name: string; readonly columns: Columns }
   /** the non-zeros of sparse column `col` of relation `rel`: tuples (row: rel, feat: domain, val: float) */
   | { readonly kind: 'entries'; readonly name: string; readonly rel: string; readonly col: string; readonly domain: string; readonly columns: Columns }
-  /** a sample set `J ~ s(domain) x K`: ids drawn per step, shared by the batch (columns id, logq) */
-  | { readonly kind: 'samples'; readonly name: string; readonly domain: string; readonly columns: Columns }
+  /** a sample set `J ~ s(domain) x K` (`variable` J): ids drawn per step, shared by the batch (columns id, logq) */
+  | { readonly kind: 'samples'; readonly name: string; readonly variable: string; readonly domain: string; readonly columns: Columns }
   /** the rows of param `param` a step touches (column row: domain), sized per step */
   | { readonly kind: 'touched-rows'; readonly name: string; readonly param: string; readonly domain: string; readonly columns: Columns };
 
@@ -60,8 +60,8 @@ export function sampleSetBase(variable: string): string {
 export const SAMPLE_ID = 'id';
 export const SAMPLE_LOGQ = 'logq';
 
-export function sampleSetSpace(name: string, domain: string): Extract<Space, { kind: 'samples' }> {
-  return { kind: 'samples', name, domain, columns: new Map([[SAMPLE_ID, domain], [SAMPLE_LOGQ, 'float']]) };
+export function sampleSetSpace(name: string, variable: string, domain: string): Extract<Space, { kind: 'samples' }> {
+  return { kind: 'samples', name, variable, domain, columns: new Map([[SAMPLE_ID, domain], [SAMPLE_LOGQ, 'float']]) };
 }
 
 /** The id column a per-tuple sampler `j ~ …` adds to its relation, for a unique variable name. */
@@ -119,6 +119,26 @@ export function sizeKey(s: SizeSym): string {
 export const totalKey = (space: string): string => sizeKey(totalSize(space));
 /** The Sizes key of B(space): the current mini-batch's tuple count. */
 export const batchKey = (space: string): string => sizeKey(batchSize(space));
+
+/**
+ * How a space reads to a modeller, in the model's own words: a domain, dim or relation by its name,
+ * a sparse column's entries as `clicks.x` (its non-zeros), a sample set by its variable `J`, a
+ * param's touched rows as `rows(U)`.
+ */
+export function displayName(s: Space): string {
+  switch (s.kind) {
+    case 'domain':
+    case 'dim':
+    case 'relation':
+      return s.name;
+    case 'entries':
+      return columnKey(s.rel, s.col);
+    case 'samples':
+      return s.variable;
+    case 'touched-rows':
+      return `rows(${s.param})`;
+  }
+}
 
 /** How a size symbol reads in the model's own notation: |ratings|, B(ratings), |user|. */
 export function printSize(s: SizeSym): string {

@@ -32,7 +32,7 @@ export function bindSample(ctx: LowerState, b: Extract<ast.Binding, { kind: 'Sam
     const sourceCol = [...relationCols.get(outerRel.rel)!].find(([, type]) => type === domain)?.[0];
     if (!sourceCol) throw new Unsupported(b.sampler.span, `\`inbatch(${domain})\` needs a \`${domain}\` column in \`${outerRel.rel}\``);
     const space = ctx.fresh(sampleSetBase(b.var.name));
-    spaces.set(space, sampleSetSpace(space, domain));
+    spaces.set(space, sampleSetSpace(space, b.var.name, domain));
     const smp: Sampler = { kind: 'set', space, domain, dist, alpha, count: 0, source: outerRel.rel, sourceCol };
     samplers.push(smp);
     samplerTables.set(domain, logqTableName(smp));
@@ -40,7 +40,7 @@ export function bindSample(ctx: LowerState, b: Extract<ast.Binding, { kind: 'Sam
   } else if (b.count) {
     // J ~ s x K: K ids drawn per step and shared by the batch (as TF's sampled softmax does)
     const space = ctx.fresh(sampleSetBase(b.var.name));
-    spaces.set(space, sampleSetSpace(space, domain));
+    spaces.set(space, sampleSetSpace(space, b.var.name, domain));
     const smp: Sampler = { kind: 'set', space, domain, dist, alpha, count: b.count.value, source: outerRel?.rel };
     samplers.push(smp);
     samplerTables.set(domain, logqTableName(smp));
