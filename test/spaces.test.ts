@@ -90,6 +90,8 @@ dim k = 2
 param V[feature, k] ~ normal(0, 0.05)
 loss fm = mean((p, x) in clicks: (p - sum(j < l in x: (V[j] . V[l]) * x[j] * x[l]))^2)
 loss order = sum((p, x) in clicks, (q, y) in clicks: (p < q) * (sum(j in x: x[j]) * sum(l in y: y[l])))
+param w[feature] ~ normal(0, 0.1)
+loss asym = mean((p, x) in clicks: sum(j < l in x: w[j] * x[l]))
 train { optimizer sgd(lr = 0.1) steps 1 }
 `;
 
@@ -106,6 +108,33 @@ describe('sparse entries are typed, whatever the user columns are called', () =>
     const rules = (name: string): string[] => c.terms.find((t) => t.name === name)!.steps.map((s) => s.rule);
     expect(rules('fm')).toContain('fm-pairwise');
     expect(rules('order')).not.toContain('fm-pairwise');
+    // w_j·x_l is not symmetric in (j, l): the identity does not apply and the ord guard stays
+    expect(rules('asym')).not.toContain('fm-pairwise');
+    expect(nodes(c.terms.find((t) => t.name === 'asym')!.expr).some((x) => x.op === 'ord')).toBe(true);
+  });
+
+  it('the ord guard, where it stays, runs in kernels as in the interpreter', () => {
+    const E = 'clicks~x';
+    const backend = new GpuBackend('cpu', c.module.spaces);
+    try {
+      for (const seed of [4, 5]) {
+        const env = randomEnv(
+          {
+            sizes: { feature: 6, clicks: 4, [E]: 11, k: 2 },
+            tensors: { V: ['feature', 'k'], w: ['feature'] },
+            relations: { clicks: { ids: {}, values: ['pos'] }, [E]: { ids: { row: 'clicks', feat: 'feature' }, values: ['val'] } },
+          },
+          seed,
+        );
+        for (const t of c.terms) {
+          const want = evalScalar(t.written, env);
+          expect(relErr(evalScalar(t.expr, env), want), `${t.name} seed ${seed}`).toBeLessThan(1e-9);
+          expect(relErr(backend.scalar(t.expr, env), want), `${t.name} kernels seed ${seed}`).toBeLessThan(1e-4);
+        }
+      }
+    } finally {
+      backend.dispose();
+    }
   });
 });
 
