@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
-import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
 import { GpuBackend } from '../runtime/exec/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
@@ -49,8 +49,8 @@ function datasetOf(compiled: Compiled, s: Shape): Dataset {
 function compileAt(file: string, text: string, s: Shape, nLikes: number, batch: number): Compiled {
   const sizes = new Map([
     ['user', s.nUsers], ['item', s.nItems],
-    ['ratings', s.users.length], [totalSpace('ratings'), s.users.length], [batchSpace('ratings'), s.users.length],
-    ['likes', batch], [totalSpace('likes'), nLikes], [batchSpace('likes'), batch],
+    ['ratings', s.users.length], [totalKey('ratings'), s.users.length], [batchKey('ratings'), s.users.length],
+    ['likes', batch], [totalKey('likes'), nLikes], [batchKey('likes'), batch],
   ]);
   const r = compileSource(file, text, { sizes });
   if (!r.compiled) throw new Error(`${file} does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);

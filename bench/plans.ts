@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { compileSource } from '../compiler/compile.ts';
 import { planExpr, planGroup, printPlan } from '../compiler/plan/plan.ts';
 import { printIR } from '../compiler/ir/print.ts';
-import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
 
 const [file, u = '6040', i = '3706', n = '1000209', b = n] = process.argv.slice(2);
-const sizes = new Map([['user', +u], ['item', +i], ['ratings', +b], [totalSpace('ratings'), +n], [batchSpace('ratings'), +b]]);
+const sizes = new Map([['user', +u], ['item', +i], ['ratings', +b], [totalKey('ratings'), +n], [batchKey('ratings'), +b]]);
 const c = compileSource(file!, readFileSync(file!, 'utf8'), { sizes }).compiled!;
 const all = new Map(c.sizes);
 for (const t of c.terms) console.log(`term ${t.name}: ${printIR(t.expr)}\n${printPlan(planExpr(t.expr, [], c.module.spaces, all))}\n`);

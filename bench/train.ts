@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
-import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
 import { GpuBackend } from '../runtime/exec/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
@@ -41,7 +41,7 @@ function datasetOf(compiled: Compiled, s: Shape): Dataset {
 
 function compileAt(file: string, text: string, s: Shape, batch: number): Compiled {
   const n = s.users.length;
-  const sizes = new Map([['user', s.nUsers], ['item', s.nItems], ['ratings', batch], [totalSpace('ratings'), n], [batchSpace('ratings'), batch]]);
+  const sizes = new Map([['user', s.nUsers], ['item', s.nItems], ['ratings', batch], [totalKey('ratings'), n], [batchKey('ratings'), batch]]);
   const r = compileSource(file, text, { sizes });
   if (!r.compiled) throw new Error(`${file} does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   // training only: the bench measures steps, not metrics

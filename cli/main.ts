@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { checkAndLower, checkSource, compileFile, compileModel, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
 import { explainCompiled } from '../compiler/explain.ts';
+import { publicSizes } from '../compiler/ir/spaces.ts';
 import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
 import type { BackendMode } from '../runtime/exec/backends.ts';
 
@@ -245,7 +246,7 @@ function cmdRun(args: Args, rt: Runtime): number {
     if (!quiet) process.stderr.write(s + '\n');
   };
   log(`recc run ${model.name}: ${ds.protocol}`);
-  log(`  sizes ${[...sizes].filter(([k]) => !k.includes('#')).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
+  log(`  sizes ${publicSizes(compiled.module.spaces, sizes).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
   let init: Map<string, Float32Array> | undefined;
   const initDir = flag(args, 'init');
   if (initDir) {
@@ -275,7 +276,7 @@ function cmdRun(args: Args, rt: Runtime): number {
     for (const f of backend.fallbacks()) log(`  warning: kernel ${f.step} ran on ${f.backend} instead of ${mode}: ${f.fallbackReason ?? 'unknown reason'}`);
   }
   backend.dispose();
-  const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries([...sizes].filter(([k]) => !k.includes('#'))), result };
+  const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries(publicSizes(compiled.module.spaces, sizes)), result };
   saveParams(out, compiled, ds, result.params);
   writeLossLog(out, compiled, result.log);
   writeMetrics(out, summary);

@@ -10,9 +10,10 @@ import { check } from './check/index.ts';
 import { hasErrors, type Diagnostic } from './diagnostics/diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { freshNames, nodes } from './ir/walk.ts';
-import { batchSpace, totalSpace, type IRModule, type Sizes } from './ir/module.ts';
+import type { IRModule, Sizes } from './ir/module.ts';
 import { lower, lowerDiagnostics } from './lower/lower.ts';
 import { lowerScore, type PairsForm, type RowsForm, type TuplesForm, type Unavailable } from './lower/score.ts';
+import { batchKey, isTupleSpace, totalKey } from './ir/spaces.ts';
 import type { Model } from './check/model.ts';
 import { parse } from './syntax/parse.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
@@ -115,10 +116,10 @@ export function completeSizes(module: IRModule, given: Sizes | undefined): Map<s
   for (const s of module.spaces.values()) {
     if (s.kind === 'dim') out.set(s.name, s.size);
     else if (!out.has(s.name)) out.set(s.name, s.kind === 'domain' ? DEFAULT_DOMAIN_SIZE : DEFAULT_RELATION_SIZE);
-    if (s.kind === 'domain' && !out.has(totalSpace(s.name))) out.set(totalSpace(s.name), out.get(s.name)!);
-    if (s.kind === 'relation') {
-      if (!out.has(totalSpace(s.name))) out.set(totalSpace(s.name), out.get(s.name)!);
-      if (!out.has(batchSpace(s.name))) out.set(batchSpace(s.name), out.get(s.name)!);
+    if (s.kind === 'domain' && !out.has(totalKey(s.name))) out.set(totalKey(s.name), out.get(s.name)!);
+    if (isTupleSpace(s)) {
+      if (!out.has(totalKey(s.name))) out.set(totalKey(s.name), out.get(s.name)!);
+      if (!out.has(batchKey(s.name))) out.set(batchKey(s.name), out.get(s.name)!);
     }
   }
   return out;
@@ -274,7 +275,7 @@ function perExampleDomainDiagnostics(model: Model, spaces: IRModule['spaces'], t
       .map((n) => ({
         op: n.op,
         domains: n.over.filter((i) => spaces.get(i.space)?.kind === 'domain').map((i) => i.space),
-        rels: [...freeIdx(n).values()].filter((i) => spaces.get(i.space)?.kind === 'relation').map((i) => i.space),
+        rels: [...freeIdx(n).values()].filter((i) => isTupleSpace(spaces.get(i.space))).map((i) => i.space),
       }))
       .filter((x) => x.domains.length > 0 && x.rels.length > 0)
       // a logsumexp is a max and a Σ over the same space: name it by its Σ (a full softmax)

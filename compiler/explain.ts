@@ -4,6 +4,7 @@
 // compiled with `trace: true`). Pure: returns a string.
 import type { Compiled, CompiledExpr, TraceStep } from './compile.ts';
 import { printIR } from './ir/print.ts';
+import { publicSizes } from './ir/spaces.ts';
 import { formatBytes, formatCount, type Cost } from './passes/cost.ts';
 
 function costLine(label: string, c: Cost): string {
@@ -48,7 +49,7 @@ function block(title: string, c: CompiledExpr, opts: ExplainOptions): string[] {
 
 /** `c` as text; `trace` needs `c` compiled with `trace: true` (compile.ts). */
 export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string {
-  const sizes = [...c.sizes].filter(([k]) => !k.includes('#')).map(([k, v]) => `|${k}| = ${v}`).join(', ');
+  const sizes = publicSizes(c.module.spaces, c.sizes).map(([k, v]) => `|${k}| = ${v}`).join(', ');
   const out = [`model ${c.model.name} — costs per evaluation at ${sizes}`, ''];
   for (const t of c.terms) out.push(...block(`${t.role} ${t.name}`, t, opts), '');
   for (const g of c.grads) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.ts';
-import { batchSpace, totalSpace } from '../compiler/lower/lower.ts';
+import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
 import { GpuBackend } from '../runtime/exec/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
@@ -29,8 +29,8 @@ describe('mf-gramian at the ML-1M shape: float32 kernels vs float64 reference', 
     ['item', data.spec.nItems],
     ['d', d && d.kind === 'dim' ? d.size : 32],
     ['ratings', N],
-    [batchSpace('ratings'), N],
-    [totalSpace('ratings'), N],
+    [batchKey('ratings'), N],
+    [totalKey('ratings'), N],
   ]);
   const r = compileSource(path, text, { sizes });
   const compiled = r.compiled!;

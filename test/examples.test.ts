@@ -41,7 +41,7 @@ function usesSeed(l: Loaded): boolean {
 
 /** a model over sparse feature rows (libsvm) */
 function isSparse(l: Loaded): boolean {
-  return [...l.compiled.module.spaces.keys()].some((name) => name.includes('~') && !name.endsWith('~'));
+  return [...l.compiled.module.spaces.values()].some((s) => s.kind === 'entries');
 }
 
 /** the loss log without timings: what must be reproducible */

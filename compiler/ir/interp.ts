@@ -5,6 +5,7 @@
 import { InternalError } from '../diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, freeIdx, idxKey, type Expr, type Idx, type Ix } from './nodes.ts';
 import type { Sizes } from './module.ts';
+import { columnKey } from './spaces.ts';
 
 export interface TensorValue {
   readonly data: ArrayLike<number>;
@@ -254,7 +255,7 @@ function compileIx(x: Ix, env: Env, slotOf: (i: Idx) => number): Fn {
     const s = slotOf(x.idx);
     return (f) => f[s]!;
   }
-  const col = env.ids.get(`${x.rel}.${x.col}`);
+  const col = env.ids.get(columnKey(x.rel, x.col));
   if (!col) throw new InternalError(`no id column ${x.rel}.${x.col}`);
   const s = slotOf(x.t);
   return (f) => col[f[s]!]!;

@@ -2,12 +2,9 @@
 // reg expressions (closed: no free indices); params and data say which tensors are leaves.
 // Invariant: every Idx.space and every tensor name used by a term is declared here.
 import type { Expr } from './nodes.ts';
+import type { Space } from './spaces.ts';
 
-export type Space =
-  | { readonly kind: 'domain'; readonly name: string }
-  | { readonly kind: 'dim'; readonly name: string; readonly size: number }
-  /** the tuples of a relation; `columns` maps a column to its domain (id columns) or 'float' */
-  | { readonly kind: 'relation'; readonly name: string; readonly columns: ReadonlyMap<string, string> };
+export type { Space } from './spaces.ts';
 
 export interface ParamDecl {
   readonly name: string;
@@ -23,8 +20,8 @@ export interface Term {
 
 /**
  * A sampler the runtime draws from each step. `per-tuple`: one id per tuple of `rel`, stored as the
- * id column `rel.col` with log-probabilities in data column `rel.col#logq`. `set`: `count` ids shared
- * by the batch, as the relation space `space` with columns `id` and `logq`. `pop` draws ∝ count^alpha
+ * id column `rel.col` with log-probabilities in value column `sampledLogqColumn(col)` (ir/spaces.ts). `set`: `count` ids shared
+ * by the batch, as the sample-set space `space` with columns `id` and `logq`. `pop` draws ∝ count^alpha
  * in the training relation `source`; `inbatch` (sets only) takes the current batch's `sourceCol` ids
  * of `source` (count is 0: the set's size is the batch's), with logq = log of their frequency in
  * `source`. `exclude` (per-tuple only) redraws an id while (tuple's `tupleCol`, id) is a training tuple
@@ -64,14 +61,4 @@ export function dimSizes(m: IRModule): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of m.spaces.values()) if (s.kind === 'dim') out.set(s.name, s.size);
   return out;
-}
-
-/** Size symbols of a relation: its full tuple count, and the tuples of the current batch (the
- * space `rel` itself is what Σ_t iterates; its size equals the batch count). A domain batched by
- * `batch N users` has a total symbol too: the domain's size, while the domain itself is the batch. */
-export function totalSpace(rel: string): string {
-  return `${rel}#total`;
-}
-export function batchSpace(rel: string): string {
-  return `${rel}#batch`;
 }

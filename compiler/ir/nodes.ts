@@ -5,6 +5,7 @@
 // An index variable ranges over a *space*: an index domain (`user`), a dim (`d`) or the tuples of
 // a relation (`ratings`); `space` names it and the module's space table says which kind it is.
 import { InternalError } from '../diagnostics/diagnostics.ts';
+import { sizeKey, spaceSize, type SizeSym } from './spaces.ts';
 
 export interface Idx {
   readonly name: string;
@@ -31,7 +32,8 @@ export type CmpOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 export type Expr =
   | { readonly op: 'const'; readonly id: number; readonly value: number }
-  | { readonly op: 'size'; readonly id: number; readonly space: string }
+  /** a size symbol (ir/spaces.ts); `space` is its key in a Sizes map, `sym` says what it counts */
+  | { readonly op: 'size'; readonly id: number; readonly space: string; readonly sym: SizeSym }
   | { readonly op: 'tensor'; readonly id: number; readonly kind: TensorKind; readonly name: string; readonly ix: readonly Ix[] }
   | { readonly op: 'add'; readonly id: number; readonly args: readonly Expr[] }
   | { readonly op: 'mul'; readonly id: number; readonly args: readonly Expr[] }
@@ -101,8 +103,11 @@ export function konst(value: number): Expr {
 export const ZERO = konst(0);
 export const ONE = konst(1);
 
-export function size(space: string): Expr {
-  return intern(`z${space}`, (id) => ({ op: 'size', id, space }));
+/** The size of a space (given its name) or of a size symbol: |user|, |ratings| (all tuples), B(ratings). */
+export function size(of: string | SizeSym): Expr {
+  const sym = typeof of === 'string' ? spaceSize(of) : of;
+  const space = sizeKey(sym);
+  return intern(`z${space}`, (id) => ({ op: 'size', id, space, sym }));
 }
 
 export function tensor(kind: TensorKind, name: string, ix: readonly Ix[]): Expr {

@@ -1,6 +1,7 @@
 // Prints IR in the DSL's own notation, so goldens, `recc explain` and kernel comments read like the
 // model: `sum(u in user, i in item: (sum(k in d: U[u,k]*V[i,k]))^2)`. Gathers print as `ratings.user[t]`.
 import { assertNever, type Expr, type Ix } from './nodes.ts';
+import { printSize } from './spaces.ts';
 
 const PREC: Record<string, number> = { select: 0, cmp: 1, add: 2, mul: 3, neg: 3, pow: 5 };
 
@@ -22,9 +23,7 @@ function show(e: Expr, outer: number): string {
       return e.value < 0 ? paren(String(e.value), 3, outer) : String(e.value);
     case 'size':
       // a relation's full count prints as the user wrote it; the current batch's count as B(rel)
-      if (e.space.endsWith('#total')) return `|${e.space.slice(0, -6)}|`;
-      if (e.space.endsWith('#batch')) return `B(${e.space.slice(0, -6)})`;
-      return `|${e.space}|`;
+      return printSize(e.sym);
     case 'tensor':
       return e.ix.length ? `${e.name}[${e.ix.map(printIx).join(',')}]` : e.name;
     case 'add': {

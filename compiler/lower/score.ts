@@ -8,7 +8,8 @@
 // the reason instead: it is an error only when a metric (or `recc recommend`) asks for that form.
 import { primaryRelation, type ColumnInfo, type Model } from '../check/model.ts';
 import { idx, v, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import { entriesSpace, makeLowerer, sparseRowArg } from './lower.ts';
+import { entriesName } from '../ir/spaces.ts';
+import { makeLowerer, sparseRowArg } from './lower.ts';
 
 /** Why a form does not exist, in words for the user (shown as an evaluation error). */
 export interface Unavailable {
@@ -99,7 +100,7 @@ function rowsForm(model: Model, relName: string, sparse: readonly ColumnInfo[]):
   const t = idx('t', relName);
   const applied = makeLowerer(model).applyDef('score', [sparseRowArg(relName, col.name, domain, t)]);
   if (!applied.expr) return unavailable(applied.diagnostics[0]?.message ?? 'cannot apply `score` to a sparse row');
-  return { kind: 'rows', expr: applied.expr, out: [t], col: col.name, entries: entriesSpace(relName, col.name) };
+  return { kind: 'rows', expr: applied.expr, out: [t], col: col.name, entries: entriesName(relName, col.name) };
 }
 
 function pairsForm(model: Model, relName: string, columns: readonly ColumnInfo[]): PairsForm | Unavailable {

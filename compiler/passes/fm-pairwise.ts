@@ -1,6 +1,6 @@
 // fm-pairwise: a sum over the distinct pairs of a sparse row's features with a symmetric body,
 //   Σ_{n₁<n₂} g(n₁, n₂) = ½ (Σ_{n₁,n₂} g(n₁, n₂) − Σ_n g(n, n))          (g(a, b) = g(b, a))
-// The unordered-pair sum comes from `j < l in x` as a guard pos[n₁] < pos[n₂]; once it is gone,
+// The unordered-pair sum comes from `j < l in x` as a guard ord(n₁) < ord(n₂); once it is gone,
 // expand+contract turn Σ_{n₁,n₂} ⟨V_{j₁}, V_{j₂}⟩ x_{j₁} x_{j₂} into Σ_f (Σ_n V_{j,f} x_j)²: FM's
 // O(k·nnz) form instead of O(k·nnz²) per row (Rendle 2010). One rule, for the rewrite driver.
 import { idxKey, konst, mul, sub, sum, type Expr, type Ix } from '../ir/nodes.ts';
@@ -10,13 +10,16 @@ import { rule, type Rule } from '../rewrite/rule.ts';
 
 type VarIx = Extract<Ix, { kind: 'var' }>;
 
-/** The pair-ordering guard pos[n₁] < pos[n₂] over one entries relation, if `f` is one. The only
- * place that recognises it: how (today by the `.pos` column name) stays local to this function. */
+/**
+ * The pair-ordering guard ord(n₁) < ord(n₂) (positions of two variables over one space, as `j < l in
+ * x` lowers), if `f` is one. Positions are exact and distinct within a space, so the identity holds
+ * for whatever space they range over; a comparison of data values (a user column named `pos`) is
+ * a `tensor` comparison and never matches. The only place that recognises the guard.
+ */
 export function orderingGuard(f: Expr): { n1: VarIx; n2: VarIx } | undefined {
-  if (f.op !== 'cmp' || f.cmp !== '<' || f.a.op !== 'tensor' || f.b.op !== 'tensor') return undefined;
-  if (f.a.kind !== 'data' || f.a.name !== f.b.name || !f.a.name.endsWith('.pos')) return undefined;
-  const [a, b] = [f.a.ix[0], f.b.ix[0]];
-  if (!a || !b || a.kind !== 'var' || b.kind !== 'var') return undefined;
+  if (f.op !== 'cmp' || f.cmp !== '<' || f.a.op !== 'ord' || f.b.op !== 'ord') return undefined;
+  const [a, b] = [f.a.ix, f.b.ix];
+  if (a.kind !== 'var' || b.kind !== 'var' || a.idx.space !== b.idx.space) return undefined;
   return { n1: a, n2: b };
 }
 

@@ -6,7 +6,7 @@
 // the optimizer updates those rows only. Any term without one (an L2 penalty over every row, a
 // Gramian) makes the gradient dense. The analysis is conservative: "dense" is always correct.
 import { freeKeys, idx, idxKey, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import type { Space } from '../ir/module.ts';
+import { TOUCHED_ROW, touchedRowsSpace, type Space } from '../ir/spaces.ts';
 import { substitute } from '../ir/walk.ts';
 
 /** An id column whose values (over the current batch) bound the nonzero rows. */
@@ -107,12 +107,8 @@ export function rowSupport(e: Expr, row: Idx): readonly RowSource[] | undefined 
   return s.kind === 'rows' ? s.sources : undefined;
 }
 
-/** The relation space holding a param's touched rows for one step: column `row` (ids of `domain`). */
-export function rowsSpaceName(param: string): string {
-  return `${param}#rows`;
-}
-
 export interface RowGradient {
+  readonly param: string;
   /** the touched-rows relation space (`P#rows`), one tuple per touched row */
   readonly space: string;
   /** the domain of the param's first axis */
@@ -134,13 +130,13 @@ export function rowGradient(param: string, e: Expr, out: readonly Idx[], spaces:
   if (!lead || spaces.get(lead.space)?.kind !== 'domain') return undefined;
   const sources = rowSupport(e, lead);
   if (!sources) return undefined;
-  const space = rowsSpaceName(param);
+  const space = touchedRowsSpace(param, lead.space).name;
   const r = idx("r'", space);
-  const at: Ix = { kind: 'gather', rel: space, col: 'row', domain: lead.space, t: r };
-  return { space, domain: lead.space, sources, expr: substitute(e, new Map([[idxKey(lead), at]])), out: [r, ...rest] };
+  const at: Ix = { kind: 'gather', rel: space, col: TOUCHED_ROW, domain: lead.space, t: r };
+  return { param, space, domain: lead.space, sources, expr: substitute(e, new Map([[idxKey(lead), at]])), out: [r, ...rest] };
 }
 
 /** The relation spaces of the touched-rows forms, to add to the module's space table. */
 export function rowSpaces(grads: readonly RowGradient[]): Map<string, Space> {
-  return new Map(grads.map((g) => [g.space, { kind: 'relation', name: g.space, columns: new Map([['row', g.domain]]) } as const]));
+  return new Map(grads.map((g) => [g.space, touchedRowsSpace(g.param, g.domain)]));
 }

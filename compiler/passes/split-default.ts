@@ -6,7 +6,7 @@
 // all-pairs part then has no membership left and contracts into Gramians. Valid when R holds each
 // tuple at most once (the runtime deduplicates relations used in membership tests).
 import { add, eq, freeIdx, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import type { Space } from '../ir/module.ts';
+import { isTupleSpace, type Space } from '../ir/spaces.ts';
 import { freshIdx, mapChildren, nodes, substitute } from '../ir/walk.ts';
 
 interface Membership {
@@ -20,7 +20,7 @@ interface Membership {
 export function asMembership(e: Expr, spaces: ReadonlyMap<string, Space>): Membership | undefined {
   if (e.op !== 'sum' || e.over.length !== 1) return undefined;
   const t = e.over[0]!;
-  if (spaces.get(t.space)?.kind !== 'relation') return undefined;
+  if (!isTupleSpace(spaces.get(t.space))) return undefined;
   const factors = e.body.op === 'mul' ? e.body.args : [e.body];
   const args: { col: string; domain: string; x: Ix }[] = [];
   for (const f of factors) {

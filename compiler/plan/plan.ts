@@ -23,6 +23,7 @@ import {
 } from '../ir/nodes.ts';
 import type { Sizes, Space } from '../ir/module.ts';
 import { printIR } from '../ir/print.ts';
+import { chunkSpace, isTupleSpace } from '../ir/spaces.ts';
 import { substitute } from '../ir/walk.ts';
 
 export interface PlanOptions {
@@ -343,9 +344,9 @@ export function planGroup(
   const keysOf = (is: readonly Idx[]): Set<string> => new Set(is.map(idxKey));
   const isDataSpace = (s: string): boolean => {
     const k = spaces.get(s)?.kind;
-    return k === 'domain' || k === 'relation';
+    return k === 'domain' || isTupleSpace(spaces.get(s));
   };
-  const isRelation = (s: string): boolean => spaces.get(s)?.kind === 'relation';
+  const isRelation = (s: string): boolean => isTupleSpace(spaces.get(s));
 
   const steps: Step[] = [];
   const hoisted = new Map<number, { name: string; out: readonly Idx[] }>();
@@ -475,10 +476,10 @@ export function planGroup(
     // split-K: partial sums over boxes of the iteration space, then a reduction over the boxes
     const split = chooseSplit(s, chunk, pidx);
     const partName = fresh();
-    const chunkSpace = `#${partName}`;
+    const chunks = chunkSpace(partName);
     const nChunks = split.dims.reduce((a, d) => a * d.chunks, 1);
-    allSizes.set(chunkSpace, nChunks);
-    const ci = mkIdx('c', chunkSpace);
+    allSizes.set(chunks, nChunks);
+    const ci = mkIdx('c', chunks);
     const chunkIdx = pidx(ci);
     push({ kind: 'kernel', expr: s, out: [...o.map(pidx), chunkIdx], split: { ...split, chunkIdx } }, partName);
     if (o.length === 0) return push({ kind: 'host-sum', expr: tensor('temp', partName, [v(ci)]), out: [], of: partName });

@@ -23,6 +23,8 @@ export interface Relation {
   readonly values: ReadonlyMap<string, Float64Array>;
   /** file the tuples came from, if any (for messages) */
   readonly source: string | undefined;
+  /** set on an entries relation (runtime/data/sparse.ts): the sparse column whose non-zeros it holds */
+  readonly sparseColumn?: string;
 }
 
 export type DataFormat = 'tsv' | 'csv' | 'movielens' | 'libsvm';

@@ -1,25 +1,24 @@
 // Sparse feature rows: the libsvm loader and row selection that keeps a relation's entries with it.
 // A relation R with a sparse column x (`data clicks(label: float, x: sparse feature) … format libsvm`)
 // is held as two relations: R itself (its value columns; size = rows) and the entries relation
-// `R~x` with ids `row` (the row of R, idDomains 'row' → R), `feat` (a dense id of the feature domain,
-// interned in the shared IdMaps) and values `val`; size = nnz. Invariant: entries are grouped by
+// named by `entriesName` (compiler/ir/spaces.ts) with ids `row` (the row of R, idDomains 'row' → R),
+// `feat` (a dense id of the feature domain, interned in the shared IdMaps) and values `val`; size =
+// nnz; its `sparseColumn` names x. Invariant: entries are grouped by
 // row in row order (the entries of row r are contiguous, and rows never decrease), so a row's entries
 // are one CSR slice. Every way of taking rows of R (splits, derived relations, mini-batches) goes
 // through selectRowsSparse, which renumbers `row` to positions in the new relation.
 import type { ColumnInfo, RelationInfo } from '../../compiler/check/model.ts';
 import { DataError, parseNumber, readText, selectRows, type LoadOptions, type Relation } from './load.ts';
+import { ENTRY_FEAT, ENTRY_ROW, ENTRY_VAL, entriesName } from '../../compiler/ir/spaces.ts';
 import type { IdMaps } from './ids.ts';
 
-/** A relation with sparse columns and its entries relations, keyed by entries name (`R~x`). */
+/** A relation with sparse columns and its entries relations, keyed by entries name. */
 export interface SparseLoad {
   readonly rel: Relation;
   readonly entries: Map<string, Relation>;
 }
 
-/** The name of the entries relation of sparse column `col` of relation `rel`: `rel~col`. */
-export function entriesName(rel: string, col: string): string {
-  return `${rel}~${col}`;
-}
+export { entriesName };
 
 /** The sparse columns of a relation (or RelationInfo), in declaration order. */
 export function sparseColumns(rel: { readonly columns: readonly ColumnInfo[] }): ColumnInfo[] {
@@ -200,29 +199,29 @@ export function parseLibsvm(info: RelationInfo, body: string, file: string, ids:
     ids: new Map(), idDomains: new Map(), values: new Map([[label.name, labels.slice(0, rows)]]), source: file,
   };
   const entries = new Map<string, Relation>();
-  const ename = entriesName(info.name, sparse.name);
-  entries.set(ename, makeEntries(ename, info.name, sparse.type.domain, eRow.slice(0, nnz), eFeat.slice(0, nnz), eVal.slice(0, nnz), file));
+  entries.set(entriesName(info.name, sparse.name), makeEntries(info.name, sparse.name, sparse.type.domain, eRow.slice(0, nnz), eFeat.slice(0, nnz), eVal.slice(0, nnz), file));
   return { rel, entries };
 }
 
-/** An entries relation (`row`, `feat`, `val`) of relation `parent` over feature domain `domain`. */
-export function makeEntries(name: string, parent: string, domain: string, row: Int32Array, feat: Int32Array, val: Float64Array, source?: string): Relation {
+/** The entries relation (`row`, `feat`, `val`) of sparse column `col` of relation `parent`, over feature domain `domain`. */
+export function makeEntries(parent: string, col: string, domain: string, row: Int32Array, feat: Int32Array, val: Float64Array, source?: string): Relation {
   return {
-    name,
+    name: entriesName(parent, col),
     size: row.length,
     columns: entriesColumns(parent, domain),
-    ids: new Map([['row', row], ['feat', feat]]),
-    idDomains: new Map([['row', parent], ['feat', domain]]),
-    values: new Map([['val', val]]),
+    ids: new Map([[ENTRY_ROW, row], [ENTRY_FEAT, feat]]),
+    idDomains: new Map([[ENTRY_ROW, parent], [ENTRY_FEAT, domain]]),
+    values: new Map([[ENTRY_VAL, val]]),
     source,
+    sparseColumn: col,
   };
 }
 
 function entriesColumns(parent: string, domain: string): ColumnInfo[] {
   return [
-    { name: 'row', type: { kind: 'domain', domain: parent } },
-    { name: 'feat', type: { kind: 'domain', domain } },
-    { name: 'val', type: { kind: 'float' } },
+    { name: ENTRY_ROW, type: { kind: 'domain', domain: parent } },
+    { name: ENTRY_FEAT, type: { kind: 'domain', domain } },
+    { name: ENTRY_VAL, type: { kind: 'float' } },
   ];
 }
 
@@ -238,7 +237,7 @@ const offsetsCache = new WeakMap<Relation, Int32Array>();
 export function rowOffsets(entries: Relation, nRows: number): Int32Array {
   const hit = offsetsCache.get(entries);
   if (hit !== undefined && hit.length === nRows + 1) return hit;
-  const row = entries.ids.get('row');
+  const row = entries.ids.get(ENTRY_ROW);
   if (row === undefined) throw new Error(`relation '${entries.name}' has no 'row' column; it is not an entries relation`);
   const off = new Int32Array(nRows + 1);
   let prev = 0;
@@ -256,13 +255,14 @@ export function rowOffsets(entries: Relation, nRows: number): Int32Array {
 /**
  * The entries of rows `rows` (of a relation with nRows rows) as entries of a new relation `name`:
  * `row` renumbered to positions in `rows`, other columns copied, grouped by the new row order.
- * `entries` is keyed by the old entries names (`<old>~col`), the result by `<name>~col`.
+ * The result is keyed by the new entries names (`entriesName(name, col)`, col each one's `sparseColumn`).
  */
 export function selectEntries(entries: ReadonlyMap<string, Relation>, nRows: number, rows: Int32Array, name: string): Map<string, Relation> {
   const out = new Map<string, Relation>();
   const m = rows.length;
-  for (const [key, e] of entries) {
-    const col = key.slice(key.indexOf('~') + 1);
+  for (const e of entries.values()) {
+    const col = e.sparseColumn;
+    if (col === undefined) throw new Error(`relation '${e.name}' is not an entries relation`);
     const newName = entriesName(name, col);
     const off = rowOffsets(e, nRows);
     let total = 0;
@@ -286,12 +286,12 @@ export function selectEntries(entries: ReadonlyMap<string, Relation>, nRows: num
     };
     const ids = new Map<string, Int32Array>();
     const idDomains = new Map(e.idDomains);
-    for (const [c, a] of e.ids) ids.set(c, c === 'row' ? newRow : copy(a, new Int32Array(total)));
-    idDomains.set('row', name);
+    for (const [c, a] of e.ids) ids.set(c, c === ENTRY_ROW ? newRow : copy(a, new Int32Array(total)));
+    idDomains.set(ENTRY_ROW, name);
     const values = new Map<string, Float64Array>();
     for (const [c, a] of e.values) values.set(c, copy(a, new Float64Array(total)));
-    const columns = e.columns.map((c) => (c.name === 'row' ? { name: 'row', type: { kind: 'domain' as const, domain: name } } : c));
-    out.set(newName, { name: newName, size: total, columns, ids, idDomains, values, source: e.source });
+    const columns = e.columns.map((c) => (c.name === ENTRY_ROW ? { name: ENTRY_ROW, type: { kind: 'domain' as const, domain: name } } : c));
+    out.set(newName, { name: newName, size: total, columns, ids, idDomains, values, source: e.source, sparseColumn: col });
   }
   return out;
 }

@@ -4,7 +4,7 @@
 // id columns of the relations given). Input: a Compiled model and loaded relations; no compiling here.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../../compiler/ir/module.ts';
+import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 
@@ -15,13 +15,13 @@ export function sizesFor(compiled: Pick<Compiled, 'model' | 'module'>, ds: Datas
     if (s.kind === 'dim') sizes.set(s.name, s.size);
     else if (s.kind === 'domain') {
       sizes.set(s.name, ds.ids.get(s.name).size);
-      sizes.set(totalSpace(s.name), ds.ids.get(s.name).size);
+      sizes.set(totalKey(s.name), ds.ids.get(s.name).size);
     }
     else {
       const cur = batch.get(s.name)?.size ?? sampleSetSize(compiled, s.name, full) ?? 0;
       sizes.set(s.name, cur);
-      sizes.set(batchSpace(s.name), cur);
-      sizes.set(totalSpace(s.name), full.get(s.name)?.size ?? cur);
+      sizes.set(batchKey(s.name), cur);
+      sizes.set(totalKey(s.name), full.get(s.name)?.size ?? cur);
     }
   }
   return sizes;
@@ -62,10 +62,8 @@ export function makeEnv(
   for (const [name, value] of compiled.model.consts) tensors.set(name, { data: Float32Array.of(value), shape: [] });
   const ids = new Map<string, Int32Array>();
   for (const [name, rel] of relations) {
-    for (const [col, a] of rel.values) tensors.set(`${name}.${col}`, { data: asFloat32(a), shape: [name] });
-    // entries of a sparse column carry their position, which orders `j < l in x` pairs
-    if (name.includes('~')) tensors.set(`${name}.pos`, { data: Float32Array.from({ length: rel.size }, (_, n) => n), shape: [name] });
-    for (const [col, a] of rel.ids) ids.set(`${name}.${col}`, a);
+    for (const [col, a] of rel.values) tensors.set(columnKey(name, col), { data: asFloat32(a), shape: [name] });
+    for (const [col, a] of rel.ids) ids.set(columnKey(name, col), a);
   }
   return { sizes, tensors, ids };
 }

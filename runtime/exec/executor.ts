@@ -7,6 +7,7 @@ import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
 import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
 import type { Sizes } from '../../compiler/ir/module.ts';
+import { columnKey } from '../../compiler/ir/spaces.ts';
 import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../../compiler/codegen/gpujs.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 
@@ -111,8 +112,8 @@ export class Executor {
 
   /** Runs a group plan: every step once, then each expression's result (as `run` gives it). */
   runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32): (Float32Array | number)[] {
+    // sizes the env does not hold (the planner's split-K box counts) are the plan's own
     for (const [space, n] of Object.entries(plan.sizes)) {
-      if (space.startsWith('#')) continue;
       const m = env.sizes.get(space);
       if (m !== undefined && m !== n) throw new InternalError(`plan made for |${space}| = ${n}, env has ${m}: plan again`);
     }
@@ -164,7 +165,7 @@ export class Executor {
 
   /** The CSR of relation `rel` by id column `col`, cached by the identity of the id array. */
   csrFor(rel: string, col: string, env: Env32, domainSize: number): Csr {
-    const ids = env.ids.get(`${rel}.${col}`);
+    const ids = env.ids.get(columnKey(rel, col));
     if (!ids) throw new InternalError(`no id column ${rel}.${col}`);
     let m = this.csrs.get(ids);
     if (!m) this.csrs.set(ids, (m = new Map()));
@@ -284,7 +285,7 @@ export class Executor {
         break;
       }
       case 'ids':
-        data = this.idsAsFloats(`${a.rel}.${a.col}`, env);
+        data = this.idsAsFloats(columnKey(a.rel, a.col), env);
         break;
       case 'csr-offsets':
         data = csrs.get(csrKey(a.rel, a.col))!.offsets;
@@ -293,7 +294,7 @@ export class Executor {
         data = csrs.get(csrKey(a.rel, a.col))!.perm;
         break;
       case 'csr-ids':
-        data = this.permutedIds(csrs.get(csrKey(a.rel, a.col))!, `${a.rel}.${a.of}`, env);
+        data = this.permutedIds(csrs.get(csrKey(a.rel, a.col))!, columnKey(a.rel, a.of), env);
         break;
       default:
         return assertNever(a);

@@ -8,6 +8,7 @@
 // exact log-probability of that procedure for that owner (see `Exclusion`). `inbatch(item)` (a set):
 // the batch's own positive ids, with logq = log of their frequency in the training relation.
 import type { Sampler, SamplerExclude } from '../../compiler/ir/module.ts';
+import { SAMPLE_ID, SAMPLE_LOGQ, sampledLogqColumn } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 import type { Rng } from '../data/rng.ts';
 
@@ -150,11 +151,6 @@ export function distribution(s: Sampler, domainSize: number, source: Relation | 
   };
 }
 
-/** The sampler's name for its tensors: the per-tuple column or the sample-set space. */
-export function samplerKey(s: Sampler): string {
-  return s.kind === 'per-tuple' ? `${s.rel}.${s.col}` : s.space;
-}
-
 /** Adds this step's draws to `relations`: a sampled id column on the batch, or a sample-set relation. */
 export function drawSamples(
   samplers: readonly Sampler[],
@@ -187,7 +183,7 @@ export function drawSamples(
       const ids = new Map(rel.ids);
       ids.set(s.col, draws);
       const values = new Map(rel.values);
-      values.set(`${s.col}#logq`, logq);
+      values.set(sampledLogqColumn(s.col), logq);
       const idDomains = new Map(rel.idDomains);
       idDomains.set(s.col, s.domain);
       relations.set(s.rel, { ...rel, ids, values, idDomains });
@@ -207,9 +203,9 @@ export function drawSamples(
         name: s.space,
         size: draws.length,
         columns: [],
-        ids: new Map([['id', draws]]),
-        idDomains: new Map([['id', s.domain]]),
-        values: new Map([['logq', logq]]),
+        ids: new Map([[SAMPLE_ID, draws]]),
+        idDomains: new Map([[SAMPLE_ID, s.domain]]),
+        values: new Map([[SAMPLE_LOGQ, logq]]),
         source: undefined,
       });
     }

@@ -11,6 +11,7 @@
 // domain (a batch touches most rows, e.g. BPR at ML-100K), the trainer evaluates the dense gradient
 // instead, which is the same work without the indirection, and still updates the touched rows only.
 import type { RowGradient } from '../../compiler/compile.ts';
+import { TOUCHED_ROW } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */
@@ -50,9 +51,9 @@ export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = padded
   return {
     name: g.space,
     size: padded.length,
-    columns: [{ name: 'row', type: { kind: 'domain', domain: g.domain } }],
-    ids: new Map([['row', padded]]),
-    idDomains: new Map([['row', g.domain]]),
+    columns: [{ name: TOUCHED_ROW, type: { kind: 'domain', domain: g.domain } }],
+    ids: new Map([[TOUCHED_ROW, padded]]),
+    idDomains: new Map([[TOUCHED_ROW, g.domain]]),
     values: new Map(),
     source: undefined,
   };

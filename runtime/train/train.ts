@@ -4,7 +4,7 @@
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../../compiler/ir/module.ts';
+import { batchKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend } from '../exec/backend.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -12,7 +12,7 @@ import { evaluateModel, type EvalResult } from '../eval/evaluate.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
 import { Rng } from '../data/rng.ts';
-import { distribution, drawSamples, samplerKey } from './samplers.ts';
+import { distribution, drawSamples } from './samplers.ts';
 import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
 import { entriesOf, selectEntries } from '../data/sparse.ts';
 import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
@@ -158,7 +158,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     return distribution(smp, fullSizes.get(smp.domain) ?? 0, full.get(smp.source ?? ds.primary), excluded);
   });
   const logqTables = new Map<string, TensorValue>(
-    samplers.map((smp, j) => [`${samplerKey(smp)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
+    samplers.map((smp, j) => [logqTableName(smp), { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
   );
 
   // row-sparse gradients run at the batch's touched rows (not under user batches, which slice the
@@ -225,7 +225,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
         atRows.add(g.param);
         const rel = rowsRelation(g.rows, rows, capacity);
         withRows.set(rel.name, rel);
-        for (const s of [rel.name, batchSpace(rel.name), totalSpace(rel.name)]) b.set(s, rel.size);
+        for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
       }
       relations = withRows;
       sizes = b;

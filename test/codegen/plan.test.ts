@@ -122,10 +122,10 @@ describe('planGroup: a sum one expression holds as a temp is read by the others'
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { compileSource } = await import('../../compiler/compile.ts');
-    const { batchSpace, totalSpace } = await import('../../compiler/lower/lower.ts');
+    const { batchKey, totalKey } = await import('../../compiler/ir/spaces.ts');
     const { repoRoot } = await import('../../runtime/data/data-paths.ts');
     const file = join(repoRoot(), 'examples', 'sampled-softmax.recmodel');
-    const rel = (n: string, x: number): [string, number][] => [[n, x], [batchSpace(n), x], [totalSpace(n), x]];
+    const rel = (n: string, x: number): [string, number][] => [[n, x], [batchKey(n), x], [totalKey(n), x]];
     const given = new Map<string, number>([['user', 943], ['item', 1682], ...rel('likes', 1024), ...rel('ratings', 100_000), ...rel('J~', 50)]);
     const c = compileSource(file, readFileSync(file, 'utf8'), { sizes: given }).compiled!;
     const all = new Map([...c.sizes, ...rel('U#rows', 640), ...rel('V#rows', 800)]);

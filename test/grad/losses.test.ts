@@ -10,7 +10,8 @@ import { add } from '../../compiler/ir/nodes.ts';
 import { evalScalar, evalTensor, type Env, type TensorValue } from '../../compiler/ir/interp.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { Rng } from '../../runtime/data/rng.ts';
-import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
+import { distribution, drawSamples } from '../../runtime/train/samplers.ts';
+import { logqTableName } from '../../compiler/ir/spaces.ts';
 import { initParams } from '../../runtime/train/train.ts';
 import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 import { prng } from '../helpers/ir-env.ts';
@@ -60,7 +61,7 @@ function stepEnv(c: Compiled, seed: number): Env {
   const drawn = new Map(full);
   drawSamples(c.module.samplers, dists, drawn, new Rng(seed).fork(2));
   const sizes = sizesFor(c, ds, drawn, full);
-  const tables = new Map<string, TensorValue>(c.module.samplers.map((s, j) => [`${samplerKey(s)}#logq_table`, { data: dists[j]!.logq, shape: [s.domain] }]));
+  const tables = new Map<string, TensorValue>(c.module.samplers.map((s, j) => [logqTableName(s), { data: dists[j]!.logq, shape: [s.domain] }]));
   const env = makeEnv(c, sizes, params, drawn, tables);
   // float64 throughout: params from their float32 init, data columns from the float64 relations
   const tensors = new Map<string, TensorValue>(env.tensors);

@@ -11,7 +11,8 @@ import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { loadDataset, type Dataset, type DataOptions } from '../../runtime/data/dataset.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { Rng } from '../../runtime/data/rng.ts';
-import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
+import { distribution, drawSamples } from '../../runtime/train/samplers.ts';
+import { logqTableName } from '../../compiler/ir/spaces.ts';
 import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
 
 export const EXAMPLES_DIR = join(repoRoot(), 'examples');
@@ -56,7 +57,7 @@ export function objective(
   const drawn = new Map(relations);
   drawSamples(samplers, dists, drawn, new Rng(l.compiled.model.train.seed).fork(2));
   const sizes = sizesFor(l.compiled, l.ds, drawn, l.ds.train);
-  const tables = new Map<string, TensorValue>(samplers.map((s, j) => [`${samplerKey(s)}#logq_table`, { data: Float32Array.from(dists[j]!.logq), shape: [s.domain] }]));
+  const tables = new Map<string, TensorValue>(samplers.map((s, j) => [logqTableName(s), { data: Float32Array.from(dists[j]!.logq), shape: [s.domain] }]));
   const env = makeEnv(l.compiled, sizes, params, drawn, tables);
   return l.compiled.terms.reduce((acc, t) => acc + backend.scalar(t.expr, env), 0);
 }

@@ -1,5 +1,6 @@
 // Random environments for IR property tests: small sizes, random float64 tensors and relations.
 import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
+import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
 
 /** A tiny deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
 export function prng(seed: number): () => number {
@@ -28,8 +29,8 @@ export function randomEnv(spec: EnvSpec, seed: number): Env {
   const ids = new Map<string, Int32Array>();
   for (const [rel, r] of Object.entries(spec.relations ?? {})) {
     const n = sizes.get(rel)!;
-    sizes.set(`${rel}#total`, n);
-    sizes.set(`${rel}#batch`, n);
+    sizes.set(totalKey(rel), n);
+    sizes.set(batchKey(rel), n);
     const cols = Object.entries(r.ids).map(([col, dom]) => ({ col, dom, data: new Int32Array(n) }));
     if (r.distinct) {
       // n distinct tuples: a seeded shuffle of every tuple of the (small) product space
@@ -51,9 +52,9 @@ export function randomEnv(spec: EnvSpec, seed: number): Env {
     } else {
       for (let t = 0; t < n; t++) for (const c of cols) c.data[t] = Math.floor(rnd() * sizes.get(c.dom)!);
     }
-    for (const c of cols) ids.set(`${rel}.${c.col}`, c.data);
+    for (const c of cols) ids.set(columnKey(rel, c.col), c.data);
     for (const col of r.values ?? []) {
-      tensors.set(`${rel}.${col}`, { data: Float64Array.from({ length: n }, () => 1 + 4 * rnd()), shape: [rel] });
+      tensors.set(columnKey(rel, col), { data: Float64Array.from({ length: n }, () => 1 + 4 * rnd()), shape: [rel] });
     }
   }
   for (const [name, shape] of Object.entries(spec.tensors)) {

@@ -11,6 +11,7 @@ import {
   add, assertNever, call, call2, cmp, div, eq, idxKey, konst, mul, neg, ord, pow, reduce, select, size, sum, tensor,
   type BinaryFn, type CmpOp, type Expr, type Idx, type Ix, type ReduceFn, type UnaryFn,
 } from '../../compiler/ir/nodes.ts';
+import { batchSize, totalSize } from '../../compiler/ir/spaces.ts';
 import { printIR } from '../../compiler/ir/print.ts';
 import { rewrite } from '../../compiler/rewrite/engine.ts';
 import type { Rule } from '../../compiler/rewrite/rule.ts';
@@ -27,7 +28,7 @@ export interface IRScope {
 const relation = (name: string, columns: Record<string, string>): Space => ({ kind: 'relation', name, columns: new Map(Object.entries(columns)) });
 
 /** user × item ratings, d = 4, params U V bu bi mu h, a sparse-row entries relation `x` over
- * feature rows (columns row, feat, pos, val) with param W[feature, d]; free a: user, b: d, c: item. */
+ * feature rows (columns row, feat, val) with param W[feature, d]; free a: user, b: d, c: item. */
 export const FIXTURE: IRScope = {
   spaces: new Map<string, Space>([
     ['user', { kind: 'domain', name: 'user' }],
@@ -36,7 +37,7 @@ export const FIXTURE: IRScope = {
     ['d', { kind: 'dim', name: 'd', size: 4 }],
     ['ratings', relation('ratings', { user: 'user', item: 'item', rating: 'float' })],
     ['rows', relation('rows', { label: 'float' })],
-    ['x', relation('x', { row: 'rows', feat: 'feature', pos: 'float', val: 'float' })],
+    ['x', relation('x', { row: 'rows', feat: 'feature', val: 'float' })],
   ]),
   params: new Map([
     ['U', ['user', 'd']],
@@ -105,7 +106,7 @@ export function parseIR(text: string, scope: IRScope = FIXTURE): Expr {
     const dot = name.lastIndexOf('.');
     const [rel, col] = [name.slice(0, dot), name.slice(dot + 1)];
     const r = scope.spaces.get(rel);
-    const domain = r?.kind === 'relation' ? r.columns.get(col) : undefined;
+    const domain = r !== undefined && 'columns' in r ? r.columns.get(col) : undefined;
     if (!domain) throw new Error(`parseIR: \`${name}\` is not an id column of a relation`);
     return { kind: 'gather', rel, col, domain, t };
   };
@@ -130,7 +131,7 @@ export function parseIR(text: string, scope: IRScope = FIXTURE): Expr {
     expectTok(':');
     return out;
   };
-  const sizeOf = (space: string): Expr => (scope.spaces.get(space)?.kind === 'relation' ? size(`${space}#total`) : size(space));
+  const sizeOf = (space: string): Expr => (scope.spaces.get(space)?.kind === 'relation' ? size(totalSize(space)) : size(space));
 
   const atom = (): Expr => {
     const t = next();
@@ -158,7 +159,7 @@ export function parseIR(text: string, scope: IRScope = FIXTURE): Expr {
       next();
       const s = next();
       expectTok(')');
-      return size(`${s}#batch`);
+      return size(batchSize(s));
     }
     if (t === 'ord' && peek() === '(') {
       next();

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { grad } from '../../compiler/autodiff/grad.ts';
 import { evalScalar, evalTensor } from '../../compiler/ir/interp.ts';
-import type { Space } from '../../compiler/ir/module.ts';
-import { add, call, cmp, eq, idx, mul, neg, sum, tensor, v, type Expr, type Idx, type Ix } from '../../compiler/ir/nodes.ts';
+import { entriesSpace, type Space } from '../../compiler/ir/spaces.ts';
+import { add, call, cmp, eq, idx, mul, neg, ord, sum, tensor, v, type Expr, type Idx, type Ix } from '../../compiler/ir/nodes.ts';
 import { nodes } from '../../compiler/ir/walk.ts';
 import { cost } from '../../compiler/passes/cost.ts';
 import { optimize } from '../../compiler/passes/pipeline.ts';
@@ -25,7 +25,7 @@ const k = idx('k', 'k');
 const feat = (m: Idx): Ix => ({ kind: 'gather', rel: E, col: 'feat', domain: 'feature', t: m });
 const row = (m: Idx): Expr => eq({ kind: 'gather', rel: E, col: 'row', domain: 'clicks', t: m }, v(t));
 const val = (m: Idx): Expr => tensor('data', `${E}.val`, [v(m)]);
-const pos = (m: Idx): Expr => tensor('data', `${E}.pos`, [v(m)]);
+const pos = (m: Idx): Expr => ord(v(m));
 const V = (m: Idx): Expr => tensor('param', 'V', [feat(m), v(k)]);
 
 const pairs = sum([n1, n2], mul(row(n1), row(n2), cmp('<', pos(n1), pos(n2)), sum([k], mul(V(n1), V(n2))), val(n1), val(n2)));
@@ -42,7 +42,7 @@ const spaces = new Map<string, Space>([
   ['feature', { kind: 'domain', name: 'feature' }],
   ['k', { kind: 'dim', name: 'k', size: 3 }],
   ['clicks', { kind: 'relation', name: 'clicks', columns: new Map([['label', 'float']]) }],
-  [E, { kind: 'relation', name: E, columns: new Map([['row', 'clicks'], ['feat', 'feature'], ['val', 'float'], ['pos', 'float']]) }],
+  [E, entriesSpace('clicks', 'x', 'feature')],
 ]);
 const hints = (s: string): number => ({ feature: 10_000, k: 8, clicks: 100_000, [E]: 1_000_000 } as Record<string, number>)[s] ?? 1000;
 
@@ -55,9 +55,7 @@ function envFor(rows: number, nnz: number, nf: number, seed: number) {
     },
     seed,
   );
-  const tensors = new Map(env.tensors);
-  tensors.set(`${E}.pos`, { data: Float64Array.from({ length: nnz }, (_, j) => j), shape: [E] });
-  return { ...env, tensors };
+  return env;
 }
 
 const arb = fc.record({

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileFile, compileSource, type Compiled } from '../../compiler/compile.ts';
 import { explainCompiled } from '../../compiler/explain.ts';
 import { evalTensor, type Env, type TensorValue } from '../../compiler/ir/interp.ts';
-import { batchSpace, totalSpace } from '../../compiler/lower/lower.ts';
+import { batchKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
 import { GpuBackend } from '../../runtime/exec/backends.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
@@ -19,7 +19,7 @@ import { repoRoot } from '../../runtime/data/data-paths.ts';
 import type { OptimizerInfo } from '../../compiler/check/model.ts';
 import { applyUpdate, createState } from '../../runtime/train/optimizer.ts';
 import { Rng } from '../../runtime/data/rng.ts';
-import { distribution, drawSamples, samplerKey } from '../../runtime/train/samplers.ts';
+import { distribution, drawSamples } from '../../runtime/train/samplers.ts';
 import { paddedCount, rowsCapacity, rowsRelation, touchedRows } from '../../runtime/train/touched-rows.ts';
 import { initParams, train } from '../../runtime/train/train.ts';
 import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
@@ -63,7 +63,7 @@ function logqTables(c: Compiled, ds: ReturnType<typeof tinyDataset>): Map<string
   const full = ds.train;
   const sizes0 = sizesFor(c, ds, full, full);
   return new Map(
-    c.module.samplers.map((s) => [`${samplerKey(s)}#logq_table`, { data: distribution(s, sizes0.get(s.domain)!, full.get(s.source ?? 'likes'), undefined).logq, shape: [s.domain] }]),
+    c.module.samplers.map((s) => [logqTableName(s), { data: distribution(s, sizes0.get(s.domain)!, full.get(s.source ?? 'likes'), undefined).logq, shape: [s.domain] }]),
   );
 }
 
@@ -117,7 +117,7 @@ describe.each(Object.entries(SAMPLED))('%s: the touched-rows gradient is the den
         const rel = rowsRelation(g.rows!, rows);
         touched.set(g.param, rows);
         withRows.set(rel.name, rel);
-        for (const s of [rel.name, batchSpace(rel.name), totalSpace(rel.name)]) sizes.set(s, rel.size);
+        for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) sizes.set(s, rel.size);
       }
       const env: Env = makeEnv(c, sizes, params, withRows, tables);
       let nonzero = 0;

@@ -102,7 +102,7 @@ describe('selectRowsSparse', () => {
 
   it('rejects rows out of range and entries not grouped by row', () => {
     expect(() => selectRowsSparse(all.rel, all.entries, Int32Array.from([40]))).toThrow(/outside 0\.\.39/);
-    const bad = makeEntries('r~x', 'r', 'feature', Int32Array.from([0, 1, 0]), Int32Array.from([0, 1, 2]), Float64Array.from([1, 1, 1]));
+    const bad = makeEntries('r', 'x', 'feature', Int32Array.from([0, 1, 0]), Int32Array.from([0, 1, 2]), Float64Array.from([1, 1, 1]));
     expect(() => rowOffsets(bad, 2)).toThrow(/grouped by row in row order/);
     expect(() => rowOffsets(bad, 1)).toThrow(/grouped by row/);
   });
