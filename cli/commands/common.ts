@@ -1,0 +1,71 @@
+// What several commands share: the flags that reach the compiler (`--set`, `--allow-dense`), printing
+// diagnostics, and compiling a model file with the diagnostics shown (for its data's sizes, too).
+import { existsSync } from 'node:fs';
+import { compileFile, type CompileOptions, type CompileResult } from '../../compiler/compile.ts';
+import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
+import type { SourceFile } from '../../compiler/diagnostics/source.ts';
+import type { Dataset, DataOptions } from '../../runtime/data/dataset.ts';
+import { UsageError, type Flag } from '../args.ts';
+import type { Runtime } from '../runtime.ts';
+
+export const SET_FLAG = {
+  kind: 'bindings',
+  name: 'set',
+  whole: false,
+  meaning: "give a `const` of the model another value, e.g. --set d=64 (repeatable)",
+  default: "the model's values",
+} as const satisfies Flag;
+
+export const ALLOW_DENSE_FLAG = {
+  kind: 'boolean',
+  name: 'allow-dense',
+  meaning: 'run terms that stay all-pairs after rewriting, exactly and slowly (a warning instead of RC0530)',
+} as const satisfies Flag;
+
+export interface Reported {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
+export function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = process.stderr): void {
+  if (r.diagnostics.length) stream.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
+}
+
+/** A model file named on the command line; a missing one is a usage error. */
+export function modelFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
+  return path;
+}
+
+/** Compiles a model file, printing its diagnostics (stderr); undefined when it has errors. */
+export function compileOrReport(path: string, opts: CompileOptions): NonNullable<CompileResult['compiled']> | undefined {
+  const r = compileFile(modelFile(path), opts);
+  printDiagnostics(r);
+  return hasErrors(r.diagnostics) ? undefined : r.compiled;
+}
+
+export interface CompiledForData {
+  readonly compiled: NonNullable<CompileResult['compiled']>;
+  readonly ds: Dataset;
+  /** every space's size on the training data (what the cost model planned for), `opts.sizes` on top */
+  readonly sizes: ReadonlyMap<string, number>;
+}
+
+/**
+ * Compiles a model for its data: compile, load the data it names (or `data`'s files), compile again
+ * with the real sizes so that the cost model plans for them. Diagnostics of the first compilation are
+ * printed, then only those the real sizes add. Undefined when either has errors.
+ */
+export function compileForData(rt: Runtime, modelPath: string, opts: CompileOptions, data: DataOptions): CompiledForData | undefined {
+  const first = compileFile(modelFile(modelPath), opts);
+  printDiagnostics(first);
+  if (hasErrors(first.diagnostics) || !first.compiled) return undefined;
+  const ds = rt.dataset.loadDataset(first.compiled.model, data);
+  const sizes = new Map([...rt.train.sizesFor(first.compiled, ds, ds.train, ds.train), ...(opts.sizes ?? [])]);
+  const sized = compileFile(modelPath, { ...opts, sizes });
+  const key = (d: Diagnostic): string => `${d.code}@${d.span.file}:${d.span.start}`;
+  const shown = new Set(first.diagnostics.map(key));
+  printDiagnostics({ diagnostics: sized.diagnostics.filter((d) => !shown.has(key(d))), sources: sized.sources });
+  if (hasErrors(sized.diagnostics) || !sized.compiled) return undefined;
+  return { compiled: sized.compiled, ds, sizes };
+}
