@@ -106,7 +106,12 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
       process[inv.stream].write(inv.text);
       return inv.code;
     }
-    return inv.command.run(inv.args, rt);
+    try {
+      return inv.command.run(inv.args, rt);
+    } catch (err) {
+      if (err instanceof UsageError) err.command ??= inv.command.name;
+      throw err;
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
@@ -114,12 +119,17 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
       process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
       return 2;
     }
-    if (err instanceof UserError || (runtime && isRuntimeUserError(runtime, err))) {
+    if (err instanceof UserError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
       process.stderr.write(`error: ${err.message}\n`);
       return 1;
     }
     return internalError(err);
   }
+}
+
+/** A failed file-system call (ENOTDIR, EACCES, ENOSPC …): the machine's state, not a bug; Node's message names the path. */
+function isSystemError(err: unknown): err is Error {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string' && /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code));
 }
 
 function internalError(err: unknown): number {

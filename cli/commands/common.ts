@@ -1,6 +1,6 @@
 // What several commands share: the flags that reach the compiler (`--set`, `--allow-dense`), printing
 // diagnostics, and compiling a model file with the diagnostics shown (for its data's sizes, too).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { compileFile, type CompileOptions, type CompileResult } from '../../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
@@ -31,9 +31,10 @@ export function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = proce
   if (r.diagnostics.length) stream.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
 }
 
-/** A model file named on the command line; a missing one is a usage error. */
+/** A model file named on the command line; a missing one (or a folder) is a usage error. */
 export function modelFile(path: string): string {
   if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
+  if (!statSync(path).isFile()) throw new UsageError(`${path} is a folder, not a model file`);
   return path;
 }
 
