@@ -1,9 +1,10 @@
 // The command line's grammar: each command declares its operands and flags as data (name, kind,
 // default, one-line meaning), and this module both parses argv against that table and prints the help
-// from it, so the two cannot drift apart. Tokens come from Node's own `util.parseArgs` (no dependency,
-// `--a=b`, `-o DIR`, `--` handled as Node does); every check that makes the CLI strict — unknown flags
-// with a "did you mean", missing or malformed values, choices, counts of operands — is done here, on
-// its tokens, so that every message is recc's own. A wrong command line throws UsageError (exit 2).
+// from it, so the two cannot drift apart. Tokens come from Node's own `util.parseArgs` (no dependency
+// to load at start-up; `--a=b`, `-o DIR`, `-qh`, `--` handled as Node does). It runs with strict off
+// and returns tokens, and every check its strict mode makes (and more: a "did you mean" for unknown
+// flags, values, choices, repeats, operand counts) is made here on those tokens, so that every message
+// is recc's own and names the flag. A wrong command line throws UsageError (exit 2).
 import { parseArgs } from 'node:util';
 import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 
@@ -176,6 +177,8 @@ function parseTokens<Fs extends readonly Flag[]>(c: CommandSpec<Fs>, argv: reado
   for (const f of table) {
     const given = raw.get(f.name);
     const last = given?.at(-1);
+    // one value each, except the repeatable NAME=V bindings (a repeated switch is harmless)
+    if (given && given.length > 1 && f.kind !== 'bindings' && f.kind !== 'boolean') throw new UsageError(`--${f.name} is given more than once (${given.map((v) => `\`${v}\``).join(', ')})`);
     switch (f.kind) {
       case 'boolean':
         flags[f.name] = given !== undefined;
@@ -299,7 +302,7 @@ export function commandHelp(c: CommandSpec): string {
     '',
     usageLine(c),
     '',
-    ...c.description.split('\n').map((l) => (l ? `  ${l}` : l)),
+    ...c.description.split('\n').flatMap((l) => wrap(l, WIDTH - 2).map((w) => `  ${w}`)),
     '',
     'arguments:',
     ...table(c.operands.map((o) => [`${o.name}${o.repeat ? '...' : ''}`, o.meaning])),

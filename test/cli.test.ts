@@ -404,6 +404,7 @@ describe('(j) a strict command line: every flag is known, every value checked, e
     const entries = optionEntries(recc('help', c.name).stdout);
     const names = entries.map((e) => /--([\w-]+)/.exec(e)![1]);
     expect(names).toEqual([...c.flags.map((f) => f.name), 'help']);
+    for (const line of recc('help', c.name).stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100);
     for (const e of entries) expect(e, e).toMatch(/^ {2}(-\w, | {4})--[\w-]+( \S+)?\s+\w.*\((default: .+|required)\)$/);
   });
 
@@ -428,6 +429,7 @@ describe('(j) a strict command line: every flag is known, every value checked, e
     ['--format yaml', ['check', GRAMIAN, '--format', 'yaml'], '--format must be one of text, json; got `yaml`'],
     ['a switch given a value', ['run', GRAMIAN, '--quiet=yes'], '--quiet takes no value, got `yes`'],
     ['a forgotten value', ['run', GRAMIAN, '--data', '--quiet'], '--data needs a value (FILE)'],
+    ['a flag given twice', ['run', GRAMIAN, '--steps', '3', '--steps', '5'], '--steps is given more than once (`3`, `5`)'],
     ['an extra operand', ['explain', GRAMIAN, BIASED], `unexpected argument \`${BIASED}\``],
     ['an option before the command', ['--steps', '3', 'run', GRAMIAN], 'unknown option --steps'],
   ])('a bad value (%s): exit 2, the message and the usage on stderr', (_, argv, message) => {

@@ -9,7 +9,7 @@ import { ALLOW_DENSE_FLAG, compileForData, compileOrReport, SET_FLAG } from './c
 
 export const explain = command({
   name: 'explain',
-  summary: 'every term and gradient before/after rewriting, the rules that fired, FLOPs and memory',
+  summary: 'each term and gradient before/after rewriting, the rules that fired, FLOPs and memory',
   description:
     'Costs are per evaluation, at catalogue-sized defaults unless --data or --sizes gives the sizes.\n' +
     '--sizes names domains and relations, e.g. --sizes user=6040,item=3706,ratings=1000209.',

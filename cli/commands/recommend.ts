@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.ts';
 export const recommend = command({
   name: 'recommend',
   summary: 'top-K unseen items for a user, with titles when given',
-  description: 'Scores every item with the run\'s params and model, and leaves out the items the user rated in training.',
+  description: "Scores every item with the run's params; the items the user rated in training are left out.",
   operands: [{ name: 'RUN_DIR', meaning: 'a run folder written by `recc run`' }],
   flags: [
     { kind: 'string', name: 'user', arg: 'ID', meaning: "the user's external id, as in the data", required: true },

@@ -14,8 +14,8 @@ export const run = command({
   name: 'run',
   summary: 'train, evaluate, and write the run folder (metrics, loss log, params, report)',
   description:
-    'Trains on the data the model names (its split gives the test rows) unless --data/--test replace them.\n' +
-    'The run folder holds metrics.json, loss.csv, params/*.npy with params/manifest.json, ids/, report.md.',
+    'Trains on the data the model names (its split gives the test rows); --data and --test replace it.\n' +
+    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/ and report.md.',
   operands: [{ name: 'FILE|DIR', meaning: 'a .recmodel file, or an artifact folder written by `recc compile`' }],
   flags: [
     { kind: 'string', name: 'data', arg: 'FILE', meaning: "training data, replacing the model's primary relation's file", default: "the file the model names" },
