@@ -6,6 +6,7 @@
 // statically; the runtime (gpu.js, data loading, training, artifacts) is imported by `main` for the
 // command lines that need it.
 import { readFileSync } from 'node:fs';
+import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './args.ts';
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
@@ -27,30 +28,29 @@ const byName = (name: string): AnyCommand => {
   return c;
 };
 
-/** What a command line asks for, once parsed. */
+/** What a command line asks for, once parsed: a text to print (help, version), or a command to run. */
 type Invocation =
-  | { readonly kind: 'text'; readonly text: string; readonly code: number; readonly stream: 'stdout' }
+  | { readonly kind: 'text'; readonly text: string; readonly code: number }
   | { readonly kind: 'command'; readonly command: AnyCommand; readonly args: ReturnType<typeof parseCommandLine> };
+
+/** Before a command only these are accepted (`recc --help [COMMAND]` is `recc help [COMMAND]`). */
+const TOP_LEVEL_FLAGS = ['--help', '--version'];
 
 function parse(argv: readonly string[]): Invocation {
   const [first, ...rest] = argv;
-  const text = (t: string, code = 0): Invocation => ({ kind: 'text', text: t, code, stream: 'stdout' });
+  const text = (t: string, code = 0): Invocation => ({ kind: 'text', text: t, code });
   if (first === undefined) return text(globalHelp(COMMANDS), 2);
-  if (first === '--help' || first === '-h') {
-    if (rest.length) throw new UsageError(`${first} takes no arguments here; for a command's help: recc help COMMAND`);
-    return text(globalHelp(COMMANDS));
-  }
-  if (first === '--version') {
-    if (rest.length) throw new UsageError(`${first} takes no arguments`);
-    return text(`recc ${version()}\n`);
-  }
-  if (first === 'help') {
+  if (first === 'help' || first === '--help' || first === '-h') {
     if (rest.length > 1) throw new UsageError(`unexpected argument \`${rest[1]}\`; usage: recc help [COMMAND]`);
     return text(rest[0] === undefined ? globalHelp(COMMANDS) : commandHelp(byName(rest[0])));
   }
+  if (first === '--version') {
+    if (rest.length) throw new UsageError(`unexpected argument \`${rest[0]}\` after --version`);
+    return text(`recc ${version()}\n`);
+  }
   if (first.startsWith('-')) {
-    const e = new UsageError(`unknown option ${first}; options go after the command (recc COMMAND [options]), and only --help and --version come before one`);
-    throw e;
+    const near = first.startsWith('--') ? suggest(first.slice(2), TOP_LEVEL_FLAGS.map((f) => f.slice(2)), 1)[0] : undefined;
+    throw new UsageError(`unknown option ${first}${near ? ` (did you mean --${near}?)` : ''}; before a command only --help and --version are accepted (recc COMMAND [options])`);
   }
   const command = byName(first);
   const args = parseCommandLine(command, rest);
@@ -103,7 +103,7 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
   try {
     const inv = parse(argv);
     if (inv.kind === 'text') {
-      process[inv.stream].write(inv.text);
+      process.stdout.write(inv.text);
       return inv.code;
     }
     try {

@@ -390,6 +390,8 @@ describe('(j) a strict command line: every flag is known, every value checked, e
     const top = recc('help');
     expect(top.code).toBe(0);
     expect(recc('--help').stdout).toBe(top.stdout);
+    expect(recc('--help', 'run').stdout).toBe(recc('help', 'run').stdout);
+    expect(recc('--verison').stderr).toContain('unknown option --verison (did you mean --version?)');
     for (const c of COMMANDS) {
       expect(top.stdout).toMatch(new RegExp(`^ {2}${c.name} +\\S`, 'm'));
       const help = recc('help', c.name);
