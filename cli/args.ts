@@ -10,8 +10,18 @@ import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 
 /** The command line is wrong: `main` prints the message and the command's usage, and exits 2. */
 export class UsageError extends Error {
-  /** the command whose usage line follows the message; none for the top level */
-  command?: string;
+  constructor(
+    message: string,
+    /** the command whose usage line follows the message; none for the top level */
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+
+  /** this error, told which command it is about (if it was not told yet) */
+  of(command: string): UsageError {
+    return this.command === undefined ? new UsageError(this.message, command) : this;
+  }
 }
 
 /** The input is wrong (a missing file or folder, say): `main` prints the message and exits 1. */
@@ -147,8 +157,7 @@ export function parseCommandLine<Fs extends readonly Flag[]>(c: CommandSpec<Fs>,
   try {
     return parseTokens(c, argv);
   } catch (e) {
-    if (e instanceof UsageError) e.command ??= c.name;
-    throw e;
+    throw e instanceof UsageError ? e.of(c.name) : e;
   }
 }
 

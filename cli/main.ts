@@ -109,8 +109,7 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
     try {
       return inv.command.run(inv.args, rt);
     } catch (err) {
-      if (err instanceof UsageError) err.command ??= inv.command.name;
-      throw err;
+      throw err instanceof UsageError ? err.of(inv.command.name) : err;
     }
   } catch (err) {
     if (err instanceof UsageError) {
