@@ -1,323 +1,72 @@
-// The `recc` command line: check | explain | compile | run | recommend. It only wires stages together
-// (compiler/compile.ts, runtime/*) and turns every failure into a message: diagnostics with carets,
-// data errors with file:line:col, and — for a bug in recc itself — one line asking for a report.
-// Exit codes: 0 success, 1 the input has errors (or training diverged), 2 the command line is wrong.
-// Start-up matters (`recc check` in an editor): only the compiler is imported statically; the runtime
-// (gpu.js, data loading, training, artifacts) is imported by `main` for the commands that need it.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { checkAndLower, checkSource, compileFile, compileModel, type CompileResult } from '../compiler/compile.ts';
-import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
-import { explainCompiled } from '../compiler/explain.ts';
-import { publicSizes } from '../compiler/ir/spaces.ts';
-import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
-import type { BackendMode } from '../runtime/exec/backends.ts';
+// The `recc` command line: dispatch only. The grammar of each command (its operands and flags, with
+// meanings and defaults) lives in cli/commands/*, parsing and help in cli/args.ts.
+// Exit codes: 0 success; 1 the input has errors (diagnostics, bad data, training diverged); 2 the
+// command line is wrong (on stderr, with the command's usage); 70 a bug in recc itself.
+// Start-up matters (`recc check` in an editor, `recc --help`): only the compiler is imported
+// statically; the runtime (gpu.js, data loading, training, artifacts) is imported by `main` for the
+// command lines that need it.
+import { readFileSync } from 'node:fs';
+import { suggest } from '../compiler/diagnostics/diagnostics.ts';
+import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './args.ts';
+import { check } from './commands/check.ts';
+import { compile } from './commands/compile.ts';
+import { explain } from './commands/explain.ts';
+import { recommend } from './commands/recommend.ts';
+import { run } from './commands/run.ts';
+import { isRuntimeUserError, loadRuntime, type Runtime } from './runtime.ts';
 
-/** The runtime modules, imported on demand (`loadRuntime`): gpu.js alone takes longer to load than `recc check` runs. */
-export interface Runtime {
-  readonly artifact: typeof import('../runtime/output/artifact.ts');
-  readonly backends: typeof import('../runtime/exec/backends.ts');
-  readonly data: typeof import('../runtime/data/load.ts');
-  readonly dataset: typeof import('../runtime/data/dataset.ts');
-  readonly env: typeof import('../runtime/exec/env.ts');
-  readonly evaluate: typeof import('../runtime/eval/evaluate.ts');
-  readonly runFolder: typeof import('../runtime/output/run-folder.ts');
-  readonly serve: typeof import('../runtime/serve/serve.ts');
-  readonly train: typeof import('../runtime/train/train.ts');
-}
+export { loadRuntime, type Runtime } from './runtime.ts';
 
-export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, data, dataset, env, evaluate, runFolder, serve, train] = await Promise.all([
-    import('../runtime/output/artifact.ts'),
-    import('../runtime/exec/backends.ts'),
-    import('../runtime/data/load.ts'),
-    import('../runtime/data/dataset.ts'),
-    import('../runtime/exec/env.ts'),
-    import('../runtime/eval/evaluate.ts'),
-    import('../runtime/output/run-folder.ts'),
-    import('../runtime/serve/serve.ts'),
-    import('../runtime/train/train.ts'),
-  ]);
-  return { artifact, backends, data, dataset, env, evaluate, runFolder, serve, train };
-}
+type AnyCommand = Command<readonly Flag[], Runtime>;
 
-/** The commands that need the runtime; `check` and `explain` run on the compiler alone. */
-const RUNTIME_COMMANDS: ReadonlySet<string> = new Set(['compile', 'run', 'recommend']);
+/** The commands, in the order `recc help` lists them. */
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend];
 
-class UsageError extends Error {}
+const byName = (name: string): AnyCommand => {
+  const c = COMMANDS.find((c) => c.name === name);
+  if (!c) throw unknownCommand(name, COMMANDS.map((c) => c.name));
+  return c;
+};
 
-interface Args {
-  readonly positional: string[];
-  readonly flags: Map<string, string[]>;
-}
+/** What a command line asks for, once parsed: a text to print (help, version), or a command to run. */
+type Invocation =
+  | { readonly kind: 'text'; readonly text: string; readonly code: number }
+  | { readonly kind: 'command'; readonly command: AnyCommand; readonly args: ReturnType<typeof parseCommandLine> };
 
-const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense', 'trace']);
+/** Before a command only these are accepted (`recc --help [COMMAND]` is `recc help [COMMAND]`). */
+const TOP_LEVEL_FLAGS = ['--help', '--version'];
 
-function parseArgs(argv: readonly string[]): Args {
-  const positional: string[] = [];
-  const flags = new Map<string, string[]>();
-  for (let j = 0; j < argv.length; j++) {
-    const a = argv[j]!;
-    if (a.startsWith('--') || (a.startsWith('-') && a.length === 2)) {
-      let name = a.replace(/^--?/, '');
-      let value: string | undefined;
-      const eq = name.indexOf('=');
-      if (eq >= 0 && !name.startsWith('set')) {
-        value = name.slice(eq + 1);
-        name = name.slice(0, eq);
-      } else if (name.startsWith('set=')) {
-        value = name.slice(4);
-        name = 'set';
-      }
-      if (name === 'o') name = 'out';
-      if (name === 'h') name = 'help';
-      if (BOOLEAN_FLAGS.has(name)) value = 'true';
-      else if (value === undefined) {
-        value = argv[++j];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      }
-      flags.set(name, [...(flags.get(name) ?? []), value]);
-    } else positional.push(a);
+function parse(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv;
+  const text = (t: string, code = 0): Invocation => ({ kind: 'text', text: t, code });
+  if (first === undefined) return text(globalHelp(COMMANDS), 2);
+  if (first === 'help' || first === '--help' || first === '-h') {
+    if (rest.length > 1) throw new UsageError(`unexpected argument \`${rest[1]}\`; usage: recc help [COMMAND]`);
+    return text(rest[0] === undefined ? globalHelp(COMMANDS) : commandHelp(byName(rest[0])));
   }
-  return { positional, flags };
-}
-
-const flag = (args: Args, name: string): string | undefined => args.flags.get(name)?.at(-1);
-
-function parseSets(args: Args): Map<string, number> {
-  const sets = new Map<string, number>();
-  for (const s of args.flags.get('set') ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(s);
-    const value = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(value)) throw new UsageError(`--set expects NAME=NUMBER, got \`${s}\``);
-    sets.set(m[1]!, value);
+  if (first === '--version') {
+    if (rest.length) throw new UsageError(`unexpected argument \`${rest[0]}\` after --version`);
+    return text(`recc ${version()}\n`);
   }
-  return sets;
-}
-
-function parseMode(args: Args, rt: Runtime): BackendMode {
-  const modes = rt.backends.BACKEND_MODES;
-  const mode = (flag(args, 'mode') ?? 'webasm') as BackendMode;
-  if (!modes.includes(mode)) throw new UsageError(`--mode must be one of ${modes.join(', ')}; got \`${mode}\``);
-  return mode;
-}
-
-const HELP = `recc — a compiler for recommendation models
-
-usage:
-  recc check FILE...            [--format json]           report diagnostics (exit 1 on errors): syntax,
-                                                          names, shapes, constructs not lowered yet;
-                                                          costs (RC0530, RC0531) are judged by explain,
-                                                          compile and run, which rewrite every term
-  recc explain FILE             [--set N=V] [--sizes user=6040,item=3706,ratings=1000209] [--trace]
-                                                          each term before/after rewriting, with costs;
-                                                          --trace: every rule that fired, in order
-  recc compile FILE -o DIR      [--set N=V]               write the compiled artifact (plan.json, kernels)
-  recc run FILE|DIR             [--data F] [--test F] [--out DIR] [--init RUN_DIR] [--set N=V]
-                                [--mode webasm|cpu|reference] [--steps N] [--quiet] [--allow-dense]
-                                                          train, evaluate, write the run folder
-  recc recommend RUN_DIR --user ID [--top K] [--items u.item]
-                                                          top-K unseen items for a user
-`;
-
-interface Reported {
-  readonly diagnostics: readonly Diagnostic[];
-  readonly sources: ReadonlyMap<string, SourceFile>;
-}
-
-function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = process.stderr): void {
-  if (r.diagnostics.length) stream.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
-}
-
-function compileOrExit(path: string, args: Args, sizes?: ReadonlyMap<string, number>): NonNullable<CompileResult['compiled']> | undefined {
-  if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
-  const r = compileFile(path, {
-    sets: parseSets(args),
-    sizes,
-    rewrite: flag(args, 'no-rewrite') ? false : undefined,
-    allowDense: flag(args, 'allow-dense') !== undefined,
-    trace: flag(args, 'trace') !== undefined,
-  });
-  printDiagnostics(r);
-  return hasErrors(r.diagnostics) ? undefined : r.compiled;
-}
-
-function cmdCheck(args: Args): number {
-  if (args.positional.length === 0) throw new UsageError('recc check needs at least one model file');
-  const json = flag(args, 'format') === 'json';
-  let failed = false;
-  const all: object[] = [];
-  for (const path of args.positional) {
-    if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
-    const r = checkAndLower(path, readFileSync(path, 'utf8'), { sets: parseSets(args) });
-    failed ||= hasErrors(r.diagnostics);
-    if (json) all.push(...r.diagnostics.map((d) => diagnosticJson(d, r)));
-    else if (r.diagnostics.length) printDiagnostics(r, process.stdout);
-    else process.stdout.write(`${path}: ok\n`);
+  if (first.startsWith('-')) {
+    const near = first.startsWith('--') ? suggest(first.slice(2), TOP_LEVEL_FLAGS.map((f) => f.slice(2)), 1)[0] : undefined;
+    throw new UsageError(`unknown option ${first}${near ? ` (did you mean --${near}?)` : ''}; before a command only --help and --version are accepted (recc COMMAND [options])`);
   }
-  if (json) process.stdout.write(JSON.stringify(all, null, 2) + '\n');
-  return failed ? 1 : 0;
+  const command = byName(first);
+  const args = parseCommandLine(command, rest);
+  if (args.help) return text(commandHelp(command));
+  return { kind: 'command', command, args };
 }
 
-function diagnosticJson(d: Diagnostic, r: Reported): object {
-  const src = r.sources.get(d.span.file);
-  const pos = (o: number) => (src ? lineCol(src, o) : undefined);
-  return { ...d, start: pos(d.span.start), end: pos(d.span.end) };
-}
-
-function parseSizes(s: string | undefined): Map<string, number> | undefined {
-  if (!s) return undefined;
-  const out = new Map<string, number>();
-  for (const part of s.split(',')) {
-    const m = /^([^=]+)=(\d+)$/.exec(part.trim());
-    if (!m) throw new UsageError(`--sizes expects NAME=N,NAME=N; got \`${part}\``);
-    out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
-
-function cmdExplain(args: Args): number {
-  const path = args.positional[0];
-  if (!path) throw new UsageError('recc explain needs a model file');
-  const compiled = compileOrExit(path, args, parseSizes(flag(args, 'sizes')));
-  if (!compiled) return 1;
-  process.stdout.write(explainCompiled(compiled, { trace: flag(args, 'trace') !== undefined }) + '\n');
-  return 0;
-}
-
-function cmdCompile(args: Args, rt: Runtime): number {
-  const path = args.positional[0];
-  const out = flag(args, 'out');
-  if (!path || !out) throw new UsageError('usage: recc compile FILE -o DIR');
-  const compiled = compileOrExit(path, args);
-  if (!compiled) return 1;
-  rt.artifact.writeArtifact(out, path, parseSets(args), compiled);
-  process.stdout.write(`compiled ${path} → ${out}/ (plan.json, model.recmodel, kernels/)\n`);
-  return 0;
-}
-
-function cmdRun(args: Args, rt: Runtime): number {
-  const { createBackend, GpuBackend } = rt.backends;
-  const { readParams, saveParams, writeLossLog, writeMetrics, writeReport, writeAtomic } = rt.runFolder;
-  const { train } = rt.train;
-  const { sizesFor } = rt.env;
-  const target = args.positional[0];
-  if (!target) throw new UsageError('recc run needs a model file or a compiled artifact folder');
-  if (!existsSync(target)) throw new UsageError(`no such file or folder: ${target}`);
-  const quiet = flag(args, 'quiet') !== undefined;
-  let modelPath = target;
-  let sets = parseSets(args);
-  let baseDir: string | undefined;
-  if (statSync(target).isDirectory()) {
-    const art = rt.artifact.readArtifact(target);
-    modelPath = art.modelPath;
-    sets = new Map([...art.sets, ...sets]);
-    baseDir = art.baseDir;
-  }
-  const allowDense = flag(args, 'allow-dense') !== undefined;
-  // the front end first (the data's schema comes from the model), then one compilation sized by the
-  // loaded data, so the cost model chooses and reports for this data
-  const checked = checkSource(modelPath, readFileSync(modelPath, 'utf8'), { sets });
-  if (hasErrors(checked.diagnostics) || !checked.model) {
-    printDiagnostics(checked);
-    return 1;
-  }
-  const model = checked.model;
-  const data = flag(args, 'data');
-  const test = flag(args, 'test');
-  let ds: ReturnType<typeof rt.dataset.loadDataset>;
-  try {
-    ds = rt.dataset.loadDataset(model, { data: data && resolve(data), test: test && resolve(test), baseDir });
-  } catch (err) {
-    printDiagnostics(checked); // the front end's warnings, before the data error
-    throw err;
-  }
-  const sized = compileModel(model, { sets, allowDense, sizes: (module) => sizesFor({ model, module }, ds, ds.train, ds.train) });
-  // one report, as `recc compile` gives: the front end's warnings and the compiler's diagnostics at these sizes
-  printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
-  if (hasErrors(sized.diagnostics) || !sized.compiled) return 1;
-  const compiled = sized.compiled;
-  const sizes = sizesFor(compiled, ds, ds.train, ds.train);
-  const mode = parseMode(args, rt);
-  const backend = createBackend(mode, compiled.module.spaces);
-  const out = flag(args, 'out') ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  mkdirSync(out, { recursive: true });
-  const log = (s: string): void => {
-    if (!quiet) process.stderr.write(s + '\n');
-  };
-  log(`recc run ${model.name}: ${ds.protocol}`);
-  log(`  sizes ${publicSizes(compiled.module.spaces, sizes).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
-  let init: Map<string, Float32Array> | undefined;
-  const initDir = flag(args, 'init');
-  if (initDir) {
-    const r = readParams(initDir, compiled, ds);
-    init = r.params;
-    log(`  warm start from ${initDir}`);
-    r.notes.forEach((n) => log(`  note: ${n}`));
-  }
-  const stepsFlag = flag(args, 'steps');
-  const steps = stepsFlag === undefined ? undefined : Number(stepsFlag);
-  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 0)) throw new UsageError('--steps expects a whole number');
-  let lastPrint = 0;
-  const result = train(compiled, ds, {
-    backend,
-    init,
-    steps,
-    onStep: (s) => {
-      const now = performance.now();
-      if (quiet || (now - lastPrint < 1000 && s.step !== 1)) return;
-      lastPrint = now;
-      const terms = Object.entries(s.terms).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join('  ');
-      log(`  step ${String(s.step).padStart(6)}  epoch ${s.epoch.toFixed(2).padStart(7)}  lr ${s.lr.toPrecision(3)}  ${terms}  total ${s.total.toPrecision(5)}  (${s.ms.toFixed(1)} ms/step)`);
-    },
-    onEval: (r) => log(`  eval  step ${r.step}: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
-  });
-  if (backend instanceof GpuBackend) {
-    for (const f of backend.fallbacks()) log(`  warning: kernel ${f.step} ran on ${f.backend} instead of ${mode}: ${f.fallbackReason ?? 'unknown reason'}`);
-  }
-  backend.dispose();
-  const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries(publicSizes(compiled.module.spaces, sizes)), result };
-  saveParams(out, compiled, ds, result.params);
-  writeLossLog(out, compiled, result.log);
-  writeMetrics(out, summary);
-  writeReport(out, compiled, summary);
-  writeAtomic(join(out, 'model.recmodel'), readFileSync(modelPath, 'utf8'));
-  writeAtomic(join(out, 'run.json'), JSON.stringify({ model: resolve(modelPath), sets: Object.fromEntries(sets), data: data ? resolve(data) : null, test: test ? resolve(test) : null, baseDir: baseDir ?? dirname(resolve(modelPath)), mode }, null, 2) + '\n');
-  if (result.diverged) {
-    const d = result.diverged;
-    process.stderr.write(
-      `error: training diverged: term \`${d.term}\` became ${d.value} at step ${d.step}\n` +
-        `  = note: the params that step ${d.step} evaluated (after ${d.step - 1} updates) are saved in ${out}/params\n` +
-        `  = help: lower the learning rate (now ${model.train.optimizer.lr}) or strengthen the regularizers\n`,
-    );
-    return 1;
-  }
-  const final = result.evals.at(-1);
-  const wanted = model.evaluate.metrics.map(rt.evaluate.metricName);
-  process.stdout.write(
-    `${model.name}: ${result.stepsRun} steps in ${result.seconds.toFixed(1)} s` +
-      (final ? ` · ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
-      `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md)\n`,
-  );
-  return 0;
-}
-
-function cmdRecommend(args: Args, rt: Runtime): number {
-  const dir = args.positional[0];
-  const user = flag(args, 'user');
-  if (!dir || user === undefined) throw new UsageError('usage: recc recommend RUN_DIR --user ID [--top K] [--items FILE]');
-  const top = Number(flag(args, 'top') ?? 10);
-  if (!(Number.isInteger(top) && top > 0)) throw new UsageError('--top expects a positive whole number');
-  const { modelPath, sets } = rt.serve.readRun(dir);
-  const r = compileFile(modelPath, { sets });
-  if (hasErrors(r.diagnostics) || !r.compiled) throw new rt.serve.RecommendError(`${modelPath} no longer compiles`);
-  const lines = rt.serve.recommend(r.compiled, dir, user, top, flag(args, 'items'));
-  process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+/** package.json's version, read when asked (not at start-up). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error('package.json has no version');
+  return pkg.version;
 }
 
 /**
- * `recc ...argv`: imports the runtime if the command needs it, then runs it (`runCommand`).
+ * `recc ...argv`: imports the runtime if the command line needs it, then runs it (`runCommand`).
  * Resolves to the exit code; never rejects.
  */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -334,17 +83,17 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function needsRuntime(argv: readonly string[]): boolean {
   try {
-    const args = parseArgs(argv);
-    const cmd = args.positional[0];
-    return cmd !== undefined && RUNTIME_COMMANDS.has(cmd) && !flag(args, 'help');
+    const inv = parse(argv);
+    return inv.kind === 'command' && inv.command.needsRuntime(inv.args);
   } catch {
     return false; // a usage error: runCommand reports it
   }
 }
 
 /**
- * Runs one command synchronously. `runtime` must be given for compile, run and recommend (`main`
- * loads it; an in-process caller such as the tests may load it once with `loadRuntime`).
+ * Runs one command line synchronously and returns its exit code. `runtime` must be given when the
+ * command needs it (`main` loads it; an in-process caller such as the tests may load it once with
+ * `loadRuntime`).
  */
 export function runCommand(argv: readonly string[], runtime?: Runtime): number {
   const rt = (): Runtime => {
@@ -352,33 +101,24 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
     return runtime;
   };
   try {
-    const args = parseArgs(argv);
-    const [cmd, ...rest] = args.positional;
-    const sub: Args = { positional: rest, flags: args.flags };
-    if (!cmd || flag(args, 'help')) {
-      process.stdout.write(HELP);
-      return cmd || flag(args, 'help') ? 0 : 2;
+    const inv = parse(argv);
+    if (inv.kind === 'text') {
+      process.stdout.write(inv.text);
+      return inv.code;
     }
-    switch (cmd) {
-      case 'check':
-        return cmdCheck(sub);
-      case 'explain':
-        return cmdExplain(sub);
-      case 'compile':
-        return cmdCompile(sub, rt());
-      case 'run':
-        return cmdRun(sub, rt());
-      case 'recommend':
-        return cmdRecommend(sub, rt());
-      default:
-        throw new UsageError(`unknown command \`${cmd}\` (commands: check, explain, compile, run, recommend)`);
+    try {
+      return inv.command.run(inv.args, rt);
+    } catch (err) {
+      throw err instanceof UsageError ? err.of(inv.command.name) : err;
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${HELP}`);
+      const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
+      const usage = c ? `${usageLine(c)}\n(recc help ${c.name} lists every option)` : 'usage: recc COMMAND [options]\n(recc help lists the commands)';
+      process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
       return 2;
     }
-    if (runtime && isUserError(runtime, err)) {
+    if (err instanceof UserError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
       process.stderr.write(`error: ${err.message}\n`);
       return 1;
     }
@@ -386,9 +126,9 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
   }
 }
 
-/** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
-function isUserError(rt: Runtime, err: unknown): err is Error {
-  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
+/** A failed file-system call (ENOTDIR, EACCES, ENOSPC …): the machine's state, not a bug; Node's message names the path. */
+function isSystemError(err: unknown): err is Error {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string' && /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code));
 }
 
 function internalError(err: unknown): number {
@@ -397,4 +137,3 @@ function internalError(err: unknown): number {
   if (process.env.RECC_DEBUG) process.stderr.write(`${e.stack}\n`);
   return 70;
 }
-

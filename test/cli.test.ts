@@ -1,13 +1,18 @@
 // The command line as a user sees it: exit codes, messages on stderr (diagnostics with file:line:col,
 // a caret line and a help line, never a stack trace), the compiled artifact and its validation, the
 // run folder's files (float32 row-major .npy params), warm starts, divergence, explain, recommend and
-// usage errors. Most cases call main(argv) in-process (fast); a few spawn bin/recc.js.
+// usage errors, and the strictness of the command line (unknown flags and commands with a "did you
+// mean", checked values, per-command help). Most cases call main(argv) in-process (fast); a few spawn
+// bin/recc.js.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/main.ts';
+import { MODES } from '../cli/commands/run.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
+import { BACKEND_MODES } from '../runtime/exec/backends.ts';
 import { validatePlan } from '../runtime/output/artifact.ts';
 import { readNpy } from '../runtime/output/npy.ts';
 import { readParams, type ParamManifestEntry } from '../runtime/output/run-folder.ts';
@@ -349,5 +354,166 @@ describe('(i) usage errors exit 2 with the usage text', () => {
     expect(p.code).toBe(2);
     expect(p.stderr).toContain('unknown command `bogus`');
     expect(p.stderr).toContain('usage:');
+  });
+});
+
+describe('(j) a strict command line: every flag is known, every value checked, every command has help', () => {
+  /** one entry per flag of the options section: its line and the lines wrapped under it */
+  const optionEntries = (help: string): string[] =>
+    help
+      .split('\noptions:\n')[1]!
+      .split('\n')
+      .reduce<string[]>((acc, l) => (/^ {2}(-\w, |\s{4})--/.test(l) ? [...acc, l] : acc.length && l.trim() ? [...acc.slice(0, -1), `${acc.at(-1)} ${l.trim()}`] : acc), []);
+
+  it('a mistyped flag exits 2 with a suggestion, and nothing runs', () => {
+    const out = tmp('never-dta');
+    const r = recc('run', BIASED, '--dta', 'x', '--out', out);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('unknown option --dta (did you mean --data?)');
+    expect(r.stderr).toContain('usage: recc run FILE|DIR [options]');
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+    // no near name: no suggestion; a short flag is checked too
+    expect(recc('check', BIASED, '--zzzzzzzz').stderr).toMatch(/unknown option --zzzzzzzz\n/);
+    expect(recc('check', BIASED, '-x').stderr).toMatch(/unknown option -x\n/);
+  });
+
+  it('--version prints the version from package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(EXAMPLES_DIR, '..', 'package.json'), 'utf8')) as { version: string };
+    const r = recc('--version');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`recc ${version}\n`);
+  });
+
+  it('a mistyped command suggests the nearest one', () => {
+    for (const argv of [['rnu', BIASED], ['help', 'rnu']]) {
+      const r = recc(...argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('unknown command `rnu` (did you mean `run`?)');
+    }
+    expect(recc('expain', BIASED).stderr).toContain('did you mean `explain`?');
+  });
+
+  it('`recc help` lists every command; `recc help CMD` and `recc CMD --help` print the same help', () => {
+    const top = recc('help');
+    expect(top.code).toBe(0);
+    expect(recc('--help').stdout).toBe(top.stdout);
+    expect(recc('--help', 'run').stdout).toBe(recc('help', 'run').stdout);
+    expect(recc('--verison').stderr).toContain('unknown option --verison (did you mean --version?)');
+    for (const c of COMMANDS) {
+      expect(top.stdout).toMatch(new RegExp(`^ {2}${c.name} +\\S`, 'm'));
+      const help = recc('help', c.name);
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toContain(`usage: recc ${c.name}`);
+      expect(recc(c.name, '--help').stdout).toBe(help.stdout);
+      expect(recc(c.name, '-h').stdout).toBe(help.stdout);
+    }
+  });
+
+  it.each(COMMANDS.map((c) => [c.name, c] as const))("`recc help %s` lists each of its flags with a meaning and a default", (_, c) => {
+    const entries = optionEntries(recc('help', c.name).stdout);
+    const names = entries.map((e) => /--([\w-]+)/.exec(e)![1]);
+    expect(names).toEqual([...c.flags.map((f) => f.name), 'help']);
+    for (const line of recc('help', c.name).stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100);
+    for (const e of entries) expect(e, e).toMatch(/^ {2}(-\w, | {4})--[\w-]+( \S+)?\s+\w.*\((default: .+|required)\)$/);
+  });
+
+  it('the README command table names every flag of every command', () => {
+    const readme = readFileSync(join(EXAMPLES_DIR, '..', 'README.md'), 'utf8');
+    const table = readme.split('## Commands')[1]!.split('\n## ')[0]!;
+    for (const c of COMMANDS) {
+      const row = table.split('\n').find((l) => l.startsWith(`| \`recc ${c.name} `));
+      expect(row, `README row for recc ${c.name}`).toBeDefined();
+      for (const f of c.flags) expect(row, `recc ${c.name} --${f.name}`).toMatch(new RegExp(`--${f.name}\\b`));
+    }
+  });
+
+  it.each([
+    ['--mode gpuu', ['run', GRAMIAN, '--mode', 'gpuu'], '--mode must be one of webasm, cpu, reference; got `gpuu`'],
+    ['--steps abc', ['run', GRAMIAN, '--steps', 'abc'], '--steps expects a whole number, got `abc`'],
+    ['--steps -3', ['run', GRAMIAN, '--steps=-3'], '--steps expects a whole number, got `-3`'],
+    ['--epochs 0', ['run', GRAMIAN, '--epochs', '0'], '--epochs expects a positive whole number, got `0`'],
+    ['--steps with --epochs', ['run', GRAMIAN, '--steps', '3', '--epochs', '1'], 'give either --steps or --epochs, not both'],
+    ['--top 2.5', ['recommend', RUN, '--user', '1', '--top', '2.5'], '--top expects a positive whole number, got `2.5`'],
+    ['--sizes user=many', ['explain', GRAMIAN, '--sizes', 'user=many'], '--sizes expects NAME=N (a whole number), got `user=many`'],
+    ['--format yaml', ['check', GRAMIAN, '--format', 'yaml'], '--format must be one of text, json; got `yaml`'],
+    ['a switch given a value', ['run', GRAMIAN, '--quiet=yes'], '--quiet takes no value, got `yes`'],
+    ['a forgotten value', ['run', GRAMIAN, '--data', '--quiet'], '--data needs a value (FILE)'],
+    ['a flag given twice', ['run', GRAMIAN, '--steps', '3', '--steps', '5'], '--steps is given more than once (`3`, `5`)'],
+    ['an extra operand', ['explain', GRAMIAN, BIASED], `unexpected argument \`${BIASED}\``],
+    ['an option before the command', ['--steps', '3', 'run', GRAMIAN], 'unknown option --steps'],
+  ])('a bad value (%s): exit 2, the message and the usage on stderr', (_, argv, message) => {
+    const r = recc(...argv);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toContain(`error: ${message}`);
+    expect(r.stderr).toMatch(/^usage: recc /m);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--set may be repeated, or take a comma-separated list; every binding counts', () => {
+    const both = recc('explain', GRAMIAN, '--set', 'l2w=0.5', '--set', 'd=8');
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stdout.split('\n')[0]).toContain('|d| = 8');
+    expect(recc('explain', GRAMIAN, '--set', 'l2w=0.5,d=8').stdout).toBe(both.stdout);
+    // the second --set is read: an unknown name there is the model's error (RC0509)
+    const unknown = recc('explain', GRAMIAN, '--set', 'd=8', '--set', 'nosuch=1');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('RC0509');
+  });
+
+  it('--init with a folder that is not a run: exit 1, a user error', () => {
+    const r = recc('run', GRAMIAN, '--init', tmp('no-such-run'), '--steps', '1', '--out', tmp('never-init'));
+    expectUserError(r);
+    expect(r.stderr).toContain('is not a run folder');
+  });
+
+  it("a folder for a model file is a usage error; a file system refusal is the user's (exit 1), not a bug", () => {
+    const r = recc('check', EXAMPLES_DIR);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${EXAMPLES_DIR} is a folder, not a model file`);
+    expect(r.stderr).toContain('usage: recc check FILE...');
+    const file = tmp('a-file');
+    writeFileSync(file, '');
+    const w = recc('compile', GRAMIAN, '-o', join(file, 'art'));
+    expectUserError(w);
+    expect(w.stderr).toMatch(/^error: ENOTDIR: .*a-file/);
+  });
+
+  it('--epochs N trains N passes over the training data', () => {
+    const out = tmp('run-epochs');
+    const r = recc('run', BIASED, '--epochs', '2', '--out', out, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const epochs = column(lossCsv(out), 'epoch');
+    expect(epochs.length).toBeGreaterThan(2); // mini-batches: several steps per epoch
+    expect(epochs.at(-1)).toBe(2);
+    expect(epochs.filter((e) => e <= 1).at(-1)).toBe(1);
+  });
+
+  it('-q (--quiet): no progress lines on stderr, the summary on stdout', () => {
+    const quiet = recc('run', GRAMIAN, '--steps', '2', '--out', tmp('run-quiet'), '-q');
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toContain('mf_gramian: 2 steps');
+  });
+
+  it('run --mode takes exactly the backends the runtime has', () => {
+    expect([...MODES]).toEqual([...BACKEND_MODES]);
+  });
+
+  it('explain --trace lists each rewrite step; explain --data costs the model at that data\'s sizes', () => {
+    const plain = recc('explain', GRAMIAN);
+    const traced = recc('explain', GRAMIAN, '--trace');
+    expect(traced.code, traced.stderr).toBe(0);
+    const block = traced.stdout.split(/\n\s*\n/).find((b) => b.startsWith('reg gram'))!;
+    expect(block).toMatch(/^ {4}1\. expand\n.*\n {7}→ sum\(/m);
+    expect(block).toMatch(/^ {4}2\. contract$/m);
+    expect(plain.stdout).not.toMatch(/^ {4}1\. /m);
+
+    const sized = recc('explain', GRAMIAN, '--data', DATA);
+    expect(sized.code, sized.stderr).toBe(0);
+    expect(sized.stdout.split('\n')[0]).toMatch(/\|user\| = 600, .*\|item\| = 400/);
+    expect(plain.stdout.split('\n')[0]).not.toContain('|user| = 600');
+    // --sizes goes over --data
+    expect(recc('explain', GRAMIAN, '--data', DATA, '--sizes', 'user=7').stdout.split('\n')[0]).toMatch(/\|user\| = 7, .*\|item\| = 400/);
   });
 });

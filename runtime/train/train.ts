@@ -35,6 +35,8 @@ export interface TrainOptions {
   readonly onEval?: (r: EvalResult) => void;
   /** overrides the model's stopping rule */
   readonly steps?: number;
+  /** overrides the model's stopping rule with this many passes over the training data (`steps` wins) */
+  readonly epochs?: number;
   /**
    * evaluate every gradient over all rows and update densely, even where the compiler found it
    * row-sparse (for comparisons: bench/bpr.ts measures both)
@@ -145,7 +147,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
       ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
       : undefined;
   const stepsPerEpoch = batcher?.batchesPerEpoch ?? userBatcher?.batchesPerEpoch ?? 1;
-  const totalSteps = opts.steps ?? (cfg.length.unit === 'steps' ? cfg.length.count : cfg.length.count * stepsPerEpoch);
+  const length = opts.epochs === undefined ? cfg.length : { unit: 'epochs', count: opts.epochs };
+  const totalSteps = opts.steps ?? (length.unit === 'steps' ? length.count : length.count * stepsPerEpoch);
   const every = compiled.model.evaluate.every;
   const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
 

@@ -1,0 +1,82 @@
+// What several commands share: the flags that reach the compiler (`--set`, `--allow-dense`), printing
+// diagnostics, and compiling a model file with the diagnostics shown (for its data's sizes, too).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { checkSource, compileFile, compileModel, type CompileOptions, type CompileResult } from '../../compiler/compile.ts';
+import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
+import type { SourceFile } from '../../compiler/diagnostics/source.ts';
+import type { Dataset, DataOptions } from '../../runtime/data/dataset.ts';
+import { UsageError, type Flag } from '../args.ts';
+import type { Runtime } from '../runtime.ts';
+
+export const SET_FLAG = {
+  kind: 'bindings',
+  name: 'set',
+  whole: false,
+  meaning: "give a `const` of the model another value, e.g. --set d=64 (repeatable)",
+  default: "the model's values",
+} as const satisfies Flag;
+
+export const ALLOW_DENSE_FLAG = {
+  kind: 'boolean',
+  name: 'allow-dense',
+  meaning: 'run terms that stay all-pairs after rewriting, exactly and slowly (a warning instead of RC0530)',
+} as const satisfies Flag;
+
+export interface Reported {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
+export function printDiagnostics(r: Reported, stream: NodeJS.WriteStream = process.stderr): void {
+  if (r.diagnostics.length) stream.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
+}
+
+/** A model file named on the command line; a missing one (or a folder) is a usage error. */
+export function modelFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
+  if (!statSync(path).isFile()) throw new UsageError(`${path} is a folder, not a model file`);
+  return path;
+}
+
+/** Compiles a model file, printing its diagnostics (stderr); undefined when it has errors. */
+export function compileOrReport(path: string, opts: CompileOptions): NonNullable<CompileResult['compiled']> | undefined {
+  const r = compileFile(modelFile(path), opts);
+  printDiagnostics(r);
+  return hasErrors(r.diagnostics) ? undefined : r.compiled;
+}
+
+export interface CompiledForData {
+  readonly compiled: NonNullable<CompileResult['compiled']>;
+  readonly ds: Dataset;
+  /** every space's size on the training data (what the cost model planned for), `opts.sizes` on top */
+  readonly sizes: ReadonlyMap<string, number>;
+}
+
+/**
+ * Compiles a model for its data, once: the front end first (the data's schema comes from the model),
+ * then the data it names (or `data`'s files) is loaded, then one compilation sized by the loaded data,
+ * so the cost model chooses and reports for this data. One report of diagnostics, as `recc compile`
+ * gives: the front end's warnings and the compiler's diagnostics at these sizes. Undefined on errors.
+ */
+export function compileForData(rt: Runtime, modelPath: string, opts: CompileOptions, data: DataOptions): CompiledForData | undefined {
+  const checked = checkSource(modelFile(modelPath), readFileSync(modelPath, 'utf8'), { sets: opts.sets });
+  if (hasErrors(checked.diagnostics) || !checked.model) {
+    printDiagnostics(checked);
+    return undefined;
+  }
+  const model = checked.model;
+  let ds: Dataset;
+  try {
+    ds = rt.dataset.loadDataset(model, data);
+  } catch (err) {
+    printDiagnostics(checked); // the front end's warnings, before the data error
+    throw err;
+  }
+  const { sizesFor } = rt.env;
+  const given = opts.sizes instanceof Map ? opts.sizes : undefined;
+  const sized = compileModel(model, { ...opts, sizes: (module) => new Map([...sizesFor({ model, module }, ds, ds.train, ds.train), ...(given ?? [])]) });
+  printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
+  if (hasErrors(sized.diagnostics) || !sized.compiled) return undefined;
+  const sizes = new Map([...sizesFor(sized.compiled, ds, ds.train, ds.train), ...(given ?? [])]);
+  return { compiled: sized.compiled, ds, sizes };
+}
