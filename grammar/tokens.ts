@@ -154,10 +154,18 @@ export const allTokens: readonly TokenType[] = [
 ];
 
 let lexerInstance: Lexer | undefined;
-/** The lexer, built on first use (see `recParser`: well-formed files are lexed by compiler/fast-parse.ts). */
-export const lexer: Pick<Lexer, 'tokenize'> = {
-  tokenize: (text, mode) => (lexerInstance ??= new Lexer(allTokens as TokenType[], { positionTracking: 'full', ensureOptimizations: false })).tokenize(text, mode),
-};
+/**
+ * The lexer, built on first use. Tokens carry offsets only (`positionTracking: 'onlyOffset'`): spans
+ * are offsets, and a diagnostic turns one into line:col through its SourceFile's line-start table
+ * (compiler/diagnostics/source.ts). Lines and columns per token cost a sixth of lexing. The grammar's
+ * own checks of the token definitions run only where the parser's do (`validate`, in the tests).
+ */
+export function lexer(options: { readonly validate?: boolean } = {}): Lexer {
+  const make = (): Lexer =>
+    new Lexer(allTokens as TokenType[], { positionTracking: 'onlyOffset', ensureOptimizations: options.validate === true, skipValidations: options.validate !== true });
+  if (options.validate) return make();
+  return (lexerInstance ??= make());
+}
 
 /** How a token type reads in a diagnostic: "`=`", "a name", "`param`". */
 export function describeTokenType(t: TokenType): string {
