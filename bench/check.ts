@@ -2,8 +2,8 @@
 // second). Generates a 5,000-line model (a realistic mix: domains, relations, a derived relation,
 // dims, consts, many params, a long chain of defs calling std/losses and each other, loss and reg
 // terms, train/evaluate blocks, comments) and times
-//   1. each stage of `recc check` in process (parse — the fast path of compiler/fast-parse.ts for a
-//      well-formed file —, imports, check, and `lowerDiagnostics` for RC0590, which builds no IR;
+//   1. each stage of `recc check` in process (parse — Chevrotain, compiler/syntax/parse.ts —, imports,
+//      check, and `lowerDiagnostics` for RC0590, which builds no IR;
 //      median of 7 runs after one warm-up, and the first, cold run, which is what a CLI process pays),
 //   2. `node bin/recc.js check FILE` end to end (median of 3), which is what a user waits for: with
 //      dist/ (the precompiled JavaScript of `npm run build`, used when fresh) and with the sources

@@ -1,8 +1,10 @@
 // Concrete syntax of .recmodel (stage 1: tokens → CST). A pure Chevrotain grammar, no actions;
-// cst-to-ast.ts turns the CST into the AST. Error recovery is on: the parser always returns a CST
-// plus `errors`, whose messages are JSON payloads (see `ErrorPayload`) decoded by parse.ts, so no raw
-// Chevrotain text reaches users. Binding forms inside `sum(...)` are parsed as call items
-// (`expr [in NAME | ~ sampler [x N]]`) and sorted into bindings or arguments by cst-to-ast.ts.
+// cst-to-ast.ts turns the CST, typed by the generated grammar/cst.d.ts (`npm run gen:cst`), into the
+// AST. Error recovery is off: parse.ts parses each declaration on its own and reports only its first
+// error, which Chevrotain records the same way with or without recovery. Error messages are JSON
+// payloads (see `ErrorPayload`) decoded by parse.ts, so no raw Chevrotain text reaches users.
+// Binding forms inside `sum(...)` are parsed as call items (`expr [in NAME | ~ sampler [x N]]`) and
+// sorted into bindings or arguments by cst-to-ast.ts.
 import { CstParser, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
 
@@ -46,9 +48,15 @@ export class RecParser extends CstParser {
     return (this.cached[site] ??= make()) as X;
   }
 
-  constructor() {
+  /**
+   * `validate: true` runs Chevrotain's grammar checks (ambiguities, left recursion, …) while it
+   * analyses the grammar; test/syntax.test.ts builds the parser that way. They find nothing in a
+   * grammar that passed them once, so the parser the compiler uses skips them (a third of its build).
+   */
+  constructor(options: { readonly validate?: boolean } = {}) {
     super(T.allTokens as TokenType[], {
-      recoveryEnabled: true,
+      recoveryEnabled: false,
+      skipValidations: options.validate !== true,
       nodeLocationTracking: 'onlyOffset',
       maxLookahead: 3,
       errorMessageProvider: messageProvider,
@@ -346,7 +354,7 @@ export class RecParser extends CstParser {
   // -------------------------------------------------------------------------------------------
   // Expressions, loosest first: ?: < or < and < not < comparison < + - < * / < . < unary - < ^ < postfix
   // The binary operators share one loop, `operand (BinaryOp operand)*`, and cst-to-ast.ts resolves
-  // their precedence and associativity (precedence climbing). A name costs 3 rule invocations (and
+  // their precedence and associativity (precedence climbing). A name costs 2 rule invocations (and
   // CST nodes) instead of the 12 of a rule per precedence level: most of the parser's time.
 
   public expression = this.RULE('expression', () => {
@@ -371,8 +379,10 @@ export class RecParser extends CstParser {
   });
 
   /**
-   * `not`s, `-`s, a primary (a number, a string, a name, a call, an index, `|size|`, parentheses) and
-   * an optional `^ operand` (`a ^ b ^ c` is `a ^ (b ^ c)`; the exponent may be negated, `x ^ -1`).
+   * `not`s, `-`s, a primary and an optional `^ operand` (`a ^ b ^ c` is `a ^ (b ^ c)`; the exponent
+   * may be negated, `x ^ -1`). The primary is a number, a string, a name with an optional call
+   * `f(args)` or index `U[u, k]`, a size `|user|` or parentheses; names and sizes are parsed inline,
+   * not as rules of their own, since every rule invocation costs a CST node (a name is 2, not 3).
    * `not` binds looser than comparisons, so it may only start an operand of `and`/`or` (or a whole
    * expression): after `+`, `<`, `-`, `^`, … the gate turns it away, as "expected an expression".
    */
@@ -382,43 +392,42 @@ export class RecParser extends CstParser {
     this.OR(this.once(24, () => [
       { ALT: () => this.CONSUME(T.NumberLit) },
       { ALT: () => this.CONSUME(T.StringLit) },
-      { ALT: () => this.SUBRULE(this.nameExpr) },
-      { ALT: () => this.SUBRULE(this.sizeExpr) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Identifier);
+          this.OPTION2(() =>
+            this.OR2(this.once(25, () => [
+              {
+                ALT: () => {
+                  this.CONSUME(T.LParen);
+                  this.SUBRULE(this.callArgs);
+                  this.CONSUME(T.RParen);
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.LBracket);
+                  this.AT_LEAST_ONE_SEP(this.once(30, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression, { LABEL: 'index' }) })));
+                  this.CONSUME(T.RBracket);
+                },
+              },
+            ])),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Pipe);
+          this.CONSUME2(T.Identifier, { LABEL: 'size' });
+          this.CONSUME2(T.Pipe);
+        },
+      },
       { ALT: () => this.SUBRULE(this.parenExpr) },
     ]));
     this.OPTION(() => {
       this.CONSUME(T.Caret);
       this.SUBRULE2(this.operand, { LABEL: 'exponent' });
     });
-  });
-
-  /** `x`, `f(args)`, `U[u, k]` */
-  private nameExpr = this.RULE('nameExpr', () => {
-    this.CONSUME(T.Identifier);
-    this.OPTION(() =>
-      this.OR(this.once(25, () => [
-        {
-          ALT: () => {
-            this.CONSUME(T.LParen);
-            this.SUBRULE(this.callArgs);
-            this.CONSUME(T.RParen);
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(T.LBracket);
-            this.AT_LEAST_ONE_SEP(this.once(30, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) })));
-            this.CONSUME(T.RBracket);
-          },
-        },
-      ])),
-    );
-  });
-
-  private sizeExpr = this.RULE('sizeExpr', () => {
-    this.CONSUME(T.Pipe);
-    this.CONSUME(T.Identifier);
-    this.CONSUME2(T.Pipe);
   });
 
   /** `(e)`, or the membership test `(u, i) in likes` */
@@ -478,8 +487,7 @@ let instance: RecParser | undefined;
 
 /**
  * The one parser instance (Chevrotain parsers are reusable: set `input`, call a rule), built on first
- * use: its grammar analysis is a large part of the CLI's start-up, and well-formed files never need it
- * (compiler/fast-parse.ts).
+ * use, so commands that read no model never pay for its grammar analysis.
  */
 export function recParser(): RecParser {
   return (instance ??= new RecParser());

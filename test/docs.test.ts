@@ -102,7 +102,7 @@ describe('editors/recmodel.tmLanguage.json', () => {
     expect(words('contextual-keywords')).toEqual(soft);
   });
   it('highlights the aggregations and builtins the checker knows', async () => {
-    const { BUILTINS } = await import('../compiler/check/names.ts');
+    const { BUILTINS } = await import('../compiler/check/env.ts');
     expect(words('builtins')).toEqual([...BUILTINS].filter((b) => !['sum', 'mean', 'logsumexp', 'max', 'min'].includes(b)).sort());
     expect(words('aggregations')).toEqual(['logsumexp', 'max', 'mean', 'min', 'sum']);
   });

@@ -118,7 +118,7 @@ describe('fuzz: the front end never throws', () => {
     expect(stdFiles.length).toBeGreaterThan(0);
     const rand = prng(20240611);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const tokens = new Map(bases.map((b) => [b.path, lexer.tokenize(b.text).tokens]));
+    const tokens = new Map(bases.map((b) => [b.path, lexer().tokenize(b.text).tokens]));
     const mutate = (b: { path: string; text: string }): string => {
       const toks = tokens.get(b.path)!;
       if (toks.length === 0) return pick(POOL);

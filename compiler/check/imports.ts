@@ -12,7 +12,7 @@ import type * as A from '../syntax/ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostics.ts';
 import { parse } from '../syntax/parse.ts';
 import { sourceFile, type SourceFile } from '../diagnostics/source.ts';
-import { didYouMean, error } from './names.ts';
+import { didYouMean, error } from './report.ts';
 
 /** Where the standard library lives: std/ next to compiler/, found from this file's own URL. */
 export const STD_DIR = fileURLToPath(new URL('../../std/', import.meta.url));

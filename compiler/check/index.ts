@@ -6,7 +6,10 @@ import type * as A from '../syntax/ast.ts';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
 import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
-import { assertNever, checkNames, didYouMean, error, evalConst, warning, type Env, type Report } from './names.ts';
+import { evalConst } from './consts.ts';
+import type { Env } from './env.ts';
+import { checkNames } from './names.ts';
+import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
 

@@ -7,7 +7,8 @@ import type * as A from '../syntax/ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostics.ts';
 import type { Axis, ColumnInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
-import { assertNever, error, kindName, type Env } from './names.ts';
+import { kindName, type Env } from './env.ts';
+import { assertNever, error } from './report.ts';
 
 /** The type of an expression: a tensor over `axes` (a scalar has none), a string, or an error already reported. */
 export type Ty =

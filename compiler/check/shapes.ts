@@ -7,7 +7,8 @@ import type * as A from '../syntax/ast.ts';
 import type { Diagnostic, Note } from '../diagnostics/diagnostics.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { axesEq, bindAll, describeTy, describeVar, EMPTY_SCOPE, ERROR, indexType, memberType, SCALAR, whereScope, type Scope, type Ty, type TypeCtx, type Var } from './indices.ts';
-import { error, kindName, UNARY_BUILTINS, VALUE_TYPES, type Env, type Report } from './names.ts';
+import { kindName, UNARY_BUILTINS, VALUE_TYPES, type Env } from './env.ts';
+import { error, type Report } from './report.ts';
 
 /** Nested def calls the checker follows (each level costs stack in checking, lowering and autodiff). */
 export const MAX_DEF_DEPTH = 256;

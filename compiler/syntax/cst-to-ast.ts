@@ -1,9 +1,10 @@
-// CST → AST (stage 2). Input: declaration CST nodes that parsed without syntax errors; output: the
-// AST of ast.ts, every node spanned by file offsets. Forms the grammar accepts loosely are settled
-// here with RC01xx diagnostics: call items become aggregation bindings or arguments, `by time`,
-// `per user`, `batch full`, `x N` and initializer names are checked by spelling. Never throws on
-// user input; a declaration with a problem is dropped and reported.
-import type { CstElement, CstNode, IToken } from 'chevrotain';
+// CST → AST (stage 2). Input: declaration CST nodes that parsed without syntax errors, typed by the
+// generated grammar/cst.d.ts; output: the AST of ast.ts, every node spanned by file offsets. Forms the
+// grammar accepts loosely are settled here with RC01xx diagnostics: call items become aggregation
+// bindings or arguments, `by time`, `per user`, `batch full`, `x N` and initializer names are checked
+// by spelling. Never throws on user input; a declaration with a problem is dropped and reported.
+import type { CstNode, IToken } from 'chevrotain';
+import type * as C from '../../grammar/cst.d.ts';
 import type * as A from './ast.ts';
 import { InternalError, suggest, type Diagnostic } from '../diagnostics/diagnostics.ts';
 import { joinSpans, span, type Span } from '../diagnostics/source.ts';
@@ -15,21 +16,18 @@ class Reject {
   constructor(readonly diagnostic: Diagnostic) {}
 }
 
-function isToken(e: CstElement): e is IToken {
-  return 'image' in e;
-}
-
-export function cstToAst(file: string, text: string, decls: readonly CstNode[]): { program: A.Program; diagnostics: Diagnostic[] } {
-  const c = cstConverter(file, text);
-  for (const d of decls) c.add(d);
-  return c.finish();
+/** The first element of a CST child list the grammar guarantees in this position. */
+function one<T>(xs: readonly T[] | undefined, what: string): T {
+  const x = xs?.[0];
+  if (x === undefined) throw new InternalError(`cst: no ${what}`);
+  return x;
 }
 
 /**
  * `v in range` (a RangeBinding) or `j < l in row` (a PairBinding), from the expression before `in`;
- * undefined when it is neither (RC0107). Shared with fast-parse.ts, so both paths build the same nodes.
+ * undefined when it is neither (RC0107).
  */
-export function rangeBinding(value: A.Expr, range: A.Ident, span: Span): A.Binding | undefined {
+function rangeBinding(value: A.Expr, range: A.Ident, span: Span): A.Binding | undefined {
   if (value.kind === 'IdentExpr') return { kind: 'RangeBinding', var: { kind: 'Ident', name: value.name, span: value.span }, range, span };
   if (value.kind === 'BinaryExpr' && value.op === '<' && value.left.kind === 'IdentExpr' && value.right.kind === 'IdentExpr')
     return {
@@ -43,10 +41,10 @@ export function rangeBinding(value: A.Expr, range: A.Ident, span: Span): A.Bindi
 }
 
 /**
- * An incremental cstToAst: parse.ts hands over each declaration's CST as soon as it is parsed, so
+ * An incremental CST → AST: parse.ts hands over each declaration's CST as soon as it is parsed, so
  * the CST dies young (a minor GC) instead of the whole file's CST reaching the old generation.
  */
-export function cstConverter(file: string, text: string): { add(decl: CstNode): void; finish(): { program: A.Program; diagnostics: Diagnostic[] } } {
+export function cstConverter(file: string, text: string): { add(decl: C.DeclarationCstNode): void; finish(): { program: A.Program; diagnostics: Diagnostic[] } } {
   const c = new Converter(file, text);
   const out: A.Decl[] = [];
   return {
@@ -69,27 +67,8 @@ class Converter {
     private readonly source: string,
   ) {}
 
-  // --- CST access -------------------------------------------------------------------------------
+  // --- spans and leaves -------------------------------------------------------------------------
 
-  private nodes(n: CstNode, key: string): CstNode[] {
-    return (n.children[key] ?? []).filter((e): e is CstNode => !isToken(e));
-  }
-  private node(n: CstNode, key: string, i = 0): CstNode {
-    const r = this.nodes(n, key)[i];
-    if (!r) throw new InternalError(`cst: ${n.name} has no ${key}[${i}]`);
-    return r;
-  }
-  private toks(n: CstNode, key: string): IToken[] {
-    return (n.children[key] ?? []).filter(isToken);
-  }
-  private tok(n: CstNode, key: string, i = 0): IToken {
-    const r = this.toks(n, key)[i];
-    if (!r) throw new InternalError(`cst: ${n.name} has no token ${key}[${i}]`);
-    return r;
-  }
-  private has(n: CstNode, key: string): boolean {
-    return (n.children[key]?.length ?? 0) > 0;
-  }
   private tspan(t: IToken): Span {
     return span(this.file, t.startOffset, (t.endOffset ?? t.startOffset) + 1);
   }
@@ -110,119 +89,106 @@ class Converter {
 
   // --- declarations -----------------------------------------------------------------------------
 
-  declaration(n: CstNode): A.Decl {
-    const [key, child] = Object.entries(n.children)[0] ?? [];
-    const d = child?.[0];
-    if (!key || !d || isToken(d)) throw new InternalError('cst: empty declaration');
-    const sp = this.nspan(d);
-    switch (key) {
-      case 'modelDecl':
-        return { kind: 'ModelDecl', name: this.ident(this.tok(d, 'Identifier')), span: sp };
-      case 'importDecl': {
-        const t = this.tok(d, 'StringLit');
-        return { kind: 'ImportDecl', path: unquote(t.image), pathSpan: this.tspan(t), span: sp };
-      }
-      case 'indexDecl':
-        return { kind: 'IndexDecl', names: this.toks(d, 'Identifier').map((t) => this.ident(t)), span: sp };
-      case 'dataDecl':
-        return this.dataDecl(d, sp);
-      case 'splitDecl':
-        return this.splitDecl(d, sp);
-      case 'dimDecl':
-        return {
-          kind: 'DimDecl',
-          items: this.nodes(d, 'dimItem').map((it) => ({
-            name: this.ident(this.tok(it, 'Identifier')),
-            value: this.number(this.tok(it, 'NumberLit')),
-            span: this.nspan(it),
-          })),
-          span: sp,
-        };
-      case 'constDecl':
-        return {
-          kind: 'ConstDecl',
-          items: this.nodes(d, 'constItem').map((it) => ({
-            name: this.ident(this.tok(it, 'Identifier')),
-            value: this.expression(this.node(it, 'expression')),
-            span: this.nspan(it),
-          })),
-          span: sp,
-        };
-      case 'paramDecl':
-        return this.paramDecl(d, sp);
-      case 'defDecl':
-        return {
-          kind: 'DefDecl',
-          name: this.ident(this.tok(d, 'Identifier')),
-          params: this.nodes(d, 'defParam').map((p) => ({
-            name: this.ident(this.tok(p, 'name')),
-            ...(this.has(p, 'type') ? { type: this.ident(this.tok(p, 'type')) } : {}),
-            span: this.nspan(p),
-          })),
-          body: this.expression(this.node(d, 'expression')),
-          span: sp,
-        };
-      case 'termDecl':
-        return {
-          kind: 'TermDecl',
-          role: this.tok(d, 'role').image === 'loss' ? 'loss' : 'reg',
-          name: this.ident(this.tok(d, 'Identifier')),
-          body: this.expression(this.node(d, 'expression')),
-          span: sp,
-        };
-      case 'trainBlock':
-        return { kind: 'TrainBlock', entries: this.nodes(d, 'trainEntry').map((e) => this.trainEntry(e)), span: sp };
-      case 'evaluateBlock': {
-        const entries: A.EvaluateEntry[] = [
-          ...this.nodes(d, 'metricsEntry').map((m): A.EvaluateEntry => ({
-            kind: 'Metrics',
-            metrics: this.nodes(m, 'metric').map((x) => ({
-              name: this.ident(this.tok(x, 'Identifier')),
-              ...(this.has(x, 'NumberLit') ? { k: this.number(this.tok(x, 'NumberLit')) } : {}),
-              span: this.nspan(x),
-            })),
-            span: this.nspan(m),
-          })),
-          ...this.nodes(d, 'everyEntry').map((m): A.EvaluateEntry => ({
-            kind: 'Every',
-            value: this.number(this.tok(m, 'NumberLit')),
-            unit: this.tok(m, 'unit').image === 'epochs' ? 'epochs' : 'steps',
-            span: this.nspan(m),
-          })),
-        ];
-        entries.sort((a, b) => a.span.start - b.span.start);
-        return { kind: 'EvaluateBlock', entries, span: sp };
-      }
-      default:
-        throw new InternalError(`cst: unknown declaration ${key}`);
+  declaration(n: C.DeclarationCstNode): A.Decl {
+    const c = n.children;
+    if (c.modelDecl) {
+      const d = one(c.modelDecl, 'modelDecl');
+      return { kind: 'ModelDecl', name: this.ident(one(d.children.Identifier, 'model name')), span: this.nspan(d) };
     }
+    if (c.importDecl) {
+      const d = one(c.importDecl, 'importDecl');
+      const t = one(d.children.StringLit, 'import path');
+      return { kind: 'ImportDecl', path: unquote(t.image), pathSpan: this.tspan(t), span: this.nspan(d) };
+    }
+    if (c.indexDecl) {
+      const d = one(c.indexDecl, 'indexDecl');
+      return { kind: 'IndexDecl', names: d.children.Identifier.map((t) => this.ident(t)), span: this.nspan(d) };
+    }
+    if (c.dataDecl) return this.dataDecl(one(c.dataDecl, 'dataDecl'));
+    if (c.splitDecl) return this.splitDecl(one(c.splitDecl, 'splitDecl'));
+    if (c.dimDecl) {
+      const d = one(c.dimDecl, 'dimDecl');
+      return {
+        kind: 'DimDecl',
+        items: d.children.dimItem.map((it) => ({
+          name: this.ident(one(it.children.Identifier, 'dim name')),
+          value: this.number(one(it.children.NumberLit, 'dim value')),
+          span: this.nspan(it),
+        })),
+        span: this.nspan(d),
+      };
+    }
+    if (c.constDecl) {
+      const d = one(c.constDecl, 'constDecl');
+      return {
+        kind: 'ConstDecl',
+        items: d.children.constItem.map((it) => ({
+          name: this.ident(one(it.children.Identifier, 'const name')),
+          value: this.expression(one(it.children.expression, 'const value')),
+          span: this.nspan(it),
+        })),
+        span: this.nspan(d),
+      };
+    }
+    if (c.paramDecl) return this.paramDecl(one(c.paramDecl, 'paramDecl'));
+    if (c.defDecl) {
+      const d = one(c.defDecl, 'defDecl');
+      return {
+        kind: 'DefDecl',
+        name: this.ident(one(d.children.Identifier, 'def name')),
+        params: (d.children.defParam ?? []).map((p) => ({
+          name: this.ident(one(p.children.name, 'parameter name')),
+          ...(p.children.type ? { type: this.ident(one(p.children.type, 'parameter type')) } : {}),
+          span: this.nspan(p),
+        })),
+        body: this.expression(one(d.children.expression, 'def body')),
+        span: this.nspan(d),
+      };
+    }
+    if (c.termDecl) {
+      const d = one(c.termDecl, 'termDecl');
+      return {
+        kind: 'TermDecl',
+        role: one(d.children.role, 'term role').image === 'loss' ? 'loss' : 'reg',
+        name: this.ident(one(d.children.Identifier, 'term name')),
+        body: this.expression(one(d.children.expression, 'term body')),
+        span: this.nspan(d),
+      };
+    }
+    if (c.trainBlock) {
+      const d = one(c.trainBlock, 'trainBlock');
+      return { kind: 'TrainBlock', entries: (d.children.trainEntry ?? []).map((e) => this.trainEntry(e)), span: this.nspan(d) };
+    }
+    if (c.evaluateBlock) return this.evaluateBlock(one(c.evaluateBlock, 'evaluateBlock'));
+    throw new InternalError('cst: empty declaration');
   }
 
-  private dataDecl(d: CstNode, sp: Span): A.DataDecl | A.DerivedDataDecl {
-    const name = this.ident(this.tok(d, 'Identifier'));
-    if (this.has(d, 'dataDerived')) {
-      const x = this.node(d, 'dataDerived');
-      return { kind: 'DerivedDataDecl', name, base: this.ident(this.tok(x, 'base')), where: this.expression(this.node(x, 'expression')), span: sp };
+  private dataDecl(d: C.DataDeclCstNode): A.DataDecl | A.DerivedDataDecl {
+    const name = this.ident(one(d.children.Identifier, 'relation name'));
+    const sp = this.nspan(d);
+    if (d.children.dataDerived) {
+      const x = one(d.children.dataDerived, 'dataDerived').children;
+      return { kind: 'DerivedDataDecl', name, base: this.ident(one(x.base, 'base relation')), where: this.expression(one(x.expression, 'where')), span: sp };
     }
-    const f = this.node(d, 'dataFile');
-    const path = this.tok(f, 'StringLit');
+    const f = one(d.children.dataFile, 'dataFile').children;
+    const path = one(f.StringLit, 'data path');
     return {
       kind: 'DataDecl',
       name,
-      columns: this.nodes(f, 'column').map((col) => this.column(col)),
+      columns: (f.column ?? []).map((col) => this.column(col)),
       path: unquote(path.image),
       pathSpan: this.tspan(path),
-      format: this.ident(this.tok(f, 'format')),
+      format: this.ident(one(f.format, 'format')),
       span: sp,
     };
   }
 
-  private column(col: CstNode): A.Column {
-    const name = this.ident(this.tok(col, 'name'));
-    const t = this.tok(col, 'type');
+  private column(col: C.ColumnCstNode): A.Column {
+    const name = this.ident(one(col.children.name, 'column name'));
+    const t = one(col.children.type, 'column type');
     const sp = this.nspan(col);
-    if (this.has(col, 'domain')) {
-      const dom = this.tok(col, 'domain');
+    if (col.children.domain) {
+      const dom = one(col.children.domain, 'column domain');
       if (t.image !== 'sparse')
         this.reject('RC0109', `unexpected \`${dom.image}\` after the column type`, this.tspan(dom), 'expected `,` or `)`', 'a sparse column is written `x: sparse feature`');
       return { name, type: { kind: 'SparseType', domain: this.ident(dom), span: joinSpans(this.tspan(t), this.tspan(dom)) }, span: sp };
@@ -232,64 +198,74 @@ class Converter {
     return { name, type: { kind: 'DomainType', domain: this.ident(t), span: this.tspan(t) }, span: sp };
   }
 
-  private splitDecl(d: CstNode, sp: Span): A.SplitDecl {
-    const relation = this.ident(this.tok(d, 'Identifier'));
-    return { kind: 'SplitDecl', relation, method: this.splitMethod(d), span: sp };
+  private splitDecl(d: C.SplitDeclCstNode): A.SplitDecl {
+    const relation = this.ident(one(d.children.Identifier, 'split relation'));
+    return { kind: 'SplitDecl', relation, method: this.splitMethod(d), span: this.nspan(d) };
   }
 
-  private once(m: CstNode, key: string, what: string): IToken | undefined {
-    const ns = this.nodes(m, key);
-    if (ns.length > 1) this.reject('RC0110', `\`${what}\` is given twice`, this.nspan(ns[1]!), 'given again here', `keep one \`${what}\``);
-    const n = ns[0];
-    return n ? this.tok(n, key === 'seedOpt' || key === 'foldOpt' ? 'NumberLit' : 'Identifier') : undefined;
+  /** The single `seed N` / `fold N` / `by X` / `per X` option of a split method, if given; twice is RC0110. */
+  private once<N extends CstNode>(ns: readonly N[] | undefined, what: string, value: (n: N) => IToken): IToken | undefined {
+    if (!ns) return undefined;
+    const again = ns[1];
+    if (again) this.reject('RC0110', `\`${what}\` is given twice`, this.nspan(again), 'given again here', `keep one \`${what}\``);
+    return value(one(ns, what));
   }
 
-  private byTime(m: CstNode): boolean {
-    const t = this.once(m, 'byOpt', 'by');
+  private byTime(ns: readonly C.ByOptCstNode[] | undefined): boolean {
+    const t = this.once(ns, 'by', (n) => one(n.children.Identifier, 'by'));
     if (t && t.image !== 'time')
       this.reject('RC0109', `expected \`time\` after \`by\`, found \`${t.image}\``, this.tspan(t), 'expected `time`', 'a time-ordered split is written `by time` and uses the relation\'s `time` column');
     return t !== undefined;
   }
 
-  private seed(m: CstNode): { seed?: A.NumberLit } {
-    const t = this.once(m, 'seedOpt', 'seed');
+  private seed(ns: readonly C.SeedOptCstNode[] | undefined): { seed?: A.NumberLit } {
+    const t = this.once(ns, 'seed', (n) => one(n.children.NumberLit, 'seed'));
     return t ? { seed: this.number(t) } : {};
   }
 
-  private splitMethod(d: CstNode): A.SplitMethod {
-    if (this.has(d, 'holdout')) {
-      const m = this.node(d, 'holdout');
-      const per = this.once(m, 'perOpt', 'per');
+  private splitMethod(d: C.SplitDeclCstNode): A.SplitMethod {
+    const c = d.children;
+    if (c.holdout) {
+      const m = one(c.holdout, 'holdout');
+      const per = this.once(m.children.perOpt, 'per', (n) => one(n.children.Identifier, 'per'));
       if (per && per.image !== 'user')
         this.reject('RC0109', `expected \`user\` after \`per\`, found \`${per.image}\``, this.tspan(per), 'expected `user`', 'a per-user split is written `per user`');
-      return { kind: 'Holdout', fraction: this.number(this.tok(m, 'fraction')), ...this.seed(m), byTime: this.byTime(m), perUser: per !== undefined, span: this.nspan(m) };
+      return {
+        kind: 'Holdout',
+        fraction: this.number(one(m.children.fraction, 'fraction')),
+        ...this.seed(m.children.seedOpt),
+        byTime: this.byTime(m.children.byOpt),
+        perUser: per !== undefined,
+        span: this.nspan(m),
+      };
     }
-    if (this.has(d, 'leaveOneOut')) {
-      const m = this.node(d, 'leaveOneOut');
-      return { kind: 'LeaveOneOut', byTime: this.byTime(m), ...this.seed(m), span: this.nspan(m) };
+    if (c.leaveOneOut) {
+      const m = one(c.leaveOneOut, 'leaveOneOut');
+      return { kind: 'LeaveOneOut', byTime: this.byTime(m.children.byOpt), ...this.seed(m.children.seedOpt), span: this.nspan(m) };
     }
-    if (this.has(d, 'kfold')) {
-      const m = this.node(d, 'kfold');
-      const fold = this.once(m, 'foldOpt', 'fold');
-      return { kind: 'KFold', k: this.number(this.tok(m, 'k')), ...(fold ? { fold: this.number(fold) } : {}), ...this.seed(m), span: this.nspan(m) };
+    if (c.kfold) {
+      const m = one(c.kfold, 'kfold');
+      const fold = this.once(m.children.foldOpt, 'fold', (n) => one(n.children.NumberLit, 'fold'));
+      return { kind: 'KFold', k: this.number(one(m.children.k, 'k')), ...(fold ? { fold: this.number(fold) } : {}), ...this.seed(m.children.seedOpt), span: this.nspan(m) };
     }
-    const m = this.node(d, 'files');
-    const tr = this.tok(m, 'train');
-    const te = this.tok(m, 'test');
+    const m = one(c.files, 'split method');
+    const tr = one(m.children.train, 'train file');
+    const te = one(m.children.test, 'test file');
     return { kind: 'Files', train: unquote(tr.image), test: unquote(te.image), trainSpan: this.tspan(tr), testSpan: this.tspan(te), span: this.nspan(m) };
   }
 
-  private paramDecl(d: CstNode, sp: Span): A.ParamDecl {
-    const name = this.ident(this.tok(d, 'name'));
-    const shape = this.toks(d, 'axis').map((t) => this.ident(t));
-    if (this.has(d, 'valueInit')) {
-      const v = this.node(d, 'valueInit');
-      return { kind: 'ParamDecl', name, shape, init: { kind: 'ValueInit', value: this.expression(this.node(v, 'expression')), span: this.nspan(v) }, span: sp };
+  private paramDecl(d: C.ParamDeclCstNode): A.ParamDecl {
+    const name = this.ident(one(d.children.name, 'param name'));
+    const shape = (d.children.axis ?? []).map((t) => this.ident(t));
+    const sp = this.nspan(d);
+    if (d.children.valueInit) {
+      const v = one(d.children.valueInit, 'valueInit');
+      return { kind: 'ParamDecl', name, shape, init: { kind: 'ValueInit', value: this.expression(one(v.children.expression, 'value')), span: this.nspan(v) }, span: sp };
     }
-    const s = this.node(d, 'sampledInit');
-    const fn = this.tok(s, 'Identifier');
+    const s = one(d.children.sampledInit, 'initializer');
+    const fn = one(s.children.Identifier, 'initializer name');
     const isp = this.nspan(s);
-    const { args } = this.callArgs(this.node(s, 'callArgs'), fn.image, undefined);
+    const { args } = this.callArgs(one(s.children.callArgs, 'initializer arguments'), fn.image, undefined);
     const two = (a: string, b: string): [A.Expr, A.Expr] => {
       const got = pickArgs(args, [a, b]);
       if (typeof got === 'string')
@@ -313,46 +289,68 @@ class Converter {
     }
   }
 
-  private trainEntry(e: CstNode): A.TrainEntry {
-    const [key, child] = Object.entries(e.children)[0] ?? [];
-    const d = child?.[0];
-    if (!key || !d || isToken(d)) throw new InternalError('cst: empty train entry');
-    const sp = this.nspan(d);
-    switch (key) {
-      case 'optimizerEntry':
-      case 'scheduleEntry': {
-        const name = this.ident(this.tok(d, 'Identifier'));
-        const args = this.has(d, 'callArgs') ? this.callArgs(this.node(d, 'callArgs'), name.name, undefined).args : [];
-        return { kind: key === 'optimizerEntry' ? 'Optimizer' : 'Schedule', name, args, span: sp };
-      }
-      case 'epochsEntry':
-        return { kind: 'Epochs', value: this.number(this.tok(d, 'NumberLit')), span: sp };
-      case 'stepsEntry':
-        return { kind: 'Steps', value: this.number(this.tok(d, 'NumberLit')), span: sp };
-      case 'seedOpt':
-        return { kind: 'Seed', value: this.number(this.tok(d, 'NumberLit')), span: sp };
-      case 'batchEntry': {
-        if (this.has(d, 'word')) {
-          const w = this.tok(d, 'word');
-          if (w.image !== 'full')
-            this.reject('RC0109', `expected \`full\` or a number after \`batch\`, found \`${w.image}\``, this.tspan(w), 'expected `full` or a number', 'write `batch full`, `batch 4096` or `batch 256 users`');
-          return { kind: 'Batch', full: true, span: sp };
-        }
-        const size = this.number(this.tok(d, 'NumberLit'));
-        return { kind: 'Batch', size, ...(this.has(d, 'unit') ? { unit: this.ident(this.tok(d, 'unit')) } : {}), full: false, span: sp };
-      }
-      default:
-        throw new InternalError(`cst: unknown train entry ${key}`);
+  private trainEntry(e: C.TrainEntryCstNode): A.TrainEntry {
+    const c = e.children;
+    const call = (d: C.OptimizerEntryCstNode | C.ScheduleEntryCstNode): { name: A.Ident; args: A.NamedArg[]; span: Span } => {
+      const name = this.ident(one(d.children.Identifier, d.name));
+      const args = d.children.callArgs ? this.callArgs(one(d.children.callArgs, 'arguments'), name.name, undefined).args : [];
+      return { name, args, span: this.nspan(d) };
+    };
+    if (c.optimizerEntry) return { kind: 'Optimizer', ...call(one(c.optimizerEntry, 'optimizer')) };
+    if (c.scheduleEntry) return { kind: 'Schedule', ...call(one(c.scheduleEntry, 'schedule')) };
+    if (c.epochsEntry) {
+      const d = one(c.epochsEntry, 'epochs');
+      return { kind: 'Epochs', value: this.number(one(d.children.NumberLit, 'epochs')), span: this.nspan(d) };
     }
+    if (c.stepsEntry) {
+      const d = one(c.stepsEntry, 'steps');
+      return { kind: 'Steps', value: this.number(one(d.children.NumberLit, 'steps')), span: this.nspan(d) };
+    }
+    if (c.seedOpt) {
+      const d = one(c.seedOpt, 'seed');
+      return { kind: 'Seed', value: this.number(one(d.children.NumberLit, 'seed')), span: this.nspan(d) };
+    }
+    const d = one(c.batchEntry, 'train entry');
+    const sp = this.nspan(d);
+    if (d.children.word) {
+      const w = one(d.children.word, 'batch word');
+      if (w.image !== 'full')
+        this.reject('RC0109', `expected \`full\` or a number after \`batch\`, found \`${w.image}\``, this.tspan(w), 'expected `full` or a number', 'write `batch full`, `batch 4096` or `batch 256 users`');
+      return { kind: 'Batch', full: true, span: sp };
+    }
+    const size = this.number(one(d.children.NumberLit, 'batch size'));
+    return { kind: 'Batch', size, ...(d.children.unit ? { unit: this.ident(one(d.children.unit, 'batch unit')) } : {}), full: false, span: sp };
+  }
+
+  private evaluateBlock(d: C.EvaluateBlockCstNode): A.EvaluateBlock {
+    const entries: A.EvaluateEntry[] = [
+      ...(d.children.metricsEntry ?? []).map((m): A.EvaluateEntry => ({
+        kind: 'Metrics',
+        metrics: m.children.metric.map((x) => ({
+          name: this.ident(one(x.children.Identifier, 'metric')),
+          ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+          span: this.nspan(x),
+        })),
+        span: this.nspan(m),
+      })),
+      ...(d.children.everyEntry ?? []).map((m): A.EvaluateEntry => ({
+        kind: 'Every',
+        value: this.number(one(m.children.NumberLit, 'every')),
+        unit: one(m.children.unit, 'every unit').image === 'epochs' ? 'epochs' : 'steps',
+        span: this.nspan(m),
+      })),
+    ];
+    entries.sort((a, b) => a.span.start - b.span.start);
+    return { kind: 'EvaluateBlock', entries, span: this.nspan(d) };
   }
 
   // --- expressions ------------------------------------------------------------------------------
 
-  expression(n: CstNode): A.Expr {
+  expression(n: C.ExpressionCstNode): A.Expr {
     const cond = this.binaryExpr(n);
-    if (!this.has(n, 'Question')) return cond;
-    const then = this.expression(this.node(n, 'then'));
-    const els = this.expression(this.node(n, 'else'));
+    if (!n.children.Question) return cond;
+    const then = this.expression(one(n.children.then, 'then'));
+    const els = this.expression(one(n.children.else, 'else'));
     return { kind: 'TernaryExpr', cond, then, else: els, span: joinSpans(cond.span, els.span) };
   }
 
@@ -362,18 +360,17 @@ class Converter {
    * and a second comparison in a row is RC0104 (`a < b < c` does not chain; the parser already stops
    * before it, so this is a safety net that keeps a grammar change from silently chaining them).
    */
-  private binaryExpr(n: CstNode): A.Expr {
-    const operands = this.nodes(n, 'operand');
-    const ops = this.toks(n, 'op');
-    const first = operands[0];
-    if (!first) throw new InternalError('cst: expression without operands');
-    if (ops.length === 0 && !this.has(first, 'Not')) return this.operand(first);
+  private binaryExpr(n: C.ExpressionCstNode): A.Expr {
+    const operands = n.children.operand;
+    const ops = n.children.op ?? [];
+    const first = one(operands, 'operand');
+    if (ops.length === 0 && !first.children.Not) return this.operand(first);
     if (operands.length !== ops.length + 1) throw new InternalError('cst: expression operand missing');
     let next = 0; // the operand to read next; the operator after it is ops[next]
     let notsTaken = 0; // how many of that operand's `not`s are applied already
     const climb = (minPrec: number): A.Expr => {
       const o = operands[next]!;
-      const nots = this.toks(o, 'Not');
+      const nots = o.children.Not ?? [];
       let left: A.Expr;
       if (notsTaken < nots.length) {
         const not = nots[notsTaken++]!;
@@ -407,49 +404,51 @@ class Converter {
   }
 
   /** `-`s, a primary and its `^ exponent`: `-x ^ 2` is `-(x ^ 2)`, `2 ^ -1` is `2 ^ (-1)`. */
-  private operand(n: CstNode): A.Expr {
-    let e = this.primary(n);
-    if (this.has(n, 'Caret')) {
-      const exp = this.operand(this.node(n, 'exponent'));
-      e = { kind: 'BinaryExpr', op: '^', left: e, right: exp, opSpan: this.tspan(this.tok(n, 'Caret')), span: joinSpans(e.span, exp.span) };
+  private operand(n: C.OperandCstNode): A.Expr {
+    const c = n.children;
+    let e = this.primary(c);
+    if (c.Caret) {
+      const exp = this.operand(one(c.exponent, 'exponent'));
+      e = { kind: 'BinaryExpr', op: '^', left: e, right: exp, opSpan: this.tspan(one(c.Caret, '^')), span: joinSpans(e.span, exp.span) };
     }
-    const minus = this.toks(n, 'Minus');
-    for (let k = minus.length - 1; k >= 0; k--) e = { kind: 'UnaryExpr', op: '-', arg: e, span: joinSpans(this.tspan(minus[k]!), e.span) };
+    const minus = c.Minus;
+    if (minus) for (let k = minus.length - 1; k >= 0; k--) e = { kind: 'UnaryExpr', op: '-', arg: e, span: joinSpans(this.tspan(minus[k]!), e.span) };
     return e;
   }
 
-  /** The primary of an operand node. */
-  private primary(n: CstNode): A.Expr {
-    if (this.has(n, 'NumberLit')) return this.number(this.tok(n, 'NumberLit'));
-    if (this.has(n, 'StringLit')) {
-      const t = this.tok(n, 'StringLit');
+  /** The primary of an operand: a number, a string, a size, parentheses, or a name, call or index. */
+  private primary(c: C.OperandCstChildren): A.Expr {
+    if (c.NumberLit) return this.number(one(c.NumberLit, 'number'));
+    if (c.StringLit) {
+      const t = one(c.StringLit, 'string');
       return { kind: 'StringLit', value: unquote(t.image), span: this.tspan(t) };
     }
-    if (this.has(n, 'sizeExpr')) {
-      const s = this.node(n, 'sizeExpr');
-      return { kind: 'SizeExpr', name: this.ident(this.tok(s, 'Identifier')), span: this.nspan(s) };
+    if (c.size) {
+      const pipes = c.Pipe ?? [];
+      return { kind: 'SizeExpr', name: this.ident(one(c.size, 'size')), span: joinSpans(this.tspan(one(pipes, '|')), this.tspan(pipes[pipes.length - 1]!)) };
     }
-    if (this.has(n, 'parenExpr')) return this.parenExpr(this.node(n, 'parenExpr'));
-    return this.nameExpr(this.node(n, 'nameExpr'));
+    if (c.parenExpr) return this.parenExpr(one(c.parenExpr, 'parenExpr'));
+    return this.nameExpr(c);
   }
 
-  private parenExpr(p: CstNode): A.Expr {
-    const items = this.nodes(p, 'expression').map((e) => this.expression(e));
+  private parenExpr(p: C.ParenExprCstNode): A.Expr {
+    const items = p.children.expression.map((e) => this.expression(e));
     const sp = this.nspan(p);
-    if (this.has(p, 'relation')) return { kind: 'MemberExpr', tuple: items, relation: this.ident(this.tok(p, 'relation')), span: sp };
-    const first = items[0];
-    if (!first) throw new InternalError('cst: empty parens');
+    if (p.children.relation) return { kind: 'MemberExpr', tuple: items, relation: this.ident(one(p.children.relation, 'relation')), span: sp };
+    const first = one(items, 'parenthesized expression');
     if (items.length > 1)
       this.reject('RC0106', 'a parenthesized list must be followed by `in RELATION`', sp, 'a tuple of values is not an expression', 'test membership with `(u, i) in likes`');
     return { ...first, span: sp };
   }
 
-  private nameExpr(n: CstNode): A.Expr {
-    const id = this.ident(this.tok(n, 'Identifier'));
-    const sp = this.nspan(n);
-    if (this.has(n, 'LBracket')) return { kind: 'IndexExpr', target: id, indices: this.nodes(n, 'expression').map((e) => this.expression(e)), span: sp };
-    if (!this.has(n, 'LParen')) return { kind: 'IdentExpr', name: id.name, span: sp };
-    const { args, bindings, body } = this.callArgs(this.node(n, 'callArgs'), id.name, id.span);
+  /** `x`, `f(args)`, `U[u, k]`, `sum(bindings: body)`: the name and what follows it in an operand. */
+  private nameExpr(c: C.OperandCstChildren): A.Expr {
+    const id = this.ident(one(c.Identifier, 'name'));
+    const close = c.RBracket ?? c.RParen;
+    const sp = close ? joinSpans(id.span, this.tspan(one(close, 'closing bracket'))) : id.span;
+    if (c.index) return { kind: 'IndexExpr', target: id, indices: c.index.map((e) => this.expression(e)), span: sp };
+    if (!c.callArgs) return { kind: 'IdentExpr', name: id.name, span: sp };
+    const { args, bindings, body } = this.callArgs(one(c.callArgs, 'arguments'), id.name, id.span);
     if (body === undefined) return { kind: 'CallExpr', callee: id, args, span: sp };
     const op = id.name;
     if (!isAggregate(op)) {
@@ -466,29 +465,28 @@ class Converter {
    * The items of a call. With a `: body` every item must be a binding; without one every item must
    * be a (possibly named) argument. `aggregate` is the callee's span when a body is allowed.
    */
-  private callArgs(n: CstNode, callee: string, aggregate: Span | undefined): { args: A.NamedArg[]; bindings: A.Binding[]; body: A.Expr | undefined } {
-    const items = this.nodes(n, 'callItem');
-    const hasBody = this.has(n, 'body');
-    if (hasBody && aggregate === undefined)
-      this.reject('RC0108', `\`${callee}(...)\` cannot take \`BINDINGS: BODY\``, this.tspan(this.tok(n, 'Colon')), 'unexpected `:`', 'only aggregations (sum, mean, logsumexp, max, min) have a body');
+  private callArgs(n: C.CallArgsCstNode, callee: string, aggregate: Span | undefined): { args: A.NamedArg[]; bindings: A.Binding[]; body: A.Expr | undefined } {
+    const items = n.children.callItem ?? [];
+    const body = n.children.body;
+    if (body && aggregate === undefined)
+      this.reject('RC0108', `\`${callee}(...)\` cannot take \`BINDINGS: BODY\``, this.tspan(one(n.children.Colon, ':')), 'unexpected `:`', 'only aggregations (sum, mean, logsumexp, max, min) have a body');
     const args: A.NamedArg[] = [];
     const bindings: A.Binding[] = [];
     for (const it of items) {
-      const value = this.expression(this.node(it, 'expression'));
+      const c = it.children;
+      const value = this.expression(one(c.expression, 'call item'));
       const sp = this.nspan(it);
-      const isBinding = this.has(it, 'range') || this.has(it, 'sampler');
-      if (!hasBody) {
-        if (isBinding)
+      if (!body) {
+        if (c.range || c.sampler)
           this.reject('RC0108', 'a binding needs an aggregation body', sp, 'binding outside `AGG(BINDINGS: BODY)`',
             AGGREGATES.has(callee) ? `add the body after a colon: \`${callee}(${this.text(it)}: ...)\`` : `bindings only appear in aggregations: \`sum(${this.text(it)}: ...)\``);
-        args.push({ ...(this.has(it, 'argName') ? { name: this.ident(this.tok(it, 'argName')) } : {}), value, span: sp });
+        args.push({ ...(c.argName ? { name: this.ident(one(c.argName, 'argument name')) } : {}), value, span: sp });
         continue;
       }
-      if (this.has(it, 'argName'))
-        this.reject('RC0107', 'expected a binding, found a named argument', sp, 'not a binding', BINDING_HELP);
-      bindings.push(this.binding(it, value, sp));
+      if (c.argName) this.reject('RC0107', 'expected a binding, found a named argument', sp, 'not a binding', BINDING_HELP);
+      bindings.push(this.binding(c, value, sp));
     }
-    return { args, bindings, body: hasBody ? this.expression(this.node(n, 'body')) : undefined };
+    return { args, bindings, body: body ? this.expression(one(body, 'body')) : undefined };
   }
 
   private text(n: CstNode): string {
@@ -496,25 +494,25 @@ class Converter {
     return this.source.slice(sp.start, sp.end);
   }
 
-  private binding(it: CstNode, value: A.Expr, sp: Span): A.Binding {
-    if (this.has(it, 'range')) {
-      const range = this.ident(this.tok(it, 'range'));
+  private binding(c: C.CallItemCstChildren, value: A.Expr, sp: Span): A.Binding {
+    if (c.range) {
+      const range = this.ident(one(c.range, 'range'));
       const b = rangeBinding(value, range, sp);
       if (b) return b;
       return this.reject('RC0107', 'expected a variable before `in`', value.span, 'not a variable', BINDING_HELP);
     }
-    if (this.has(it, 'sampler')) {
+    if (c.sampler) {
       if (value.kind !== 'IdentExpr') return this.reject('RC0107', 'expected a variable before `~`', value.span, 'not a variable', BINDING_HELP);
-      const fn = this.ident(this.tok(it, 'sampler'));
-      const inner = this.callArgs(this.node(it, 'samplerArgs'), fn.name, undefined);
-      const close = this.tok(it, 'RParen');
+      const fn = this.ident(one(c.sampler, 'sampler'));
+      const inner = this.callArgs(one(c.samplerArgs, 'sampler arguments'), fn.name, undefined);
+      const close = one(c.RParen, ')');
       const sampler: A.CallExpr = { kind: 'CallExpr', callee: fn, args: inner.args, span: joinSpans(fn.span, this.tspan(close)) };
       let count: A.NumberLit | undefined;
-      if (this.has(it, 'times')) {
-        const x = this.tok(it, 'times');
+      if (c.times) {
+        const x = one(c.times, 'x');
         if (x.image !== 'x')
           this.reject('RC0109', `expected \`x\` before the sample count, found \`${x.image}\``, this.tspan(x), 'expected `x`', `a sample set is written \`${value.name} ~ ${fn.name}(...) x 100\``);
-        count = this.number(this.tok(it, 'count'));
+        count = this.number(one(c.count, 'sample count'));
       }
       return { kind: 'SampleBinding', var: { kind: 'Ident', name: value.name, span: value.span }, sampler, ...(count ? { count } : {}), span: sp };
     }
@@ -531,7 +529,7 @@ class Converter {
 }
 
 /** Binding power of the binary operators (`^` and unary `-` bind tighter and are parsed as operands). */
-export const PRECEDENCE: Readonly<Record<string, number>> = {
+const PRECEDENCE: Readonly<Record<string, number>> = {
   or: 1,
   and: 2,
   '<': 4, '<=': 4, '>': 4, '>=': 4, '==': 4, '!=': 4,
@@ -539,18 +537,18 @@ export const PRECEDENCE: Readonly<Record<string, number>> = {
   '*': 6, '/': 6,
   '.': 7,
 };
-export const COMPARISON = 4;
+const COMPARISON = 4;
 /** `not x`: x extends over comparisons and tighter operators (`not a < b` is `not (a < b)`). */
-export const NOT_OPERAND = COMPARISON;
+const NOT_OPERAND = COMPARISON;
 
 const BINDING_HELP =
   'bindings are `(u, i, r) in ratings`, `u in user`, `k in d`, `j ~ uniform(item)`, `J ~ pop(item, 0.75) x 100` and `j < l in x`';
 
-export function isAggregate(s: string): s is A.AggregateOp {
+function isAggregate(s: string): s is A.AggregateOp {
   return AGGREGATES.has(s);
 }
 
-export function binaryOp(s: string): A.BinaryOp {
+function binaryOp(s: string): A.BinaryOp {
   switch (s) {
     case '+':
     case '-':
@@ -588,6 +586,6 @@ function pickArgs(args: readonly A.NamedArg[], names: readonly [string, string])
   return [a, b];
 }
 
-export function unquote(s: string): string {
+function unquote(s: string): string {
   return s.slice(1, -1).replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch === 't' ? '\t' : ch));
 }

@@ -1,24 +1,25 @@
 // Parsing entry point: text → AST (stages 0–2) plus RC01xx diagnostics. Never throws on any input.
-// The token stream is cut into declarations at each declaration keyword and every piece is parsed on
-// its own, so one broken declaration yields exactly one error and the rest are still checked.
-// Chevrotain's errors are decoded from the JSON payloads of grammar/parser.ts and rewritten in
-// rustc style; a missing token is pointed at just after the token before it.
-import { EOF, type CstNode, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
+// One Chevrotain lexer and parser (grammar/), each built once, on first use. The token stream is cut
+// into declarations at each declaration keyword and every piece is parsed on its own, so one broken
+// declaration yields exactly one error and the rest are still checked. Chevrotain's errors are decoded
+// from the JSON payloads of grammar/parser.ts and rewritten in rustc style; a missing token is pointed
+// at just after the token before it.
+import { EOF, type ILexingError, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
+import type { DeclarationCstNode } from '../../grammar/cst.d.ts';
 import { recParser, type ErrorPayload } from '../../grammar/parser.ts';
 import * as T from '../../grammar/tokens.ts';
 import type { Program } from './ast.ts';
 import { cstConverter } from './cst-to-ast.ts';
-import { fastParse } from './fast-parse.ts';
 import type { Diagnostic, Note } from '../diagnostics/diagnostics.ts';
-import { span, type SourceFile, type Span } from '../diagnostics/source.ts';
+import { lineCol, span, type SourceFile, type Span } from '../diagnostics/source.ts';
 
 export interface ParseResult {
   readonly program: Program | undefined;
   readonly diagnostics: Diagnostic[];
 }
 
-const DECL_KEYWORDS: ReadonlySet<string> = new Set(T.declKeywords.map((t) => t.name));
-const HARD_KEYWORDS: ReadonlySet<string> = new Set([...DECL_KEYWORDS, 'And', 'Or', 'Not', 'In']);
+const DECL_KEYWORDS: ReadonlySet<TokenType> = new Set(T.declKeywords);
+const HARD_KEYWORDS: ReadonlySet<TokenType> = new Set([...T.declKeywords, T.And, T.Or, T.Not, T.In]);
 const EXPR_RULES: ReadonlySet<string> = new Set(['expression', 'operand', 'nameExpr', 'parenExpr', 'callItem']);
 
 /** The declaration rule each declaration keyword starts. */
@@ -53,25 +54,17 @@ const CHAR_HELP: Readonly<Record<string, string>> = {
   '%': 'there is no remainder operator',
 };
 
-/**
- * Text → AST. A well-formed file takes the fast path (fast-parse.ts: the same AST, without
- * Chevrotain); any other file, and any file the fast path is unsure of, the Chevrotain path below.
- */
+/** Text → AST, or every syntax diagnostic of the text (at most one per declaration). */
 export function parse(src: SourceFile): ParseResult {
-  const program = fastParse(src);
-  if (program) return { program, diagnostics: [] };
-  return parseChevrotain(src);
-}
-
-/** The Chevrotain path: every syntax diagnostic comes from here (exported for the tests that compare the paths). */
-export function parseChevrotain(src: SourceFile): ParseResult {
   const file = src.path;
-  const lexed = T.lexer.tokenize(src.text);
+  const lexed = T.lexer().tokenize(src.text);
   const diagnostics: Diagnostic[] = [];
-  const tokens: IToken[] = [];
-  /** at most one diagnostic per declaration: keyed by the index of the declaration's first token */
+  /** at most one diagnostic per declaration: keyed by the declaration's index (-1: before the first) */
   const reported = new Set<number>();
+  // Cut the stream into declarations at their keywords; tokens before the first keyword are an error of their own.
+  const chunks: IToken[][] = [];
   const keywordOffsets: number[] = [];
+  let lead: IToken | undefined;
   for (const t of lexed.tokens) {
     if (t.tokenType === T.UnterminatedString) {
       diagnostics.push({
@@ -82,52 +75,53 @@ export function parseChevrotain(src: SourceFile): ParseResult {
         label: 'this string has no closing `"`',
         help: 'strings end on the line they start; add a `"`',
       });
+      reported.add(chunks.length - 1);
       continue;
     }
-    if (DECL_KEYWORDS.has(t.tokenType.name)) keywordOffsets.push(t.startOffset);
-    tokens.push(t);
+    // the lexer tracks start offsets only; the parser's node locations need each token's last offset
+    t.endOffset = t.startOffset + t.image.length - 1;
+    if (DECL_KEYWORDS.has(t.tokenType)) {
+      keywordOffsets.push(t.startOffset);
+      chunks.push([t]);
+    } else if (chunks.length) chunks[chunks.length - 1]!.push(t);
+    else lead ??= t;
   }
+  /** the declaration an offset falls in: the number of keywords at or before it, less one */
   const chunkOf = (offset: number): number => {
-    let k = -1;
-    for (const o of keywordOffsets) if (o <= offset) k++;
-    return k;
+    let lo = 0;
+    let hi = keywordOffsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keywordOffsets[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
   };
-  for (const d of diagnostics) reported.add(chunkOf(d.span.start));
   for (const e of lexed.errors) {
     const k = chunkOf(e.offset);
     if (reported.has(k)) continue;
     reported.add(k);
     diagnostics.push(lexDiagnostic(e, src));
   }
-
-  // Cut the stream into declarations; tokens before the first keyword are an error of their own.
-  const chunks: IToken[][] = [];
-  let lead: IToken[] = [];
-  for (const t of tokens) {
-    if (DECL_KEYWORDS.has(t.tokenType.name)) chunks.push([t]);
-    else if (chunks.length) chunks[chunks.length - 1]!.push(t);
-    else lead.push(t);
-  }
-  if (lead.length && !reported.has(-1)) {
-    const t = lead[0]!;
+  if (lead && !reported.has(-1)) {
     diagnostics.push({
       code: 'RC0105',
       severity: 'error',
-      message: `expected a declaration, found ${found(t)}`,
-      span: tokSpan(file, t),
+      message: `expected a declaration, found ${found(lead)}`,
+      span: tokSpan(file, lead),
       label: 'expected a declaration',
       help: DECL_START,
     });
   }
-  lead = [];
 
   const converter = cstConverter(file, src.text);
   const parser = recParser();
   chunks.forEach((chunk, k) => {
     parser.input = chunk;
-    let cst: CstNode;
+    let cst: DeclarationCstNode;
     try {
-      cst = parser.declaration();
+      // the rule's CST has the shape grammar/cst.d.ts describes (generated from this grammar)
+      cst = parser.declaration() as DeclarationCstNode;
     } catch (e) {
       // only a stack overflow on absurdly deep nesting gets here; anything else is a bug
       if (!(e instanceof RangeError)) throw e;
@@ -226,7 +220,7 @@ function syntaxDiagnostic(e: IRecognitionException, chunk: readonly IToken[], ne
   const expected = payload && payload.kind !== 'notAllInput' ? payload.expected : [];
 
   // A missing token is shown right after the token before it when the next token is far away.
-  const lineOf = (o: number): number => src.text.slice(0, o).split('\n').length;
+  const lineOf = (o: number): number => lineCol(src, o).line;
   const afterPrev = prev !== undefined && (foundTok === undefined || lineOf(prev.startOffset) !== lineOf(offset));
   const at: Span = afterPrev
     ? span(file, prev.startOffset + prev.image.length, prev.startOffset + prev.image.length)
@@ -281,7 +275,7 @@ function syntaxDiagnostic(e: IRecognitionException, chunk: readonly IToken[], ne
     }
   }
   let help = declRule ? DECL_HELP[declRule] : DECL_START;
-  if (foundTok && HARD_KEYWORDS.has(foundTok.tokenType.name) && what === 'a name')
+  if (foundTok && HARD_KEYWORDS.has(foundTok.tokenType) && what === 'a name')
     help = `\`${foundTok.image}\` is a keyword and cannot be used as a name`;
   return {
     code,

@@ -1,4 +1,4 @@
-// Token-level mutation of a model file for the fuzz tests (test/fuzz.test.ts, test/fast-parse.test.ts):
+// Token-level mutation of a model file for the fuzz tests (test/fuzz.test.ts):
 // 1..maxEdits distinct tokens, edited right to left so each one's offsets stay valid, each deleted,
 // replaced from `pool`, replaced by another token of the file, preceded by a pool token, or duplicated.
 
