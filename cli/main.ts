@@ -7,15 +7,15 @@
 // command lines that need it.
 import { readFileSync } from 'node:fs';
 import { suggest } from '../compiler/diagnostics/diagnostics.ts';
-import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './args.ts';
+import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './lib/args.ts';
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
 import { explain } from './commands/explain.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
-import { isRuntimeUserError, loadRuntime, type Runtime } from './runtime.ts';
+import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
 
-export { loadRuntime, type Runtime } from './runtime.ts';
+export { loadRuntime, type Runtime } from './lib/runtime.ts';
 
 type AnyCommand = Command<readonly Flag[], Runtime>;
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { checkAndLower } from '../../compiler/compile.ts';
 import { hasErrors, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
 import { lineCol } from '../../compiler/diagnostics/source.ts';
-import { command } from '../args.ts';
+import { command } from '../lib/args.ts';
 import { modelFile, printDiagnostics, SET_FLAG, type Reported } from './common.ts';
 
 export const check = command({

@@ -5,8 +5,8 @@ import { checkSource, compileFile, compileModel, type CompileOptions, type Compi
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import type { Dataset, DataOptions } from '../../runtime/data/dataset.ts';
-import { UsageError, type Flag } from '../args.ts';
-import type { Runtime } from '../runtime.ts';
+import { UsageError, type Flag } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 
 export const SET_FLAG = {
   kind: 'bindings',

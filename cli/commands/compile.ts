@@ -1,7 +1,7 @@
 // `recc compile FILE -o DIR`: the compiled artifact (runtime/output/artifact.ts) — plan.json, the
 // model's source and the generated kernels — which `recc run DIR` trains from.
-import { command } from '../args.ts';
-import type { Runtime } from '../runtime.ts';
+import { command } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 import { ALLOW_DENSE_FLAG, compileOrReport, SET_FLAG } from './common.ts';
 
 export const compile = command({

@@ -3,8 +3,8 @@
 // data file, which needs the runtime's loader.
 import { resolve } from 'node:path';
 import { explainCompiled } from '../../compiler/explain.ts';
-import { command } from '../args.ts';
-import type { Runtime } from '../runtime.ts';
+import { command } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 import { ALLOW_DENSE_FLAG, compileForData, compileOrReport, SET_FLAG } from './common.ts';
 
 export const explain = command({

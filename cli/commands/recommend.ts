@@ -2,8 +2,8 @@
 // out those the user rated in training (runtime/serve/serve.ts).
 import { compileFile } from '../../compiler/compile.ts';
 import { hasErrors } from '../../compiler/diagnostics/diagnostics.ts';
-import { command } from '../args.ts';
-import type { Runtime } from '../runtime.ts';
+import { command } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 
 export const recommend = command({
   name: 'recommend',

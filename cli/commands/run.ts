@@ -2,8 +2,8 @@
 // the run folder (runtime/output/run-folder.ts). Progress goes to stderr, the summary to stdout.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { command, UsageError, UserError } from '../args.ts';
-import type { Runtime } from '../runtime.ts';
+import { command, UsageError, UserError } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 import type { BackendMode } from '../../runtime/exec/backends.ts';
 import { ALLOW_DENSE_FLAG, compileForData, SET_FLAG } from './common.ts';
 import { publicSizes } from '../../compiler/ir/spaces.ts';

@@ -6,7 +6,7 @@
 // flags, values, choices, repeats, operand counts) is made here on those tokens, so that every message
 // is recc's own and names the flag. A wrong command line throws UsageError (exit 2).
 import { parseArgs } from 'node:util';
-import { suggest } from '../compiler/diagnostics/diagnostics.ts';
+import { suggest } from '../../compiler/diagnostics/diagnostics.ts';
 
 /** The command line is wrong: `main` prints the message and the command's usage, and exits 2. */
 export class UsageError extends Error {

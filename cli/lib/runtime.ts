@@ -1,0 +1,34 @@
+// The runtime modules the CLI imports on demand: gpu.js alone takes longer to load than `recc check`
+// runs, so `main` loads them only for a command line that needs them (`Command.needsRuntime`), and
+// the tests load them once for every in-process call. Also: which runtime errors are the user's.
+export interface Runtime {
+  readonly artifact: typeof import('../../runtime/output/artifact.ts');
+  readonly backends: typeof import('../../runtime/exec/backends.ts');
+  readonly env: typeof import('../../runtime/exec/env.ts');
+  readonly data: typeof import('../../runtime/data/load.ts');
+  readonly dataset: typeof import('../../runtime/data/dataset.ts');
+  readonly evaluate: typeof import('../../runtime/eval/evaluate.ts');
+  readonly runFolder: typeof import('../../runtime/output/run-folder.ts');
+  readonly serve: typeof import('../../runtime/serve/serve.ts');
+  readonly train: typeof import('../../runtime/train/train.ts');
+}
+
+export async function loadRuntime(): Promise<Runtime> {
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+    import('../../runtime/output/artifact.ts'),
+    import('../../runtime/exec/backends.ts'),
+    import('../../runtime/exec/env.ts'),
+    import('../../runtime/data/load.ts'),
+    import('../../runtime/data/dataset.ts'),
+    import('../../runtime/eval/evaluate.ts'),
+    import('../../runtime/output/run-folder.ts'),
+    import('../../runtime/serve/serve.ts'),
+    import('../../runtime/train/train.ts'),
+  ]);
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train };
+}
+
+/** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
+export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
+  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
+}
