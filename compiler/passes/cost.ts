@@ -3,7 +3,8 @@
 // planner does) and every inner sum is materialized; a max/min reduction counts as a sum does. A δ(rel.col[t], a) factor pairs each tuple t
 // with one a, so it costs |t|, not |t|·|a| (a CSR gather). Sizes of data spaces are hints at
 // compile time and real sizes once the data is loaded.
-import { freeIdx, idxKey, type Expr, type Idx } from '../ir/nodes.ts';
+import { csrOf } from '../ir/csr-walk.ts';
+import { assertNever, freeIdx, idxKey, type Expr, type Idx } from '../ir/nodes.ts';
 import { children, nodes } from '../ir/walk.ts';
 
 export interface Cost {
@@ -106,4 +107,50 @@ export function formatBytes(elements: number): string {
     u++;
   }
   return `${x.toFixed(x < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cost of a kernel step evaluated inline (the planner's per-cell cost)
+
+const FLOPS_CALL = 10;
+
+export function inlineFlops(e: Expr, size: (s: string) => number, bound: ReadonlySet<string>): number {
+  switch (e.op) {
+    case 'const':
+    case 'size':
+    case 'tensor':
+    case 'ord':
+      return 0;
+    case 'eq':
+      return 1;
+    case 'add':
+    case 'mul':
+      return e.args.length - 1 + e.args.reduce((a, x) => a + inlineFlops(x, size, bound), 0);
+    case 'pow':
+      return (Number.isInteger(e.exp) && Math.abs(e.exp) <= 4 ? Math.abs(e.exp) : FLOPS_CALL) + inlineFlops(e.base, size, bound);
+    case 'call':
+      return FLOPS_CALL + inlineFlops(e.arg, size, bound);
+    case 'call2':
+    case 'cmp':
+      return 1 + inlineFlops(e.a, size, bound) + inlineFlops(e.b, size, bound);
+    case 'select':
+      return 1 + inlineFlops(e.cond, size, bound) + inlineFlops(e.a, size, bound) + inlineFlops(e.b, size, bound);
+    case 'sum': {
+      const inner = new Set([...bound, ...e.over.map(idxKey)]);
+      const body = inlineFlops(e.body, size, inner) + 1;
+      const c = csrOf(e, bound);
+      let iters = 1;
+      for (const i of e.over) {
+        // a CSR walk visits |rel| / |domain| tuples on average
+        iters *= c && idxKey(i) === idxKey(c.t) ? size(c.rel) / Math.max(1, size(c.domain)) : size(i.space);
+      }
+      return iters * body;
+    }
+    case 'reduce': {
+      const inner = new Set([...bound, ...e.over.map(idxKey)]);
+      return e.over.reduce((a, i) => a * size(i.space), 1) * (inlineFlops(e.body, size, inner) + 1);
+    }
+    default:
+      return assertNever(e);
+  }
 }
