@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkAndLower, compileFile, type CompileResult } from '../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostics.ts';
-import { explainCompiled } from '../compiler/explain.ts';
+import { explainCompiled, publicSizes, stepSizesOf } from '../compiler/explain.ts';
 import { lineCol, type SourceFile } from '../compiler/diagnostics/source.ts';
 import type { BackendMode } from '../runtime/exec/backends.ts';
 
@@ -22,10 +22,11 @@ export interface Runtime {
   readonly runFolder: typeof import('../runtime/output/run-folder.ts');
   readonly serve: typeof import('../runtime/serve/serve.ts');
   readonly train: typeof import('../runtime/train/train.ts');
+  readonly stepSizes: typeof import('../runtime/train/step-sizes.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+  const [artifact, backends, data, dataset, evaluate, runFolder, serve, train, stepSizes] = await Promise.all([
     import('../runtime/output/artifact.ts'),
     import('../runtime/exec/backends.ts'),
     import('../runtime/data/load.ts'),
@@ -34,12 +35,13 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../runtime/output/run-folder.ts'),
     import('../runtime/serve/serve.ts'),
     import('../runtime/train/train.ts'),
+    import('../runtime/train/step-sizes.ts'),
   ]);
-  return { artifact, backends, data, dataset, evaluate, runFolder, serve, train };
+  return { artifact, backends, data, dataset, evaluate, runFolder, serve, train, stepSizes };
 }
 
-/** The commands that need the runtime; `check` and `explain` run on the compiler alone. */
-const RUNTIME_COMMANDS: ReadonlySet<string> = new Set(['compile', 'run', 'recommend']);
+/** The commands that need the runtime (`explain` reads the model's data for its sizes); `check` runs on the compiler alone. */
+const RUNTIME_COMMANDS: ReadonlySet<string> = new Set(['explain', 'compile', 'run', 'recommend']);
 
 class UsageError extends Error {}
 
@@ -48,7 +50,7 @@ interface Args {
   readonly flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense']);
+const BOOLEAN_FLAGS = new Set(['quiet', 'help', 'no-rewrite', 'json', 'allow-dense', 'no-data']);
 
 function parseArgs(argv: readonly string[]): Args {
   const positional: string[] = [];
@@ -106,8 +108,12 @@ usage:
                                                           names, shapes, constructs not lowered yet;
                                                           costs (RC0530, RC0531) are judged by explain,
                                                           compile and run, which rewrite every term
-  recc explain FILE             [--set N=V] [--sizes user=6040,item=3706,ratings=1000209]
-                                                          each term before/after rewriting, with costs
+  recc explain FILE             [--set N=V] [--data F] [--no-data] [--sizes user=6040,ratings=1000209,clicks.x=2500000]
+                                                          each term before/after rewriting, with FLOPs per
+                                                          training step at the model's data sizes (or --data F);
+                                                          --sizes overrides by public name: a domain (user), a
+                                                          relation's tuples (ratings), a sparse column's
+                                                          non-zeros (clicks.x); the batch is the model's
   recc compile FILE -o DIR      [--set N=V]               write the compiled artifact (plan.json, kernels)
   recc run FILE|DIR             [--data F] [--test F] [--out DIR] [--init RUN_DIR] [--set N=V]
                                 [--mode webasm|cpu|reference] [--steps N] [--quiet] [--allow-dense]
@@ -166,12 +172,42 @@ function parseSizes(s: string | undefined): Map<string, number> | undefined {
   return out;
 }
 
-function cmdExplain(args: Args): number {
+/**
+ * `recc explain`: costs per training step at the sizes of the model's own data (its data files, or
+ * `--data FILE` for the primary relation), as a run would see them; `--sizes` then overrides sizes
+ * by public name. Without the runtime (an in-process caller that did not load it) or with
+ * `--no-data`, the compiler's default sizes.
+ */
+function cmdExplain(args: Args, rt: Runtime | undefined): number {
   const path = args.positional[0];
   if (!path) throw new UsageError('recc explain needs a model file');
-  const compiled = compileOrExit(path, args, parseSizes(flag(args, 'sizes')));
+  const first = compileOrExit(path, args);
+  if (!first) return 1;
+  let full: Map<string, number> = new Map(first.sizes);
+  let step: Map<string, number> | undefined;
+  let atRows: ReadonlySet<string> | undefined;
+  let from: string | undefined;
+  if (rt && !flag(args, 'no-data')) {
+    const data = flag(args, 'data');
+    const ds = rt.dataset.loadDataset(first.model, { data: data && resolve(data) });
+    const s = rt.stepSizes.stepSizes(first, ds);
+    full = s.full;
+    step = s.step;
+    atRows = s.atRows;
+    from = data ?? `the model's data (${first.model.relations.flatMap((r) => (r.source.kind === 'file' ? [r.source.path] : [])).join(', ')})`;
+  }
+  const given = parseSizes(flag(args, 'sizes'));
+  if (given) {
+    const r = publicSizes(first, full, given);
+    if (r.unknown.length) throw new UsageError(`--sizes: unknown name${r.unknown.length > 1 ? 's' : ''} ${r.unknown.map((n) => `\`${n}\``).join(', ')} (sizes of this model: ${r.known.join(', ')})`);
+    full = r.sizes;
+    step = undefined; // re-derived from the given sizes below
+    atRows = undefined;
+    from = from ? `${from}, with --sizes` : '--sizes';
+  }
+  const compiled = compileOrExit(path, args, full);
   if (!compiled) return 1;
-  process.stdout.write(explainCompiled(compiled) + '\n');
+  process.stdout.write(explainCompiled(compiled, { step: step ?? stepSizesOf(compiled, full), atRows, sizesFrom: from }) + '\n');
   return 0;
 }
 
@@ -341,7 +377,7 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
       case 'check':
         return cmdCheck(sub);
       case 'explain':
-        return cmdExplain(sub);
+        return cmdExplain(sub, runtime);
       case 'compile':
         return cmdCompile(sub, rt());
       case 'run':

@@ -279,12 +279,30 @@ describe('(g) recc explain', () => {
     const block = r.stdout.split(/\n\s*\n/).find((b) => b.startsWith('reg gram'));
     expect(block, r.stdout).toBeDefined();
     expect(block).toMatch(/rules:\s+expand\+contract/);
-    // Σ_{k,l} (UᵀU)_{kl} (VᵀV)_{kl}: two d×d Gramians
-    expect(block).toMatch(/rewritten:.*sum\(#\d+ in user: U\[#\d+,#\d+\]\*U\[#\d+,#\d+\]\)/);
-    expect(block).toMatch(/sum\(#\d+ in item: V\[#\d+,#\d+\]\*V\[#\d+,#\d+\]\)/);
+    // Σ_{k,l} (UᵀU)_{kl} (VᵀV)_{kl}: two d×d Gramians, in matrix notation
+    expect(block).toMatch(/rewritten: gramw·⟨UᵀU, VᵀV⟩\/\(\|user\|·\|item\|\)/);
     const ratio = /\((\d+(?:\.\d+)?)× fewer FLOPs\)/.exec(block!);
     expect(ratio).not.toBeNull();
     expect(Number(ratio![1])).toBeGreaterThan(2);
+  });
+});
+
+describe('(g2) recc explain sizes', () => {
+  const FM = join(EXAMPLES_DIR, 'fm.recmodel');
+  it('takes sizes from the model\'s data by default, and --sizes by public name', () => {
+    const r = recc('explain', FM);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/sizes from the model's data \(data\/synthetic-ctr\.libsvm\)/);
+    expect(r.stdout).toMatch(/\|clicks\| = \d+ tuples, B\(clicks\) = 2048 per step/);
+    const s = recc('explain', FM, '--sizes', 'feature=100000,clicks=1000000,clicks.x=40000000');
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/\|feature\| = 100000/);
+    expect(s.stdout).toMatch(/\|clicks\.x\| = 40000000 non-zeros, 81920 in a step's batch/);
+  });
+  it('rejects internal names in --sizes, listing the public ones', () => {
+    const r = recc('explain', FM, '--sizes', 'clicks~x=5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sizes: unknown name `clicks~x` \(sizes of this model: clicks, clicks\.x, feature\)/);
   });
 });
 

@@ -21,7 +21,7 @@ function ixBoundBy(x: Ix, bound: ReadonlySet<string>): boolean {
 }
 
 /** The δ factors common to every term of `body`. */
-function commonDeltas(body: Expr): ExprOf<'eq'>[] {
+export function commonDeltas(body: Expr): ExprOf<'eq'>[] {
   if (body.op === 'eq') return [body];
   if (body.op === 'mul') return body.args.filter((a): a is ExprOf<'eq'> => a.op === 'eq');
   if (body.op === 'add') {
