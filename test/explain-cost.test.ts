@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explainCompiled, MAX_LINE, trainingStepPlan } from '../compiler/explain.ts';
+import { publicName, publicSize } from '../compiler/ir/print.ts';
 import { planGroup } from '../compiler/plan/plan.ts';
 import type { Backend } from '../runtime/exec/backend.ts';
 import { stepSizes } from '../runtime/train/step-sizes.ts';
@@ -77,5 +78,25 @@ describe('fm.recmodel', () => {
     expect(block).toMatch(/\(\d+× fewer FLOPs\)/);
     expect(block).not.toMatch(/kept as written/);
     expect(text).toMatch(/B\(R\) is the number of R's tuples in one training step/);
+  });
+});
+
+describe('publicName: the one reader of internal names', () => {
+  it.each([
+    ['clicks~x', 'clicks.x'], // entries of sparse column x
+    ['clicks~x.feat', 'x.feat'],
+    ['ratings#batch', 'ratings'],
+    ['ratings#total', 'ratings'],
+    ['J~', 'J'], // a sample set
+    ['J~2.id', 'J.id'],
+    ['likes.~j', 'j'], // a sampled id column
+    ['likes.~j#logq', 'logq(j)'],
+    ['J~#logq_table', 'logq_table(J)'],
+    ['V#rows', 'rows(V)'],
+    ['ratings.user', 'ratings.user'],
+  ])('%s → %s', (internal, shown) => expect(publicName(internal)).toBe(shown));
+  it('prints a batch size as B(R) and a space as |S|', () => {
+    expect(publicSize('ratings#batch')).toBe('B(ratings)');
+    expect(publicSize('clicks~x')).toBe('|clicks.x|');
   });
 });

@@ -90,7 +90,7 @@ export function publicName(name: string): string {
   // a sampled id column `R.~j`: the sample j drawn for each tuple
   if (col.startsWith('~')) return col.slice(1).replace(/\d+$/, '') || 'sample';
   // an entries relation `R~x`: its columns read x.row, x.feat, x.val, x.pos
-  const entries = /^(.+)~(.+)$/.exec(rel);
+  const entries = /~\d*$/.test(rel) ? null : /^(.+)~(.+)$/.exec(rel);
   if (entries) return `${entries[2]}.${col}`;
   return `${publicRelation(rel)}.${col}`;
 }
