@@ -177,15 +177,8 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   const before = all.reduce((a, x) => a + cost(x.written, sizeOf).flops, 0);
   const plan = trainingStepPlan(c, step, opts.atRows);
   const kernels = plan.steps.filter((s) => s.kind === 'kernel').length;
-  out.push(
-    ...wrap(
-      '',
-      `total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned ` +
-        `(${kernels} kernels, ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once), ` +
-        `${formatBytes(plan.cost.bytes / 4)} of temps`,
-      2,
-    ),
-  );
+  out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned, ${formatBytes(plan.cost.bytes / 4)} of temps`);
+  out.push(`  (the step's plan: ${kernels} kernels and ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once)`);
   return out.join('\n');
 }
 
@@ -201,8 +194,9 @@ function sizeLines(c: Compiled, step: Sizes): string[] {
     else if (s.kind === 'domain') {
       const total = step.get(totalSpace(s.name));
       parts.push(total !== undefined && total !== n ? `|${s.name}| = ${n} of ${total} (a user batch)` : `|${s.name}| = ${n}`);
-    } else if (s.name.endsWith('#rows')) parts.push(`${publicSize(s.name)} = ${n} (the rows of ${publicName(s.name).slice(5, -1)} a step touches)`);
-    else {
+    } else if (s.name.endsWith('#rows')) {
+      if (n > 0) parts.push(`${publicSize(s.name)} = ${n} (the rows of ${publicName(s.name).slice(5, -1)} a step touches)`);
+    } else {
       const total = step.get(totalSpace(s.name)) ?? n;
       const pub = publicName(s.name);
       const sparse = s.name.includes('~') && !/~\d*$/.test(s.name);
