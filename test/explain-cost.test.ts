@@ -3,7 +3,8 @@
 // the sizes `recc explain` reads from the data) agree within 2× with an instrumented count of the
 // loop trips the planned kernels execute on the first training step's actual batch (CSR segments of
 // their real lengths; test/helpers/plan-trips.ts) — a count, not a timing. And explain's text has no
-// line over 160 characters and no internal name (`#0'13`, `n'4`, `clicks~x`, `R#batch`).
+// line over 160 characters and no internal name (`#0'13`, `n'4`, `clicks~x`, `R#batch`), run as
+// `recc explain FILE` with no flags.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import type { Backend } from '../runtime/exec/backend.ts';
 import { stepSizes } from '../runtime/train/step-sizes.ts';
 import { train } from '../runtime/train/train.ts';
 import { EXAMPLES_DIR, exampleFiles, loadExample } from './helpers/examples.ts';
+import { recc } from './helpers/cli.ts';
 import { countPlanFlops, type TripCount } from './helpers/plan-trips.ts';
 
 /** Thrown by the counting backend once it has counted the first step: the run stops there. */
@@ -54,8 +56,11 @@ describe.each(exampleFiles())('%s', (file) => {
     expect(ratio, `predicted ${predicted}, counted ${counted}`).toBeLessThanOrEqual(2);
   });
 
-  it('explains with lines of at most 160 characters and public names only', () => {
-    const text = explainCompiled(l.compiled, { step: s.step, atRows: s.atRows, sizesFrom: file });
+  it('`recc explain` (no flags) prints lines of at most 160 characters and public names only', () => {
+    const r = recc('explain', path);
+    expect(r.code, r.stderr).toBe(0);
+    const text = r.stdout;
+    expect(text).toMatch(/sizes from the model's data/);
     const long = text.split('\n').filter((line) => [...line].length > MAX_LINE);
     expect(long).toEqual([]);
     expect(text).not.toMatch(/[~#]/); // R~x, R#batch, P#rows, #0, #logq_table
