@@ -1,8 +1,8 @@
-// Plan: the planner's entry. It decides *how* an IR expression runs (Halide's schedule): which subterms become kernels,
-// over which thread indices, which long reductions are chunked and which relation sums are walked
-// through a CSR index. Input: a hash-consed IR expression and the concrete sizes of its spaces.
-// Output: a KernelPlan, plain JSON-serialisable data: ordered steps, each defining a temp tensor
-// `tN` over its output indices (steps only read temps defined before them), the last one the result.
+// Plan: the planner's entry. It decides *how* an IR expression runs (Halide's schedule): which
+// subterms become kernels, over which thread indices, which long reductions are chunked and which
+// relation sums are walked through a CSR index. Input: a hash-consed IR expression and the concrete
+// sizes of its spaces. Output: a KernelPlan, plain JSON-serialisable data: ordered steps, each
+// defining a temp `tN` over its output indices (steps only read earlier temps), the last the result.
 //
 // Files: types.ts (the plan as data) · group.ts (planGroup: LICM, host sums, split-K, CSR walks) ·
 // args.ts (kernel arguments) · canonical.ts (flattening, alpha-canonical temps, shared per-tuple
