@@ -292,12 +292,30 @@ describe('(g) recc explain', () => {
     const block = r.stdout.split(/\n\s*\n/).find((b) => b.startsWith('reg gram'));
     expect(block, r.stdout).toBeDefined();
     expect(block).toMatch(/rules:\s+expand\+contract/);
-    // Σ_{k,l} (UᵀU)_{kl} (VᵀV)_{kl}: two d×d Gramians
-    expect(block).toMatch(/rewritten:.*sum\(#\d+ in user: U\[#\d+,#\d+\]\*U\[#\d+,#\d+\]\)/);
-    expect(block).toMatch(/sum\(#\d+ in item: V\[#\d+,#\d+\]\*V\[#\d+,#\d+\]\)/);
+    // Σ_{k,l} (UᵀU)_{kl} (VᵀV)_{kl}: two d×d Gramians, in matrix notation
+    expect(block).toMatch(/rewritten: gramw·⟨UᵀU, VᵀV⟩\/\(\|item\|·\|user\|\)/);
     const ratio = /\((\d+(?:\.\d+)?)× fewer FLOPs\)/.exec(block!);
     expect(ratio).not.toBeNull();
     expect(Number(ratio![1])).toBeGreaterThan(2);
+  });
+});
+
+describe('(g2) recc explain sizes', () => {
+  const FM = join(EXAMPLES_DIR, 'fm.recmodel');
+  it('takes sizes from the model\'s data by default, and --sizes by public name', () => {
+    const r = recc('explain', FM);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/sizes from the model's data \(data\/synthetic-ctr\.libsvm\)/);
+    expect(r.stdout).toMatch(/\|clicks\| = \d+ tuples, B\(clicks\) = 2048 per step/);
+    const s = recc('explain', FM, '--sizes', 'feature=100000,clicks=1000000,clicks.x=40000000');
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/\|feature\| = 100000/);
+    expect(s.stdout).toMatch(/\|clicks\.x\| = 40000000 non-zeros, 81920 in a step's batch/);
+  });
+  it('rejects internal names in --sizes, listing the public ones', () => {
+    const r = recc('explain', FM, '--sizes', 'clicks~x=5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sizes: unknown name `clicks~x` \(sizes of this model: clicks, clicks\.x, feature\)/);
   });
 });
 
@@ -453,7 +471,7 @@ describe('(j) a strict command line: every flag is known, every value checked, e
   it('--set may be repeated, or take a comma-separated list; every binding counts', () => {
     const both = recc('explain', GRAMIAN, '--set', 'l2w=0.5', '--set', 'd=8');
     expect(both.code, both.stderr).toBe(0);
-    expect(both.stdout.split('\n')[0]).toContain('|d| = 8');
+    expect(both.stdout.split('\n')[1]).toContain('|d| = 8');
     expect(recc('explain', GRAMIAN, '--set', 'l2w=0.5,d=8').stdout).toBe(both.stdout);
     // the second --set is read: an unknown name there is the model's error (RC0509)
     const unknown = recc('explain', GRAMIAN, '--set', 'd=8', '--set', 'nosuch=1');
@@ -511,9 +529,11 @@ describe('(j) a strict command line: every flag is known, every value checked, e
 
     const sized = recc('explain', GRAMIAN, '--data', DATA);
     expect(sized.code, sized.stderr).toBe(0);
-    expect(sized.stdout.split('\n')[0]).toMatch(/\|user\| = 600, .*\|item\| = 400/);
-    expect(plain.stdout.split('\n')[0]).not.toContain('|user| = 600');
+    expect(sized.stdout.split('\n')[1]).toMatch(/\|user\| = 600, .*\|item\| = 400/);
+    const defaults = recc('explain', GRAMIAN, '--no-data');
+    expect(defaults.code, defaults.stderr).toBe(0);
+    expect(defaults.stdout.split('\n')[1]).not.toContain('|user| = 600');
     // --sizes goes over --data
-    expect(recc('explain', GRAMIAN, '--data', DATA, '--sizes', 'user=7').stdout.split('\n')[0]).toMatch(/\|user\| = 7, .*\|item\| = 400/);
+    expect(recc('explain', GRAMIAN, '--data', DATA, '--sizes', 'user=7').stdout.split('\n')[1]).toMatch(/\|user\| = 7, .*\|item\| = 400/);
   });
 });

@@ -38,10 +38,10 @@ export function modelFile(path: string): string {
   return path;
 }
 
-/** Compiles a model file, printing its diagnostics (stderr); undefined when it has errors. */
-export function compileOrReport(path: string, opts: CompileOptions): NonNullable<CompileResult['compiled']> | undefined {
+/** Compiles a model file, printing its diagnostics (stderr) unless `report` is false; undefined when it has errors. */
+export function compileOrReport(path: string, opts: CompileOptions, report = true): NonNullable<CompileResult['compiled']> | undefined {
   const r = compileFile(modelFile(path), opts);
-  printDiagnostics(r);
+  if (report || hasErrors(r.diagnostics)) printDiagnostics(r);
   return hasErrors(r.diagnostics) ? undefined : r.compiled;
 }
 

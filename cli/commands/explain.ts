@@ -1,34 +1,60 @@
 // `recc explain FILE`: every term and gradient before and after rewriting, the rules that fired, and
-// their costs (compiler/explain.ts). Runs on the compiler alone, unless --data asks for the sizes of a
-// data file, which needs the runtime's loader.
+// their costs per training step (compiler/explain.ts), at the sizes of the model's own data (the
+// runtime's loader and step-sizes), or at the compiler's defaults with --no-data.
 import { resolve } from 'node:path';
-import { explainCompiled } from '../../compiler/explain.ts';
-import { command } from '../lib/args.ts';
+import { explainCompiled, sizesByPublicName, stepSizesOf } from '../../compiler/explain.ts';
+import { command, UsageError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { ALLOW_DENSE_FLAG, compileForData, compileOrReport, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, compileOrReport, SET_FLAG } from './common.ts';
 
 export const explain = command({
   name: 'explain',
   summary: 'each term and gradient before/after rewriting, the rules that fired, FLOPs and memory',
   description:
-    'Costs are per evaluation, at catalogue-sized defaults unless --data or --sizes gives the sizes.\n' +
-    '--sizes names domains and relations, e.g. --sizes user=6040,item=3706,ratings=1000209.',
+    "Costs are per training step, at the sizes of the model's own data (its data files, or --data FILE);\n" +
+    '--sizes then overrides sizes by public name: a domain (user), a relation\'s tuples (ratings), a sparse\n' +
+    "column's non-zeros (clicks.x), e.g. --sizes user=6040,item=3706,ratings=1000209. --no-data uses the\n" +
+    "compiler's default sizes instead of loading the data.",
   operands: [{ name: 'FILE', meaning: 'a .recmodel file' }],
   flags: [
-    { kind: 'string', name: 'data', arg: 'FILE', meaning: "take the sizes from this data file, loaded as `recc run --data FILE` loads it", default: 'none' },
-    { kind: 'bindings', name: 'sizes', whole: true, meaning: 'sizes of domains and relations, NAME=N, comma-separated or repeated; over --data', default: 'from --data, else 1000 per domain and 100000 per relation' },
-    { kind: 'boolean', name: 'trace', meaning: 'list every rewrite step in order: the rule, the form it produced and its cost' },
+    { kind: 'string', name: 'data', arg: 'FILE', meaning: "take the sizes from this data file, loaded as `recc run --data FILE` loads it", default: "the model's data files" },
+    { kind: 'boolean', name: 'no-data', meaning: "do not load any data: cost the model at the compiler's default sizes (1000 per domain, 100000 per relation)" },
+    { kind: 'bindings', name: 'sizes', whole: true, meaning: 'sizes by public name, NAME=N, comma-separated or repeated; over the data\'s sizes', default: "the data's sizes" },
+    { kind: 'boolean', name: 'trace', meaning: 'list every rewrite step in order: the rule, the form it rewrote and its replacement' },
     { kind: 'boolean', name: 'no-rewrite', meaning: 'keep every term as written (no expand+contract), for comparison' },
     SET_FLAG,
     ALLOW_DENSE_FLAG,
   ],
-  needsRuntime: ({ flags }) => flags.data !== undefined,
+  needsRuntime: ({ flags }) => !flags['no-data'],
   run: ({ operands, flags }, runtime: () => Runtime) => {
     const path = operands[0]!;
-    const opts = { sets: flags.set, sizes: flags.sizes.size ? flags.sizes : undefined, rewrite: flags['no-rewrite'] ? false : undefined, allowDense: flags['allow-dense'], trace: flags.trace };
-    const compiled = flags.data === undefined ? compileOrReport(path, opts) : compileForData(runtime(), path, opts, { data: resolve(flags.data) })?.compiled;
+    if (flags['no-data'] && flags.data !== undefined) throw new UsageError('--data and --no-data cannot be given together');
+    const opts = { sets: flags.set, rewrite: flags['no-rewrite'] ? false : undefined, allowDense: flags['allow-dense'], trace: flags.trace };
+    const first = compileOrReport(path, opts);
+    if (!first) return 1;
+    let full = new Map(first.sizes);
+    let step: Map<string, number> | undefined;
+    let atRows: ReadonlySet<string> | undefined;
+    let from: string | undefined;
+    if (!flags['no-data']) {
+      const rt = runtime();
+      const ds = rt.dataset.loadDataset(first.model, { data: flags.data && resolve(flags.data) });
+      const s = rt.stepSizes.stepSizes(first, ds);
+      ({ full, step, atRows } = s);
+      from = flags.data ?? `the model's data (${first.model.relations.flatMap((r) => (r.source.kind === 'file' ? [r.source.path] : [])).join(', ')})`;
+    }
+    if (flags.sizes.size) {
+      const r = sizesByPublicName(first, full, flags.sizes);
+      if (r.unknown.length) throw new UsageError(`--sizes: unknown name${r.unknown.length > 1 ? 's' : ''} ${r.unknown.map((n) => `\`${n}\``).join(', ')} (sizes of this model: ${r.known.join(', ')})`);
+      full = r.sizes;
+      step = undefined; // re-derived from the given sizes
+      atRows = undefined;
+      from = from ? `${from}, with --sizes` : '--sizes';
+    }
+    // one compilation at the sizes the costs are printed for
+    const compiled = compileOrReport(path, { ...opts, sizes: full }, false);
     if (!compiled) return 1;
-    process.stdout.write(explainCompiled(compiled, { trace: flags.trace }) + '\n');
+    process.stdout.write(explainCompiled(compiled, { trace: flags.trace, step: step ?? stepSizesOf(compiled, full), atRows, sizesFrom: from }) + '\n');
     return 0;
   },
 });

@@ -11,10 +11,11 @@ export interface Runtime {
   readonly runFolder: typeof import('../../runtime/output/run-folder.ts');
   readonly serve: typeof import('../../runtime/serve/serve.ts');
   readonly train: typeof import('../../runtime/train/train.ts');
+  readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
     import('../../runtime/exec/backends.ts'),
     import('../../runtime/exec/env.ts'),
@@ -24,8 +25,9 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/output/run-folder.ts'),
     import('../../runtime/serve/serve.ts'),
     import('../../runtime/train/train.ts'),
+    import('../../runtime/train/step-sizes.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes };
 }
 
 /** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
