@@ -6,8 +6,8 @@
 // loaded it. Forms print with public names only (ir/print.ts `printForm`). Pure: returns a string.
 import type { Compiled, CompiledExpr, TraceStep } from './compile.ts';
 import type { Sizes } from './ir/module.ts';
-import { formFreeNames, printForm, publicName } from './ir/print.ts';
-import { batchKey, displayName, totalKey } from './ir/spaces.ts';
+import { formFreeNames, printForm } from './ir/print.ts';
+import { batchKey, columnKey, displayName, publicNames, totalKey, type PublicNames } from './ir/spaces.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { planGroup, type GroupPlan } from './plan/plan.ts';
 
@@ -63,7 +63,7 @@ export function stepSizesOf(c: Compiled, full: Sizes): Map<string, number> {
 export function sizesByPublicName(c: Compiled, full: Sizes, given: ReadonlyMap<string, number>): { sizes: Map<string, number>; unknown: string[]; known: string[] } {
   const out = new Map(full);
   const byPublic = new Map<string, string>();
-  for (const s of c.module.spaces.values()) if (s.kind !== 'dim' && s.kind !== 'touched-rows') byPublic.set(publicName(s.name), s.name);
+  for (const s of c.module.spaces.values()) if (s.kind !== 'dim' && s.kind !== 'touched-rows') byPublic.set(displayName(s), s.name);
   const unknown: string[] = [];
   for (const [name, n] of given) {
     const space = byPublic.get(name);
@@ -135,7 +135,7 @@ const RULE_MEANING: Readonly<Record<string, string>> = {
 };
 
 /** The firings of one term or gradient, numbered: the rule, the form it rewrote, its replacement. */
-function traceLines(steps: readonly TraceStep[], free: readonly { name: string; space: string }[], kindOf: (s: string) => string | undefined): string[] {
+function traceLines(steps: readonly TraceStep[], free: readonly { name: string; space: string }[], names: PublicNames): string[] {
   if (steps.length === 0) return ['  trace:     (no rule fired)'];
   const w = String(steps.length).length;
   const pad = ' '.repeat(w);
@@ -143,8 +143,8 @@ function traceLines(steps: readonly TraceStep[], free: readonly { name: string; 
     '  trace:',
     ...steps.flatMap((s, j) => [
       `    ${String(j + 1).padStart(w)}. ${s.rule}`,
-      ...wrap(`    ${pad}    `, printForm(s.before, { free, kindOf }), 8 + w),
-      ...wrap(`    ${pad}  → `, printForm(s.after, { free, kindOf }), 8 + w),
+      ...wrap(`    ${pad}    `, printForm(s.before, { free, names }), 8 + w),
+      ...wrap(`    ${pad}  → `, printForm(s.after, { free, names }), 8 + w),
     ]),
   ];
 }
@@ -152,21 +152,21 @@ function traceLines(steps: readonly TraceStep[], free: readonly { name: string; 
 export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string {
   const step = opts.step ?? stepSizesOf(c, c.sizes);
   const sizeOf = (s: string): number => step.get(s) ?? c.sizes.get(s) ?? 0;
-  const kindOf = (s: string): string | undefined => c.module.spaces.get(s)?.kind;
+  const names = publicNames(c.module.spaces, c.module.samplers);
   const out: string[] = [`model ${c.model.name} — costs per training step${opts.sizesFrom ? `, sizes from ${opts.sizesFrom}` : ' at the compiler\'s default sizes (no data loaded)'}`];
   out.push(...sizeLines(c, step));
   out.push('');
   const block = (title: string, x: CompiledExpr, free: readonly { name: string; space: string }[]): string[] => {
     const lines = [title];
-    lines.push(...wrap('  written:   ', printForm(x.written, { free, kindOf }), 13));
+    lines.push(...wrap('  written:   ', printForm(x.written, { free, names }), 13));
     const rules = x.steps.map((s) => s.rule);
     lines.push(...wrap('  rules:     ', rules.length ? ruleList(rules) : '(none fired)', 13));
-    lines.push(...wrap('  rewritten: ', printForm(x.expr, { free, kindOf }), 13));
+    lines.push(...wrap('  rewritten: ', printForm(x.expr, { free, names }), 13));
     const before = cost(x.written, sizeOf);
     const after = cost(x.expr, sizeOf);
     lines.push(costLine('  cost as written: ', before));
     lines.push(costLine('  cost rewritten:  ', after) + verdict(rules.some((r) => r !== 'simplify'), before, after));
-    if (opts.trace) lines.push(...(x.trace ? traceLines(x.trace, free, kindOf) : ['  trace:     (not recorded: compile with `trace: true`)']));
+    if (opts.trace) lines.push(...(x.trace ? traceLines(x.trace, free, names) : ['  trace:     (not recorded: compile with `trace: true`)']));
     return lines;
   };
   const fired = new Set<string>();
@@ -177,10 +177,10 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   for (const g of c.grads) {
     g.steps.forEach((s) => fired.add(s.rule));
     const free = g.out.map((i) => ({ name: i.name, space: i.space }));
-    const axes = formFreeNames({ free, kindOf }).join(', ');
+    const axes = formFreeNames({ free, names }).join(', ');
     const rows = g.rows
       ? opts.atRows === undefined || opts.atRows.has(g.param)
-        ? `  row-sparse: only the rows named by ${g.rows.sources.map((s) => publicName(`${s.rel}.${s.col}`)).join(' ∪ ')} in a step's batch are computed and updated`
+        ? `  row-sparse: only the rows named by ${g.rows.sources.map((s) => names.tensor(columnKey(s.rel, s.col))).join(' ∪ ')} in a step's batch are computed and updated`
         : `  row-sparse, but a step's batch touches nearly every row of ${g.param}: computed densely, updated at the touched rows`
       : `  dense: computed and applied over all of ${g.param} each step`;
     out.push(...block(`gradient ∂objective/∂${g.param}[${axes}]`, g, free), ...wrap('', rows, 2), '');

@@ -9,7 +9,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explainCompiled, MAX_LINE, trainingStepPlan } from '../compiler/explain.ts';
-import { publicName, publicSize } from '../compiler/ir/print.ts';
+import { printForm } from '../compiler/ir/print.ts';
+import { size } from '../compiler/ir/nodes.ts';
+import {
+  batchSize, columnKey, dimSpace, domainSpace, entriesSpace, logqTableName, publicNames, relationSpace, sampledColumn,
+  sampledLogqColumn, sampleSetSpace, spaceSize, touchedRowsSpace, type Space,
+} from '../compiler/ir/spaces.ts';
 import { planGroup } from '../compiler/plan/plan.ts';
 import type { Backend } from '../runtime/exec/backend.ts';
 import { stepSizes } from '../runtime/train/step-sizes.ts';
@@ -86,22 +91,44 @@ describe('fm.recmodel', () => {
   });
 });
 
-describe('publicName: the one reader of internal names', () => {
+describe('publicNames: public names from kinds, never from the shape of a name', () => {
+  // a module with every kind of space and sampler, built with spaces.ts's own constructors
+  const spaces = new Map<string, Space>([
+    ['user', domainSpace('user')],
+    ['d', dimSpace('d', 4)],
+    ['ratings', relationSpace('ratings', new Map([['user', 'user'], ['rating', 'float']]))],
+    ['clicks', relationSpace('clicks', new Map([['label', 'float']]))],
+  ]);
+  const entries = entriesSpace('clicks', 'x', 'feature');
+  const set = sampleSetSpace('J~2', 'J', 'item');
+  const rows = touchedRowsSpace('V', 'item');
+  for (const s of [entries, set, rows]) spaces.set(s.name, s);
+  const perTuple = { kind: 'per-tuple', rel: 'likes', col: sampledColumn('j3'), variable: 'j' } as const;
+  const names = publicNames(spaces, [perTuple, { kind: 'set', space: set.name }]);
   it.each([
-    ['clicks~x', 'clicks.x'], // entries of sparse column x
-    ['clicks~x.feat', 'x.feat'],
-    ['ratings#batch', 'ratings'],
-    ['ratings#total', 'ratings'],
-    ['J~', 'J'], // a sample set
-    ['J~2.id', 'J.id'],
-    ['likes.~j', 'j'], // a sampled id column
-    ['likes.~j#logq', 'logq(j)'],
-    ['J~#logq_table', 'logq_table(J)'],
-    ['V#rows', 'rows(V)'],
-    ['ratings.user', 'ratings.user'],
-  ])('%s → %s', (internal, shown) => expect(publicName(internal)).toBe(shown));
-  it('prints a batch size as B(R) and a space as |S|', () => {
-    expect(publicSize('ratings#batch')).toBe('B(ratings)');
-    expect(publicSize('clicks~x')).toBe('|clicks.x|');
+    [entries.name, 'clicks.x'],
+    [set.name, 'J'],
+    [rows.name, 'rows(V)'],
+    ['ratings', 'ratings'],
+  ])('space %s → %s', (internal, shown) => expect(names.space(internal)).toBe(shown));
+  it.each([
+    [columnKey(entries.name, 'feat'), 'x.feat'],
+    [columnKey(set.name, 'id'), 'J.id'],
+    [columnKey('likes', perTuple.col), 'j'],
+    [columnKey('likes', sampledLogqColumn(perTuple.col)), 'logq(j)'],
+    [logqTableName({ kind: 'set', space: set.name }), 'logq_table(J)'],
+    [columnKey('ratings', 'user'), 'ratings.user'],
+    ['U', 'U'],
+  ])('tensor %s → %s', (internal, shown) => expect(names.tensor(internal)).toBe(shown));
+  it('a user relation or column shaped like an internal name is only itself', () => {
+    const own = publicNames(new Map<string, Space>([['pos', relationSpace('pos', new Map([['row', 'float']]))]]));
+    expect(own.space('pos')).toBe('pos');
+    expect(own.tensor(columnKey('pos', 'row'))).toBe('pos.row');
+    expect(own.kind('pos')).toBe('relation');
+  });
+  it('prints a batch size as B(R) and a space as |S|, by the size symbol', () => {
+    const names2 = publicNames(spaces);
+    expect(printForm(size(batchSize('ratings')), { names: names2 })).toBe('B(ratings)');
+    expect(printForm(size(spaceSize(entries.name)), { names: names2 })).toBe('|clicks.x|');
   });
 });

@@ -42,7 +42,7 @@ export interface SamplerExclude {
 }
 
 export type Sampler =
-  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly domain: string; readonly dist: SamplerDist; readonly alpha: number; readonly source: string | undefined; readonly exclude?: SamplerExclude }
+  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly variable: string; readonly domain: string; readonly dist: SamplerDist; readonly alpha: number; readonly source: string | undefined; readonly exclude?: SamplerExclude }
   | { readonly kind: 'set'; readonly space: string; readonly domain: string; readonly dist: SamplerDist; readonly alpha: number; readonly count: number; readonly source: string | undefined; readonly sourceCol?: string };
 
 export interface IRModule {

@@ -1,7 +1,7 @@
 // Prints IR in the DSL's own notation, so goldens, `recc explain` and kernel comments read like the
 // model: `sum(u in user, i in item: (sum(k in d: U[u,k]*V[i,k]))^2)`. Gathers print as `ratings.user[t]`.
 import { assertNever, type Expr, type ExprOf, type Ix } from './nodes.ts';
-import { printSize } from './spaces.ts';
+import { columnKey, printSize, type PublicNames } from './spaces.ts';
 
 const PREC: Record<string, number> = { select: 0, cmp: 1, add: 2, mul: 3, neg: 3, pow: 5 };
 
@@ -67,67 +67,29 @@ function show(e: Expr, outer: number): string {
 // The modeller's form (`recc explain`): public names only, binders named after their spaces
 // (u, i, k, t, n, with ₂, ₃ … where one is taken), Gramians and dot products in matrix notation.
 
-/**
- * The public name of a space, column or tensor minted by lowering. This is the one function that
- * reads meaning out of an internal name (`R~x` the entries of sparse column x, `R#batch`/`R#total`
- * a relation's size symbols, `J~` a sample set, `P#rows` a param's touched rows, `R.~j` a sampled
- * column, `…#logq`/`#logq_table` log-probabilities); everything printed for a user goes through it.
- */
-export function publicName(name: string): string {
-  const suffix = /^(.*)#(logq_table|logq|rows|total|batch)$/.exec(name);
-  if (suffix) {
-    const [, base, kind] = suffix as unknown as [string, string, string];
-    if (kind === 'logq_table') return `logq_table(${publicName(base)})`;
-    if (kind === 'logq') return `logq(${publicName(base)})`;
-    if (kind === 'rows') return `rows(${base})`;
-    return publicName(base);
-  }
-  const dot = name.indexOf('.');
-  if (dot < 0) return publicRelation(name);
-  const rel = name.slice(0, dot);
-  const col = name.slice(dot + 1);
-  // a sampled id column `R.~j`: the sample j drawn for each tuple
-  if (col.startsWith('~')) return col.slice(1).replace(/\d+$/, '') || 'sample';
-  // an entries relation `R~x`: its columns read x.row, x.feat, x.val, x.pos
-  const entries = /~\d*$/.test(rel) ? null : /^(.+)~(.+)$/.exec(rel);
-  if (entries) return `${entries[2]}.${col}`;
-  return `${publicRelation(rel)}.${col}`;
-}
-
-/** A relation space's public name: `J~` (a sample set) is J, `R~x` (sparse entries) is R.x. */
-function publicRelation(r: string): string {
-  const set = /^(.*)~\d*$/.exec(r);
-  if (set) return set[1]!;
-  const entries = /^(.+)~(.+)$/.exec(r);
-  if (entries) return `${entries[1]}.${entries[2]}`;
-  return r.replace(/[~#]/g, '');
-}
-
-/** What a size symbol prints as: |space|, or B(rel) for a relation's current mini-batch. */
-export function publicSize(space: string): string {
-  return space.endsWith('#batch') ? `B(${publicName(space)})` : `|${publicName(space)}|`;
-}
-
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const subscript = (n: number): string => String(n).replace(/\d/g, (d) => SUB[Number(d)]!);
 
 export interface FormOptions {
   /** free indices, named first (a gradient's output axes) */
   readonly free?: readonly { readonly name: string; readonly space: string }[];
-  /** the kind of each space, for binder letters: t for a relation's tuples, n for entries, … */
-  readonly kindOf?: (space: string) => string | undefined;
+  /** the module's public names and space kinds (ir/spaces.ts `publicNames`); without it, names print as they are */
+  readonly names?: PublicNames;
 }
+
+const AS_IS: PublicNames = { space: (n) => n, tensor: (n) => n, kind: () => undefined };
 
 /** Names binders by the first letter of their space (t for a relation's tuples, n for entries). */
 function namer(opts: FormOptions): { nameFor: (key: string, space: string) => string; names: Map<string, string> } {
   const used = new Set<string>();
   const names = new Map<string, string>();
+  const pub = opts.names ?? AS_IS;
   const letter = (space: string): string => {
-    const kind = opts.kindOf?.(space);
-    if (space.includes('~') && !/~\d*$/.test(space)) return 'n';
-    if (space.endsWith('#rows')) return 'r';
-    if (kind === 'relation' && !/~\d*$/.test(space)) return 't';
-    const p = publicName(space).replace(/[^A-Za-z]/g, '');
+    const kind = pub.kind(space);
+    if (kind === 'entries') return 'n';
+    if (kind === 'touched-rows') return 'r';
+    if (kind === 'relation') return 't';
+    const p = pub.space(space).replace(/[^A-Za-z]/g, '');
     return (p[0] ?? 'x').toLowerCase();
   };
   const nameFor = (key: string, space: string): string => {
@@ -156,6 +118,8 @@ export function formFreeNames(opts: FormOptions): string[] {
 /** `e` as a modeller reads it, in the DSL's notation with public names and named binders. */
 export function printForm(e: Expr, opts: FormOptions = {}): string {
   const { nameFor, names } = namer(opts);
+  const pub = opts.names ?? AS_IS;
+  const publicName = pub.tensor;
   // binders in order of appearance; a binder reused by two sibling sums keeps one name (same index)
   const seen = new Set<number>();
   const visit = (x: Expr): void => {
@@ -169,7 +133,7 @@ export function printForm(e: Expr, opts: FormOptions = {}): string {
   const nm = (i: { readonly name: string; readonly space: string }): string => names.get(ik(i)) ?? i.name;
   const ix = (x: Ix): string => {
     if (x.kind === 'var') return nm(x.idx);
-    return `${publicName(`${x.rel}.${x.col}`)}[${nm(x.t)}]`;
+    return `${publicName(columnKey(x.rel, x.col))}[${nm(x.t)}]`;
   };
   /** `e` as a matrix over (k, l) if it is one: T[k,l] → T, Σ_u A[u,k]·B[u,l] → AᵀB. */
   const matrix = (x: Expr, k: string, l: string): string | undefined => {
@@ -192,7 +156,7 @@ export function printForm(e: Expr, opts: FormOptions = {}): string {
       case 'const':
         return x.value < 0 ? paren(String(x.value), 3, outer) : String(x.value);
       case 'size':
-        return publicSize(x.space);
+        return x.sym.kind === 'batch' ? `B(${pub.space(x.sym.space)})` : `|${pub.space(x.sym.space)}|`;
       case 'tensor':
         return x.ix.length ? `${publicName(x.name)}[${x.ix.map(ix).join(',')}]` : publicName(x.name);
       case 'add': {
@@ -257,10 +221,10 @@ export function printForm(e: Expr, opts: FormOptions = {}): string {
             if (m) return `(${m})[${nm(k)},${nm(l)}]`;
           }
         }
-        return `sum(${x.over.map((i) => `${nm(i)} in ${publicName(i.space)}`).join(', ')}: ${go(x.body, 0)})`;
+        return `sum(${x.over.map((i) => `${nm(i)} in ${pub.space(i.space)}`).join(', ')}: ${go(x.body, 0)})`;
       }
       case 'reduce':
-        return `${x.fn}(${x.over.map((i) => `${nm(i)} in ${publicName(i.space)}`).join(', ')}: ${go(x.body, 0)})`;
+        return `${x.fn}(${x.over.map((i) => `${nm(i)} in ${pub.space(i.space)}`).join(', ')}: ${go(x.body, 0)})`;
       default:
         return assertNever(x);
     }

@@ -172,3 +172,56 @@ export function columnKey(rel: string, col: string): string {
 export function logqTableName(s: { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string } | { readonly kind: 'set'; readonly space: string }): string {
   return `${s.kind === 'per-tuple' ? columnKey(s.rel, s.col) : s.space}#logq_table`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Public names: how internal names read to a modeller (`recc explain`), built from kinds
+
+/** A sampler as the public-name table needs it (ir/module.ts `Sampler`). */
+type NamedSampler =
+  | { readonly kind: 'per-tuple'; readonly rel: string; readonly col: string; readonly variable?: string }
+  | { readonly kind: 'set'; readonly space: string };
+
+/**
+ * The public name of every space, column and sampler table of a module, built by walking the spaces
+ * and samplers by kind (never by reading a name back): a domain, dim or relation by its name, a
+ * relation's column `ratings.rating`, a sparse column's entries `clicks.x` with columns `x.feat`,
+ * a sample set `J` with `J.id`, a per-tuple sample by its variable, log-probabilities as `logq(j)`
+ * and `logq_table(j)`, touched rows `rows(U)`. Names not in the table (params, hypers, temps) are
+ * the model's own and print as they are.
+ */
+export interface PublicNames {
+  /** a space's public name */
+  readonly space: (name: string) => string;
+  /** a tensor's (param, hyper, data column, sampler table) public name */
+  readonly tensor: (name: string) => string;
+  /** the space's kind, undefined for a space the module does not declare (a planner's chunks) */
+  readonly kind: (name: string) => Space['kind'] | undefined;
+}
+
+export function publicNames(spaces: ReadonlyMap<string, Space>, samplers: readonly NamedSampler[] = []): PublicNames {
+  const spaceNames = new Map<string, string>();
+  const tensorNames = new Map<string, string>();
+  for (const s of spaces.values()) {
+    const shown = displayName(s);
+    spaceNames.set(s.name, shown);
+    if (!isTupleSpace(s)) continue;
+    // an entries relation's columns read x.row, x.feat, x.val: the sparse column's own name
+    const prefix = s.kind === 'entries' ? s.col : shown;
+    for (const col of s.columns.keys()) tensorNames.set(columnKey(s.name, col), `${prefix}.${col}`);
+  }
+  for (const smp of samplers) {
+    if (smp.kind === 'per-tuple') {
+      const shown = smp.variable ?? 'sample';
+      tensorNames.set(columnKey(smp.rel, smp.col), shown);
+      tensorNames.set(columnKey(smp.rel, sampledLogqColumn(smp.col)), `logq(${shown})`);
+      tensorNames.set(logqTableName(smp), `logq_table(${shown})`);
+    } else {
+      tensorNames.set(logqTableName(smp), `logq_table(${spaceNames.get(smp.space) ?? smp.space})`);
+    }
+  }
+  return {
+    space: (name) => spaceNames.get(name) ?? name,
+    tensor: (name) => tensorNames.get(name) ?? name,
+    kind: (name) => spaces.get(name)?.kind,
+  };
+}

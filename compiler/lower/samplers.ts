@@ -50,7 +50,7 @@ export function bindSample(ctx: LowerState, b: Extract<ast.Binding, { kind: 'Sam
     if (!outerRel) throw new Unsupported(b.span, 'a single sample `j ~ …` needs a tuple binding before it, e.g. `(u, i) in likes, j ~ uniform(item)`');
     const col = sampledColumn(ctx.fresh(b.var.name));
     const exclude = excludeArg ? excludeOf(ctx, excludeArg, domain, outerRel.rel) : undefined;
-    const smp: Sampler = { kind: 'per-tuple', rel: outerRel.rel, col, domain, dist, alpha, source: outerRel.rel, ...(exclude ? { exclude } : {}) };
+    const smp: Sampler = { kind: 'per-tuple', rel: outerRel.rel, col, variable: b.var.name, domain, dist, alpha, source: outerRel.rel, ...(exclude ? { exclude } : {}) };
     samplers.push(smp);
     samplerTables.set(domain, logqTableName(smp));
     const ix: Ix = { kind: 'gather', rel: outerRel.rel, col, domain, t: outerRel.t };

@@ -53,7 +53,7 @@ const ds = tinyDataset({ users: 30, items: 60, tuples: 3000, seed: 11, skew: 1.2
 const likes = ds.train.get('likes')!;
 const ITEMS = 60;
 const perTuple = (dist: 'uniform' | 'pop', alpha: number, extra: Partial<Extract<Sampler, { kind: 'per-tuple' }>> = {}): Sampler => ({
-  kind: 'per-tuple', rel: 'likes', col: '~j', domain: 'item', dist, alpha, source: 'likes', ...extra,
+  kind: 'per-tuple', rel: 'likes', col: '~j', variable: 'j', domain: 'item', dist, alpha, source: 'likes', ...extra,
 });
 
 describe('sampler distributions (chi-square at significance 0.001, 200k draws)', () => {
