@@ -3,18 +3,19 @@
 // and mf-biased (batch 4096) — at the ML-100K shape (u.data when present, else synthetic of its shape)
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
 // shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, gpu.js webasm, the
-// runtime's `train`) and the reference as child processes, interleaved (recc, numpy, recc, numpy, …),
-// so each run's peak RSS is its own and a load change hits both. The first recc run records its
-// initial params and every mini-batch (tuples and sampled negatives); each reference run replays them,
-// so both optimize the same objective from the same point on the same batches, and their losses per
-// term at every step are compared: they must agree to ~5 digits at step 1 (before any update) and
-// closely after (float32 rounding differs); a disagreement is flagged loudly and the exit code is 1.
+// runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
+// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. The first
+// recc run records its initial params and every mini-batch (tuples and sampled negatives); each
+// reference run replays them, so both optimize the same objective from the same point on the same
+// batches, and their losses per term at every step are compared: they must agree to ~5 digits at
+// step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
+// loudly and the exit code is 1.
 // Timing: per run, the median CPU (and wall) seconds of steps 2…N (step 1 compiles kernels), times
 // steps per epoch (1 full batch, ⌈tuples/4096⌉ mini-batch); the table shows the median over reps and
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps 6] [--mode webasm] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode webasm] [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,7 +32,15 @@ const MODELS = option('models', 'mf-gramian,enmf,bpr,mf-biased').split(',');
 const SHAPES = option('shapes', 'ml100k,ml1m').split(',');
 const DIMS = option('dims', '32,64').split(',').map(Number);
 const REPS = Math.max(1, Number(option('reps', '3')));
-const STEPS = Math.max(2, Number(option('steps', '6')));
+/** steps per run: --steps, else 6 for a full-batch model (one step is an epoch) and 16 for a mini-batch
+ * one (its first batches still grow the touched-rows capacity, which compiles a kernel now and then) */
+const STEPS_OPT = option('steps', '');
+function stepsFor(model: string): number {
+  if (STEPS_OPT) return Math.max(2, Number(STEPS_OPT));
+  const file = join(repoRoot(), 'examples', `${model}.recmodel`);
+  const c = compileSource(file, readFileSync(file, 'utf8')).compiled;
+  return c?.model.train.batch.kind === 'full' ? 6 : 16;
+}
 const MODE = option('mode', 'webasm');
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
@@ -111,15 +120,15 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
   return { error: `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n    ${why}` };
 }
 
-function runRecc(model: string, dataDir: string, dim: number, record?: string): { out?: ReccRun; error?: string } {
-  const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(STEPS), '--mode', MODE];
+function runRecc(model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
+  const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
   if (record) args.push('--record', record);
   return child(process.execPath, args, process.env) as { out?: ReccRun; error?: string };
 }
 
-function runNumpy(model: string, dataDir: string, dim: number, replay: string): { out?: Run; error?: string } {
-  const args = [join(HERE, 'reference.py'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(STEPS), '--replay', replay];
+function runNumpy(model: string, dataDir: string, dim: number, steps: number, replay: string): { out?: Run; error?: string } {
+  const args = [join(HERE, 'reference.py'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--replay', replay];
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   return child(PYTHON, args, env) as { out?: Run; error?: string };
 }
@@ -170,7 +179,7 @@ function ratio(a: number, b: number): string {
 }
 
 function summary(cells: readonly Cell[]): void {
-  console.log(`\nseconds per epoch (median over runs of each run's median step 2…${STEPS} × steps/epoch), peak RSS (median over runs); ratios recc/numpy`);
+  console.log(`\nseconds per epoch (median over runs of each run's median step 2…N × steps/epoch), peak RSS (median over runs); ratios recc/numpy`);
   console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
   for (const c of cells) {
     const spe = c.recc[0]?.stepsPerEpoch ?? c.numpy[0]?.stepsPerEpoch ?? NaN;
@@ -185,7 +194,7 @@ function summary(cells: readonly Cell[]): void {
 }
 
 function main(): void {
-  console.log(`bench/peers: recc (gpu.js ${MODE}) vs numpy+scipy; ${REPS} interleaved runs of ${STEPS} steps per config; node ${process.version}, ${cpus().length} CPUs`);
+  console.log(`bench/peers: recc (gpu.js ${MODE}) vs numpy+scipy; ${REPS} interleaved runs of ${STEPS_OPT || '6 (full batch) or 16 (mini-batch)'} steps per config; node ${process.version}, ${cpus().length} CPUs`);
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (timings mean something only when nothing else runs)`);
   const noPython = pythonProblem();
   if (noPython) console.log(`reference SKIPPED: ${noPython}; recc is timed alone, no ratios, no loss check`);
@@ -198,25 +207,27 @@ function main(): void {
       writeShape(dataDir, s);
       console.log(`\n${s.label}: ${s.nUsers} users × ${s.nItems} items, ${s.users.length} ratings (${s.source})`);
       for (const model of MODELS) {
+        const steps = stepsFor(model);
         for (const dim of DIMS) {
           const cell: Cell = { model, shape: s.label, dim, recc: [], numpy: [], errors: [] };
           cells.push(cell);
           const replay = join(tmp, `${shapeName}-${model}-d${dim}`);
           console.log(`\n${model} ${s.label} d=${dim}`);
           for (let rep = 0; rep < REPS; rep++) {
-            const a = runRecc(model, dataDir, dim, rep === 0 ? replay : undefined);
+            const a = runRecc(model, dataDir, dim, steps, rep === 0 ? replay : undefined);
             if (a.out) cell.recc.push(a.out);
             else cell.errors.push(`recc: ${a.error}`);
             if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
             if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
+            const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
+            // the reference replays the first recc run: without it there is nothing to replay
             if (noPython || cell.recc.length === 0) {
-              if (a.error) console.log(`  recc failed: ${a.error}`);
+              console.log(`  run ${rep + 1}: recc ${line(a.out)}`);
               continue;
             }
-            const b = runNumpy(model, dataDir, dim, replay);
+            const b = runNumpy(model, dataDir, dim, steps, replay);
             if (b.out) cell.numpy.push(b.out);
             else cell.errors.push(`numpy: ${b.error}`);
-            const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
             console.log(`  run ${rep + 1}: recc ${line(a.out)} │ numpy ${line(b.out)}`);
           }
           for (const e of cell.errors) console.log(`  FAILED ${e}`);
@@ -230,7 +241,7 @@ function main(): void {
   }
   summary(cells);
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ steps: STEPS, reps: REPS, mode: MODE, cells }, null, 1)}\n`);
+  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ reps: REPS, mode: MODE, cells }, null, 1)}\n`);
   const bad = cells.filter((c) => (c.agreement && !c.agreement.ok) || c.errors.length);
   if (bad.length) {
     console.log(`\n!!!!!!!! ${bad.length} configs disagree or failed: ${bad.map((c) => `${c.model} ${c.shape} d=${c.dim}`).join(', ')} !!!!!!!!`);

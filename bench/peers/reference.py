@@ -92,12 +92,17 @@ def csr_by(rows, cols, n_rows, n_cols):
 
 
 class RowScatter:
-    """Σ of per-tuple rows into the distinct ids they belong to: `rows` (ascending distinct ids) and
-    S (|rows| × B, S[r, t] = 1 where ids[t] = rows[r]) as CSR, so that S @ X sums X's rows by id."""
+    """Σ of per-tuple rows into the distinct ids they belong to: `rows` (ascending distinct ids of a
+    domain of n) and S (|rows| × B, S[r, t] = 1 where ids[t] = rows[r]) as CSR, so that S @ X sums X's
+    rows by id. Built by scipy's COO → CSR counting sort over the whole domain (no comparison sort),
+    then its empty rows dropped from indptr."""
 
-    def __init__(self, ids):
-        self.rows, inv = np.unique(ids, return_inverse=True)
-        self.S = csr_by(inv.astype(np.int32), np.arange(len(ids), dtype=np.int32), len(self.rows), len(ids))(np.ones(len(ids), dtype=F32))
+    def __init__(self, ids, n):
+        B = len(ids)
+        full = sp.csr_matrix((np.ones(B, dtype=F32), (ids, np.arange(B, dtype=np.int32))), shape=(n, B))
+        self.rows = np.flatnonzero(np.diff(full.indptr)).astype(np.int32)
+        indptr = np.append(full.indptr[self.rows], B)
+        self.S = sp.csr_matrix((full.data, full.indices, indptr), shape=(len(self.rows), B), copy=False)
 
     def __call__(self, x):
         return self.S @ x
@@ -200,7 +205,7 @@ class Bpr:
         }
         g = (expit(x) / B)[:, None]
         reg = 2 * self.lam / B
-        su, sv = RowScatter(u), RowScatter(np.concatenate([i, j]))
+        su, sv = RowScatter(u, len(U)), RowScatter(np.concatenate([i, j]), len(V))
         dU = su(g * dV_ji + reg * Uu)
         dV = sv(np.concatenate([reg * Vi - g * Uu, g * Uu]))
         return terms, {'U': (su.rows, dU), 'V': (sv.rows, dV)}
@@ -226,7 +231,7 @@ class MfBiased:
         terms = {'mse': f64sum(e * e) / B, 'l2': self.lam * (f64sum(Uu * Uu) + f64sum(Vi * Vi)) / B}
         g = (-2 / B) * e
         reg = 2 * self.lam / B
-        su, si = RowScatter(u), RowScatter(i)
+        su, si = RowScatter(u, len(U)), RowScatter(i, len(V))
         grads = {
             'U': (su.rows, su(g[:, None] * Vi + reg * Uu)),
             'V': (si.rows, si(g[:, None] * Uu + reg * Vi)),
@@ -388,11 +393,12 @@ def main():
                 a, b = offsets[k], offsets[k + 1]
                 batch = {c: col[a:b] for c, col in replay.items()}
         terms, grads = model.step(params, batch)
-        bad = [t for t, v in terms.items() if not np.isfinite(v)]
-        opt.update(params, grads)
+        finite = all(np.isfinite(v) for v in terms.values())
+        if finite:  # as recc: a step whose loss is not finite is logged, not applied, and ends the run
+            opt.update(params, grads)
         steps.append({'step': k + 1, 'terms': terms, 'total': sum(terms.values()),
                       'cpu': time.process_time() - c0, 'wall': time.perf_counter() - w0})
-        if bad:
+        if not finite:
             break
     n_rel = len(model.u) if spec['batch'] == 'full' else len(batches.rel['user'])
     out = {
