@@ -129,10 +129,15 @@ function runRecc(model: string, dataDir: string, dim: number, steps: number, rec
 
 function runNumpy(model: string, dataDir: string, dim: number, steps: number, replay: string): { out?: Run; error?: string } {
   const args = [join(HERE, 'reference.py'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--replay', replay];
-  // one BLAS thread; and glibc keeps freed blocks of up to 16 MB for reuse instead of mmapping every
-  // temporary of ≥ 128 KB afresh (a 4096 × 32 float32 batch array is 512 KB): page faults per numpy op
-  // otherwise cost the peer ~30% of a mini-batch step (mf-biased ML-100K d=32: 8–12 → 6.5 ms here)
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', MALLOC_MMAP_THRESHOLD_: String(16 << 20) };
+  // one BLAS thread; and glibc keeps freed blocks (up to 16 MB) for reuse instead of mmapping each
+  // temporary of ≥ 128 KB afresh and trimming the heap after it (a 4096 × 32 float32 array is 512 KB):
+  // the page faults otherwise cost the peer 30% of a mini-batch step and 3× an ML-100K mf-gramian
+  // epoch here. Both knobs together: setting the mmap threshold alone freezes the trim threshold at
+  // 128 KB, which is worse than the default (measured: 14 ms default, 77 ms mmap only, 5 ms both).
+  const env = {
+    ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1',
+    MALLOC_MMAP_THRESHOLD_: String(16 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20),
+  };
   return child(PYTHON, args, env) as { out?: Run; error?: string };
 }
 

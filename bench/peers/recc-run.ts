@@ -15,7 +15,7 @@ import { evalMany, type Backend, type ManyResult, type TensorRequest } from '../
 import { GpuBackend } from '../../runtime/exec/backends.ts';
 import type { ExecMode } from '../../runtime/exec/executor.ts';
 import { filterRelation, type Relation } from '../../runtime/data/load.ts';
-import { predicate, primaryRelation, type Dataset } from '../../runtime/data/dataset.ts';
+import { predicate, type Dataset } from '../../runtime/data/dataset.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { f32, i32, readNpy, writeNpy } from '../../runtime/output/npy.ts';
 import { train } from '../../runtime/train/train.ts';
@@ -64,7 +64,9 @@ function datasetOf(compiled: Compiled, s: Shape): Dataset {
     const base = train.get(info.source.base)!;
     train.set(info.name, filterRelation(base, predicate(info.source.where, base), info.name));
   }
-  return { ids: identityIds(s), train, test: new Map(), primary: primaryRelation(model)!.name, protocol: 'every tuple trains (bench/peers)' };
+  // batches come from the relation the model splits (as `recc run` draws them), else its file relation
+  const primary = model.split?.relation ?? file.name;
+  return { ids: identityIds(s), train, test: new Map(), primary, protocol: 'every tuple trains (bench/peers)' };
 }
 
 /** The example's text with the bench's batch size (when given). */
@@ -74,6 +76,7 @@ function sourceOf(model: string, batch: number | undefined): { file: string; tex
   return { file, text: batch === undefined ? text : text.replace(/batch \d+/, `batch ${batch}`) };
 }
 
+/** Compiled at the real sizes: every relation's tuple count, the primary's batch (size keys from lower.ts). */
 function compileAt(file: string, text: string, dim: number, s: Shape, relSizes: ReadonlyMap<string, number>, primary: string, batch: number): Compiled {
   const sizes = new Map([['user', s.nUsers], ['item', s.nItems]]);
   for (const [name, n] of relSizes) {
