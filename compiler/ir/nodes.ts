@@ -140,7 +140,7 @@ export function mul(...xs: readonly Expr[]): Expr {
   xs.forEach(push);
   const args: Expr[] = [];
   for (const { base, exp } of powers.values()) {
-    const f = pow(base, exp);
+    const f = exp === 1 ? base : pow(base, exp); // a factor that occurs once is itself
     if (f.op === 'mul') args.push(...f.args);
     else args.push(f);
   }
