@@ -60,27 +60,32 @@ const isConst = (e: Expr): e is Const => e.op === 'const';
 const isValue = (value: number) => (e: Expr): boolean => e.op === 'const' && e.value === value;
 const when = (b: boolean): true | undefined => (b ? true : undefined);
 const finite = (r: number): number | undefined => (Number.isFinite(r) ? r : undefined);
+/** the constant operands, where there are two or more to fold into one */
+const severalConsts = (args: readonly Expr[]): Const[] | undefined => {
+  const cs = args.filter(isConst);
+  return cs.length >= 2 ? cs : undefined;
+};
+const bothConst = (a: Expr, b: Expr): readonly [number, number] | undefined => (isConst(a) && isConst(b) ? [a.value, b.value] : undefined);
+const others = (args: readonly Expr[], drop: (e: Expr) => boolean): Expr[] => args.filter((a) => !drop(a));
 
 // c₁ + c₂ + x  →  (c₁+c₂) + x     the constants summed in the order they came (float rounding)
-export const addConsts = foldRule('add-consts', 'add', (p) => {
-  const cs = p.args.filter(isConst);
-  return cs.length >= 2 ? cs : undefined;
-}, (p, cs, k) => k.addOf([...p.args.filter((a) => !isConst(a)), k.konst(cs.reduce((s, c) => s + c.value, 0))]));
+export const addConsts = foldRule('add-consts', 'add', (p) => severalConsts(p.args), (p, cs, k) =>
+  k.addOf([...others(p.args, isConst), k.konst(cs.reduce((s, c) => s + c.value, 0))]),
+);
 
 // x + 0  →  x
-export const addZero = foldRule('add-zero', 'add', (p) => when(p.args.some(isValue(0))), (p, _, k) => k.addOf(p.args.filter((a) => !isValue(0)(a))));
+export const addZero = foldRule('add-zero', 'add', (p) => when(p.args.some(isValue(0))), (p, _, k) => k.addOf(others(p.args, isValue(0))));
 
 // c₁·c₂·x  →  (c₁c₂)·x     the constants multiplied in the order they came
-export const mulConsts = foldRule('mul-consts', 'mul', (p) => {
-  const cs = p.args.filter(isConst);
-  return cs.length >= 2 ? cs : undefined;
-}, (p, cs, k) => k.mulOf([...p.args.filter((a) => !isConst(a)), k.konst(cs.reduce((s, c) => s * c.value, 1))]));
+export const mulConsts = foldRule('mul-consts', 'mul', (p) => severalConsts(p.args), (p, cs, k) =>
+  k.mulOf([...others(p.args, isConst), k.konst(cs.reduce((s, c) => s * c.value, 1))]),
+);
 
 // 0·x  →  0
 export const mulZero = foldRule('mul-zero', 'mul', (p) => when(p.args.some(isValue(0))), (_p, _, k) => k.konst(0));
 
 // 1·x  →  x
-export const mulOne = foldRule('mul-one', 'mul', (p) => when(p.args.some(isValue(1))), (p, _, k) => k.mulOf(p.args.filter((a) => !isValue(1)(a))));
+export const mulOne = foldRule('mul-one', 'mul', (p) => when(p.args.some(isValue(1))), (p, _, k) => k.mulOf(others(p.args, isValue(1))));
 
 // x⁰  →  1
 export const powZero = foldRule('pow-zero', 'pow', (p) => when(p.exp === 0), (_p, _, k) => k.konst(1));
@@ -89,7 +94,12 @@ export const powZero = foldRule('pow-zero', 'pow', (p) => when(p.exp === 0), (_p
 export const powOne = foldRule('pow-one', 'pow', (p) => when(p.exp === 1), (p) => p.base);
 
 // cⁿ  →  the number cⁿ     where it is finite
-export const powConst = foldRule('pow-const', 'pow', (p) => (isConst(p.base) ? finite(Math.pow(p.base.value, p.exp)) : undefined), (_p, r, k) => k.konst(r));
+export const powConst = foldRule(
+  'pow-const',
+  'pow',
+  (p) => (isConst(p.base) ? finite(Math.pow(p.base.value, p.exp)) : undefined),
+  (_p, r, k) => k.konst(r),
+);
 
 // (xᵃ)ⁿ  →  x^(a·n)     a, n integers
 export const powPow = foldRule(
@@ -111,20 +121,25 @@ export const powMul = foldRule(
 );
 
 // f(c)  →  the number f(c)     where it is finite
-export const callConst = foldRule('call-const', 'call', (p) => (isConst(p.arg) ? finite(evalUnary(p.fn, p.arg.value)) : undefined), (_p, r, k) => k.konst(r));
+export const callConst = foldRule(
+  'call-const',
+  'call',
+  (p) => (isConst(p.arg) ? finite(evalUnary(p.fn, p.arg.value)) : undefined),
+  (_p, r, k) => k.konst(r),
+);
 
 // max(c₁, c₂)  →  the larger (min: the smaller)
-export const call2Consts = foldRule('call2-consts', 'call2', (p) => (isConst(p.a) && isConst(p.b) ? [p.a.value, p.b.value] as const : undefined), (p, [a, b], k) =>
+export const call2Consts = foldRule('call2-consts', 'call2', (p) => bothConst(p.a, p.b), (p, [a, b], k) =>
   k.konst(p.fn === 'max' ? Math.max(a, b) : Math.min(a, b)),
 );
 
 // c₁ < c₂  →  1 or 0     (every comparison)
-export const cmpConsts = foldRule('cmp-consts', 'cmp', (p) => (isConst(p.a) && isConst(p.b) ? [p.a.value, p.b.value] as const : undefined), (p, [a, b], k) =>
-  k.konst(evalCmp(p.cmp, a, b) ? 1 : 0),
-);
+export const cmpConsts = foldRule('cmp-consts', 'cmp', (p) => bothConst(p.a, p.b), (p, [a, b], k) => k.konst(evalCmp(p.cmp, a, b) ? 1 : 0));
 
 // (c ? a : b)  →  a where c ≠ 0, else b
-export const selectConst = foldRule('select-const', 'select', (p) => (isConst(p.cond) ? p.cond : undefined), (p, c) => (c.value !== 0 ? p.a : p.b));
+export const selectConst = foldRule('select-const', 'select', (p) => (isConst(p.cond) ? p.cond : undefined), (p, c) =>
+  c.value !== 0 ? p.a : p.b,
+);
 
 // (c ? a : a)  →  a
 export const selectSame = foldRule('select-same', 'select', (p) => when(p.a === p.b), (p) => p.a);
@@ -156,7 +171,7 @@ export const foldRules: readonly FoldRule[] = [
   selectConst, selectSame,
   deltaSame,
   sumZero, sumUnused,
-] as readonly FoldRule[];
+];
 
 const byOp = new Map<Op, FoldRule[]>();
 for (const r of foldRules) byOp.set(r.op, [...(byOp.get(r.op) ?? []), r]);
