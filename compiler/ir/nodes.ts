@@ -1,57 +1,20 @@
 // Tensor IR in index notation: sums over iteration spaces of products of tensor accesses.
 // Invariants: nodes are immutable and hash-consed, so `a === b` iff they are structurally equal;
-// smart constructors canonicalize (flatten and sort add/mul by `compareExpr`, a structural order, fold
-// constants, drop empty sums). Nothing about a node depends on what the process built before it.
+// smart constructors canonicalize (flatten add/mul and merge like terms and factors, sort by
+// `compareExpr`, a structural order) and fold constants by the rules of fold.ts (2+3 → 5, x·0 → 0,
+// Σ 0 → 0, …) before interning. Nothing about a node depends on what the process built before it.
+// The node types, index keys and free indices live in expr.ts, re-exported here.
 // An index variable ranges over a *space*: an index domain (`user`), a dim (`d`) or the tuples of
 // a relation (`ratings`); `space` names it and the module's space table says which kind it is.
 import { InternalError } from '../diagnostics/diagnostics.ts';
+import {
+  assertNever, idxKey, ixKey, type BinaryFn, type CmpOp, type Expr, type ExprOf, type Idx, type Ix, type Op, type ReduceFn,
+  type TensorKind, type UnaryFn,
+} from './expr.ts';
+import { fold, type Build } from './fold.ts';
 import { sizeKey, spaceSize, type SizeSym } from './spaces.ts';
 
-export interface Idx {
-  readonly name: string;
-  readonly space: string;
-}
-
-/** An index position of a tensor access: a variable, or a relation column gathered at a tuple. */
-export type Ix =
-  | { readonly kind: 'var'; readonly idx: Idx }
-  /** `rel.col[t]` — the id (in `domain`) that column `col` holds at tuple `t` of `rel` */
-  | { readonly kind: 'gather'; readonly rel: string; readonly col: string; readonly domain: string; readonly t: Idx };
-
-/** What a tensor leaf refers to. Params are learned; data are relation value columns (`rel.col`);
- * hypers are scalar hyperparameters (const) kept symbolic so a compiled artifact can be rerun with
- * --set; temps are intermediates materialized by the planner (codegen/plan.ts). */
-export type TensorKind = 'param' | 'data' | 'hyper' | 'temp';
-
-export type UnaryFn = 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'logsigmoid' | 'softplus' | 'relu' | 'tanh' | 'step' | 'sign';
-export type BinaryFn = 'max' | 'min';
-/** what a `reduce` node takes over its iteration space: the extremum, or (`arg…`, over one index)
- * the 0-based position of that index at the first element attaining it */
-export type ReduceFn = 'max' | 'min' | 'argmax' | 'argmin';
-export type CmpOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
-
-export type Expr =
-  | { readonly op: 'const'; readonly id: number; readonly value: number }
-  /** a size symbol (ir/spaces.ts); `space` is its key in a Sizes map, `sym` says what it counts */
-  | { readonly op: 'size'; readonly id: number; readonly space: string; readonly sym: SizeSym }
-  | { readonly op: 'tensor'; readonly id: number; readonly kind: TensorKind; readonly name: string; readonly ix: readonly Ix[] }
-  | { readonly op: 'add'; readonly id: number; readonly args: readonly Expr[] }
-  | { readonly op: 'mul'; readonly id: number; readonly args: readonly Expr[] }
-  | { readonly op: 'pow'; readonly id: number; readonly base: Expr; readonly exp: number }
-  | { readonly op: 'call'; readonly id: number; readonly fn: UnaryFn; readonly arg: Expr }
-  | { readonly op: 'call2'; readonly id: number; readonly fn: BinaryFn; readonly a: Expr; readonly b: Expr }
-  | { readonly op: 'cmp'; readonly id: number; readonly cmp: CmpOp; readonly a: Expr; readonly b: Expr }
-  | { readonly op: 'select'; readonly id: number; readonly cond: Expr; readonly a: Expr; readonly b: Expr }
-  /** Kronecker delta: 1 where two index positions hold the same id, else 0 (from differentiation) */
-  | { readonly op: 'eq'; readonly id: number; readonly a: Ix; readonly b: Ix }
-  | { readonly op: 'sum'; readonly id: number; readonly over: readonly Idx[]; readonly body: Expr }
-  /** max or min of body over the iteration space of `over` (binders, like a sum's); 0 when that space is empty */
-  | { readonly op: 'reduce'; readonly id: number; readonly fn: ReduceFn; readonly over: readonly Idx[]; readonly body: Expr }
-  /** the id an index position holds as a number: a variable's 0-based position, a gather's id */
-  | { readonly op: 'ord'; readonly id: number; readonly ix: Ix };
-
-export type Op = Expr['op'];
-export type ExprOf<K extends Op> = Extract<Expr, { op: K }>;
+export * from './expr.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Hash-consing
@@ -80,16 +43,6 @@ function intern<E extends Expr>(key: string, make: (id: number) => E): E {
   return e;
 }
 
-export function idxKey(i: Idx): string {
-  return `${i.name}:${i.space}`;
-}
-
-export function ixKey(x: Ix): string {
-  return x.kind === 'var' ? idxKey(x.idx) : `${x.rel}.${x.col}@${idxKey(x.t)}`;
-}
-
-export const v = (idx: Idx): Ix => ({ kind: 'var', idx });
-export const idx = (name: string, space: string): Idx => ({ name, space });
 
 // ---------------------------------------------------------------------------------------------
 // Smart constructors
@@ -118,14 +71,21 @@ export function isConst(e: Expr, value?: number): boolean {
   return e.op === 'const' && (value === undefined || e.value === value);
 }
 
-/** n-ary sum: flattens nested adds, folds constants, merges like terms (c·x + c'·x → (c+c')·x). */
+/** The constructors folding rules build their replacements with (ir/fold.ts). */
+const BUILD: Build = { konst, size, mul, pow, sum, addOf, mulOf };
+
+/**
+ * n-ary sum. Canonicalizes — flattens nested adds and merges like terms, c·x + c'·x → (c+c')·x, the
+ * coefficients summed in the order they came (a term whose coefficient comes to 0 is 0·x, which mul
+ * folds to 0) — then folds the constants (fold.ts: add-consts, add-zero) and sorts.
+ */
 export function add(...xs: readonly Expr[]): Expr {
   const terms = new Map<number, { coef: number; rest: Expr }>();
-  let c = 0;
+  const consts: Expr[] = [];
   const push = (e: Expr): void => {
     if (e.op === 'add') return e.args.forEach(push);
     if (e.op === 'const') {
-      c += e.value;
+      consts.push(e);
       return;
     }
     const [coef, rest] = splitCoef(e);
@@ -134,12 +94,19 @@ export function add(...xs: readonly Expr[]): Expr {
   };
   xs.forEach(push);
   const args: Expr[] = [];
-  for (const { coef, rest } of terms.values()) if (coef !== 0) args.push(coef === 1 ? rest : mul(konst(coef), rest));
-  if (c !== 0) args.push(konst(c));
+  for (const { coef, rest } of terms.values()) args.push(coef === 1 ? rest : mul(konst(coef), rest));
+  return addOf([...args, ...consts]);
+}
+
+/** The add of operands already flattened and merged: one operand is itself, none is 0; else folded
+ * (fold.ts), or sorted and interned. */
+function addOf(args: readonly Expr[]): Expr {
   if (args.length === 0) return ZERO;
   if (args.length === 1) return args[0]!;
-  args.sort(compareExpr);
-  return intern(`+${args.map((a) => a.id).join(',')}`, (id) => ({ op: 'add', id, args }));
+  const folded = fold('add', { args }, BUILD);
+  if (folded) return folded;
+  const sorted = [...args].sort(compareExpr);
+  return intern(`+${sorted.map((a) => a.id).join(',')}`, (id) => ({ op: 'add', id, args: sorted }));
 }
 
 /** A product's numeric coefficient and the rest: 3·x·y → [3, x·y]. */
@@ -152,14 +119,18 @@ export function splitCoef(e: Expr): [number, Expr] {
   return [1, e];
 }
 
-/** n-ary product: flattens, folds constants, collects equal factors into powers (x·x → x²). */
+/**
+ * n-ary product. Canonicalizes — flattens nested muls and collects equal factors into powers,
+ * x·x → x², x²·x⁻¹ → x (each power built by `pow`, which folds) — then folds the constants (fold.ts:
+ * mul-consts, mul-zero, mul-one) and sorts: the coefficient first, a power beside its base.
+ */
 export function mul(...xs: readonly Expr[]): Expr {
-  let c = 1;
+  const consts: Expr[] = [];
   const powers = new Map<number, { base: Expr; exp: number }>();
   const push = (e: Expr): void => {
     if (e.op === 'mul') return e.args.forEach(push);
     if (e.op === 'const') {
-      c *= e.value;
+      consts.push(e);
       return;
     }
     const [base, exp] = e.op === 'pow' ? [e.base, e.exp] : [e, 1];
@@ -167,19 +138,21 @@ export function mul(...xs: readonly Expr[]): Expr {
     powers.set(base.id, { base, exp: (prev?.exp ?? 0) + exp });
   };
   xs.forEach(push);
-  if (c === 0) return ZERO;
   const args: Expr[] = [];
   for (const { base, exp } of powers.values()) {
-    const f = pow(base, exp);
-    if (f.op === 'const') c *= f.value;
-    else if (f.op === 'mul') args.push(...f.args);
+    const f = exp === 1 ? base : pow(base, exp); // a factor that occurs once is itself
+    if (f.op === 'mul') args.push(...f.args);
     else args.push(f);
   }
-  args.sort(compareExpr);
-  if (c !== 1) args.unshift(konst(c));
-  if (args.length === 0) return konst(c);
+  return mulOf([...args, ...consts]);
+}
+
+/** The mul of factors already flattened and merged: one factor is itself, none is 1; else folded
+ * (fold.ts), or sorted and interned. */
+function mulOf(args: readonly Expr[]): Expr {
+  if (args.length === 0) return ONE;
   if (args.length === 1) return args[0]!;
-  return internMul(args);
+  return fold('mul', { args }, BUILD) ?? internMul([...args].sort(compareExpr));
 }
 
 function internMul(args: readonly Expr[]): Expr {
@@ -198,66 +171,46 @@ export function div(a: Expr, b: Expr): Expr {
   return mul(a, pow(b, -1));
 }
 
+/** base^exp; folded by fold.ts's pow rules (x⁰, x¹, cⁿ, (xᵃ)ⁿ, δⁿ, (c·x)ⁿ) where one applies. */
 export function pow(base: Expr, exp: number): Expr {
-  if (exp === 0) return ONE;
-  if (exp === 1) return base;
-  if (base.op === 'const') {
-    const r = Math.pow(base.value, exp);
-    if (Number.isFinite(r)) return konst(r);
-  }
-  if (base.op === 'pow' && Number.isInteger(exp) && Number.isInteger(base.exp)) return pow(base.base, base.exp * exp);
-  if (base.op === 'eq' && exp > 0) return base; // δⁿ = δ
-  // (c·x)^n = c^n · x^n for integer n keeps coefficients outside, so like terms merge
-  if (base.op === 'mul' && Number.isInteger(exp)) return mul(...base.args.map((a) => pow(a, exp)));
-  return intern(`^${base.id},${exp}`, (id) => ({ op: 'pow', id, base, exp }));
+  return fold('pow', { base, exp }, BUILD) ?? intern(`^${base.id},${exp}`, (id) => ({ op: 'pow', id, base, exp }));
 }
 
 export function call(fn: UnaryFn, arg: Expr): Expr {
-  if (arg.op === 'const') {
-    const r = evalUnary(fn, arg.value);
-    if (Number.isFinite(r)) return konst(r);
-  }
-  return intern(`f${fn}(${arg.id})`, (id) => ({ op: 'call', id, fn, arg }));
+  return fold('call', { fn, arg }, BUILD) ?? intern(`f${fn}(${arg.id})`, (id) => ({ op: 'call', id, fn, arg }));
 }
 
 export function call2(fn: BinaryFn, a: Expr, b: Expr): Expr {
-  if (a.op === 'const' && b.op === 'const') return konst(fn === 'max' ? Math.max(a.value, b.value) : Math.min(a.value, b.value));
-  return intern(`g${fn}(${a.id},${b.id})`, (id) => ({ op: 'call2', id, fn, a, b }));
+  return fold('call2', { fn, a, b }, BUILD) ?? intern(`g${fn}(${a.id},${b.id})`, (id) => ({ op: 'call2', id, fn, a, b }));
 }
 
 export function cmp(op: CmpOp, a: Expr, b: Expr): Expr {
-  if (a.op === 'const' && b.op === 'const') return konst(evalCmp(op, a.value, b.value) ? 1 : 0);
-  return intern(`?${op}(${a.id},${b.id})`, (id) => ({ op: 'cmp', id, cmp: op, a, b }));
+  return fold('cmp', { cmp: op, a, b }, BUILD) ?? intern(`?${op}(${a.id},${b.id})`, (id) => ({ op: 'cmp', id, cmp: op, a, b }));
 }
 
 export function select(cond: Expr, a: Expr, b: Expr): Expr {
-  if (cond.op === 'const') return cond.value !== 0 ? a : b;
-  if (a === b) return a;
-  return intern(`s(${cond.id},${a.id},${b.id})`, (id) => ({ op: 'select', id, cond, a, b }));
+  return fold('select', { cond, a, b }, BUILD) ?? intern(`s(${cond.id},${a.id},${b.id})`, (id) => ({ op: 'select', id, cond, a, b }));
 }
 
+/** δ(a, b), its two positions in canonical order; δ(x, x) folds to 1. */
 export function eq(a: Ix, b: Ix): Expr {
-  if (ixKey(a) === ixKey(b)) return ONE;
+  const folded = fold('eq', { a, b }, BUILD);
+  if (folded) return folded;
   const [x, y] = ixKey(a) < ixKey(b) ? [a, b] : [b, a];
   return intern(`=${ixKey(x)},${ixKey(y)}`, (id) => ({ op: 'eq', id, a: x, b: y }));
 }
 
-/** Σ over `over` of body. Drops indices the body does not mention (multiplying by their size). */
+/** Σ over `over` of body, its binders sorted (each once); a sum over nothing is its body. Folds
+ * Σ 0 to 0 and drops indices the body does not mention, multiplying by their size (fold.ts). */
 export function sum(over: readonly Idx[], body: Expr): Expr {
   if (over.length === 0) return body;
-  if (body.op === 'const' && body.value === 0) return ZERO;
-  const free = freeKeys(body);
-  const used: Idx[] = [];
-  const sizes: Idx[] = [];
-  for (const i of over) (free.has(idxKey(i)) ? used : sizes).push(i);
-  const scale = sizes.map((i) => size(i.space));
-  if (used.length === 0) return mul(...scale, body);
-  const sorted = [...used].sort((a, b) => (idxKey(a) < idxKey(b) ? -1 : 1));
+  const folded = fold('sum', { over, body }, BUILD);
+  if (folded) return folded;
+  const sorted = [...over].sort((a, b) => (idxKey(a) < idxKey(b) ? -1 : 1));
   for (let j = 1; j < sorted.length; j++) {
     if (idxKey(sorted[j]!) === idxKey(sorted[j - 1]!)) throw new InternalError(`sum binds ${sorted[j]!.name} twice`);
   }
-  const s = intern(`S[${sorted.map(idxKey).join(',')}](${body.id})`, (id) => ({ op: 'sum' as const, id, over: sorted, body }));
-  return scale.length ? mul(...scale, s) : s;
+  return intern(`S[${sorted.map(idxKey).join(',')}](${body.id})`, (id) => ({ op: 'sum' as const, id, over: sorted, body }));
 }
 
 /**
@@ -378,131 +331,5 @@ function compareNode(a: Expr, b: Expr): number {
     }
     default:
       return assertNever(a);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Free indices
-
-const freeMemo = new WeakMap<Expr, ReadonlyMap<string, Idx>>();
-
-/** The index variables an expression depends on that no enclosing sum binds. */
-export function freeIdx(e: Expr): ReadonlyMap<string, Idx> {
-  const hit = freeMemo.get(e);
-  if (hit) return hit;
-  const out = new Map<string, Idx>();
-  const addIx = (x: Ix): void => {
-    const i = x.kind === 'var' ? x.idx : x.t;
-    out.set(idxKey(i), i);
-  };
-  const addAll = (m: ReadonlyMap<string, Idx>): void => m.forEach((i, k) => out.set(k, i));
-  switch (e.op) {
-    case 'const':
-    case 'size':
-      break;
-    case 'tensor':
-      e.ix.forEach(addIx);
-      break;
-    case 'add':
-    case 'mul':
-      e.args.forEach((a) => addAll(freeIdx(a)));
-      break;
-    case 'pow':
-      addAll(freeIdx(e.base));
-      break;
-    case 'call':
-      addAll(freeIdx(e.arg));
-      break;
-    case 'call2':
-    case 'cmp':
-      addAll(freeIdx(e.a));
-      addAll(freeIdx(e.b));
-      break;
-    case 'select':
-      addAll(freeIdx(e.cond));
-      addAll(freeIdx(e.a));
-      addAll(freeIdx(e.b));
-      break;
-    case 'eq':
-      addIx(e.a);
-      addIx(e.b);
-      break;
-    case 'ord':
-      addIx(e.ix);
-      break;
-    case 'sum':
-    case 'reduce': {
-      addAll(freeIdx(e.body));
-      for (const i of e.over) out.delete(idxKey(i));
-      break;
-    }
-    default:
-      assertNever(e);
-  }
-  freeMemo.set(e, out);
-  return out;
-}
-
-export function freeKeys(e: Expr): ReadonlySet<string> {
-  return new Set(freeIdx(e).keys());
-}
-
-export function assertNever(x: never): never {
-  throw new InternalError(`unexpected IR node ${JSON.stringify(x)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scalar semantics shared by the interpreter, constant folding and codegen tests
-
-export function evalUnary(fn: UnaryFn, x: number): number {
-  switch (fn) {
-    case 'exp':
-      return Math.exp(x);
-    case 'log':
-      return Math.log(x);
-    case 'sqrt':
-      return Math.sqrt(x);
-    case 'abs':
-      return Math.abs(x);
-    case 'sigmoid':
-      return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-    case 'logsigmoid':
-      return -softplus(-x);
-    case 'softplus':
-      return softplus(x);
-    case 'relu':
-      return Math.max(0, x);
-    case 'tanh':
-      return Math.tanh(x);
-    case 'step':
-      return x > 0 ? 1 : 0;
-    case 'sign':
-      return x > 0 ? 1 : x < 0 ? -1 : 0;
-    default:
-      return assertNever(fn);
-  }
-}
-
-/** log(1 + e^x), stable for large |x| */
-export function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
-export function evalCmp(op: CmpOp, a: number, b: number): boolean {
-  switch (op) {
-    case '<':
-      return a < b;
-    case '<=':
-      return a <= b;
-    case '>':
-      return a > b;
-    case '>=':
-      return a >= b;
-    case '==':
-      return a === b;
-    case '!=':
-      return a !== b;
-    default:
-      return assertNever(op);
   }
 }

@@ -4,10 +4,13 @@
 // pure. Each rule's math is the one-line comment above its definition, e.g.
 //   // Σ_{x,…} δ(x, y)·g(x)  →  Σ_{…} g(y)
 // `engine.ts` runs lists of rules to a fixpoint; `passes/*.ts` hold the lists.
-// Constant folding is deliberately not a rule list: it is part of the smart constructors' canonical
-// form (ir/nodes.ts: 2+3 is the node 5, x·0 is 0, c·x + c'·x is (c+c')·x), on which hash-consing's
-// `===`, like-term merging and the rules' own guards (`select(c, g, 0)`, dropped empty sums) rely.
-// As a pass it would make a node's identity depend on whether folding had run yet.
+// Constant folding is a rule list too, but not one this driver runs: ir/fold.ts's `foldRules`
+// (`FoldRule`: the same name, math comment, guard and replacement, over a node about to be built) are
+// applied by the smart constructors of ir/nodes.ts as they build each node, so 2+3 is the node 5 and
+// x·0 is 0 from the start. Hash-consing's `===` and the rules here rely on that (`select(c, g, 0)`,
+// dropped empty sums); as a later pass it would make a node's identity depend on whether folding had
+// run yet. Canonicalization — flattening add/mul, merging like terms (c·x + c'·x → (c+c')·x) and
+// factors (x·x → x²), the structural sort — is no rule: it is the constructors' own code.
 import type { Expr, ExprOf, Op } from '../ir/nodes.ts';
 
 export interface Rule {
