@@ -143,6 +143,19 @@ describe('grammar', () => {
     expect(allTokens.length).toBeGreaterThan(40);
   });
 
+  it('the lexer makes every token with its end offset (the parser\'s node locations read it)', () => {
+    const text = 'param U[user, d] ~ normal(0, 0.1) # c\ndef s(u) = "x" + 12.5e-3';
+    for (const lex of [lexer(), lexer({ validate: true })]) {
+      const { tokens, errors } = lex.tokenize(text);
+      expect(errors).toEqual([]);
+      expect(tokens.length).toBeGreaterThan(10);
+      for (const t of tokens) {
+        expect(t.endOffset).toBe(t.startOffset + t.image.length - 1);
+        expect(text.slice(t.startOffset, t.endOffset! + 1)).toBe(t.image);
+      }
+    }
+  });
+
   it('grammar/cst.d.ts is what scripts/gen-cst-dts.ts generates from grammar/parser.ts (npm run gen:cst)', () => {
     expect(readFileSync(CST_DTS_PATH, 'utf8')).toBe(cstDts());
   });

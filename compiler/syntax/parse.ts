@@ -78,8 +78,6 @@ export function parse(src: SourceFile): ParseResult {
       reported.add(chunks.length - 1);
       continue;
     }
-    // the lexer tracks start offsets only; the parser's node locations need each token's last offset
-    t.endOffset = t.startOffset + t.image.length - 1;
     if (DECL_KEYWORDS.has(t.tokenType)) {
       keywordOffsets.push(t.startOffset);
       chunks.push([t]);
