@@ -28,6 +28,21 @@ describe('syntax goldens', () => {
   }
 });
 
+describe('lexing in pieces', () => {
+  it('lexing a file a line at a time or whole gives the same diagnostics and AST (parse.ts cuts at line starts)', () => {
+    const fixtures = loadFixtures(dir);
+    expect(fixtures.length).toBeGreaterThan(20);
+    const texts = [...fixtures.map((fx) => fx.src.text), fixtures.map((fx) => fx.src.text).join('\n'), generateModel(300), ...FORMS];
+    for (const text of texts) {
+      const src = sourceFile('/x/pieces.recmodel', text);
+      const whole = parse(src, { pieceChars: Infinity });
+      expect(parse(src, { pieceChars: 1 }), text.slice(0, 80)).toEqual(whole);
+      expect(parse(src, { pieceChars: 40 }), text.slice(0, 80)).toEqual(whole);
+      expect(parse(src), text.slice(0, 80)).toEqual(whole);
+    }
+  });
+});
+
 describe('parser shapes', () => {
   const expr = (text: string) => {
     const r = parse(sourceFile('t.recmodel', `loss t = ${text}`));
