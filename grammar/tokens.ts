@@ -3,7 +3,7 @@
 // (`seed`, `by`, `every`, ...) carry the Identifier category, so users may still name things `seed`
 // or `time`: CONSUME(Identifier) accepts them, CONSUME(Seed) accepts only the keyword.
 // `x` in `J ~ pop(item) x 100`, `full`, `users`, `time`, `user` are plain identifiers checked by image.
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type ILexingResult, type IToken, type TokenType } from 'chevrotain';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
@@ -156,7 +156,7 @@ export const allTokens: readonly TokenType[] = [
 let lexerInstance: Lexer | undefined;
 /**
  * The lexer, built on first use. Tokens carry start offsets only (`positionTracking: 'onlyOffset'`):
- * spans are offsets, parse.ts adds each token's end offset in the pass that cuts declarations, and a
+ * spans are offsets, each token is made with its end offset (below), and a
  * diagnostic turns an offset into line:col through its SourceFile's line-start table
  * (compiler/diagnostics/source.ts). On the generated 5,000-line model this lexes in about two thirds
  * of the time of `'full'` tracking (lines and columns per token, in larger token objects). The checks
@@ -164,10 +164,48 @@ let lexerInstance: Lexer | undefined;
  * `validate` (test/syntax.test.ts), like the parser's.
  */
 export function lexer(options: { readonly validate?: boolean } = {}): Lexer {
-  const make = (): Lexer =>
-    new Lexer(allTokens as TokenType[], { positionTracking: 'onlyOffset', ensureOptimizations: options.validate === true, skipValidations: options.validate !== true });
+  const make = (): Lexer => {
+    const lex = new Lexer(allTokens as TokenType[], { positionTracking: 'onlyOffset', ensureOptimizations: options.validate === true, skipValidations: options.validate !== true });
+    // Each token is made with its end offset among its first properties. Adding `endOffset` to
+    // Chevrotain's four-property token afterwards gave every token a second allocation (an
+    // out-of-object property store) and a shape change, a measurable part of the lexer's garbage.
+    // `createTokenInstance` is the method the Lexer constructor picks for `'onlyOffset'` (chevrotain
+    // 11.2.0, pinned); test/syntax.test.ts checks that tokens carry their end offsets.
+    (lex as unknown as { createTokenInstance: (image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType) => IToken }).createTokenInstance =
+      (image, startOffset, tokenTypeIdx, tokenType): IToken => ({
+        image,
+        startOffset: pieceStart + startOffset,
+        endOffset: pieceStart + startOffset + image.length - 1,
+        tokenTypeIdx,
+        tokenType,
+      });
+    return lex;
+  };
   if (options.validate) return make();
   return (lexerInstance ??= make());
+}
+
+/** where the text being lexed by `tokenizePiece` starts in its file (0 otherwise) */
+let pieceStart = 0;
+
+/**
+ * Lexes `text.slice(start, end)` with every token's and error's offset in `text`, as if the whole
+ * text were lexed. `start` and `end` must be 0, the text's length, or just after a newline: no token
+ * spans a newline (strings and comments end at one, and only skipped whitespace contains it), and a
+ * run of unexpected characters (one lexing error) stops at one, so pieces cut at line starts lex
+ * exactly as the whole does. parse.ts lexes a file piece by piece so that each piece's tokens are
+ * parsed and dropped while they are young, instead of all of a large file's tokens living (and being
+ * copied by the garbage collector) until the last declaration is parsed.
+ */
+export function tokenizePiece(lex: Lexer, text: string, start: number, end: number): ILexingResult {
+  pieceStart = start;
+  try {
+    const r = lex.tokenize(start === 0 && end === text.length ? text : text.slice(start, end));
+    if (start !== 0) for (const e of r.errors) e.offset += start;
+    return r;
+  } finally {
+    pieceStart = 0;
+  }
 }
 
 /** How a token type reads in a diagnostic: "`=`", "a name", "`param`". */

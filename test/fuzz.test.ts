@@ -7,6 +7,7 @@
 // bench/check.ts times the front end.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveImports, STD_DIR, type ImportHost } from '../compiler/check/imports.ts';
 import { check } from '../compiler/check/index.ts';
@@ -66,6 +67,8 @@ function frontEnd(path: string, text: string, h: ImportHost, label: string): Dia
   let ds: Diagnostic[];
   try {
     const p = parse(src);
+    // parse.ts lexes a file in pieces of whole lines: a line at a time must give the same result
+    if (!isDeepStrictEqual(parse(src, { pieceChars: 1 }), p)) throw new Error('lexing a line at a time changed the parse');
     ds = [...p.diagnostics];
     if (p.program) {
       const imp = resolveImports(p.program, path, h);

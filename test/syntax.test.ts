@@ -28,6 +28,21 @@ describe('syntax goldens', () => {
   }
 });
 
+describe('lexing in pieces', () => {
+  it('lexing a file a line at a time or whole gives the same diagnostics and AST (parse.ts cuts at line starts)', () => {
+    const fixtures = loadFixtures(dir);
+    expect(fixtures.length).toBeGreaterThan(20);
+    const texts = [...fixtures.map((fx) => fx.src.text), fixtures.map((fx) => fx.src.text).join('\n'), generateModel(300), ...FORMS];
+    for (const text of texts) {
+      const src = sourceFile('/x/pieces.recmodel', text);
+      const whole = parse(src, { pieceChars: Infinity });
+      expect(parse(src, { pieceChars: 1 }), text.slice(0, 80)).toEqual(whole);
+      expect(parse(src, { pieceChars: 40 }), text.slice(0, 80)).toEqual(whole);
+      expect(parse(src), text.slice(0, 80)).toEqual(whole);
+    }
+  });
+});
+
 describe('parser shapes', () => {
   const expr = (text: string) => {
     const r = parse(sourceFile('t.recmodel', `loss t = ${text}`));
@@ -141,6 +156,19 @@ describe('grammar', () => {
     // ensureOptimizations: every token can be found by its first character
     expect(lexer({ validate: true }).lexerDefinitionErrors).toEqual([]);
     expect(allTokens.length).toBeGreaterThan(40);
+  });
+
+  it('the lexer makes every token with its end offset (the parser\'s node locations read it)', () => {
+    const text = 'param U[user, d] ~ normal(0, 0.1) # c\ndef s(u) = "x" + 12.5e-3';
+    for (const lex of [lexer(), lexer({ validate: true })]) {
+      const { tokens, errors } = lex.tokenize(text);
+      expect(errors).toEqual([]);
+      expect(tokens.length).toBeGreaterThan(10);
+      for (const t of tokens) {
+        expect(t.endOffset).toBe(t.startOffset + t.image.length - 1);
+        expect(text.slice(t.startOffset, t.endOffset! + 1)).toBe(t.image);
+      }
+    }
   });
 
   it('grammar/cst.d.ts is what scripts/gen-cst-dts.ts generates from grammar/parser.ts (npm run gen:cst)', () => {

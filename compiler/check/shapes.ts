@@ -402,7 +402,7 @@ class Typer implements TypeCtx {
       sig.push(varSig(v));
     });
     if (bad) return ERROR;
-    const key = `${name}(${sig.join(';')})|${[...scope.samplers].sort().join(',')}`;
+    const key = `${name}(${sig.join(';')})|${scope.samplers.size === 0 ? '' : [...scope.samplers].sort().join(',')}`;
     const hit = this.memo.get(key);
     if (hit) {
       hit.params.forEach((p) => this.acc.add(p));

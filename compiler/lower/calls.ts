@@ -15,71 +15,70 @@ const UNARY: Readonly<Record<string, UnaryFn>> = {
 };
 
 export function lowerCall(ctx: LowerCtx, e: ast.CallExpr, scope: Scope, stack: readonly string[]): Value {
-  const { model, batchDomain, samplerTables, defMemo, pureDefs } = ctx;
-  const { add, call, call2, div, konst, mul, pow, size, sum, tensor } = ctx.ir;
+  // like lowerExpr: no closure or destructuring per call, the context's fields are read where needed
+  const ir = ctx.ir;
   const name = e.callee.name;
   const args = e.args.map((a) => a.value);
-  const go = (x: ast.Expr): Value => ctx.lowerExpr(x, scope, stack);
-  const def = model.defs.get(name);
+  const def = ctx.model.defs.get(name);
   if (def) {
     if (stack.includes(name)) throw new Unsupported(e.span, `\`${name}\` calls itself`);
     const inner = new Map(scope);
-    def.params.forEach((p, j) => inner.set(p.name, go(args[j]!)));
-    const key = defMemo && defMemoKey(name, inner, pureDefs);
-    const hit = key && defMemo!.get(key);
+    def.params.forEach((p, j) => inner.set(p.name, ctx.lowerExpr(args[j]!, scope, stack)));
+    const key = ctx.defMemo && defMemoKey(name, inner, ctx.pureDefs);
+    const hit = key && ctx.defMemo!.get(key);
     if (hit) return hit;
     const val = ctx.lowerExpr(def.body, inner, [...stack, name]);
-    if (key && val.kind === 'scalar') defMemo!.set(key, val);
+    if (key && val.kind === 'scalar') ctx.defMemo!.set(key, val);
     return val;
   }
   if (name === 'sum' || name === 'mean') {
     if (args.length !== 1) throw new Unsupported(e.span, `${name}(…) of a whole tensor takes one argument`);
-    const { e: body, over } = wholeBody(ctx, go(args[0]!), args[0]!);
-    const s = sum(over, body);
-    if (name === 'mean') return { kind: 'scalar', e: div(s, mul(...over.map((i) => size(i.space)))) };
+    const { e: body, over } = wholeBody(ctx, ctx.lowerExpr(args[0]!, scope, stack), args[0]!);
+    const s = ir.sum(over, body);
+    if (name === 'mean') return { kind: 'scalar', e: ir.div(s, ir.mul(...over.map((i) => ir.size(i.space)))) };
     // a whole-tensor sum over the batched domain sees the batch's rows: scale by |D|/|B|
-    const batched = over.filter((i) => i.space === batchDomain);
-    return { kind: 'scalar', e: mul(s, ...batched.map((i) => div(size(totalSize(i.space)), size(i.space)))) };
+    const batched = over.filter((i) => i.space === ctx.batchDomain);
+    return { kind: 'scalar', e: ir.mul(s, ...batched.map((i) => ir.div(ir.size(totalSize(i.space)), ir.size(i.space)))) };
   }
   const fn = UNARY[name];
-  if (fn) return lift1(go(args[0]!), (x) => call(fn, x), e);
+  if (fn) return lift1(ctx.lowerExpr(args[0]!, scope, stack), (x) => ir.call(fn, x), e);
   switch (name) {
     case 'logq': {
-      const a = go(args[0]!);
+      const a = ctx.lowerExpr(args[0]!, scope, stack);
       if (a.kind !== 'index') throw new Unsupported(e.span, '`logq` takes an index variable');
       if (a.logq) return { kind: 'scalar', e: a.logq };
       // logq(i) of an id the sampler did not draw (NCE's positive): the sampler's log-probability table
-      const table = samplerTables.get(a.domain);
+      const table = ctx.samplerTables.get(a.domain);
       if (!table) throw new Unsupported(e.span, `\`logq\` needs a sampler over \`${a.domain}\``);
-      return { kind: 'scalar', e: tensor('data', table, [a.ix]) };
+      return { kind: 'scalar', e: ir.tensor('data', table, [a.ix]) };
     }
     case 'log1p':
-      return lift1(go(args[0]!), (x) => call('log', add(konst(1), x)), e);
+      return lift1(ctx.lowerExpr(args[0]!, scope, stack), (x) => ir.call('log', ir.add(ir.konst(1), x)), e);
     case 'min':
     case 'max':
       if (args.length !== 2) throw new Unsupported(e.span, `\`${name}(…)\` of a whole tensor is not supported by the compiler yet`);
-      return lift(go(args[0]!), go(args[1]!), (x, y) => call2(name, x, y), e);
+      return lift(ctx.lowerExpr(args[0]!, scope, stack), ctx.lowerExpr(args[1]!, scope, stack), (x, y) => ir.call2(name, x, y), e);
     case 'clip': {
-      const lo = go(args[1]!);
-      const hi = go(args[2]!);
-      const clipped = lift(go(args[0]!), lo, (x, y) => call2('max', x, y), e);
-      return lift(clipped, hi, (x, y) => call2('min', x, y), e);
+      const lo = ctx.lowerExpr(args[1]!, scope, stack);
+      const hi = ctx.lowerExpr(args[2]!, scope, stack);
+      const clipped = lift(ctx.lowerExpr(args[0]!, scope, stack), lo, (x, y) => ir.call2('max', x, y), e);
+      return lift(clipped, hi, (x, y) => ir.call2('min', x, y), e);
     }
     case 'norm': {
-      const a = go(args[0]!);
+      const a = ctx.lowerExpr(args[0]!, scope, stack);
       if (a.kind !== 'row') throw new Unsupported(e.span, '`norm` takes a row vector');
       const k = idx(ctx.fresh('k'), a.dim);
-      return { kind: 'scalar', e: pow(sum([k], pow(a.at(k), 2)), 0.5) };
+      return { kind: 'scalar', e: ir.pow(ir.sum([k], ir.pow(a.at(k), 2)), 0.5) };
     }
     case 'cosine': {
-      const a = go(args[0]!);
-      const b = go(args[1]!);
+      const a = ctx.lowerExpr(args[0]!, scope, stack);
+      const b = ctx.lowerExpr(args[1]!, scope, stack);
       if (a.kind !== 'row' || b.kind !== 'row') throw new Unsupported(e.span, '`cosine` takes two row vectors');
       const k1 = idx(ctx.fresh('k'), a.dim);
       const k2 = idx(ctx.fresh('k'), a.dim);
       const k3 = idx(ctx.fresh('k'), a.dim);
-      const d = sum([k1], mul(a.at(k1), b.at(k1)));
-      return { kind: 'scalar', e: div(d, mul(pow(sum([k2], pow(a.at(k2), 2)), 0.5), pow(sum([k3], pow(b.at(k3), 2)), 0.5))) };
+      const d = ir.sum([k1], ir.mul(a.at(k1), b.at(k1)));
+      return { kind: 'scalar', e: ir.div(d, ir.mul(ir.pow(ir.sum([k2], ir.pow(a.at(k2), 2)), 0.5), ir.pow(ir.sum([k3], ir.pow(b.at(k3), 2)), 0.5))) };
     }
     default:
       throw new Unsupported(e.callee.span, `\`${name}(…)\` is not supported by the compiler yet`);

@@ -480,7 +480,8 @@ class Converter {
         if (c.range || c.sampler)
           this.reject('RC0108', 'a binding needs an aggregation body', sp, 'binding outside `AGG(BINDINGS: BODY)`',
             AGGREGATES.has(callee) ? `add the body after a colon: \`${callee}(${this.text(it)}: ...)\`` : `bindings only appear in aggregations: \`sum(${this.text(it)}: ...)\``);
-        args.push({ ...(c.argName ? { name: this.ident(one(c.argName, 'argument name')) } : {}), value, span: sp });
+        // no object spread: this runs for every argument of every call
+        args.push(c.argName ? { name: this.ident(one(c.argName, 'argument name')), value, span: sp } : { value, span: sp });
         continue;
       }
       if (c.argName) this.reject('RC0107', 'expected a binding, found a named argument', sp, 'not a binding', BINDING_HELP);

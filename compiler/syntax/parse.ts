@@ -28,6 +28,9 @@ const RULE_OF_KEYWORD: Readonly<Record<string, string>> = {
   Const: 'constDecl', Param: 'paramDecl', Def: 'defDecl', Loss: 'termDecl', Reg: 'termDecl', Train: 'trainBlock', Evaluate: 'evaluateBlock',
 };
 
+/** how many characters are lexed at a time (more, up to the end of the line); tests vary it (`pieceChars`) */
+const PIECE_CHARS = 16 * 1024;
+
 const DECL_START = 'a declaration starts with `model`, `import`, `index`, `data`, `split`, `dim`, `const`, `param`, `def`, `loss`, `reg`, `train` or `evaluate`';
 
 /** The shape of each declaration, shown as help under its syntax errors. */
@@ -55,37 +58,24 @@ const CHAR_HELP: Readonly<Record<string, string>> = {
 };
 
 /** Text → AST, or every syntax diagnostic of the text (at most one per declaration). */
-export function parse(src: SourceFile): ParseResult {
+export function parse(src: SourceFile, opts: { readonly pieceChars?: number } = {}): ParseResult {
+  const pieceChars = opts.pieceChars ?? PIECE_CHARS;
   const file = src.path;
-  const lexed = T.lexer().tokenize(src.text);
+  const text = src.text;
+  const lex = T.lexer();
   const diagnostics: Diagnostic[] = [];
   /** at most one diagnostic per declaration: keyed by the declaration's index (-1: before the first) */
   const reported = new Set<number>();
+  /**
+   * declarations whose syntax error is not reported (the next one's after `param index = 3`); unlike
+   * `reported` this never hides a lexing error, which the whole-file lexing of old found first
+   */
+  const silenced = new Set<number>();
   // Cut the stream into declarations at their keywords; tokens before the first keyword are an error of their own.
-  const chunks: IToken[][] = [];
+  // A parsed declaration's tokens are dropped (its slot emptied) so they die young.
+  const chunks: (IToken[] | undefined)[] = [];
   const keywordOffsets: number[] = [];
   let lead: IToken | undefined;
-  for (const t of lexed.tokens) {
-    if (t.tokenType === T.UnterminatedString) {
-      diagnostics.push({
-        code: 'RC0102',
-        severity: 'error',
-        message: 'unterminated string',
-        span: span(file, t.startOffset, t.startOffset + t.image.length),
-        label: 'this string has no closing `"`',
-        help: 'strings end on the line they start; add a `"`',
-      });
-      reported.add(chunks.length - 1);
-      continue;
-    }
-    // the lexer tracks start offsets only; the parser's node locations need each token's last offset
-    t.endOffset = t.startOffset + t.image.length - 1;
-    if (DECL_KEYWORDS.has(t.tokenType)) {
-      keywordOffsets.push(t.startOffset);
-      chunks.push([t]);
-    } else if (chunks.length) chunks[chunks.length - 1]!.push(t);
-    else lead ??= t;
-  }
   /** the declaration an offset falls in: the number of keywords at or before it, less one */
   const chunkOf = (offset: number): number => {
     let lo = 0;
@@ -97,11 +87,82 @@ export function parse(src: SourceFile): ParseResult {
     }
     return lo - 1;
   };
-  for (const e of lexed.errors) {
-    const k = chunkOf(e.offset);
-    if (reported.has(k)) continue;
-    reported.add(k);
-    diagnostics.push(lexDiagnostic(e, src));
+
+  const converter = cstConverter(file, text);
+  const parser = recParser();
+  const parseChunk = (k: number): void => {
+    const chunk = chunks[k]!;
+    chunks[k] = undefined;
+    const blocked = reported.has(k) || silenced.has(k);
+    parser.input = chunk;
+    let cst: DeclarationCstNode;
+    try {
+      // the rule's CST has the shape grammar/cst.d.ts describes (generated from this grammar)
+      cst = parser.declaration() as DeclarationCstNode;
+    } catch (e) {
+      // only a stack overflow on absurdly deep nesting gets here; anything else is a bug
+      if (!(e instanceof RangeError)) throw e;
+      if (!blocked) diagnostics.push(tooDeep(chunk, file));
+      reported.add(k);
+      return;
+    }
+    const err = parser.errors[0];
+    if (err) {
+      if (!blocked) {
+        const d = syntaxDiagnostic(err, chunk, chunks[k + 1]?.[0], src);
+        diagnostics.push(d);
+        // `param index = 3`: the keyword used as a name also starts a broken declaration; say it once
+        if (d.label === 'expected a name' && d.span.start === chunks[k + 1]?.[0]?.startOffset) silenced.add(k + 1);
+      }
+      reported.add(k);
+    } else if (!blocked) {
+      try {
+        converter.add(cst);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        diagnostics.push(tooDeep(chunk, file));
+        reported.add(k);
+      }
+    }
+  };
+
+  // The text is lexed in pieces of whole lines (T.tokenizePiece); after each piece every declaration
+  // but the last (which may go on in the next piece) is parsed.
+  let parsed = 0;
+  for (let start = 0; start < text.length || start === 0; ) {
+    const cut = pieceChars >= text.length ? -1 : text.indexOf('\n', start + pieceChars);
+    const end = cut < 0 ? text.length : cut + 1;
+    const lexed = T.tokenizePiece(lex, text, start, end);
+    start = end;
+    for (const t of lexed.tokens) {
+      if (t.tokenType === T.UnterminatedString) {
+        diagnostics.push({
+          code: 'RC0102',
+          severity: 'error',
+          message: 'unterminated string',
+          span: span(file, t.startOffset, t.startOffset + t.image.length),
+          label: 'this string has no closing `"`',
+          help: 'strings end on the line they start; add a `"`',
+        });
+        reported.add(chunks.length - 1);
+        continue;
+      }
+      if (DECL_KEYWORDS.has(t.tokenType)) {
+        keywordOffsets.push(t.startOffset);
+        chunks.push([t]);
+      } else if (chunks.length) chunks[chunks.length - 1]!.push(t);
+      else lead ??= t;
+    }
+    for (const e of lexed.errors) {
+      const k = chunkOf(e.offset);
+      if (reported.has(k)) continue;
+      reported.add(k);
+      diagnostics.push(lexDiagnostic(e, src));
+    }
+    const done = start >= text.length;
+    // a declaration is parsed once the next one has started (its first token is the found token of an error at the end)
+    while (parsed < chunks.length - (done ? 0 : 1)) parseChunk(parsed++);
+    if (done) break;
   }
   if (lead && !reported.has(-1)) {
     diagnostics.push({
@@ -113,41 +174,6 @@ export function parse(src: SourceFile): ParseResult {
       help: DECL_START,
     });
   }
-
-  const converter = cstConverter(file, src.text);
-  const parser = recParser();
-  chunks.forEach((chunk, k) => {
-    parser.input = chunk;
-    let cst: DeclarationCstNode;
-    try {
-      // the rule's CST has the shape grammar/cst.d.ts describes (generated from this grammar)
-      cst = parser.declaration() as DeclarationCstNode;
-    } catch (e) {
-      // only a stack overflow on absurdly deep nesting gets here; anything else is a bug
-      if (!(e instanceof RangeError)) throw e;
-      if (!reported.has(k)) diagnostics.push(tooDeep(chunk, file));
-      reported.add(k);
-      return;
-    }
-    const err = parser.errors[0];
-    if (err) {
-      if (!reported.has(k)) {
-        const d = syntaxDiagnostic(err, chunk, chunks[k + 1]?.[0], src);
-        diagnostics.push(d);
-        // `param index = 3`: the keyword used as a name also starts a broken declaration; say it once
-        if (d.label === 'expected a name' && d.span.start === chunks[k + 1]?.[0]?.startOffset) reported.add(k + 1);
-      }
-      reported.add(k);
-    } else if (!reported.has(k)) {
-      try {
-        converter.add(cst);
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        diagnostics.push(tooDeep(chunk, file));
-        reported.add(k);
-      }
-    }
-  });
 
   const ast = converter.finish();
   diagnostics.push(...ast.diagnostics);
