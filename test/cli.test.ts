@@ -494,7 +494,11 @@ describe('(j) a strict command line: every flag is known, every value checked, e
     writeFileSync(file, '');
     const w = recc('compile', GRAMIAN, '-o', join(file, 'art'));
     expectUserError(w);
-    expect(w.stderr).toMatch(/^error: ENOTDIR: .*a-file/);
+    expect(w.stderr).toMatch(/^error: --out .*a-file\/art: .*a-file is a file, not a folder/);
+    // a folder that cannot be made (Node's recursive mkdir never returns under /proc) is refused before training
+    const p = recc('run', GRAMIAN, '--steps', '1', '-q', '--out', '/proc/recc-cannot-create/run');
+    expectUserError(p);
+    expect(p.stderr).toMatch(/^error: --out \/proc\/recc-cannot-create\/run: cannot create the folder \/proc\/recc-cannot-create \(/);
   });
 
   it('--epochs N trains N passes over the training data', () => {

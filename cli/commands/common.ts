@@ -1,11 +1,12 @@
 // What several commands share: the flags that reach the compiler (`--set`, `--allow-dense`), printing
 // diagnostics, and compiling a model file with the diagnostics shown (for its data's sizes, too).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { checkSource, compileFile, compileModel, type CompileOptions, type CompileResult } from '../../compiler/compile.ts';
 import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import type { Dataset, DataOptions } from '../../runtime/data/dataset.ts';
-import { UsageError, type Flag } from '../lib/args.ts';
+import { UsageError, UserError, type Flag } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 
 export const SET_FLAG = {
@@ -79,4 +80,28 @@ export function compileForData(rt: Runtime, modelPath: string, opts: CompileOpti
   if (hasErrors(sized.diagnostics) || !sized.compiled) return undefined;
   const sizes = new Map([...sizesFor(sized.compiled, ds, ds.train, ds.train), ...(given ?? [])]);
   return { compiled: sized.compiled, ds, sizes };
+}
+
+/**
+ * Creates folder `path` (and its missing parents) for `flag`, one level at a time: Node 20's
+ * `mkdirSync(p, { recursive: true })` never returns for a path under /proc, and a folder that cannot
+ * be made is the user's error, reported before any training starts.
+ */
+export function makeFolder(path: string, flag: string): void {
+  const missing: string[] = [];
+  let p = resolve(path);
+  while (!existsSync(p)) {
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  if (existsSync(p) && !statSync(p).isDirectory()) throw new UserError(`${flag} ${path}: ${p} is a file, not a folder`);
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      throw new UserError(`${flag} ${path}: cannot create the folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
 }

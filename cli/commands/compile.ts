@@ -2,7 +2,7 @@
 // model's source and the generated kernels — which `recc run DIR` trains from.
 import { command } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { ALLOW_DENSE_FLAG, compileOrReport, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, compileOrReport, makeFolder, SET_FLAG } from './common.ts';
 
 export const compile = command({
   name: 'compile',
@@ -15,6 +15,7 @@ export const compile = command({
     const path = operands[0]!;
     const compiled = compileOrReport(path, { sets: flags.set, allowDense: flags['allow-dense'] });
     if (!compiled) return 1;
+    makeFolder(flags.out, '--out');
     runtime().artifact.writeArtifact(flags.out, path, flags.set, compiled);
     process.stdout.write(`compiled ${path} → ${flags.out}/ (plan.json, model.recmodel, kernels/)\n`);
     return 0;

@@ -1,11 +1,11 @@
 // `recc run FILE|DIR`: compile (or read a compiled artifact), load the data, train, evaluate, and write
 // the run folder (runtime/output/run-folder.ts). Progress goes to stderr, the summary to stdout.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { command, UsageError, UserError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import type { BackendMode } from '../../runtime/exec/backends.ts';
-import { ALLOW_DENSE_FLAG, compileForData, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
 import { publicSizes } from '../../compiler/ir/spaces.ts';
 
 /** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
@@ -59,7 +59,7 @@ export const run = command({
     const mode = flags.mode;
     const backend = createBackend(mode, compiled.module.spaces);
     const out = flags.out ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    mkdirSync(out, { recursive: true });
+    makeFolder(out, '--out');
     const log = (s: string): void => {
       if (!quiet) process.stderr.write(s + '\n');
     };
