@@ -2,6 +2,7 @@
 // model: `sum(u in user, i in item: (sum(k in d: U[u,k]*V[i,k]))^2)`. Gathers print as `ratings.user[t]`.
 import { assertNever, type Expr, type ExprOf, type Ix } from './nodes.ts';
 import { columnKey, printSize, type PublicNames } from './spaces.ts';
+import { children } from './walk.ts';
 
 const PREC: Record<string, number> = { select: 0, cmp: 1, add: 2, mul: 3, neg: 3, pow: 5 };
 
@@ -126,7 +127,7 @@ export function printForm(e: Expr, opts: FormOptions = {}): string {
     if (seen.has(x.id)) return;
     seen.add(x.id);
     if (x.op === 'sum' || x.op === 'reduce') for (const i of x.over) nameFor(ik(i), i.space);
-    for (const c of childrenOf(x)) visit(c);
+    for (const c of children(x)) visit(c);
   };
   visit(e);
   for (const [k, v] of [...freeOf(e)]) if (!names.has(k)) nameFor(k, v);
@@ -232,27 +233,6 @@ export function printForm(e: Expr, opts: FormOptions = {}): string {
   return go(e, 0);
 }
 
-function childrenOf(e: Expr): readonly Expr[] {
-  switch (e.op) {
-    case 'add':
-    case 'mul':
-      return e.args;
-    case 'pow':
-      return [e.base];
-    case 'call':
-      return [e.arg];
-    case 'call2':
-    case 'cmp':
-      return [e.a, e.b];
-    case 'select':
-      return [e.cond, e.a, e.b];
-    case 'sum':
-    case 'reduce':
-      return [e.body];
-    default:
-      return [];
-  }
-}
 
 /** Free index variables of `e` (key → space), in order of appearance. */
 function freeOf(e: Expr): Map<string, string> {
@@ -269,7 +249,7 @@ function freeOf(e: Expr): Map<string, string> {
     if (x.op === 'sum' || x.op === 'reduce') {
       const inner = new Set([...bound, ...x.over.map((i) => `${i.name}\u0000${i.space}`)]);
       go(x.body, inner);
-    } else for (const c of childrenOf(x)) go(c, bound);
+    } else for (const c of children(x)) go(c, bound);
   };
   go(e, new Set());
   return out;
