@@ -79,9 +79,15 @@ const METRICS: Readonly<Record<string, boolean | undefined>> = {
   recall: true, precision: true, ndcg: true, hr: true, map: true, mrr: undefined,
 };
 
-function fileBase(path: string): string {
-  const base = path.split(/[\\/]/).pop() ?? path;
-  return base.replace(/\.[^.]*$/, '') || 'model';
+/**
+ * The model's name when it has no `model` line: its file name without the extension, made an
+ * identifier (other characters become `_`, a leading digit gets a `_`), since the name reaches run
+ * folders, plan.json and generated code, which accept identifiers only: `my-model.recmodel` is my_model.
+ */
+export function fileBase(path: string): string {
+  const base = (path.split(/[\\/]/).pop() ?? path).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_]/g, '_');
+  if (base === '') return 'model';
+  return /^[0-9]/.test(base) ? `_${base}` : base;
 }
 
 function buildModel(env: Env, types: TypesResult, report: Report): Model {
