@@ -85,7 +85,7 @@ export class IdMaps {
 
   /** Sizes per domain, e.g. { user: 943, item: 1682 }. */
   sizes(): Record<string, number> {
-    const out: Record<string, number> = {};
+    const out = Object.create(null) as Record<string, number>; // keyed by the model's domain names
     for (const [d, m] of this.maps) out[d] = m.size;
     return out;
   }

@@ -237,7 +237,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
     const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
-    const terms: Record<string, number> = {};
+    // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
+    const terms = Object.create(null) as Record<string, number>;
     let total = 0;
     for (const [ti, t] of compiled.terms.entries()) {
       const value = many.scalars[ti]!;
