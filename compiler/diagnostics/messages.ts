@@ -15,6 +15,7 @@ export const messages = {
   RC0110: 'a split option is given twice',
   RC0111: 'unknown parameter initializer, or wrong initializer arguments',
   RC0112: 'a declaration nested too deeply to parse or check',
+  RC0113: 'a number literal too large for a float64 (it would be infinite)',
 
   RC0201: 'unknown name',
   RC0202: 'duplicate declaration',

@@ -81,7 +81,10 @@ class Converter {
     return { kind: 'Ident', name: t.image, span: this.tspan(t) };
   }
   private number(t: IToken): A.NumberLit {
-    return { kind: 'NumberLit', value: Number(t.image), text: t.image, span: this.tspan(t) };
+    const value = Number(t.image);
+    // 1e400 is a valid literal that float64 rounds to infinity: refused here, before it reaches a kernel
+    if (!Number.isFinite(value)) this.reject('RC0113', `the number \`${t.image}\` is too large for a float64`, this.tspan(t), 'this is infinite as a float64', 'numbers must stay below 1.8e308 in magnitude');
+    return { kind: 'NumberLit', value, text: t.image, span: this.tspan(t) };
   }
   private reject(code: string, message: string, at: Span, label: string, help?: string): never {
     throw new Reject({ code, severity: 'error', message, span: at, label, ...(help ? { help } : {}) });
