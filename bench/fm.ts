@@ -21,7 +21,8 @@ import { loadDataset, type Dataset } from '../runtime/data/dataset.ts';
 import type { ExecMode } from '../runtime/exec/executor.ts';
 import { Rng } from '../runtime/data/rng.ts';
 import { CTR_FIELDS, CTR_SPEC, generateCtr } from '../runtime/data/synthetic.ts';
-import { Batcher, initParams, train } from '../runtime/train/train.ts';
+import { initParams, train } from '../runtime/train/train.ts';
+import { Batcher } from '../runtime/train/steps.ts';
 import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
 import { option } from './common.ts';
 

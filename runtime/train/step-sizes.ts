@@ -1,16 +1,11 @@
-// The sizes of one training step, as the trainer builds it (train.ts): domains from the id maps,
-// each relation's first mini-batch (and its sparse rows' entries), user batches, sample sets, and
-// the touched rows of row-sparse gradients. `recc explain` plans a step at these sizes, so the
-// costs it prints are those of the kernels a run executes, on the model's own data.
+// The sizes of one training step, as the trainer builds it: its first step (steps.ts) — domains
+// from the id maps, the primary relation's first mini-batch (and its sparse rows' entries) or user
+// batch, sample sets, and the touched rows of row-sparse gradients. `recc explain` plans a step at
+// these sizes, so the costs it prints are those of the kernels a run executes, on the model's data.
 import type { Compiled } from '../../compiler/compile.ts';
-import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
-import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { Rng } from '../data/rng.ts';
 import { sizesFor } from '../exec/env.ts';
-import { Batcher } from './train.ts';
-import { restrictRelations, UserBatcher } from './user-batch.ts';
-import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
+import { Steps } from './steps.ts';
 
 export interface StepSizes {
   /** sizes of the whole training data (what the compiler chooses forms at) */
@@ -24,39 +19,10 @@ export interface StepSizes {
 }
 
 export function stepSizes(compiled: Compiled, ds: Dataset): StepSizes {
-  const cfg = compiled.model.train;
-  const full = ds.train;
-  const fullSizes = sizesFor(compiled, ds, full, full);
-  let relations: ReadonlyMap<string, Relation> = full;
-  let sizes = new Map(fullSizes);
-  const primary = full.get(ds.primary);
-  if (cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size) {
-    const b = new Map(full);
-    for (const [name, r] of new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)).next(full)) b.set(name, r);
-    relations = b;
-    sizes = sizesFor(compiled, ds, b, full);
-  }
-  const userBatch = cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0);
-  if (cfg.batch.kind === 'users' && userBatch) {
-    const n = fullSizes.get(cfg.batch.domain)!;
-    const members = new UserBatcher(cfg.batch.domain, n, cfg.batch.size, new Rng(cfg.seed).fork(3)).next();
-    relations = restrictRelations(full, cfg.batch.domain, members, n);
-    sizes = sizesFor(compiled, ds, relations, full);
-    sizes.set(cfg.batch.domain, members.length);
-  }
-  const atRows = new Set<string>();
-  if (!userBatch) {
-    for (const g of compiled.grads) {
-      if (!g.rows) continue;
-      const domainSize = sizes.get(g.rows.domain) ?? 0;
-      const rows = touchedRows(g.rows, relations, domainSize);
-      const capacity = rowsCapacity(rows.length, domainSize);
-      if (capacity >= domainSize) continue;
-      atRows.add(g.param);
-      const rel = rowsRelation(g.rows, rows, capacity);
-      for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) sizes.set(s, rel.size);
-    }
-  }
-  const batch = primary ? { relation: ds.primary, size: relations.get(ds.primary)?.size ?? primary.size, total: primary.size } : undefined;
-  return { full: fullSizes, step: sizes, atRows, batch };
+  const fullSizes = sizesFor(compiled, ds, ds.train, ds.train);
+  // the trainer's first step (steps.ts), without drawing samples: their spaces keep their sizes
+  const first = new Steps(compiled, ds, fullSizes).next();
+  const primary = ds.train.get(ds.primary);
+  const batch = primary ? { relation: ds.primary, size: first.relations.get(ds.primary)?.size ?? primary.size, total: primary.size } : undefined;
+  return { full: fullSizes, step: new Map(first.sizes), atRows: first.atRows, batch };
 }

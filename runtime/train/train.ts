@@ -4,18 +4,16 @@
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
-import { batchKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
+import { logqTableName } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend } from '../exec/backend.ts';
-import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { evaluateModel, type EvalResult } from '../eval/evaluate.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
 import { Rng } from '../data/rng.ts';
-import { distribution, drawSamples } from './samplers.ts';
-import { restrictRelations, scatterRows, sliceParams, UserBatcher } from './user-batch.ts';
-import { entriesOf, selectEntries } from '../data/sparse.ts';
-import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
+import { distribution } from './samplers.ts';
+import { scatterRows, sliceParams } from './user-batch.ts';
+import { Steps } from './steps.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -92,41 +90,6 @@ function gatherRows(a: Float32Array | Float64Array, rows: Int32Array, width: num
   return out;
 }
 
-/** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
-export class Batcher {
-  private order: Int32Array;
-  private pos = 0;
-  epoch = 0;
-  constructor(private readonly rel: Relation, private readonly size: number, private readonly rng: Rng) {
-    this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
-    this.rng.shuffle(this.order);
-  }
-  get batchesPerEpoch(): number {
-    return Math.max(1, Math.ceil(this.rel.size / this.size));
-  }
-  /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
-  next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
-    if (this.pos >= this.order.length) {
-      this.pos = 0;
-      this.epoch++;
-      this.rng.shuffle(this.order);
-    }
-    const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
-    this.pos += rows.length;
-    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows)]]);
-    for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
-    return out;
-  }
-}
-
-function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
-  const ids = new Map<string, Int32Array>();
-  const values = new Map<string, Float64Array>();
-  for (const [c, a] of rel.ids) ids.set(c, Int32Array.from(rows, (t) => a[t]!));
-  for (const [c, a] of rel.values) values.set(c, Float64Array.from(rows, (t) => a[t]!));
-  return { ...rel, size: rows.length, ids, values };
-}
-
 export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): TrainResult {
   const started = performance.now();
   const cfg = compiled.model.train;
@@ -140,17 +103,6 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     for (let j = 0; j < p.length; j++) if (Number.isFinite(saved[j]!)) p[j] = saved[j]!;
   }
   const state = createState(cfg.optimizer, params);
-  const primary = full.get(ds.primary);
-  const batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
-  const userBatcher =
-    cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
-      ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
-      : undefined;
-  const stepsPerEpoch = batcher?.batchesPerEpoch ?? userBatcher?.batchesPerEpoch ?? 1;
-  const length = opts.epochs === undefined ? cfg.length : { unit: 'epochs', count: opts.epochs };
-  const totalSteps = opts.steps ?? (length.unit === 'steps' ? length.count : length.count * stepsPerEpoch);
-  const every = compiled.model.evaluate.every;
-  const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
   const samplers = compiled.module.samplers;
@@ -164,11 +116,13 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     samplers.map((smp, j) => [logqTableName(smp), { data: Float32Array.from(dists[j]!.logq), shape: [smp.domain] }]),
   );
 
-  // row-sparse gradients run at the batch's touched rows (not under user batches, which slice the
-  // params themselves)
-  const rowGrads = new Set(opts.denseGradients || userBatcher ? [] : compiled.grads.filter((g) => g.rows).map((g) => g.param));
-  const rowCapacity = new Map<string, number>();
-
+  // each step's batch, user batch, drawn samples and touched rows (steps.ts, shared with explain's sizes)
+  const steps = new Steps(compiled, ds, fullSizes, { denseGradients: opts.denseGradients, samples: { dists, rng: sampleRng } });
+  const stepsPerEpoch = steps.stepsPerEpoch;
+  const length = opts.epochs === undefined ? cfg.length : { unit: 'epochs', count: opts.epochs };
+  const totalSteps = opts.steps ?? (length.unit === 'steps' ? length.count : length.count * stepsPerEpoch);
+  const every = compiled.model.evaluate.every;
+  const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
   const log: StepLog[] = [];
   const evals: EvalResult[] = [];
   const evaluateNow = (step: number): void => {
@@ -182,57 +136,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   let step = 0;
   for (; step < totalSteps; step++) {
     const t0 = performance.now();
-    let relations: ReadonlyMap<string, Relation> = full;
-    let sizes: ReadonlyMap<string, number> = fullSizes;
-    if (batcher) {
-      const b = new Map(full);
-      for (const [name, r] of batcher.next(full)) b.set(name, r);
-      relations = b;
-      sizes = sizesFor(compiled, ds, b, full);
-    }
-    let stepParams: ReadonlyMap<string, Float32Array> = params;
-    let members: Int32Array | undefined;
-    if (userBatcher) {
-      const domain = userBatcher.domain;
-      const n = fullSizes.get(domain)!;
-      members = userBatcher.next();
-      relations = restrictRelations(full, domain, members, n);
-      const b = sizesFor(compiled, ds, relations, full);
-      b.set(domain, members.length);
-      sizes = b;
-      stepParams = sliceParams(compiled, params, domain, members, n);
-    }
-    if (samplers.length) {
-      const drawn = new Map(relations);
-      drawSamples(samplers, dists, drawn, sampleRng);
-      relations = drawn;
-      const b = sizesFor(compiled, ds, drawn, full);
-      if (members) b.set(userBatcher!.domain, members.length);
-      sizes = b;
-    }
-    const touched = new Map<string, Int32Array>();
-    /** params whose touched rows are evaluated through `P#rows`; the others' (a batch that touches
-     * every row's worth of capacity) through the dense gradient, read at the touched rows */
-    const atRows = new Set<string>();
-    if (rowGrads.size) {
-      const withRows = new Map(relations);
-      const b = new Map(sizes);
-      for (const g of compiled.grads) {
-        if (!g.rows || !rowGrads.has(g.param)) continue;
-        const domainSize = sizes.get(g.rows.domain) ?? 0;
-        const rows = touchedRows(g.rows, relations, domainSize);
-        const capacity = rowsCapacity(rows.length, domainSize, rowCapacity.get(g.param));
-        rowCapacity.set(g.param, capacity);
-        touched.set(g.param, rows);
-        if (capacity >= domainSize) continue;
-        atRows.add(g.param);
-        const rel = rowsRelation(g.rows, rows, capacity);
-        withRows.set(rel.name, rel);
-        for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
-      }
-      relations = withRows;
-      sizes = b;
-    }
+    const { relations, sizes, members, touched, atRows } = steps.next();
+    const stepParams = members ? sliceParams(compiled, params, steps.userDomain!, members, fullSizes.get(steps.userDomain!)!) : params;
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
@@ -264,7 +169,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
           break;
         }
       }
-      const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === userBatcher!.domain;
+      const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === steps.userDomain;
       if (rows) grads.set(g.param, { rows, values: value, width });
       else grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
     }

@@ -14,7 +14,7 @@ import { loadDataset, type DataOptions } from '../../runtime/data/dataset.ts';
 import { IdMaps } from '../../runtime/data/ids.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { entriesOf, makeEntries, parseLibsvm, rowOffsets, selectRowsSparse } from '../../runtime/data/sparse.ts';
-import { Batcher } from '../../runtime/train/train.ts';
+import { Batcher } from '../../runtime/train/steps.ts';
 import { tempFile } from './helpers.ts';
 import { libsvmInfo } from './sparse-helpers.ts';
 

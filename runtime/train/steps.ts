@@ -1,0 +1,154 @@
+// steps: the data of each training step, as the trainer sees it — the primary relation's next tuple
+// mini-batch (with its sparse rows' entries) or the next user batch, the samples drawn for it, and
+// the touched rows of row-sparse gradients — with every space's size for that step. One sequence per
+// seed (batches fork 1, samples fork 2, user batches fork 3 of the train seed). `train` steps
+// through it; `step-sizes.ts` takes its first step to cost a step for `recc explain`.
+import type { Compiled } from '../../compiler/compile.ts';
+import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
+import type { Relation } from '../data/load.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { Rng } from '../data/rng.ts';
+import { entriesOf, selectEntries } from '../data/sparse.ts';
+import { sizesFor } from '../exec/env.ts';
+import { drawSamples, type Distribution } from './samplers.ts';
+import { restrictRelations, UserBatcher } from './user-batch.ts';
+import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
+
+/** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
+export class Batcher {
+  private order: Int32Array;
+  private pos = 0;
+  epoch = 0;
+  constructor(private readonly rel: Relation, private readonly size: number, private readonly rng: Rng) {
+    this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
+    this.rng.shuffle(this.order);
+  }
+  get batchesPerEpoch(): number {
+    return Math.max(1, Math.ceil(this.rel.size / this.size));
+  }
+  /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
+  next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
+    if (this.pos >= this.order.length) {
+      this.pos = 0;
+      this.epoch++;
+      this.rng.shuffle(this.order);
+    }
+    const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
+    this.pos += rows.length;
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows)]]);
+    for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
+    return out;
+  }
+}
+
+function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
+  const ids = new Map<string, Int32Array>();
+  const values = new Map<string, Float64Array>();
+  for (const [c, a] of rel.ids) ids.set(c, Int32Array.from(rows, (t) => a[t]!));
+  for (const [c, a] of rel.values) values.set(c, Float64Array.from(rows, (t) => a[t]!));
+  return { ...rel, size: rows.length, ids, values };
+}
+
+/** One step's data. */
+export interface StepData {
+  /** the relations the step reads: batches, drawn samples and touched-rows relations over the full ones */
+  readonly relations: ReadonlyMap<string, Relation>;
+  readonly sizes: ReadonlyMap<string, number>;
+  /** under `batch N users`: the users of this step (sorted ids of `Steps.userDomain`) */
+  readonly members: Int32Array | undefined;
+  /** each row-sparse gradient's touched rows */
+  readonly touched: ReadonlyMap<string, Int32Array>;
+  /** params whose touched rows are evaluated through their touched-rows space; the others (a batch
+   * that touches every row's worth of capacity) through the dense gradient, read at the touched rows */
+  readonly atRows: ReadonlySet<string>;
+}
+
+export interface StepsOptions {
+  /** every gradient dense (comparisons), even where the compiler found a touched-rows form */
+  readonly denseGradients?: boolean;
+  /** draw the model's samplers each step from these distributions (one per sampler) and stream */
+  readonly samples?: { readonly dists: readonly Distribution[]; readonly rng: Rng };
+}
+
+export class Steps {
+  private readonly full: ReadonlyMap<string, Relation>;
+  private readonly batcher: Batcher | undefined;
+  private readonly userBatcher: UserBatcher | undefined;
+  /** row-sparse gradients run at the batch's touched rows (not under user batches, which slice the params themselves) */
+  private readonly rowGrads: ReadonlySet<string>;
+  private readonly rowCapacity = new Map<string, number>();
+
+  constructor(private readonly compiled: Compiled, private readonly ds: Dataset, private readonly fullSizes: ReadonlyMap<string, number>, private readonly opts: StepsOptions = {}) {
+    const cfg = compiled.model.train;
+    this.full = ds.train;
+    const primary = this.full.get(ds.primary);
+    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
+    this.userBatcher =
+      cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
+        ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
+        : undefined;
+    this.rowGrads = new Set(opts.denseGradients || this.userBatcher ? [] : compiled.grads.filter((g) => g.rows).map((g) => g.param));
+  }
+
+  get stepsPerEpoch(): number {
+    return this.batcher?.batchesPerEpoch ?? this.userBatcher?.batchesPerEpoch ?? 1;
+  }
+
+  /** The domain batched by `batch N users`, when the model has a user batch smaller than the domain. */
+  get userDomain(): string | undefined {
+    return this.userBatcher?.domain;
+  }
+
+  next(): StepData {
+    const { compiled, ds, full, fullSizes } = this;
+    let relations: ReadonlyMap<string, Relation> = full;
+    let sizes: ReadonlyMap<string, number> = fullSizes;
+    if (this.batcher) {
+      const b = new Map(full);
+      for (const [name, r] of this.batcher.next(full)) b.set(name, r);
+      relations = b;
+      sizes = sizesFor(compiled, ds, b, full);
+    }
+    let members: Int32Array | undefined;
+    if (this.userBatcher) {
+      const domain = this.userBatcher.domain;
+      const n = fullSizes.get(domain)!;
+      members = this.userBatcher.next();
+      relations = restrictRelations(full, domain, members, n);
+      const b = sizesFor(compiled, ds, relations, full);
+      b.set(domain, members.length);
+      sizes = b;
+    }
+    const samplers = compiled.module.samplers;
+    if (this.opts.samples && samplers.length) {
+      const drawn = new Map(relations);
+      drawSamples(samplers, this.opts.samples.dists, drawn, this.opts.samples.rng);
+      relations = drawn;
+      const b = sizesFor(compiled, ds, drawn, full);
+      if (members) b.set(this.userBatcher!.domain, members.length);
+      sizes = b;
+    }
+    const touched = new Map<string, Int32Array>();
+    const atRows = new Set<string>();
+    if (this.rowGrads.size) {
+      const withRows = new Map(relations);
+      const b = new Map(sizes);
+      for (const g of compiled.grads) {
+        if (!g.rows || !this.rowGrads.has(g.param)) continue;
+        const domainSize = sizes.get(g.rows.domain) ?? 0;
+        const rows = touchedRows(g.rows, relations, domainSize);
+        const capacity = rowsCapacity(rows.length, domainSize, this.rowCapacity.get(g.param));
+        this.rowCapacity.set(g.param, capacity);
+        touched.set(g.param, rows);
+        if (capacity >= domainSize) continue;
+        atRows.add(g.param);
+        const rel = rowsRelation(g.rows, rows, capacity);
+        withRows.set(rel.name, rel);
+        for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
+      }
+      relations = withRows;
+      sizes = b;
+    }
+    return { relations, sizes, members, touched, atRows };
+  }
+}
