@@ -2,10 +2,11 @@
 // their costs per training step (compiler/explain.ts), at the sizes of the model's own data (the
 // runtime's loader and step-sizes), or at the compiler's defaults with --no-data.
 import { resolve } from 'node:path';
+import type { Compiled } from '../../compiler/compile.ts';
 import { explainCompiled, sizesByPublicName, stepSizesOf } from '../../compiler/explain.ts';
 import { command, UsageError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { ALLOW_DENSE_FLAG, compileOrReport, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, compileForData, compileOrReport, SET_FLAG } from './common.ts';
 
 export const explain = command({
   name: 'explain',
@@ -30,30 +31,35 @@ export const explain = command({
     const path = operands[0]!;
     if (flags['no-data'] && flags.data !== undefined) throw new UsageError('--data and --no-data cannot be given together');
     const opts = { sets: flags.set, rewrite: flags['no-rewrite'] ? false : undefined, allowDense: flags['allow-dense'], trace: flags.trace };
-    const first = compileOrReport(path, opts);
-    if (!first) return 1;
-    let full = new Map(first.sizes);
+    // one compilation at the sizes the costs are printed for: the data's (as `recc run` compiles),
+    // else the defaults; --sizes then compiles again at the sizes it names
+    let compiled: Compiled | undefined;
+    let full: Map<string, number>;
     let step: Map<string, number> | undefined;
     let atRows: ReadonlySet<string> | undefined;
     let from: string | undefined;
-    if (!flags['no-data']) {
+    if (flags['no-data']) {
+      compiled = compileOrReport(path, opts);
+      if (!compiled) return 1;
+      full = new Map(compiled.sizes);
+    } else {
       const rt = runtime();
-      const ds = rt.dataset.loadDataset(first.model, { data: flags.data && resolve(flags.data) });
-      const s = rt.stepSizes.stepSizes(first, ds);
-      ({ full, step, atRows } = s);
-      from = flags.data ?? `the model's data (${first.model.relations.flatMap((r) => (r.source.kind === 'file' ? [r.source.path] : [])).join(', ')})`;
+      const r = compileForData(rt, path, opts, { data: flags.data && resolve(flags.data) });
+      if (!r) return 1;
+      compiled = r.compiled;
+      ({ full, step, atRows } = rt.stepSizes.stepSizes(compiled, r.ds));
+      from = flags.data ?? `the model's data (${compiled.model.relations.flatMap((x) => (x.source.kind === 'file' ? [x.source.path] : [])).join(', ')})`;
     }
     if (flags.sizes.size) {
-      const r = sizesByPublicName(first, full, flags.sizes);
+      const r = sizesByPublicName(compiled, full, flags.sizes);
       if (r.unknown.length) throw new UsageError(`--sizes: unknown name${r.unknown.length > 1 ? 's' : ''} ${r.unknown.map((n) => `\`${n}\``).join(', ')} (sizes of this model: ${r.known.join(', ')})`);
       full = r.sizes;
       step = undefined; // re-derived from the given sizes
       atRows = undefined;
       from = from ? `${from}, with --sizes` : '--sizes';
+      compiled = compileOrReport(path, { ...opts, sizes: full }, false);
+      if (!compiled) return 1;
     }
-    // one compilation at the sizes the costs are printed for
-    const compiled = compileOrReport(path, { ...opts, sizes: full }, false);
-    if (!compiled) return 1;
     process.stdout.write(explainCompiled(compiled, { trace: flags.trace, step: step ?? stepSizesOf(compiled, full), atRows, sizesFrom: from }) + '\n');
     return 0;
   },
