@@ -4,6 +4,7 @@
 import { describe, it } from 'vitest';
 import { compileSource } from '../../compiler/compile.ts';
 import type { Expr } from '../../compiler/ir/nodes.ts';
+import { entriesName } from '../../compiler/ir/spaces.ts';
 import { expectSameForm, scopeOf } from '../helpers/rewrites.ts';
 
 const MF = `model golden
@@ -22,7 +23,7 @@ data clicks(label: float, x: sparse feature) from "c.libsvm" format libsvm
 dim k = 4
 param V[feature, k] ~ normal(0, 0.05)
 `;
-const SIZES = new Map([['user', 1000], ['item', 1000], ['ratings', 100_000], ['feature', 1000], ['clicks', 100_000], ['clicks~x', 100_000]]);
+const SIZES = new Map([['user', 1000], ['item', 1000], ['ratings', 100_000], ['feature', 1000], ['clicks', 100_000], [entriesName('clicks', 'x'), 100_000]]);
 
 /** The rewritten loss of `model + loss`, or the gradient of its objective by `param`; with the scope to read the expectation in. */
 function rewritten(model: string, loss: string, param?: string) {
