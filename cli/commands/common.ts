@@ -49,7 +49,7 @@ export function compileOrReport(path: string, opts: CompileOptions, report = tru
 export interface CompiledForData {
   readonly compiled: NonNullable<CompileResult['compiled']>;
   readonly ds: Dataset;
-  /** every space's size on the training data (what the cost model planned for), `opts.sizes` on top */
+  /** every space's size on the training data (what the cost model planned for) */
   readonly sizes: ReadonlyMap<string, number>;
 }
 
@@ -59,7 +59,7 @@ export interface CompiledForData {
  * so the cost model chooses and reports for this data. One report of diagnostics, as `recc compile`
  * gives: the front end's warnings and the compiler's diagnostics at these sizes. Undefined on errors.
  */
-export function compileForData(rt: Runtime, modelPath: string, opts: CompileOptions, data: DataOptions): CompiledForData | undefined {
+export function compileForData(rt: Runtime, modelPath: string, opts: Omit<CompileOptions, 'sizes'>, data: DataOptions): CompiledForData | undefined {
   const checked = checkSource(modelFile(modelPath), readFileSync(modelPath, 'utf8'), { sets: opts.sets });
   if (hasErrors(checked.diagnostics) || !checked.model) {
     printDiagnostics(checked);
@@ -74,11 +74,10 @@ export function compileForData(rt: Runtime, modelPath: string, opts: CompileOpti
     throw err;
   }
   const { sizesFor } = rt.env;
-  const given = opts.sizes instanceof Map ? opts.sizes : undefined;
-  const sized = compileModel(model, { ...opts, sizes: (module) => new Map([...sizesFor({ model, module }, ds, ds.train, ds.train), ...(given ?? [])]) });
+  const sized = compileModel(model, { ...opts, sizes: (module) => sizesFor({ model, module }, ds, ds.train, ds.train) });
   printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return undefined;
-  const sizes = new Map([...sizesFor(sized.compiled, ds, ds.train, ds.train), ...(given ?? [])]);
+  const sizes = sizesFor(sized.compiled, ds, ds.train, ds.train);
   return { compiled: sized.compiled, ds, sizes };
 }
 
