@@ -6,7 +6,7 @@
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Backend } from '../exec/backend.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { EvalError, evaluateModel, type EvalResult, type EvalSide } from '../eval/evaluate.ts';
+import { EvalError, evaluateModel, metricName, type EvalResult, type EvalSide } from '../eval/evaluate.ts';
 import { EarlyStopping, type BestSoFar } from './early-stop.ts';
 
 /** What a run's evaluations were measured on and which step its params come from. */
@@ -39,6 +39,10 @@ export class HeldOut {
     this.on = ds.validation?.has(ds.primary) ? 'validation' : 'test';
     if (rule && this.on !== 'validation') throw new EvalError(`early stopping on ${rule.metric.name} needs a validation part of ${ds.primary}: add \`, validate 0.1\` to the model's split`);
     this.stopping = rule ? (resume ?? EarlyStopping.start(rule)) : undefined;
+    // an empty validation part is found before training, not at its first evaluation
+    const metrics = compiled.model.evaluate.metrics;
+    if (this.on === 'validation' && metrics.length > 0 && ds.validation!.get(ds.primary)!.size === 0)
+      throw new EvalError(`the validation part of ${ds.primary} is empty (${ds.protocol}): no tuple to measure ${metrics.map(metricName).join(', ')} on; raise the validate fraction`);
   }
 
   /** Evaluates `params` after `step` updates; true when early stopping says to stop here. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EarlyStopInfo } from '../../compiler/check/model.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
-import { evaluateModel, type EvalResult } from '../../runtime/eval/evaluate.ts';
+import { EvalError, evaluateModel, type EvalResult } from '../../runtime/eval/evaluate.ts';
 import { generateRatings, SMALL_SPEC, toUData } from '../../runtime/data/synthetic.ts';
 import { EarlyStopping, improves } from '../../runtime/train/early-stop.ts';
 import { train } from '../../runtime/train/train.ts';
@@ -121,6 +121,16 @@ evaluate { ${evaluate} }
     expect(r.evals.map((e) => [e.step, e.on])).toEqual([[5, 'validation'], [10, 'validation'], [15, 'validation'], [20, 'validation']]);
     expect(r.heldOut).toMatchObject({ evaluatedOn: 'validation', paramsFrom: { step: 20 }, test: { on: 'test', step: 20 } });
     expect(r.heldOut.best).toBeUndefined();
+  });
+
+  it('an empty validation part is an error before training starts', () => {
+    // per user, round(0.01·n_u) is 0 for every user of this data
+    const l = load(model('split ratings: holdout 0.2 per user seed 3, validate 0.01', 'metrics rmse every 5 steps early_stop on rmse patience 2', 10));
+    expect(l.ds.validation!.get('ratings')!.size).toBe(0);
+    let steps = 0;
+    expect(() => train(l.compiled, l.ds, { backend, onStep: () => steps++ })).toThrow(EvalError);
+    expect(() => train(l.compiled, l.ds, { backend })).toThrow(/the validation part of ratings is empty .*raise the validate fraction/);
+    expect(steps).toBe(0);
   });
 
   it('without a validation part: every evaluation is on test, as before, and the run says so', () => {
