@@ -212,7 +212,7 @@ export function writeReport(dir: string, compiled: Compiled, s: RunSummary): voi
     '',
     ...metricLines,
     '',
-    '## Terms',
+    `## Terms (at the last step${r.log.length ? `, ${r.log[r.log.length - 1]!.step}` : ''})`,
     '',
     ...compiled.terms.map((t) => `- ${t.role} \`${t.name}\`: ${r.log.length ? r.log[r.log.length - 1]!.terms[t.name]!.toPrecision(6) : '–'}`),
     '',
