@@ -27,7 +27,6 @@ export class HeldOut {
   readonly on: EvalSide;
   /** the early-stopping tracker; its `state` is what a checkpoint stores */
   readonly stopping: EarlyStopping | undefined;
-  private stoppedAt: number | undefined;
 
   constructor(
     private readonly compiled: Compiled,
@@ -50,17 +49,17 @@ export class HeldOut {
     if (this.compiled.model.evaluate.metrics.length === 0) return false;
     const r = evaluateModel(this.compiled, this.ds, params, this.backend, step, epoch, this.on);
     record(r);
-    const stop = this.stopping?.observe(r, params) ?? false;
-    if (stop) this.stoppedAt = step;
-    return stop;
+    return this.stopping?.observe(r, params) ?? false;
   }
 
   /**
-   * The end of a run of `stepsRun` updates: restores the best params into `params` (early stopping,
+   * The end of a run of `stepsRun` updates (`stoppedEarly`: ended by early stopping before the
+   * planned length): restores the best params into `params` (early stopping,
    * unless training diverged: then the last params stay, as the divergence report says), and measures
    * the test part once when the evaluations were on validation.
    */
-  finish(params: Map<string, Float32Array>, stepsRun: number, stepsPerEpoch: number, diverged: boolean, record: (r: EvalResult) => void): HeldOutReport {
+  finish(params: Map<string, Float32Array>, stepsRun: number, stepsPerEpoch: number, end: { readonly diverged: boolean; readonly stoppedEarly: boolean }, record: (r: EvalResult) => void): HeldOutReport {
+    const { diverged } = end;
     let paramsFrom = { step: stepsRun, epoch: stepsRun / stepsPerEpoch };
     const best = this.stopping?.bestParams;
     if (best && !diverged) {
@@ -76,7 +75,7 @@ export class HeldOut {
       evaluatedOn: this.on,
       ...(test ? { test } : {}),
       ...(this.stopping && this.stopping.state.step >= 0 ? { best: this.stopping.state } : {}),
-      ...(this.stoppedAt !== undefined ? { stoppedAt: this.stoppedAt } : {}),
+      ...(end.stoppedEarly ? { stoppedAt: stepsRun } : {}),
       paramsFrom,
     };
   }

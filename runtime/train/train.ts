@@ -192,13 +192,14 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     const done = entry();
     log.push(done);
     opts.onStep?.(done);
-    if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1)) {
+    // early stopping ends the run here, unless this was its last step anyway
+    if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1) && step + 1 < totalSteps) {
       stopped = true;
       step++; // this step's update is applied: the run ends after it
       break;
     }
   }
   if (!diverged && !stopped && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
-  const report = heldOut.finish(params, step, stepsPerEpoch, diverged !== undefined, (r) => opts.onEval?.(r));
+  const report = heldOut.finish(params, step, stepsPerEpoch, { diverged: diverged !== undefined, stoppedEarly: stopped }, (r) => opts.onEval?.(r));
   return { params, log, evals, stepsRun: step, diverged, heldOut: report, seconds: (performance.now() - started) / 1000 };
 }

@@ -110,6 +110,11 @@ evaluate { ${evaluate} }
     // test is measured once, at the end, on those params, and it is not the last params' test value
     expect(r.heldOut.test).toMatchObject({ on: 'test', step: bestStep });
     expect(r.heldOut.test!.metrics).toEqual(evaluateModel(l.compiled, l.ds, r.params, backend, bestStep, 0, 'test').metrics);
+    // a run whose planned length ends where patience runs out did not stop early, but still keeps the best
+    const exact = train(l.compiled, l.ds, { backend, steps: r.stepsRun });
+    expect(exact.heldOut.stoppedAt).toBeUndefined();
+    expect(exact.heldOut.paramsFrom.step).toBe(bestStep);
+    expect(exact.params.get('mu')).toEqual(r.params.get('mu'));
     const last = train(plain.compiled, plain.ds, { backend, steps: r.stepsRun });
     expect(last.params.get('mu')).not.toEqual(r.params.get('mu'));
     expect(evaluateModel(l.compiled, l.ds, last.params, backend, 0, 0, 'test').metrics.rmse).toBeGreaterThan(r.heldOut.test!.metrics.rmse!);
