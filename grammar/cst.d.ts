@@ -126,6 +126,19 @@ export type SplitDeclCstChildren = {
   leaveOneOut?: LeaveOneOutCstNode[];
   kfold?: KfoldCstNode[];
   files?: FilesCstNode[];
+  Comma?: IToken[];
+  validateOpt?: ValidateOptCstNode[];
+};
+
+export interface ValidateOptCstNode extends CstNode {
+  name: "validateOpt";
+  children: ValidateOptCstChildren;
+}
+
+export type ValidateOptCstChildren = {
+  Validate: IToken[];
+  fraction?: IToken[];
+  seedOpt?: SeedOptCstNode[];
 };
 
 export interface HoldoutCstNode extends CstNode {
@@ -432,6 +445,7 @@ export type EvaluateBlockCstChildren = {
   LBrace: IToken[];
   metricsEntry?: MetricsEntryCstNode[];
   everyEntry?: EveryEntryCstNode[];
+  earlyStopEntry?: EarlyStopEntryCstNode[];
   RBrace: IToken[];
 };
 
@@ -466,6 +480,21 @@ export type EveryEntryCstChildren = {
   Every: IToken[];
   NumberLit: IToken[];
   unit?: (IToken)[];
+};
+
+export interface EarlyStopEntryCstNode extends CstNode {
+  name: "earlyStopEntry";
+  children: EarlyStopEntryCstChildren;
+}
+
+export type EarlyStopEntryCstChildren = {
+  EarlyStop: IToken[];
+  on?: IToken[];
+  metric: MetricCstNode[];
+  Patience: IToken[];
+  patience: IToken[];
+  MinDelta?: IToken[];
+  minDelta?: IToken[];
 };
 
 export interface ExpressionCstNode extends CstNode {

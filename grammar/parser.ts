@@ -140,6 +140,17 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.kfold) },
       { ALT: () => this.SUBRULE(this.files) },
     ]));
+    // `, validate 0.1`: a validation part carved from the training side
+    this.OPTION(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE(this.validateOpt);
+    });
+  });
+
+  private validateOpt = this.RULE('validateOpt', () => {
+    this.CONSUME(T.Validate);
+    this.OPTION(() => this.CONSUME(T.NumberLit, { LABEL: 'fraction' }));
+    this.MANY(() => this.SUBRULE(this.seedOpt));
   });
 
   private holdout = this.RULE('holdout', () => {
@@ -328,7 +339,13 @@ export class RecParser extends CstParser {
   private evaluateBlock = this.RULE('evaluateBlock', () => {
     this.CONSUME(T.Evaluate);
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.OR(this.once(16, () => [{ ALT: () => this.SUBRULE(this.metricsEntry) }, { ALT: () => this.SUBRULE(this.everyEntry) }])));
+    this.MANY(() =>
+      this.OR(this.once(16, () => [
+        { ALT: () => this.SUBRULE(this.metricsEntry) },
+        { ALT: () => this.SUBRULE(this.everyEntry) },
+        { ALT: () => this.SUBRULE(this.earlyStopEntry) },
+      ])),
+    );
     this.CONSUME(T.RBrace);
   });
 
@@ -349,6 +366,20 @@ export class RecParser extends CstParser {
     this.CONSUME(T.Every);
     this.CONSUME(T.NumberLit);
     this.OR(this.once(18, () => [{ ALT: () => this.CONSUME(T.Epochs, { LABEL: 'unit' }) }, { ALT: () => this.CONSUME(T.Steps, { LABEL: 'unit' }) }]));
+  });
+
+  /** `early_stop on ndcg@20 patience 3 [min_delta 0.001]`; `on` is read by spelling (cst-to-ast.ts) */
+  private earlyStopEntry = this.RULE('earlyStopEntry', () => {
+    this.CONSUME(T.EarlyStop);
+    // `on` is a plain word: taken when a metric follows it, so `early_stop ndcg@20` reaches cst-to-ast's RC0109
+    this.OPTION(this.once(31, () => ({ GATE: () => this.LA(1).image === 'on' && tokenMatcher(this.LA(2), T.Identifier), DEF: () => this.CONSUME(T.Identifier, { LABEL: 'on' }) })));
+    this.SUBRULE(this.metric);
+    this.CONSUME(T.Patience);
+    this.CONSUME(T.NumberLit, { LABEL: 'patience' });
+    this.OPTION2(() => {
+      this.CONSUME(T.MinDelta);
+      this.CONSUME2(T.NumberLit, { LABEL: 'minDelta' });
+    });
   });
 
   // -------------------------------------------------------------------------------------------

@@ -65,6 +65,10 @@ export const Steps = soft('Steps', 'steps');
 export const Batch = soft('Batch', 'batch');
 export const Metrics = soft('Metrics', 'metrics');
 export const Every = soft('Every', 'every');
+export const Validate = soft('Validate', 'validate');
+export const EarlyStop = soft('EarlyStop', 'early_stop');
+export const Patience = soft('Patience', 'patience');
+export const MinDelta = soft('MinDelta', 'min_delta');
 
 export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: [BinaryOp] });
 export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: [BinaryOp] });
@@ -124,6 +128,10 @@ export const allTokens: readonly TokenType[] = [
   Batch,
   Metrics,
   Every,
+  Validate,
+  EarlyStop,
+  Patience,
+  MinDelta,
   Identifier,
   LessEq,
   GreaterEq,

@@ -85,13 +85,13 @@ export const run = command({
         const terms = Object.entries(s.terms).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join('  ');
         log(`  step ${String(s.step).padStart(6)}  epoch ${s.epoch.toFixed(2).padStart(7)}  lr ${s.lr.toPrecision(3)}  ${terms}  total ${s.total.toPrecision(5)}  (${s.ms.toFixed(1)} ms/step)`);
       },
-      onEval: (e) => log(`  eval  step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
+      onEval: (e) => log(`  eval  step ${e.step} on ${e.on}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
     });
     if (backend instanceof GpuBackend) {
       for (const f of backend.fallbacks()) log(`  warning: kernel ${f.step} ran on ${f.backend} instead of ${mode}: ${f.fallbackReason ?? 'unknown reason'}`);
     }
     backend.dispose();
-    const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries(publicSizes(compiled.module.spaces, sizes)), result };
+    const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries(publicSizes(compiled.module.spaces, sizes)), result, earlyStop: model.evaluate.earlyStop };
     saveParams(out, compiled, ds, result.params);
     writeLossLog(out, compiled, result.log);
     writeMetrics(out, summary);
@@ -107,11 +107,14 @@ export const run = command({
       );
       return 1;
     }
-    const final = result.evals.at(-1);
+    const final = rt.runFolder.finalTest(result);
     const wanted = model.evaluate.metrics.map(rt.evaluate.metricName);
+    const onTest = result.heldOut.evaluatedOn === 'test' && result.evals.length > 0;
+    if (onTest) log(`  note: ${rt.runFolder.ON_TEST_NOTE}`);
     process.stdout.write(
       `${model.name}: ${result.stepsRun} steps in ${result.seconds.toFixed(1)} s` +
-        (final ? ` · ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
+        (final ? ` · test ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
+        (result.heldOut.best ? `\nparams from ${rt.runFolder.paramsOrigin(result)}${result.heldOut.stoppedAt !== undefined ? `; stopped early after step ${result.heldOut.stoppedAt}` : ''}` : '') +
         `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md)\n`,
     );
     return 0;

@@ -4,7 +4,7 @@
 // Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
 import type * as A from '../syntax/ast.ts';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
-import type { BatchInfo, DefInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo } from './model.ts';
+import type { BatchInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
@@ -158,6 +158,7 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
       default:
         assertNever(m);
     }
+    if (split && s.validate) split = { ...split, validate: validateInfo(s.validate, m, split, seed, report) };
   }
 
   return {
@@ -174,7 +175,7 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     ),
     terms,
     train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
-    evaluate: env.evaluate ? evaluateInfo(env.evaluate, positiveInt, report) : { metrics: [], every: undefined },
+    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report) : { metrics: [], every: undefined },
   };
 }
 
@@ -304,20 +305,57 @@ function trainInfo(
   return { optimizer, schedule, length, batch, seed };
 }
 
-function evaluateInfo(block: A.EvaluateBlock, positiveInt: (n: A.NumberLit, what: string) => number, report: Report): EvaluateInfo {
+/**
+ * The split's `validate` clause: a fraction in (0, 1) that leaves a training part beside the test
+ * part; leave_one_out takes none (it moves one more tuple per user), every other split needs one.
+ */
+function validateInfo(v: A.ValidateClause, m: A.SplitMethod, split: SplitInfo, seed: (n: A.NumberLit | undefined) => number, report: Report): ValidateInfo {
+  const f = v.fraction;
+  const vseed = v.seed ? seed(v.seed) : 'seed' in split ? split.seed : DEFAULT_SEED;
+  if (m.kind === 'LeaveOneOut') {
+    if (f) report(error('RC0550', '`leave_one_out` validates with one tuple per user, not a fraction', f.span, 'no fraction here', { help: 'write `leave_one_out, validate`: each user\'s next tuple goes to validation' }));
+    return { fraction: undefined, seed: vseed };
+  }
+  if (!f) {
+    report(error('RC0550', '`validate` needs the fraction of tuples to move to validation', v.span, 'missing fraction', { help: 'e.g. `validate 0.1`' }));
+    return { fraction: undefined, seed: vseed };
+  }
+  if (!(f.value > 0 && f.value < 1)) {
+    report(error('RC0513', 'a validation fraction must lie strictly between 0 and 1', f.span, `found ${f.text}`, { help: 'e.g. `validate 0.1`' }));
+    return { fraction: f.value, seed: vseed };
+  }
+  // the test part's share of the relation: holdout's fraction, one fold of k (files: a separate file)
+  const test = split.kind === 'holdout' ? split.fraction : split.kind === 'kfold' && split.k >= 2 ? 1 / split.k : 0;
+  if (test > 0 && test < 1 && f.value + test >= 1)
+    report(error('RC0513', `test (${+test.toFixed(4)}) and validation (${f.text}) together take the whole relation`, f.span, 'nothing left to train on', {
+      help: 'the two fractions are of the same relation; together they must stay below 1, e.g. `holdout 0.2, validate 0.1`',
+    }));
+  return { fraction: f.value, seed: vseed };
+}
+
+/** Errors (rmse, mae, logloss) go down as a model improves; ranking metrics and auc go up. */
+const MINIMIZED = new Set(['rmse', 'mae', 'logloss']);
+
+function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, positiveInt: (n: A.NumberLit, what: string) => number, report: Report): EvaluateInfo {
   const metrics: MetricInfo[] = [];
   let every: EvaluateInfo['every'];
+  let stop: Extract<A.EvaluateEntry, { kind: 'EarlyStop' }> | undefined;
   const seen = new Map<string, Span>();
+  const word = { Metrics: 'metrics', Every: 'every', EarlyStop: 'early_stop' } as const;
   for (const e of block.entries) {
     const key = e.kind;
     const prev = seen.get(key);
     if (prev) {
-      report(error('RC0514', `\`${key.toLowerCase()}\` is given twice`, e.span, 'given again here', { notes: [{ message: 'first given at {at}', span: prev }], help: key === 'Metrics' ? 'list every metric in one `metrics` entry' : 'keep one `every` entry' }));
+      report(error('RC0514', `\`${word[key]}\` is given twice`, e.span, 'given again here', { notes: [{ message: 'first given at {at}', span: prev }], help: key === 'Metrics' ? 'list every metric in one `metrics` entry' : `keep one \`${word[key]}\` entry` }));
       continue;
     }
     seen.set(key, e.span);
     if (e.kind === 'Every') {
       every = { unit: e.unit, count: positiveInt(e.value, 'an evaluation interval') };
+      continue;
+    }
+    if (e.kind === 'EarlyStop') {
+      stop = e;
       continue;
     }
     const names = new Set<string>();
@@ -347,5 +385,49 @@ function evaluateInfo(block: A.EvaluateBlock, positiveInt: (n: A.NumberLit, what
       metrics.push({ name, ...(m.k ? { k: m.k.value } : {}) });
     }
   }
-  return { metrics, every };
+  const earlyStop = stop && earlyStopInfo(stop, metrics, every !== undefined, split, block.span, positiveInt, report);
+  return { metrics, every, ...(earlyStop ? { earlyStop } : {}) };
+}
+
+/**
+ * `early_stop on M patience N [min_delta X]`: M must be one of the block's metrics (so it is computed),
+ * measured on a validation split (else stopping would tune on test), at evaluations during training.
+ */
+function earlyStopInfo(
+  e: Extract<A.EvaluateEntry, { kind: 'EarlyStop' }>,
+  metrics: readonly MetricInfo[],
+  hasEvery: boolean,
+  split: A.SplitDecl | undefined,
+  block: Span,
+  positiveInt: (n: A.NumberLit, what: string) => number,
+  report: Report,
+): EarlyStopInfo | undefined {
+  const name = e.metric.name.name;
+  const k = e.metric.k?.value;
+  const full = e.metric.k ? `${name}@${e.metric.k.text}` : name;
+  const patience = positiveInt(e.patience, 'the patience (evaluations without improvement)');
+  const minDelta = e.minDelta?.value ?? 0;
+  let ok = true;
+  const target = metrics.find((m) => m.name === name && m.k === k);
+  if (!target) {
+    ok = false;
+    const listed = metrics.map((m) => (m.k === undefined ? m.name : `${m.name}@${m.k}`));
+    report(error('RC0551', `\`early_stop\` watches \`${full}\`, which the evaluate block does not compute`, e.metric.span, 'not among `metrics`', {
+      help: listed.length ? `add it to \`metrics\` or stop on one of ${listed.map((x) => `\`${x}\``).join(', ')}` : `add \`metrics ${full}\` to the evaluate block`,
+    }));
+  }
+  if (!split?.validate) {
+    ok = false;
+    report(error('RC0551', '`early_stop` needs a validation split', e.span, 'would choose the params on the test split', {
+      ...(split ? { notes: [{ message: 'the split is declared at {at}', span: split.span }] } : {}),
+      help: split ? `add a validation part to the split: \`split ${split.relation.name}: …, validate 0.1\`` : 'declare a split with a validation part, e.g. `split ratings: holdout 0.2, validate 0.1`',
+    }));
+  }
+  if (!hasEvery) {
+    ok = false;
+    report(error('RC0551', '`early_stop` needs evaluations during training', e.span, 'the metric is only measured at the end', { notes: [{ message: 'in the evaluate block at {at}', span: block }], help: 'add `every N steps` or `every N epochs` to the evaluate block' }));
+  }
+  if (e.minDelta && !(minDelta >= 0)) report(error('RC0513', '`min_delta` must be zero or positive', e.minDelta.span, `found ${e.minDelta.text}`));
+  if (!ok || !target) return undefined;
+  return { metric: target, patience, minDelta, direction: MINIMIZED.has(name) ? 'min' : 'max' };
 }

@@ -59,11 +59,23 @@ export interface TermInfo {
   readonly decl: ast.TermDecl;
 }
 
-export type SplitInfo =
+/**
+ * `, validate F`: a validation part carved from the training side the way the split chose its test
+ * part (by time: the latest tuples; per user: per user; else a seeded random subset). `fraction` is of
+ * the split relation's tuples (per user: of each user's); undefined for leave_one_out, which moves one
+ * more tuple per user. `seed` defaults to the split's.
+ */
+export interface ValidateInfo {
+  readonly fraction: number | undefined;
+  readonly seed: number;
+}
+
+export type SplitInfo = (
   | { readonly kind: 'holdout'; readonly relation: string; readonly fraction: number; readonly seed: number; readonly byTime: boolean; readonly perUser: boolean }
   | { readonly kind: 'leave_one_out'; readonly relation: string; readonly byTime: boolean; readonly seed: number }
   | { readonly kind: 'kfold'; readonly relation: string; readonly k: number; readonly fold: number; readonly seed: number }
-  | { readonly kind: 'files'; readonly relation: string; readonly train: string; readonly test: string };
+  | { readonly kind: 'files'; readonly relation: string; readonly train: string; readonly test: string }
+) & { readonly validate?: ValidateInfo };
 
 export type OptimizerInfo =
   | { readonly kind: 'sgd'; readonly lr: number; readonly momentum: number }
@@ -95,9 +107,20 @@ export interface MetricInfo {
   readonly k?: number;
 }
 
+/** `early_stop on METRIC patience N [min_delta X]`: the metric is one of `metrics`, measured on validation. */
+export interface EarlyStopInfo {
+  readonly metric: MetricInfo;
+  /** stop after this many evaluations in a row without an improvement of more than minDelta */
+  readonly patience: number;
+  readonly minDelta: number;
+  /** from the metric: errors (rmse, mae, logloss) are minimized, ranking metrics and auc maximized */
+  readonly direction: 'min' | 'max';
+}
+
 export interface EvaluateInfo {
   readonly metrics: readonly MetricInfo[];
   readonly every: { readonly unit: 'epochs' | 'steps'; readonly count: number } | undefined;
+  readonly earlyStop?: EarlyStopInfo;
 }
 
 export interface Model {

@@ -113,10 +113,18 @@ export type SplitMethod =
       readonly span: Span;
     };
 
+/** `, validate 0.1` (a fraction of the split relation) or `, validate` (leave_one_out: one more per user) */
+export interface ValidateClause {
+  readonly fraction?: NumberLit;
+  readonly seed?: NumberLit;
+  readonly span: Span;
+}
+
 export interface SplitDecl {
   readonly kind: 'SplitDecl';
   readonly relation: Ident;
   readonly method: SplitMethod;
+  readonly validate?: ValidateClause;
   readonly span: Span;
 }
 
@@ -212,6 +220,14 @@ export type EvaluateEntry =
       readonly kind: 'Every';
       readonly value: NumberLit;
       readonly unit: 'epochs' | 'steps';
+      readonly span: Span;
+    }
+  /** `early_stop on ndcg@20 patience 3 min_delta 0.001` */
+  | {
+      readonly kind: 'EarlyStop';
+      readonly metric: MetricRef;
+      readonly patience: NumberLit;
+      readonly minDelta?: NumberLit;
       readonly span: Span;
     };
 

@@ -203,7 +203,13 @@ class Converter {
 
   private splitDecl(d: C.SplitDeclCstNode): A.SplitDecl {
     const relation = this.ident(one(d.children.Identifier, 'split relation'));
-    return { kind: 'SplitDecl', relation, method: this.splitMethod(d), span: this.nspan(d) };
+    const v = d.children.validateOpt ? one(d.children.validateOpt, 'validate') : undefined;
+    const validate: A.ValidateClause | undefined = v && {
+      ...(v.children.fraction ? { fraction: this.number(one(v.children.fraction, 'validate fraction')) } : {}),
+      ...this.seed(v.children.seedOpt),
+      span: this.nspan(v),
+    };
+    return { kind: 'SplitDecl', relation, method: this.splitMethod(d), ...(validate ? { validate } : {}), span: this.nspan(d) };
   }
 
   /** The single `seed N` / `fold N` / `by X` / `per X` option of a split method, if given; twice is RC0110. */
@@ -326,22 +332,32 @@ class Converter {
   }
 
   private evaluateBlock(d: C.EvaluateBlockCstNode): A.EvaluateBlock {
+    const metric = (x: C.MetricCstNode): A.MetricRef => ({
+      name: this.ident(one(x.children.Identifier, 'metric')),
+      ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+      span: this.nspan(x),
+    });
     const entries: A.EvaluateEntry[] = [
-      ...(d.children.metricsEntry ?? []).map((m): A.EvaluateEntry => ({
-        kind: 'Metrics',
-        metrics: m.children.metric.map((x) => ({
-          name: this.ident(one(x.children.Identifier, 'metric')),
-          ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
-          span: this.nspan(x),
-        })),
-        span: this.nspan(m),
-      })),
+      ...(d.children.metricsEntry ?? []).map((m): A.EvaluateEntry => ({ kind: 'Metrics', metrics: m.children.metric.map(metric), span: this.nspan(m) })),
       ...(d.children.everyEntry ?? []).map((m): A.EvaluateEntry => ({
         kind: 'Every',
         value: this.number(one(m.children.NumberLit, 'every')),
         unit: one(m.children.unit, 'every unit').image === 'epochs' ? 'epochs' : 'steps',
         span: this.nspan(m),
       })),
+      ...(d.children.earlyStopEntry ?? []).map((m): A.EvaluateEntry => {
+        const c = m.children;
+        const target = metric(one(c.metric, 'early_stop metric'));
+        if (!c.on)
+          this.reject('RC0109', `expected \`on\` after \`early_stop\`, found \`${target.name.name}\``, target.name.span, 'expected `on`', `write \`early_stop on ${target.name.name}${target.k ? `@${target.k.text}` : ''} patience 3\``);
+        return {
+          kind: 'EarlyStop',
+          metric: target,
+          patience: this.number(one(c.patience, 'patience')),
+          ...(c.minDelta ? { minDelta: this.number(one(c.minDelta, 'min_delta')) } : {}),
+          span: this.nspan(m),
+        };
+      }),
     ];
     entries.sort((a, b) => a.span.start - b.span.start);
     return { kind: 'EvaluateBlock', entries, span: this.nspan(d) };

@@ -39,14 +39,14 @@ const DECL_HELP: Readonly<Record<string, string>> = {
   importDecl: 'an import is written `import "std/losses"`',
   indexDecl: 'domains are declared as `index user, item`',
   dataDecl: 'a relation is written `data ratings(user: user, item: item, rating: float) from "u.data" format tsv` or `data likes = ratings where rating >= 4`',
-  splitDecl: 'a split is written `split ratings: holdout 0.2 seed 7`, `leave_one_out by time`, `kfold 5` or `files "u1.base", "u1.test"`',
+  splitDecl: 'a split is written `split ratings: holdout 0.2 seed 7`, `leave_one_out by time`, `kfold 5` or `files "u1.base", "u1.test"`, optionally followed by `, validate 0.1`',
   dimDecl: 'a dim is written `dim d = 32`; several share a line as `dim d = 32, k = 8`',
   constDecl: 'a const is written `const lambda = 0.1`; several share a line as `const a = 1, b = 2`',
   paramDecl: 'a param is written `param U[user, d] ~ normal(0, 0.1)`, `~ uniform(lo, hi)` or `param mu = 3.5`',
   defDecl: 'a def is written `def score(u: user, i: item) = U[u] . V[i]`',
   termDecl: 'a term is written `loss fit = mean((u, i, r) in ratings: (r - score(u, i))^2)` or `reg l2 = ...`',
   trainBlock: 'train entries are `optimizer adam(lr = 0.01)`, `schedule step(0.5, every = 100)`, `epochs 20`, `steps 2000`, `batch full`, `batch 4096`, `batch 256 users` and `seed 42`',
-  evaluateBlock: 'evaluate entries are `metrics rmse, mae, recall@10` and `every 5 epochs`',
+  evaluateBlock: 'evaluate entries are `metrics rmse, mae, recall@10`, `every 5 epochs` and `early_stop on ndcg@10 patience 3 min_delta 0.001`',
 };
 
 const CHAR_HELP: Readonly<Record<string, string>> = {
@@ -274,7 +274,12 @@ function syntaxDiagnostic(e: IRecognitionException, chunk: readonly IToken[], ne
       message: `unexpected ${found(foundTok)} after the end of the ${decl} declaration`,
       span: at,
       label: 'expected a new declaration',
-      help: declRule === 'dimDecl' || declRule === 'constDecl' || declRule === 'indexDecl' ? (DECL_HELP[declRule] ?? DECL_START) : DECL_START,
+      help:
+        declRule === 'splitDecl' && foundTok?.image === 'validate'
+          ? 'a validation part follows the split after a comma: `split ratings: holdout 0.2, validate 0.1`'
+          : declRule === 'dimDecl' || declRule === 'constDecl' || declRule === 'indexDecl'
+            ? (DECL_HELP[declRule] ?? DECL_START)
+            : DECL_START,
     };
   } else if (payload.kind === 'mismatch') {
     what = listOr(expected);

@@ -1,6 +1,7 @@
 // dataset: a checked Model's relations, loaded and split. File relations load from their declared
 // path (relative to the model file) unless `--data`/`--test` override the primary relation; the
-// declared split (or the given test file) yields train and test sides; derived relations
+// declared split (or the given test file) yields train and test sides, and with `, validate F` a
+// validation side carved from train (its tuples leave train); derived relations
 // (`likes = ratings where rating >= 4`) are filtered from each side. Ids share one IdMaps, so train
 // and test agree on dense indices. Errors are DataErrors naming file:line:col.
 // A relation R with a sparse column x (libsvm) is two entries of each map: R and its entries `R~x`
@@ -10,7 +11,7 @@ import { primaryRelation, type Model, type RelationInfo, type WhereExpr } from '
 import { DataError, filterRelation, loadRelation, type Relation } from './load.ts';
 import { IdMaps } from './ids.ts';
 import { entriesOf, loadSparse, selectEntries, selectRowsSparse, sparseColumns } from './sparse.ts';
-import { splitRelation } from './split.ts';
+import { carveValidation, splitRelation } from './split.ts';
 
 export interface Dataset {
   readonly ids: IdMaps;
@@ -19,6 +20,11 @@ export interface Dataset {
   readonly train: ReadonlyMap<string, Relation>;
   /** test tuples of split relations and of relations derived from them */
   readonly test: ReadonlyMap<string, Relation>;
+  /**
+   * validation tuples of the split relation and of relations derived from it, when the split has a
+   * `validate` clause (absent, or empty, otherwise); none of them is in `train` or `test`
+   */
+  readonly validation?: ReadonlyMap<string, Relation>;
   /** the relation the split (or --test) applies to, and mini-batches are drawn from */
   readonly primary: string;
   /** how the split was made, in words (printed with the metrics) */
@@ -119,30 +125,50 @@ export function loadDataset(model: Model, opts: DataOptions = {}): Dataset {
     derive(info, train);
     derive(info, test);
   }
-  // a declared split of any relation (file or derived), then what derives from it, on both sides
+  // a declared split of any relation (file or derived), then what derives from it, on every side
+  const validation = new Map<string, Relation>();
   if (split && split.kind !== 'files' && !opts.test) {
     const all = train.get(split.relation)!;
-    const entries = entriesOf(all, train);
-    let parts = splitRelation(entries.size ? tagRows(all) : all, split);
-    if (entries.size) {
-      // the split's sides, with each side's entries selected by the rows it took
-      const side = (r: Relation) => ({ rel: untag(r), entries: selectEntries(entries, all.size, r.ids.get(ROW_TAG)!, all.name) });
-      const tr = side(parts.train), te = side(parts.test);
-      put(train, tr);
-      put(test, te);
-      parts = { train: tr.rel, test: te.rel };
-    } else {
-      train.set(split.relation, parts.train);
-      test.set(split.relation, parts.test);
-    }
-    for (const info of derivedFrom(model, split.relation)) {
-      derive(info, train);
-      derive(info, test);
-    }
-    protocol = describeSplit(split, all.source ?? all.name, parts.train.size, parts.test.size);
+    const parts = splitSides(all, train, (r) => splitRelation(r, split), { train, test, validation });
+    for (const info of derivedFrom(model, split.relation)) for (const side of [train, test, validation]) derive(info, side);
+    protocol = describeSplit(split, all.source ?? all.name, parts.train.size, parts.test.size, parts.validation?.size);
     if (primary.source.kind === 'derived') protocol += ` (${primary.name}: ${describeWhere(primary)})`;
+  } else if (split?.validate && train.has(split.relation)) {
+    // a test file (the split's own, or --test): the validation part comes from the training data
+    const all = train.get(split.relation)!;
+    const parts = splitSides(all, train, (r) => ({ ...carveValidation(r, split), test: undefined }), { train, test, validation });
+    for (const info of derivedFrom(model, split.relation)) for (const side of [train, validation]) derive(info, side);
+    protocol += `; validation: ${parts.validation!.size} of the ${all.size} training tuples of ${all.name} (${describeValidation(split)})`;
   }
-  return { ids, train, test, primary: primary.name, protocol };
+  return { ids, train, test, ...(validation.size ? { validation } : {}), primary: primary.name, protocol };
+}
+
+/**
+ * Splits `all` (a relation of `side`) by `cut` and puts each part in its side, with the entries of a
+ * sparse column selected by the rows each part took.
+ */
+function splitSides(
+  all: Relation,
+  side: ReadonlyMap<string, Relation>,
+  cut: (r: Relation) => { train: Relation; test: Relation | undefined; validation?: Relation },
+  into: { train: Map<string, Relation>; test: Map<string, Relation>; validation: Map<string, Relation> },
+): { train: Relation; test: Relation; validation?: Relation } {
+  const entries = entriesOf(all, side);
+  const parts = cut(entries.size ? tagRows(all) : all);
+  const place = (r: Relation | undefined, to: Map<string, Relation>): Relation | undefined => {
+    if (!r) return undefined;
+    if (!entries.size) {
+      to.set(all.name, r);
+      return r;
+    }
+    const loaded = { rel: untag(r), entries: selectEntries(entries, all.size, r.ids.get(ROW_TAG)!, all.name) };
+    put(to, loaded);
+    return loaded.rel;
+  };
+  const tr = place(parts.train, into.train)!;
+  const te = place(parts.test, into.test);
+  const va = place(parts.validation, into.validation);
+  return { train: tr, test: te ?? into.test.get(all.name)!, ...(va ? { validation: va } : {}) };
 }
 
 /** `rel` with an extra id column ROW_TAG holding each tuple's index (not listed in `columns`). */
@@ -166,8 +192,14 @@ function hintFor(model: Model): string {
   return `paths in ${model.file} are relative to the model file; use --data FILE to train on another file`;
 }
 
-function describeSplit(split: NonNullable<Model['split']>, path: string, nTrain: number, nTest: number): string {
-  const sizes = `${nTrain} train / ${nTest} test tuples of ${path}`;
+function describeValidation(split: NonNullable<Model['split']>): string {
+  const v = split.validate!;
+  const how = split.kind === 'leave_one_out' ? `one more per user${split.byTime ? ', the latest' : ''}` : `${v.fraction}${split.kind === 'holdout' && split.byTime ? ' by time' : ''}${split.kind === 'holdout' && split.perUser ? ' per user' : ''}`;
+  return `validate ${how}, seed ${v.seed}`;
+}
+
+function describeSplit(split: NonNullable<Model['split']>, path: string, nTrain: number, nTest: number, nValidation?: number): string {
+  const sizes = nValidation === undefined ? `${nTrain} train / ${nTest} test tuples of ${path}` : `${nTrain} train / ${nValidation} validation / ${nTest} test tuples of ${path} (${describeValidation(split)})`;
   switch (split.kind) {
     case 'holdout':
       return `holdout ${split.fraction}${split.byTime ? ' by time' : ''}${split.perUser ? ' per user' : ''} (seed ${split.seed}): ${sizes}`;

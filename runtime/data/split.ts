@@ -1,8 +1,10 @@
-// Train/test splits of a loaded relation, as declared by `split <rel>: ...` (a SplitInfo).
-// Takes a Relation and gives { train, test }: a partition of its tuples (every tuple in exactly one
-// side), each side in the original tuple order. Randomness comes only from Rng(split.seed), so a seed
-// gives the same split on every machine. Per-user splits never move a user's last training tuple:
-// a user with one tuple stays in train, so no user present in the data is lost from train.
+// Train/test(/validation) splits of a loaded relation, as declared by `split <rel>: ...` (a SplitInfo).
+// Takes a Relation and gives { train, test, validation? }: a partition of its tuples (every tuple in
+// exactly one side), each side in the original tuple order. Randomness comes only from Rng(split.seed)
+// (the test part) and Rng(validate.seed).fork(1) (the validation part), so a seed gives the same split
+// on every machine. Per-user splits never move a user's last training tuple: a user with one tuple
+// stays in train, so no user present in the data is lost from train. A `validate` part is carved from
+// what the test part left, the way the split chose its test part (carveValidation).
 import type { RelationInfo, SplitInfo } from '../../compiler/check/model.ts';
 import { idColumn, loadRelation, selectRows, valueColumn, type LoadOptions, type Relation } from './load.ts';
 import type { IdMaps } from './ids.ts';
@@ -11,7 +13,14 @@ import { Rng } from './rng.ts';
 export interface Split {
   readonly train: Relation;
   readonly test: Relation;
+  /** present when the split has a `validate` clause: tuples taken from train, never from test */
+  readonly validation?: Relation;
 }
+
+/** Marks of a three-way partition. */
+const TRAIN = 0, TEST = 1, VALIDATION = 2;
+/** The validation part draws from Rng(validate.seed).fork(VALIDATION_STREAM), never the test part's stream. */
+const VALIDATION_STREAM = 1;
 
 export interface SplitOptions {
   /** the column grouping per-user splits (default: the column over domain `user`, else the first id column) */
@@ -74,7 +83,69 @@ export function splitRelation(rel: Relation, split: SplitInfo, opts: SplitOption
     case 'files':
       throw new Error(`split '${split.relation}' uses files ${split.train}, ${split.test}: load them with loadSplitFiles`);
   }
+  if (split.validate) {
+    markValidation(rel, isTest, split, opts);
+    return partition3(rel, isTest);
+  }
   return partition(rel, isTest);
+}
+
+/**
+ * The validation part of a relation that is wholly training data (a `files` split's train file, or
+ * the data when `--test FILE` replaces the declared split): `split.validate` carved as in splitRelation.
+ */
+export function carveValidation(rel: Relation, split: SplitInfo, opts: SplitOptions = {}): { train: Relation; validation: Relation } {
+  if (!split.validate) throw new Error(`split '${split.relation}' has no validate clause`);
+  const part = new Uint8Array(rel.size);
+  markValidation(rel, part, split, opts);
+  const s = partition3(rel, part);
+  return { train: s.train, validation: s.validation! };
+}
+
+/**
+ * Marks validation tuples (2) among those still marked train (0), the way `split` chose its test part:
+ * - holdout: |validation| = round(v·n) (per user: round(v·n_u) of the user's n_u tuples, test ones
+ *   included), the latest training tuples by time, else a uniform random subset; every user keeps a
+ *   training tuple (per user), and the relation keeps one (global);
+ * - leave_one_out: one more tuple per user with ≥ 2 training tuples (the latest by time, else random);
+ * - kfold, files: round(v·n) training tuples at random.
+ */
+function markValidation(rel: Relation, part: Uint8Array, split: SplitInfo, opts: SplitOptions): void {
+  const v = split.validate!;
+  const rng = new Rng(v.seed).fork(VALIDATION_STREAM);
+  const byTime = (split.kind === 'holdout' || split.kind === 'leave_one_out') && split.byTime;
+  const perUser = (split.kind === 'holdout' && split.perUser) || split.kind === 'leave_one_out';
+  const trainRows = (rows: Int32Array): Int32Array => rows.filter((t) => part[t] === TRAIN);
+  if (perUser) {
+    const g = groupByUser(rel, opts, byTime ? timeColumnOf(rel, opts) : undefined);
+    for (let u = 0; u < g.nUsers; u++) {
+      const all = g.rows.subarray(g.offsets[u], g.offsets[u + 1]);
+      const rows = trainRows(all);
+      const want = v.fraction === undefined ? 1 : Math.round(v.fraction * all.length);
+      const k = Math.min(rows.length - 1, want);
+      if (k <= 0) continue;
+      if (byTime) for (let j = rows.length - k; j < rows.length; j++) part[rows[j]] = VALIDATION;
+      else pickRandom(rows, k, rng, part, VALIDATION);
+    }
+    return;
+  }
+  const fraction = v.fraction ?? 0;
+  const all = Int32Array.from({ length: rel.size }, (_, t) => t);
+  const rows = byTime ? trainRows(sortByTime(valueColumn(rel, timeColumnOf(rel, opts)))) : trainRows(all);
+  const k = Math.min(rows.length - 1, Math.round(fraction * rel.size));
+  if (k <= 0) return;
+  if (byTime) for (let j = rows.length - k; j < rows.length; j++) part[rows[j]] = VALIDATION;
+  else pickRandom(rows, k, rng, part, VALIDATION);
+}
+
+/** Rows of `rel` by mark (0 train, 1 test, 2 validation), each side in original order. */
+function partition3(rel: Relation, part: Uint8Array): Split {
+  const counts = [0, 0, 0];
+  for (let t = 0; t < rel.size; t++) counts[part[t]]++;
+  const rows = counts.map((c) => new Int32Array(c));
+  const at = [0, 0, 0];
+  for (let t = 0; t < rel.size; t++) rows[part[t]][at[part[t]]++] = t;
+  return { train: selectRows(rel, rows[TRAIN]), test: selectRows(rel, rows[TEST]), validation: selectRows(rel, rows[VALIDATION]) };
 }
 
 /** `split <rel>: files "a", "b"`: load both files as `info`, sharing `ids` (train first, so its ids come first). */
@@ -134,15 +205,15 @@ function sortByTime(time: Float64Array): Int32Array {
   return order.sort((a, b) => time[a] - time[b] || a - b);
 }
 
-/** Mark k of `rows` as test, uniformly at random (partial Fisher–Yates on a copy). */
-function pickRandom(rows: Int32Array, k: number, rng: Rng, isTest: Uint8Array): void {
+/** Mark k of `rows` as `mark` (test by default), uniformly at random (partial Fisher–Yates on a copy). */
+function pickRandom(rows: Int32Array, k: number, rng: Rng, marks: Uint8Array, mark = TEST): void {
   const a = rows.slice();
   for (let j = 0; j < k; j++) {
     const r = j + rng.int(a.length - j);
     const x = a[r];
     a[r] = a[j];
     a[j] = x;
-    isTest[x] = 1;
+    marks[x] = mark;
   }
 }
 

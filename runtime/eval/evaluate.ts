@@ -1,7 +1,8 @@
-// evaluate: metrics of a model's `def score` on the test side of its dataset. Rating metrics (RMSE,
-// MAE) compare score(u, i) with the relation's first float column on every test tuple; ranking
-// metrics (Recall/Precision/NDCG/HR/MRR@K, AUC) rank all items for each test user by score(u, ·),
-// excluding the user's training items. Predictions go through the same Backend as training.
+// evaluate: metrics of a model's `def score` on the test side of its dataset, or on its validation
+// side (a split's `validate` part, during training). Rating metrics (RMSE,
+// MAE) compare score(u, i) with the relation's first float column on every tuple; ranking
+// metrics (Recall/Precision/NDCG/HR/MRR@K, AUC) rank all items for each user by score(u, ·),
+// excluding the user's training items (on test, also the user's validation items: known interactions). Predictions go through the same Backend as training.
 // Binary metrics (logloss, and for relations with a sparse column the global AUC) compare score, a
 // logit, with the label (positive iff > 0) on every test tuple. A relation with a sparse column x
 // is predicted row by row with `def score(x)` applied to the row's entries (predictRows). Every
@@ -16,9 +17,14 @@ import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metr
 import { entriesOf, sparseColumns } from '../data/sparse.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 
+/** Which held-out part of the data an evaluation measured. */
+export type EvalSide = 'validation' | 'test';
+
 export interface EvalResult {
   readonly step: number;
   readonly epoch: number;
+  /** the part of the data the metrics were measured on */
+  readonly on: EvalSide;
   /** e.g. { rmse: 0.93, "ndcg@10": 0.21 } */
   readonly metrics: Readonly<Record<string, number>>;
 }
@@ -93,15 +99,18 @@ export function scoreBlock(compiled: Compiled, ds: Dataset, params: ReadonlyMap<
   return backend.tensor(f.expr, f.out, { ...all, sizes: blockSizes, tensors });
 }
 
-export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, step: number, epoch: number): EvalResult {
+export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend, step: number, epoch: number, on: EvalSide = 'test'): EvalResult {
   const metrics: Record<string, number> = {};
-  const test = ds.test.get(ds.primary);
+  const sideMap = on === 'validation' ? ds.validation : ds.test;
+  const test = sideMap?.get(ds.primary);
+  if (!test && on === 'validation') throw new EvalError(`no validation part of ${ds.primary}: add \`, validate 0.1\` to the model's split`);
   if (!test) throw new EvalError(`metrics need a test set: add \`split ${ds.primary}: holdout 0.2\` to the model, or pass --test FILE`);
+  if (test.size === 0) throw new EvalError(`the ${on} part of ${ds.primary} is empty: no tuple to measure ${compiled.model.evaluate.metrics.map(metricName).join(', ')} on`);
   const wanted = compiled.model.evaluate.metrics;
   // rows with a sparse column are predicted by score(x); `auc` is then the global AUC over test rows
   const sparse = sparseColumns(test).length > 0;
   let predicted: Float32Array | Float64Array | undefined;
-  const predictions = (): Float32Array | Float64Array => (predicted ??= sparse ? predictRows(compiled, ds, params, backend, test) : predictTuples(compiled, ds, params, backend, test));
+  const predictions = (): Float32Array | Float64Array => (predicted ??= sparse ? predictRows(compiled, ds, params, backend, test, entriesOf(test, sideMap!)) : predictTuples(compiled, ds, params, backend, test));
   const rating = wanted.filter((m) => m.name === 'rmse' || m.name === 'mae');
   if (rating.length) {
     const pred = predictions();
@@ -127,7 +136,10 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
     const { cols, domains } = form(compiled, 'pairs');
     const nUsers = ds.ids.get(domains[0]!).size;
     const nItems = ds.ids.get(domains[1]!).size;
-    const trainUI = userItems(trainRel.ids.get(cols[0]!)!, trainRel.ids.get(cols[1]!)!, nUsers);
+    // candidates exclude what the model was told: train, and on test also the validation part
+    const seen = [trainRel, ...(on === 'test' && ds.validation?.get(ds.primary) ? [ds.validation.get(ds.primary)!] : [])];
+    const column = (c: string): Int32Array => concat(seen.map((r) => r.ids.get(c)!));
+    const trainUI = userItems(column(cols[0]!), column(cols[1]!), nUsers);
     const testUI = userItems(test.ids.get(cols[0]!)!, test.ids.get(cols[1]!)!, nUsers);
     const block = Math.max(1, Math.floor(4_000_000 / Math.max(1, nItems)));
     let cache: { u0: number; scores: Float32Array | Float64Array } | undefined;
@@ -145,5 +157,16 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
       for (const m of ranking) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall'];
     }
   }
-  return { step, epoch, metrics };
+  return { step, epoch, on, metrics };
+}
+
+function concat(parts: readonly Int32Array[]): Int32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // The run folder: everything a run leaves behind, written atomically (temp file, then rename).
-//   metrics.json   final and per-evaluation metrics, with the evaluation protocol in words
+//   metrics.json   final (test) and per-evaluation metrics, the evaluation protocol in words, what the
+//                  evaluations measured (validation or test), the best evaluation and the params' step
 //   loss.csv       per step: step, epoch, lr, each term, total
 //   params/*.npy   learned params, float32 row-major, plus params/manifest.json (axes per param)
 //   ids/*.json     external id of each dense index, per domain (row r of U is user ids/user.json[r])
@@ -8,8 +9,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled } from '../../compiler/compile.ts';
+import type { EarlyStopInfo } from '../../compiler/check/model.ts';
 import type { Dataset } from '../data/dataset.ts';
-import type { EvalResult } from '../eval/evaluate.ts';
+import { metricName, type EvalResult } from '../eval/evaluate.ts';
 import { IdMap } from '../data/ids.ts';
 import { f32, readNpy, writeNpy } from './npy.ts';
 import type { StepLog, TrainResult } from '../train/train.ts';
@@ -108,10 +110,31 @@ export interface RunSummary {
   readonly seed: number;
   readonly sizes: Readonly<Record<string, number>>;
   readonly result: TrainResult;
+  /** the model's `early_stop` rule, if any */
+  readonly earlyStop?: EarlyStopInfo;
+}
+
+/** Said wherever a run's metrics are shown when they were measured on test at every evaluation. */
+export const ON_TEST_NOTE =
+  'no validation split: every evaluation was measured on the test split, so choosing settings or a stopping step by these numbers tunes on test (add `, validate 0.1` to the split)';
+
+/** The test metrics of the saved params: measured once at the end with a validation part, else the last evaluation. */
+export function finalTest(r: TrainResult): EvalResult | undefined {
+  return r.heldOut.test ?? (r.heldOut.evaluatedOn === 'test' ? r.evals[r.evals.length - 1] : undefined);
+}
+
+/** Where the saved params come from, in words. */
+export function paramsOrigin(r: TrainResult): string {
+  const b = r.heldOut.best;
+  if (b && r.heldOut.paramsFrom.step === b.step) return `the best validation ${b.metric} (${b.value.toFixed(4)}) at step ${b.step}`;
+  return `the last step (${r.heldOut.paramsFrom.step})`;
 }
 
 export function writeMetrics(dir: string, s: RunSummary): void {
-  const last: EvalResult | undefined = s.result.evals[s.result.evals.length - 1];
+  const r = s.result;
+  const h = r.heldOut;
+  const test = finalTest(r);
+  const rule = s.earlyStop;
   const json = {
     model: s.model,
     backend: s.backend,
@@ -121,8 +144,18 @@ export function writeMetrics(dir: string, s: RunSummary): void {
     steps: s.result.stepsRun,
     seconds: Number(s.result.seconds.toFixed(3)),
     diverged: s.result.diverged ?? null,
-    final: last?.metrics ?? {},
-    history: s.result.evals,
+    /** the test metrics of the saved params */
+    final: test?.metrics ?? {},
+    history: r.evals,
+    /** what the evaluations during training measured */
+    evaluatedOn: h.evaluatedOn,
+    ...(h.evaluatedOn === 'test' && r.evals.length > 0 ? { note: ON_TEST_NOTE } : {}),
+    params: { step: h.paramsFrom.step, epoch: h.paramsFrom.epoch, from: paramsOrigin(r) },
+    validation: h.evaluatedOn === 'validation' ? { history: r.evals.filter((e) => e.on === 'validation'), best: h.best ?? null } : null,
+    test: test ? { step: test.step, epoch: test.epoch, metrics: test.metrics } : null,
+    earlyStop: rule
+      ? { metric: metricName(rule.metric), direction: rule.direction, patience: rule.patience, minDelta: rule.minDelta, stoppedAt: h.stoppedAt ?? null, bestStep: h.best?.step ?? null, bestEpoch: h.best?.epoch ?? null, bestValue: h.best?.value ?? null }
+      : null,
   };
   writeAtomic(join(dir, 'metrics.json'), JSON.stringify(json, null, 2) + '\n');
 }
@@ -145,7 +178,26 @@ export function lossChart(log: readonly StepLog[], rows = 20, width = 50): strin
 
 export function writeReport(dir: string, compiled: Compiled, s: RunSummary): void {
   const r = s.result;
-  const last = r.evals[r.evals.length - 1];
+  const h = r.heldOut;
+  const test = finalTest(r);
+  const validation = r.evals.filter((e) => e.on === 'validation');
+  const fmt = (m: Readonly<Record<string, number>>): string => Object.entries(m).map(([k, v]) => `- ${k}: ${v.toFixed(4)}`).join('\n');
+  const metricLines =
+    compiled.model.evaluate.metrics.length === 0
+      ? ['(no metrics requested)']
+      : h.evaluatedOn === 'validation'
+        ? [
+            `On the test split, once, with the params of ${paramsOrigin(r)}:`,
+            '',
+            test ? fmt(test.metrics) : '(not measured: training diverged)',
+            '',
+            `Evaluations during training were on the validation split${h.stoppedAt !== undefined ? `; early stopping ended training after step ${h.stoppedAt}` : ''}:`,
+            '',
+            '| step | epoch | ' + Object.keys(validation[0]?.metrics ?? {}).join(' | ') + ' |',
+            '|---|---|' + Object.keys(validation[0]?.metrics ?? {}).map(() => '---|').join(''),
+            ...validation.map((e) => `| ${e.step}${h.best?.step === e.step ? ' (best)' : ''} | ${e.epoch.toFixed(2)} | ${Object.values(e.metrics).map((v) => v.toFixed(4)).join(' | ')} |`),
+          ]
+        : [test ? fmt(test.metrics) : '(no evaluation)', '', `Note: ${ON_TEST_NOTE}.`];
   const lines = [
     `# ${s.model}`,
     '',
@@ -153,13 +205,14 @@ export function writeReport(dir: string, compiled: Compiled, s: RunSummary): voi
     `- data: ${s.protocol}`,
     `- sizes: ${Object.entries(s.sizes).map(([k, v]) => `|${k}| = ${v}`).join(', ')}`,
     `- seed: ${s.seed}; steps: ${r.stepsRun}; time: ${r.seconds.toFixed(2)} s`,
+    `- params: from ${paramsOrigin(r)}`,
     r.diverged ? `- **stopped**: term \`${r.diverged.term}\` became ${r.diverged.value} at step ${r.diverged.step}` : '- finished normally',
     '',
     '## Metrics',
     '',
-    last ? Object.entries(last.metrics).map(([k, v]) => `- ${k}: ${v.toFixed(4)}`).join('\n') : '(no metrics requested)',
+    ...metricLines,
     '',
-    '## Terms',
+    `## Terms (at the last step${r.log.length ? `, ${r.log[r.log.length - 1]!.step}` : ''})`,
     '',
     ...compiled.terms.map((t) => `- ${t.role} \`${t.name}\`: ${r.log.length ? r.log[r.log.length - 1]!.terms[t.name]!.toPrecision(6) : '–'}`),
     '',

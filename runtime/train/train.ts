@@ -2,18 +2,22 @@
 // started from a run folder), each step evaluates every term and every param's gradient through a
 // Backend on the current batch, checks each term is finite (a NaN names its term and stops the run
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
+// Evaluations go through held-out.ts: on the validation part when the split has one (with early
+// stopping and the best params restored at the end, then test once), else on test.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { logqTableName } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend } from '../exec/backend.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { evaluateModel, type EvalResult } from '../eval/evaluate.ts';
+import type { EvalResult } from '../eval/evaluate.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
 import { Rng } from '../data/rng.ts';
 import { distribution } from './samplers.ts';
 import { scatterRows, sliceParams } from './user-batch.ts';
 import { Steps } from './steps.ts';
+import type { EarlyStopping } from './early-stop.ts';
+import { HeldOut, type HeldOutReport } from './held-out.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -31,6 +35,8 @@ export interface TrainOptions {
   /** called after each step and each evaluation (progress display) */
   readonly onStep?: (log: StepLog) => void;
   readonly onEval?: (r: EvalResult) => void;
+  /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
+  readonly earlyStopping?: EarlyStopping;
   /** overrides the model's stopping rule */
   readonly steps?: number;
   /** overrides the model's stopping rule with this many passes over the training data (`steps` wins) */
@@ -45,7 +51,10 @@ export interface TrainOptions {
 export interface TrainResult {
   readonly params: ReadonlyMap<string, Float32Array>;
   readonly log: readonly StepLog[];
+  /** the evaluations during training (each says what it measured: `on`) */
   readonly evals: readonly EvalResult[];
+  /** what the evaluations measured, the best one, the final test metrics and which step the params are from */
+  readonly heldOut: HeldOutReport;
   readonly stepsRun: number;
   /**
    * set when the run stopped because a term (or a gradient) was not finite; `step` counts from 1 as
@@ -125,12 +134,14 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
   const log: StepLog[] = [];
   const evals: EvalResult[] = [];
-  const evaluateNow = (step: number): void => {
-    if (compiled.model.evaluate.metrics.length === 0) return;
-    const r = evaluateModel(compiled, ds, params, opts.backend, step, step / stepsPerEpoch);
-    evals.push(r);
-    opts.onEval?.(r);
-  };
+  const heldOut = new HeldOut(compiled, ds, opts.backend, opts.earlyStopping);
+  /** evaluates after `step` updates; true when early stopping ends the run there */
+  const evaluateNow = (step: number): boolean =>
+    heldOut.evaluate(params, step, step / stepsPerEpoch, (r) => {
+      evals.push(r);
+      opts.onEval?.(r);
+    });
+  let stopped = false;
 
   let diverged: TrainResult['diverged'];
   let step = 0;
@@ -181,8 +192,14 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     const done = entry();
     log.push(done);
     opts.onStep?.(done);
-    if (evalEvery > 0 && (step + 1) % evalEvery === 0) evaluateNow(step + 1);
+    // early stopping ends the run here, unless this was its last step anyway
+    if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1) && step + 1 < totalSteps) {
+      stopped = true;
+      step++; // this step's update is applied: the run ends after it
+      break;
+    }
   }
-  if (!diverged && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
-  return { params, log, evals, stepsRun: step, diverged, seconds: (performance.now() - started) / 1000 };
+  if (!diverged && !stopped && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
+  const report = heldOut.finish(params, step, stepsPerEpoch, { diverged: diverged !== undefined, stoppedEarly: stopped }, (r) => opts.onEval?.(r));
+  return { params, log, evals, stepsRun: step, diverged, heldOut: report, seconds: (performance.now() - started) / 1000 };
 }
