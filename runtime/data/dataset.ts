@@ -170,9 +170,9 @@ function describeSplit(split: NonNullable<Model['split']>, path: string, nTrain:
   const sizes = `${nTrain} train / ${nTest} test tuples of ${path}`;
   switch (split.kind) {
     case 'holdout':
-      return `holdout ${split.fraction}${split.byTime ? ' by time' : ''}${split.perUser ? ' per user' : ''} (seed ${split.seed}): ${sizes}`;
+      return `holdout ${split.fraction}${split.byTime ? ` by ${split.timeColumn ?? 'time'}` : ''}${split.perUser ? ' per user' : ''} (seed ${split.seed}): ${sizes}`;
     case 'leave_one_out':
-      return `leave one out${split.byTime ? ' by time' : ''}: ${sizes}`;
+      return `leave one out${split.byTime ? ` by ${split.timeColumn ?? 'time'}` : ''}: ${sizes}`;
     case 'kfold':
       return `fold ${split.fold} of ${split.k} (seed ${split.seed}): ${sizes}`;
     case 'files':
