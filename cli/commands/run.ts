@@ -56,6 +56,7 @@ export const run = command({
     if (!r) return 1;
     const { compiled, ds, sizes } = r;
     const model = compiled.model;
+    rt.dataset.checkTrainable(model, ds);
     const mode = flags.mode;
     const backend = createBackend(mode, compiled.module.spaces);
     const out = flags.out ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
