@@ -9,7 +9,7 @@ import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
 import { checkNames } from './names.ts';
-import { checkRunnable } from './runnable.ts';
+import { checkRunnable, whereWithConsts } from './runnable.ts';
 import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
@@ -53,9 +53,10 @@ function checkProgram(program: A.Program, opts?: CheckOptions): CheckResult {
   if (hasErrors(diagnostics)) return done(undefined);
   const types = checkTypes(env, report);
   if (hasErrors(diagnostics)) return done(undefined);
-  const model = buildModel(env, types, report);
-  if (!hasErrors(diagnostics)) checkRunnable(model, env.evaluate, report);
-  return done(model);
+  const built = buildModel(env, types, report);
+  const consts = { globals: env.globals, consts: env.consts, dims: env.dims };
+  if (!hasErrors(diagnostics)) checkRunnable(built, env.evaluate, consts, report);
+  return done({ ...built, relations: built.relations.map((r) => whereWithConsts(r, consts)) });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -223,6 +223,20 @@ function compileWhere(e: WhereExpr, rel: Relation): (t: number) => number {
       }
       break;
     }
+    case 'CallExpr': {
+      // the builtins compiler/check/runnable.ts's WHERE_FUNCTIONS allows (the checker refuses others, RC0517)
+      const args = e.args.map((a) => go(a.value));
+      const [a, b] = args;
+      switch (e.callee.name) {
+        case 'abs': return (t) => Math.abs(a!(t));
+        case 'exp': return (t) => Math.exp(a!(t));
+        case 'log': return (t) => Math.log(a!(t));
+        case 'sqrt': return (t) => Math.sqrt(a!(t));
+        case 'min': return args.length === 2 ? (t) => Math.min(a!(t), b!(t)) : (t) => Math.min(...args.map((f) => f(t)));
+        case 'max': return args.length === 2 ? (t) => Math.max(a!(t), b!(t)) : (t) => Math.max(...args.map((f) => f(t)));
+      }
+      break;
+    }
     case 'TernaryExpr': {
       const c = go(e.cond);
       const a = go(e.then);
