@@ -3,7 +3,8 @@
 // dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (m, n), }` padded with spaces and
 // ended by '\n' so that 10 + header length is a multiple of 64; then the little-endian data.
 // Invariant: decode(encode(a)) = a exactly; ∏shape = data.length.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './write.ts';
 
 export type NpyDtype = '<f4' | '<i4';
 
@@ -97,9 +98,7 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
 
 /** Write `a` to `path` atomically (temp file, then rename). */
 export function writeNpy(path: string, a: NpyArray): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeNpy(a));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeNpy(a));
 }
 
 export function readNpy(path: string): NpyArray {

@@ -5,21 +5,21 @@
 //   ids/*.json     external id of each dense index, per domain (row r of U is user ids/user.json[r])
 //   report.md      a human summary with the loss curve
 // readParams maps a saved run's rows onto another dataset's ids, for warm starts (--init).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { EvalResult } from '../eval/evaluate.ts';
 import { IdMap } from '../data/ids.ts';
 import { f32, readNpy, writeNpy } from './npy.ts';
+import { writeFileAtomic } from './write.ts';
 
 export { NpyError } from './npy.ts';
 import type { StepLog, TrainResult } from '../train/train.ts';
 
+/** Writes `text` to `path` atomically; a failure (a full disk) names the path (write.ts). */
 export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 export interface ParamManifestEntry {
@@ -40,9 +40,7 @@ export function saveParams(dir: string, compiled: Compiled, ds: Dataset, params:
       return space.kind === 'dim' ? space.size : ds.ids.get(s).size;
     });
     const file = `${p.name}.npy`;
-    const tmp = join(pdir, `${file}.tmp-${process.pid}`);
-    writeNpy(tmp, f32(shape, params.get(p.name)!));
-    renameSync(tmp, join(pdir, file));
+    writeNpy(join(pdir, file), f32(shape, params.get(p.name)!));
     manifest.push({ name: p.name, axes: p.shape, shape, file });
   }
   writeAtomic(join(pdir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
