@@ -34,8 +34,8 @@ export function generateModel(lines: number): string {
     'split ratings: holdout 0.2 seed 7',
     'dim d = 16, k = 4',
   ];
-  // each block is 10 lines; the rest is train/evaluate
-  const blocks = Math.max(1, Math.floor((lines - out.length - 12) / 10));
+  // each block is 10 lines; the rest is score, train and evaluate
+  const blocks = Math.max(1, Math.floor((lines - out.length - 13) / 10));
   for (let b = 0; b < blocks; b++) {
     const prev = b === 0 ? '0' : `s${b - 1}(u, i)`;
     out.push(
@@ -52,6 +52,7 @@ export function generateModel(lines: number): string {
     );
   }
   out.push(
+    `def score(u: user, i: item) = s${blocks - 1}(u, i)`,
     'train {',
     '  optimizer adam(lr = 0.01, beta1 = 0.9)',
     '  schedule step(0.5, every = 100)',

@@ -14,6 +14,7 @@ import { explain } from './commands/explain.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
 import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
+import { SizeLimitError } from '../compiler/ir/limits.ts';
 
 export { loadRuntime, type Runtime } from './lib/runtime.ts';
 
@@ -118,7 +119,7 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
       process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
       return 2;
     }
-    if (err instanceof UserError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
+    if (err instanceof UserError || err instanceof SizeLimitError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
       process.stderr.write(`error: ${err.message}\n`);
       return 1;
     }

@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { grad } from './autodiff/grad.ts';
 import { resolveImports } from './check/imports.ts';
 import { check } from './check/index.ts';
+import { paramSizeDiagnostics } from './check/runnable.ts';
 import { hasErrors, type Diagnostic } from './diagnostics/diagnostics.ts';
 import { add, freeIdx, idx, idxKey, type Expr, type Idx } from './ir/nodes.ts';
 import { freshNames, nodes } from './ir/walk.ts';
@@ -136,6 +137,11 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
   const module = lowered.module;
   const sizes = completeSizes(module, typeof opts.sizes === 'function' ? opts.sizes(module) : opts.sizes);
   const sizeOf = (s: string): number => sizes.get(s) ?? DEFAULT_DOMAIN_SIZE;
+  // params too large for the backends at the given sizes (the data's), before any rewriting or allocation
+  if (opts.sizes !== undefined) {
+    const tooLarge = paramSizeDiagnostics(model, sizeOf);
+    if (tooLarge.length) return { compiled: undefined, diagnostics: [...lowered.diagnostics, ...tooLarge] };
+  }
   // with opts.trace, `recorder` collects the firings of one term or gradient
   const recorder = (): { steps: TraceStep[]; trace: Trace | undefined } => {
     const steps: TraceStep[] = [];

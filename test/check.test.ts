@@ -101,6 +101,7 @@ describe('the checked model', () => {
       BASE +
         `split ratings: kfold 5 fold 2
 train { optimizer adam(lr = 0.001, beta2 = 0.99) schedule exponential(0.99) epochs 3 batch 256 users seed 7 }
+def score(u, i) = U[u] . V[i]
 evaluate { metrics recall@10, ndcg@20, mrr every 2 epochs }`,
     );
     expect(m.train.optimizer).toEqual({ kind: 'adam', lr: 0.001, beta1: 0.9, beta2: 0.99, eps: 1e-8 });

@@ -56,6 +56,9 @@ export const run = command({
     if (!r) return 1;
     const { compiled, ds, sizes } = r;
     const model = compiled.model;
+    rt.dataset.checkTrainable(model, ds);
+    // a bad --init folder is reported before the run folder is made
+    const warm = flags.init === undefined ? undefined : readParams(flags.init, compiled, ds);
     const mode = flags.mode;
     const backend = createBackend(mode, compiled.module.spaces);
     const out = flags.out ?? join('runs', `${model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -65,12 +68,10 @@ export const run = command({
     };
     log(`recc run ${model.name}: ${ds.protocol}`);
     log(`  sizes ${publicSizes(compiled.module.spaces, sizes).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
-    let init: Map<string, Float32Array> | undefined;
-    if (flags.init !== undefined) {
-      const p = readParams(flags.init, compiled, ds);
-      init = p.params;
+    const init = warm?.params;
+    if (warm) {
       log(`  warm start from ${flags.init}`);
-      p.notes.forEach((n) => log(`  note: ${n}`));
+      warm.notes.forEach((n) => log(`  note: ${n}`));
     }
     let lastPrint = 0;
     const result = rt.train.train(compiled, ds, {

@@ -30,7 +30,14 @@ export async function loadRuntime(): Promise<Runtime> {
   return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes };
 }
 
-/** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
+/** A data, evaluation, artifact, run folder (.npy) or recommendation problem: the user's to fix, shown without a stack. */
 export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
-  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
+  return (
+    err instanceof rt.data.DataError ||
+    err instanceof rt.evaluate.EvalError ||
+    err instanceof rt.artifact.ArtifactError ||
+    err instanceof rt.serve.RecommendError ||
+    err instanceof rt.runFolder.RunFolderError ||
+    err instanceof rt.runFolder.NpyError
+  );
 }

@@ -75,7 +75,16 @@ export function evalConst(e: A.Expr, env: ConstEnv, report: Report): number | un
     report(error('RC0508', 'expected a constant expression', sp, why, { help: help ?? 'constants are built from numbers, dims and earlier consts with + - * / ^' }));
     return undefined;
   };
-  const go = (x: A.Expr): number | undefined => {
+  // a value that float64 cannot hold (sqrt(-1), 1/0, 10^400) is reported once, where it first arises
+  const finite = (x: A.Expr, v: number | undefined): number | undefined => {
+    if (v === undefined || Number.isFinite(v)) return v;
+    report(error('RC0555', `this constant expression is ${Number.isNaN(v) ? 'not a number (NaN)' : `${v > 0 ? '+' : '-'}infinite`}`, x.span, `evaluates to ${v}`, {
+      help: 'a constant must be a finite number: check for division by zero, sqrt or log of a negative number, or a power beyond ±1.8e308',
+    }));
+    return undefined;
+  };
+  const go = (x: A.Expr): number | undefined => finite(x, value(x));
+  const value = (x: A.Expr): number | undefined => {
     switch (x.kind) {
       case 'NumberLit':
         return x.value;

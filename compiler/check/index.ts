@@ -9,6 +9,7 @@ import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
 import { checkNames } from './names.ts';
+import { checkRunnable, whereWithConsts } from './runnable.ts';
 import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
@@ -52,7 +53,10 @@ function checkProgram(program: A.Program, opts?: CheckOptions): CheckResult {
   if (hasErrors(diagnostics)) return done(undefined);
   const types = checkTypes(env, report);
   if (hasErrors(diagnostics)) return done(undefined);
-  return done(buildModel(env, types, report));
+  const built = buildModel(env, types, report);
+  const consts = { globals: env.globals, consts: env.consts, dims: env.dims };
+  if (!hasErrors(diagnostics)) checkRunnable(built, env.evaluate, consts, report);
+  return done({ ...built, relations: built.relations.map((r) => whereWithConsts(r, consts)) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,9 +127,17 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     const rel = env.relations.get(s.relation.name);
     const relation = s.relation.name;
     const m = s.method;
-    const needTime = (byTime: boolean, at: Span): void => {
-      if (byTime && rel && !rel.columns.some((c) => c.name === 'time' && (c.type.kind === 'int' || c.type.kind === 'float')))
-        report(error('RC0516', `\`by time\` needs a numeric \`time\` column in \`${relation}\``, at, 'no `time` column', { help: `declare one, e.g. \`data ${relation}(..., time: int)\`` }));
+    // `by COLUMN` names a numeric column of the split relation (a derived relation has its base's columns)
+    const needTime = (col: A.Ident | undefined): { timeColumn?: string } => {
+      if (!col) return {};
+      const c = rel?.columns.find((c) => c.name === col.name);
+      if (rel && !(c && (c.type.kind === 'int' || c.type.kind === 'float'))) {
+        const numeric = rel.columns.filter((c) => c.type.kind === 'int' || c.type.kind === 'float').map((c) => `\`${c.name}\``);
+        report(error('RC0516', c ? `\`by ${col.name}\`: column \`${col.name}\` of \`${relation}\` is not numeric` : `\`by ${col.name}\` needs a numeric column \`${col.name}\` in \`${relation}\``, col.span, c ? 'not an int or float column' : `no column \`${col.name}\``, {
+          help: numeric.length ? `order by a numeric column of \`${relation}\`: ${numeric.join(', ')}` : `declare one, e.g. \`data ${relation}(..., ${col.name}: int)\``,
+        }));
+      }
+      return { timeColumn: col.name };
     };
     const seed = (n: A.NumberLit | undefined): number => {
       if (n && (!Number.isInteger(n.value) || n.value < 0)) report(error('RC0513', 'a seed must be a non-negative integer', n.span, `found ${n.text}`));
@@ -134,14 +146,13 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     switch (m.kind) {
       case 'Holdout':
         if (!(m.fraction.value > 0 && m.fraction.value < 1)) report(error('RC0513', 'a holdout fraction must lie strictly between 0 and 1', m.fraction.span, `found ${m.fraction.text}`, { help: 'e.g. `holdout 0.2`' }));
-        needTime(m.byTime, m.span);
+        const byCol = needTime(m.timeColumn);
         if (m.perUser && rel && rel.columns[0]?.type.kind !== 'domain')
           report(error('RC0516', `\`per user\` needs \`${relation}\` to start with an index column`, m.span, 'no user column', { help: 'the first index column is the one the split groups by' }));
-        split = { kind: 'holdout', relation, fraction: m.fraction.value, seed: seed(m.seed), byTime: m.byTime, perUser: m.perUser };
+        split = { kind: 'holdout', relation, fraction: m.fraction.value, seed: seed(m.seed), byTime: m.byTime, perUser: m.perUser, ...byCol };
         break;
       case 'LeaveOneOut':
-        needTime(m.byTime, m.span);
-        split = { kind: 'leave_one_out', relation, byTime: m.byTime, seed: seed(m.seed) };
+        split = { kind: 'leave_one_out', relation, byTime: m.byTime, seed: seed(m.seed), ...needTime(m.timeColumn) };
         break;
       case 'KFold': {
         const k = m.k.value;

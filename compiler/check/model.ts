@@ -71,8 +71,8 @@ export interface ValidateInfo {
 }
 
 export type SplitInfo = (
-  | { readonly kind: 'holdout'; readonly relation: string; readonly fraction: number; readonly seed: number; readonly byTime: boolean; readonly perUser: boolean }
-  | { readonly kind: 'leave_one_out'; readonly relation: string; readonly byTime: boolean; readonly seed: number }
+  | { readonly kind: 'holdout'; readonly relation: string; readonly fraction: number; readonly seed: number; readonly byTime: boolean; readonly perUser: boolean; readonly timeColumn?: string }
+  | { readonly kind: 'leave_one_out'; readonly relation: string; readonly byTime: boolean; readonly seed: number; readonly timeColumn?: string }
   | { readonly kind: 'kfold'; readonly relation: string; readonly k: number; readonly fold: number; readonly seed: number }
   | { readonly kind: 'files'; readonly relation: string; readonly train: string; readonly test: string }
 ) & { readonly validate?: ValidateInfo };

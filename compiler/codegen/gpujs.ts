@@ -6,6 +6,7 @@
 // `w0` scratch), JS keywords, `this.thread.x`, `Math.*` and finite numeric literals. User names
 // reach the source only inside the header comment, sanitized to a harmless character set.
 import { InternalError } from '../diagnostics/diagnostics.ts';
+import { LIMIT_TEXT, sizeFits, SizeLimitError } from '../ir/limits.ts';
 import { assertNever, freeIdx, idxKey, ixKey, type Expr, type ExprOf, type Idx, type Ix } from '../ir/nodes.ts';
 import { children, csrKey, csrOf, type Arg, type KernelPlan, type Step } from '../plan/plan.ts';
 
@@ -30,8 +31,6 @@ export interface EmitSpec {
   readonly maxSeg?: ReadonlyMap<string, number>;
 }
 
-/** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
-export const MAX_EXACT_INDEX = 2 ** 24;
 
 /** The smallest power of two ≥ n (≥ 1): CSR loop bounds, so mini-batches rarely recompile. */
 export function loopBoundFor(n: number): number {
@@ -246,7 +245,7 @@ class Gen {
           terms.unshift(stride === 1 ? c : `${c} * ${int(stride)}`);
           stride *= dims[j]!;
         }
-        if (stride > MAX_EXACT_INDEX) throw new InternalError(`codegen: tensor with ${stride} elements exceeds exact float32 indexing`);
+        if (!sizeFits(stride)) throw new SizeLimitError(`tensor ${e.name} has ${stride.toLocaleString('en-US')} cells, beyond ${LIMIT_TEXT}; use smaller dims or less data`);
         return this.let(`${a}[${terms.length ? terms.join(' + ') : '0'}]`);
       }
       case 'add':
@@ -486,8 +485,8 @@ export function emitKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>
   if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
   if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
   const maxDim = step.out.reduce((a, i) => Math.max(a, i.size), 1);
-  if (step.cells + (step.out.length > 1 ? maxDim : 0) > MAX_EXACT_INDEX) {
-    throw new InternalError(`codegen: step ${step.name} has ${step.cells} cells, beyond exact float32 thread ids`);
+  if (!sizeFits(step.cells + (step.out.length > 1 ? maxDim : 0))) {
+    throw new SizeLimitError(`a kernel over ${step.out.map((i) => `${i.name} (${i.size})`).join(' × ')} has ${step.cells.toLocaleString('en-US')} cells, beyond ${LIMIT_TEXT}; use smaller dims or less data`);
   }
   const g = new Gen(plan.sizes, step.args, spec, plan.steps);
   const names = g.decode(step.out);

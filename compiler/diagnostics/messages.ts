@@ -70,6 +70,9 @@ export const messages = {
   RC0531: 'a term sums (or takes a max/min) over a whole domain for each tuple of a relation, e.g. a full softmax (warning, with its cost)',
   RC0550: 'a `validate` clause that does not fit its split (a fraction missing, or given to leave_one_out)',
   RC0551: '`early_stop` on a metric the evaluate block does not compute, without a validation split, or without evaluations during training',
+  RC0553: 'a param too large for the backends (more than 2^24 cells), at its dims or at the data\'s sizes',
+  RC0554: 'metrics with no `def score` to compute them from',
+  RC0555: 'a constant expression whose value is not a finite number (sqrt(-1), 1/0, 10^400)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
 } as const satisfies Record<string, string>;
 

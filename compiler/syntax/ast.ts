@@ -90,11 +90,13 @@ export type SplitMethod =
       readonly fraction: NumberLit;
       readonly seed?: NumberLit;
       readonly byTime: boolean;
+      /** the column `by COLUMN` orders by (set when byTime) */
+      readonly timeColumn?: Ident;
       readonly perUser: boolean;
       readonly span: Span;
     }
   /** `leave_one_out by time` */
-  | { readonly kind: 'LeaveOneOut'; readonly byTime: boolean; readonly seed?: NumberLit; readonly span: Span }
+  | { readonly kind: 'LeaveOneOut'; readonly byTime: boolean; readonly timeColumn?: Ident; readonly seed?: NumberLit; readonly span: Span }
   /** `kfold 5` (optionally `fold 2 seed 3`) */
   | {
       readonly kind: 'KFold';

@@ -220,11 +220,10 @@ class Converter {
     return value(one(ns, what));
   }
 
-  private byTime(ns: readonly C.ByOptCstNode[] | undefined): boolean {
+  /** `by COLUMN`: a split ordered by a numeric column of the relation (`by time`, `by timestamp`). */
+  private byTime(ns: readonly C.ByOptCstNode[] | undefined): { byTime: boolean; timeColumn?: A.Ident } {
     const t = this.once(ns, 'by', (n) => one(n.children.Identifier, 'by'));
-    if (t && t.image !== 'time')
-      this.reject('RC0109', `expected \`time\` after \`by\`, found \`${t.image}\``, this.tspan(t), 'expected `time`', 'a time-ordered split is written `by time` and uses the relation\'s `time` column');
-    return t !== undefined;
+    return t ? { byTime: true, timeColumn: this.ident(t) } : { byTime: false };
   }
 
   private seed(ns: readonly C.SeedOptCstNode[] | undefined): { seed?: A.NumberLit } {
@@ -243,14 +242,14 @@ class Converter {
         kind: 'Holdout',
         fraction: this.number(one(m.children.fraction, 'fraction')),
         ...this.seed(m.children.seedOpt),
-        byTime: this.byTime(m.children.byOpt),
+        ...this.byTime(m.children.byOpt),
         perUser: per !== undefined,
         span: this.nspan(m),
       };
     }
     if (c.leaveOneOut) {
       const m = one(c.leaveOneOut, 'leaveOneOut');
-      return { kind: 'LeaveOneOut', byTime: this.byTime(m.children.byOpt), ...this.seed(m.children.seedOpt), span: this.nspan(m) };
+      return { kind: 'LeaveOneOut', ...this.byTime(m.children.byOpt), ...this.seed(m.children.seedOpt), span: this.nspan(m) };
     }
     if (c.kfold) {
       const m = one(c.kfold, 'kfold');

@@ -202,9 +202,9 @@ function describeSplit(split: NonNullable<Model['split']>, path: string, nTrain:
   const sizes = nValidation === undefined ? `${nTrain} train / ${nTest} test tuples of ${path}` : `${nTrain} train / ${nValidation} validation / ${nTest} test tuples of ${path} (${describeValidation(split)})`;
   switch (split.kind) {
     case 'holdout':
-      return `holdout ${split.fraction}${split.byTime ? ' by time' : ''}${split.perUser ? ' per user' : ''} (seed ${split.seed}): ${sizes}`;
+      return `holdout ${split.fraction}${split.byTime ? ` by ${split.timeColumn ?? 'time'}` : ''}${split.perUser ? ' per user' : ''} (seed ${split.seed}): ${sizes}`;
     case 'leave_one_out':
-      return `leave one out${split.byTime ? ' by time' : ''}: ${sizes}`;
+      return `leave one out${split.byTime ? ` by ${split.timeColumn ?? 'time'}` : ''}: ${sizes}`;
     case 'kfold':
       return `fold ${split.fold} of ${split.k} (seed ${split.seed}): ${sizes}`;
     case 'files':
@@ -255,6 +255,20 @@ function compileWhere(e: WhereExpr, rel: Relation): (t: number) => number {
       }
       break;
     }
+    case 'CallExpr': {
+      // the builtins compiler/check/runnable.ts's WHERE_FUNCTIONS allows (the checker refuses others, RC0517)
+      const args = e.args.map((a) => go(a.value));
+      const [a, b] = args;
+      switch (e.callee.name) {
+        case 'abs': return (t) => Math.abs(a!(t));
+        case 'exp': return (t) => Math.exp(a!(t));
+        case 'log': return (t) => Math.log(a!(t));
+        case 'sqrt': return (t) => Math.sqrt(a!(t));
+        case 'min': return args.length === 2 ? (t) => Math.min(a!(t), b!(t)) : (t) => Math.min(...args.map((f) => f(t)));
+        case 'max': return args.length === 2 ? (t) => Math.max(a!(t), b!(t)) : (t) => Math.max(...args.map((f) => f(t)));
+      }
+      break;
+    }
     case 'TernaryExpr': {
       const c = go(e.cond);
       const a = go(e.then);
@@ -265,4 +279,27 @@ function compileWhere(e: WhereExpr, rel: Relation): (t: number) => number {
       break;
   }
   throw new DataError(rel.source ?? rel.name, undefined, undefined, `a \`where\` filter may use only columns, numbers, arithmetic and comparisons`);
+}
+
+/**
+ * What training and evaluation need of the loaded data, checked before anything is allocated: every
+ * relation of the training side has tuples (a kernel over none cannot run), and when the model lists
+ * metrics, the test side of the primary relation exists and has tuples. DataErrors name the relation
+ * and the file or split that left it empty.
+ */
+export function checkTrainable(model: Model, ds: Dataset): void {
+  for (const info of model.relations) {
+    const rel = ds.train.get(info.name);
+    if (!rel || rel.size > 0) continue;
+    const from = info.source.kind === 'derived' ? `its \`where\` keeps none of the ${ds.train.get(info.source.base)?.size ?? 0} training tuples of ${info.source.base}` : `${rel.source ?? info.name} has no rows`;
+    throw new DataError(model.file, undefined, undefined, `relation \`${info.name}\` has no training tuples (${from}); a term over it cannot run: change the data or the filter`);
+  }
+  if (model.evaluate.metrics.length === 0) return;
+  const test = ds.test.get(ds.primary);
+  if (!test) throw new DataError(model.file, undefined, undefined, `the metrics need a test set, and there is none: add \`split ${ds.primary}: holdout 0.2\` to the model, or pass --test FILE`);
+  if (test.size === 0) {
+    const split = model.split;
+    const how = split && split.kind !== 'files' ? `the split of \`${split.relation}\` (${ds.protocol}) gives no test tuples` : `the test file ${test.source ?? ''} gives no tuples of \`${ds.primary}\``;
+    throw new DataError(model.file, undefined, undefined, `the metrics need test tuples: ${how}; use a larger holdout fraction or more data`);
+  }
 }

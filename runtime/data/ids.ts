@@ -96,8 +96,14 @@ export class IdMaps {
     for (const [d, m] of this.maps) {
       const file = join(dir, `${safeFileName(d)}.json`);
       const tmp = `${file}.tmp-${process.pid}`;
-      writeFileSync(tmp, JSON.stringify(m.toJSON()) + '\n');
-      renameSync(tmp, file);
+      try {
+        writeFileSync(tmp, JSON.stringify(m.toJSON()) + '\n');
+        renameSync(tmp, file);
+      } catch (err) {
+        // a full disk is the user's to fix: name the file (the CLI reports errors with a syscall as exit 1)
+        const e = err as NodeJS.ErrnoException;
+        throw typeof e.syscall === 'string' ? Object.assign(new Error(`cannot write ${file}: ${e.message}`), { code: e.code, syscall: e.syscall }) : err;
+      }
     }
   }
 

@@ -76,8 +76,11 @@ type Mode = 'tab' | 'ws' | 'csv' | 'dcolon';
 const TAB = 9, LF = 10, CR = 13, SPACE = 32, QUOTE = 34, COMMA = 44, COLON = 58;
 
 /**
- * Load `path` as relation `info`. Columns map to fields by header name when a header names them all,
- * else by position; MovieLens files may carry extra trailing fields (ignored), other formats may not.
+ * Load `path` as relation `info`. A first row that names a declared column (or holds no number at all
+ * where a number is declared) is a header. A header that names every declared column maps columns by
+ * name (case-insensitive; extra fields ignored); one that names none maps them by position; one that
+ * names some is an error. Without a header, columns map by position. MovieLens files may carry extra
+ * trailing fields (ignored), other formats may not.
  */
 export function loadRelation(info: RelationInfo, path: string, ids: IdMaps, opts: LoadOptions = {}): Relation {
   const file = opts.displayPath ?? path;
@@ -93,7 +96,7 @@ export function loadRelation(info: RelationInfo, path: string, ids: IdMaps, opts
 
 /** Parse an in-memory file body (exported for tests and generated data). */
 export function parseRelation(info: RelationInfo, body: string, file: string, format: Exclude<DataFormat, 'libsvm'>, ids: IdMaps, opts: LoadOptions = {}): Relation {
-  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  const text = normalizeText(body);
   const n = text.length;
   const cols = info.columns;
   const ncols = cols.length;
@@ -231,15 +234,18 @@ export function parseRelation(info: RelationInfo, body: string, file: string, fo
 
   if (!nextRow(mode)) throw new DataError(file, undefined, undefined, `empty file; expected rows of (${colList})`);
 
-  // header detection: the first row is a header if a value column's field is not a number, or if
-  // its fields spell the declared column names
+  // header detection: the first row is a header if it names a declared column, or if a value
+  // column's field is not a number and no field of the row is one (a data row with one bad number
+  // is reported as such, not skipped as a header)
   const valueCols = cols.map((c, j) => (c.type.kind === 'float' || c.type.kind === 'int' ? j : -1)).filter((j) => j >= 0);
   let header: boolean;
   if (opts.header === true || opts.header === false) header = opts.header;
   else {
-    const namesMatch = nf === ncols && cols.every((c, j) => fieldText(j).toLowerCase() === c.name.toLowerCase());
-    const nonNumeric = valueCols.some((j) => j < nf && Number.isNaN(parseNumber(text, fs[j], fe[j])));
-    header = namesMatch || nonNumeric;
+    const declared = new Set(cols.map((c) => c.name.toLowerCase()));
+    const namesOne = Array.from({ length: nf }, (_, j) => fieldText(j).toLowerCase()).some((f) => declared.has(f));
+    const isNum = (j: number): boolean => !Number.isNaN(parseNumber(text, fs[j], fe[j]));
+    const nonNumeric = valueCols.some((j) => j < nf && !isNum(j)) && !Array.from({ length: nf }, (_, j) => j).some(isNum);
+    header = namesOne || nonNumeric;
   }
 
   // field j → declared column colOf[j] (−1: ignored)
@@ -253,6 +259,10 @@ export function parseRelation(info: RelationInfo, body: string, file: string, fo
       colOf = new Int32Array(nf).fill(-1);
       byName.forEach((j, c) => { colOf[j] = c; });
       expectedFields = nf;
+    } else if (byName.some((j) => j >= 0)) {
+      // some names match and some do not: reading by position could put a column in another's place
+      const missing = cols.filter((_, c) => byName[c] < 0).map((c) => `'${c.name}'`).join(', ');
+      throw new DataError(file, fline[0], 1, `expected a header naming every declared column (${colList}), found (${names.join(', ')}); missing ${missing}; rename the header fields or the declared columns so that all match (columns are then read by name), or remove the header`);
     } else if (nf !== ncols && !(allowExtra && nf > ncols)) {
       const missing = cols.filter((_, c) => byName[c] < 0).map((c) => `'${c.name}'`).join(', ');
       throw new DataError(file, fline[0], 1, `expected a header naming columns (${colList}) or ${ncols} columns by position, found (${names.join(', ')}); missing ${missing}`);
@@ -288,6 +298,7 @@ export function parseRelation(info: RelationInfo, body: string, file: string, fo
       if (va !== undefined) {
         const v = fq[j] === 1 ? parseNumber(fieldText(j), 0, fieldText(j).length) : parseNumber(text, fs[j], fe[j]);
         if (Number.isNaN(v)) throw new DataError(file, fline[j], fcol[j], `expected ${isInt[c] ? 'an integer' : 'a number'} in column '${cols[c].name}', found ${JSON.stringify(fieldText(j))}`);
+        if (!Number.isFinite(v)) throw new DataError(file, fline[j], fcol[j], outOfRange(cols[c].name, fieldText(j)));
         if (isInt[c] && !Number.isInteger(v)) throw new DataError(file, fline[j], fcol[j], `expected an integer in column '${cols[c].name}', found ${JSON.stringify(fieldText(j))}`);
         va[r] = v;
         continue;
@@ -342,7 +353,10 @@ export function parseRelation(info: RelationInfo, body: string, file: string, fo
   return { name: info.name, size: r, columns: cols, ids: idsOut, idDomains: domainsOut, values: valuesOut, source: file };
 }
 
-/** Read a file as UTF-8, turning "not found" and "is a folder" into DataErrors with a hint. */
+/**
+ * Read a file as UTF-8, turning "not found" and "is a folder" into DataErrors with a hint. Bytes that
+ * are not UTF-8 are an error at their line:col: decoding them to U+FFFD would merge distinct ids.
+ */
 export function readText(file: string, path: string, hint: string | undefined): string {
   const abs = resolve(path);
   const extra = hint === undefined ? '' : `; ${hint}`;
@@ -353,7 +367,60 @@ export function readText(file: string, path: string, hint: string | undefined): 
     throw new DataError(file, undefined, undefined, `file not found (looked for ${abs}); check the path in the 'data ... from' declaration${extra}`);
   }
   if (isDir) throw new DataError(file, undefined, undefined, `expected a data file, found a folder (${abs})${extra}`);
-  return readFileSync(abs, 'utf8');
+  return decodeUtf8(readFileSync(abs), file);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `bytes` as UTF-8 text, or a DataError at the first byte that is not part of a valid UTF-8 sequence. */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = firstInvalidUtf8(bytes);
+    let lineStart = 0, line = 1;
+    for (let i = 0; i < bad; i++) {
+      const b = bytes[i]!;
+      if (b === LF || (b === CR && bytes[i + 1] !== LF)) { line++; lineStart = i + 1; }
+    }
+    const col = [...new TextDecoder('utf-8').decode(bytes.subarray(lineStart, bad))].length + 1;
+    const hex = Array.from(bytes.subarray(bad, Math.min(bad + 4, bytes.length)), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new DataError(file, line, col, `expected UTF-8 text, found the byte${bad + 1 < bytes.length ? 's' : ''} ${hex}, which are not valid UTF-8; save the file as UTF-8 (e.g. \`iconv -f latin1 -t utf-8\`)`);
+  }
+}
+
+/** Offset of the first byte of `b` that does not start or continue a well-formed UTF-8 sequence (RFC 3629). */
+function firstInvalidUtf8(b: Uint8Array): number {
+  const n = b.length;
+  for (let i = 0; i < n; ) {
+    const c = b[i]!;
+    if (c < 0x80) { i++; continue; }
+    let len: number, lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; if (c === 0xe0) lo = 0xa0; if (c === 0xed) hi = 0x9f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; if (c === 0xf0) lo = 0x90; if (c === 0xf4) hi = 0x8f; }
+    else return i;
+    for (let k = 1; k < len; k++) {
+      const d = b[i + k];
+      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += len;
+  }
+  return n;
+}
+
+/**
+ * A file body as the scanners read it: without a UTF-8 byte order mark, and with every lone CR (old
+ * Mac line ends) read as LF, so CR, LF and CRLF files number their lines alike. Offsets are unchanged.
+ */
+export function normalizeText(body: string): string {
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+}
+
+/** The message for a number that float64 rounds to ±Infinity. */
+export function outOfRange(column: string, text: string): string {
+  return `expected a finite number in column '${column}', found ${JSON.stringify(text)}, which is beyond the float64 range (±1.8e308)`;
 }
 
 /** Ids as integers up to this bound use a lookup table (4 bytes per possible value). */

@@ -8,7 +8,7 @@
 // are one CSR slice. Every way of taking rows of R (splits, derived relations, mini-batches) goes
 // through selectRowsSparse, which renumbers `row` to positions in the new relation.
 import type { ColumnInfo, RelationInfo } from '../../compiler/check/model.ts';
-import { DataError, parseNumber, readText, selectRows, type LoadOptions, type Relation } from './load.ts';
+import { DataError, normalizeText, outOfRange, parseNumber, readText, selectRows, type LoadOptions, type Relation } from './load.ts';
 import { ENTRY_FEAT, ENTRY_ROW, ENTRY_VAL, entriesName } from '../../compiler/ir/spaces.ts';
 import type { IdMaps } from './ids.ts';
 
@@ -76,7 +76,7 @@ function layoutOf(info: RelationInfo, file: string): { label: ColumnInfo; sparse
  */
 export function parseLibsvm(info: RelationInfo, body: string, file: string, ids: IdMaps, opts: LoadOptions = {}): SparseLoad {
   const { label, sparse } = layoutOf(info, file);
-  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  const text = normalizeText(body);
   const n = text.length;
   const unknown = opts.unknownIds ?? 'add';
   const map = ids.get(sparse.type.domain);
@@ -140,6 +140,7 @@ export function parseLibsvm(info: RelationInfo, body: string, file: string, ids:
         if (colon >= 0) throw new DataError(file, line, col, `expected a label before the features (rows are 'label id:value …'), found ${quote(s, e)}`);
         const y = parseNumber(text, s, e);
         if (Number.isNaN(y)) throw new DataError(file, line, col, `expected a number as the label in column '${label.name}', found ${quote(s, e)}`);
+        if (!Number.isFinite(y)) throw new DataError(file, line, col, outOfRange(label.name, text.slice(s, e)));
         if (isInt && !Number.isInteger(y)) throw new DataError(file, line, col, `expected an integer label in column '${label.name}', found ${quote(s, e)}`);
         labels[rows] = y;
         continue;
@@ -152,6 +153,7 @@ export function parseLibsvm(info: RelationInfo, body: string, file: string, ids:
         if (colon + 1 === e) throw new DataError(file, line, colon - lineStart + 2, `expected a number after ':' for feature ${quote(s, idEnd)}, found nothing`);
         val = parseNumber(text, colon + 1, e);
         if (Number.isNaN(val)) throw new DataError(file, line, colon - lineStart + 2, `expected a number after ':' for feature ${quote(s, idEnd)}, found ${quote(colon + 1, e)}`);
+        if (!Number.isFinite(val)) throw new DataError(file, line, colon - lineStart + 2, `expected a finite number after ':' for feature ${quote(s, idEnd)}, found ${quote(colon + 1, e)}, which is beyond the float64 range (±1.8e308)`);
       }
       // feature id → dense id
       let d = num >= 0 && num < numTable.length ? numTable[num]! - 1 : -1;

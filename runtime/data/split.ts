@@ -30,7 +30,8 @@ export interface SplitOptions {
 }
 
 /** Split `rel` by `split`; `files` splits are loaded with loadSplitFiles instead. */
-export function splitRelation(rel: Relation, split: SplitInfo, opts: SplitOptions = {}): Split {
+export function splitRelation(rel: Relation, split: SplitInfo, given: SplitOptions = {}): Split {
+  const opts: SplitOptions = 'timeColumn' in split && given.timeColumn === undefined ? { ...given, timeColumn: split.timeColumn } : given;
   const n = rel.size;
   const isTest = new Uint8Array(n);
   switch (split.kind) {

@@ -8,7 +8,8 @@ import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
 import type { Sizes } from '../../compiler/ir/module.ts';
 import { columnKey } from '../../compiler/ir/spaces.ts';
-import { emitKernel, loopBoundFor, MAX_EXACT_INDEX, type EmittedKernel } from '../../compiler/codegen/gpujs.ts';
+import { emitKernel, loopBoundFor, type EmittedKernel } from '../../compiler/codegen/gpujs.ts';
+import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 
 export type ExecMode = 'webasm' | 'cpu';

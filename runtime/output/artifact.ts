@@ -15,6 +15,7 @@ import { emitKernel } from '../../compiler/codegen/gpujs.ts';
 import { planExpr } from '../../compiler/plan/plan.ts';
 import type { Compiled, CompiledExpr, CompiledScore, Unavailable } from '../../compiler/compile.ts';
 import { printIR } from '../../compiler/ir/print.ts';
+import { SizeLimitError } from '../../compiler/ir/limits.ts';
 import { writeAtomic } from './run-folder.ts';
 
 export class ArtifactError extends Error {
@@ -67,6 +68,15 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** A kernel's source; a size too large for the backend names the term, gradient or score form it is for. */
+function emitNamed(label: string, step: Parameters<typeof emitKernel>[0], plan: Parameters<typeof emitKernel>[1]): string {
+  try {
+    return emitKernel(step, plan).source;
+  } catch (err) {
+    throw err instanceof SizeLimitError ? new SizeLimitError(`${label} at the compile-time sizes: ${err.message}`) : err;
+  }
+}
+
 export function writeArtifact(dir: string, modelPath: string, sets: ReadonlyMap<string, number>, c: Compiled): void {
   mkdirSync(join(dir, 'kernels'), { recursive: true });
   const source = readFileSync(modelPath, 'utf8');
@@ -75,7 +85,7 @@ export function writeArtifact(dir: string, modelPath: string, sets: ReadonlyMap<
     const plan = planExpr(e.expr, out, c.module.spaces, c.sizes);
     const bodies = plan.steps
       .filter((s) => s.kind === 'kernel')
-      .map((s) => `// step ${s.name}: ${s.cells} threads\nexport const ${s.name} = ${emitKernel(s, plan).source};\n`);
+      .map((s) => `// step ${s.name}: ${s.cells} threads\nexport const ${s.name} = ${emitNamed(label, s, plan)};\n`);
     writeAtomic(join(dir, 'kernels', file), `// ${label} — gpu.js kernels planned at the compile-time sizes\n${bodies.join('\n')}`);
     kernels.push({ of: label, file: `kernels/${file}`, steps: plan.steps.length, flops: plan.cost.flops });
   };

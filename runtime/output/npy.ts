@@ -3,7 +3,8 @@
 // dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (m, n), }` padded with spaces and
 // ended by '\n' so that 10 + header length is a multiple of 64; then the little-endian data.
 // Invariant: decode(encode(a)) = a exactly; ∏shape = data.length.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './write.ts';
 
 export type NpyDtype = '<f4' | '<i4';
 
@@ -49,29 +50,41 @@ export function encodeNpy(a: NpyArray): Uint8Array {
   return out;
 }
 
-/** Decode .npy bytes (v1.0, v2.0 or v3.0 headers; `<f4` or `<i4`, C order). */
+/** A file that is not a .npy array recc can read (truncated, another dtype, a bad header): the user's to fix. */
+export class NpyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NpyError';
+  }
+}
+
+/** Decode .npy bytes (v1.0, v2.0 or v3.0 headers; `<f4` or `<i4`, C order). Bad bytes throw NpyError. */
 export function decodeNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
   for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new Error(`${file}: not a .npy file (bad magic)`);
+    if (bytes[i] !== MAGIC[i]) throw new NpyError(`${file}: not a .npy file (bad magic)`);
   }
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlenBytes = major === 1 ? 2 : 4;
-  if (major !== 1 && major !== 2 && major !== 3) throw new Error(`${file}: unsupported .npy version ${major}.${bytes[7]}`);
+  if (major !== 1 && major !== 2 && major !== 3) throw new NpyError(`${file}: unsupported .npy version ${major}.${bytes[7]}`);
+  if (bytes.length < 8 + hlenBytes) throw new NpyError(`${file}: truncated .npy file (${bytes.length} bytes, no header)`);
   const hlen = hlenBytes === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + hlenBytes;
+  if (start + hlen > bytes.length) throw new NpyError(`${file}: truncated .npy file (the header needs ${hlen} bytes, ${bytes.length - start} are left)`);
   let header = '';
   for (let i = 0; i < hlen; i++) header += String.fromCharCode(bytes[start + i]);
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`${file}: malformed .npy header ${JSON.stringify(header)}`);
-  if (descr !== '<f4' && descr !== '<i4') throw new Error(`${file}: expected dtype '<f4' or '<i4', found '${descr}'`);
-  if (fortran === 'True') throw new Error(`${file}: expected C order, found fortran_order True`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new NpyError(`${file}: malformed .npy header ${JSON.stringify(header)}`);
+  if (descr !== '<f4' && descr !== '<i4') throw new NpyError(`${file}: expected dtype '<f4' or '<i4', found '${descr}'`);
+  if (fortran === 'True') throw new NpyError(`${file}: expected C order, found fortran_order True`);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (!dims.every((s) => /^\d{1,15}$/.test(s))) throw new NpyError(`${file}: malformed .npy shape (${shapeText})`);
+  const shape = dims.map(Number);
   const count = shape.reduce((p, d) => p * d, 1);
   const off = start + hlen;
-  if (bytes.length - off < count * 4) throw new Error(`${file}: expected ${count * 4} data bytes for shape ${shapeRepr(shape)}, found ${bytes.length - off}`);
+  if (bytes.length - off < count * 4) throw new NpyError(`${file}: expected ${count * 4} data bytes for shape ${shapeRepr(shape)}, found ${bytes.length - off}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + off, count * 4);
   if (descr === '<f4') {
     const data = new Float32Array(count);
@@ -85,9 +98,7 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
 
 /** Write `a` to `path` atomically (temp file, then rename). */
 export function writeNpy(path: string, a: NpyArray): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeNpy(a));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeNpy(a));
 }
 
 export function readNpy(path: string): NpyArray {

@@ -6,7 +6,7 @@
 //   ids/*.json     external id of each dense index, per domain (row r of U is user ids/user.json[r])
 //   report.md      a human summary with the loss curve
 // readParams maps a saved run's rows onto another dataset's ids, for warm starts (--init).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { EarlyStopInfo } from '../../compiler/check/model.ts';
@@ -14,12 +14,14 @@ import type { Dataset } from '../data/dataset.ts';
 import { metricName, type EvalResult } from '../eval/evaluate.ts';
 import { IdMap } from '../data/ids.ts';
 import { f32, readNpy, writeNpy } from './npy.ts';
+import { writeFileAtomic } from './write.ts';
+
+export { NpyError } from './npy.ts';
 import type { StepLog, TrainResult } from '../train/train.ts';
 
+/** Writes `text` to `path` atomically; a failure (a full disk) names the path (write.ts). */
 export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 export interface ParamManifestEntry {
@@ -40,38 +42,90 @@ export function saveParams(dir: string, compiled: Compiled, ds: Dataset, params:
       return space.kind === 'dim' ? space.size : ds.ids.get(s).size;
     });
     const file = `${p.name}.npy`;
-    const tmp = join(pdir, `${file}.tmp-${process.pid}`);
-    writeNpy(tmp, f32(shape, params.get(p.name)!));
-    renameSync(tmp, join(pdir, file));
+    writeNpy(join(pdir, file), f32(shape, params.get(p.name)!));
     manifest.push({ name: p.name, axes: p.shape, shape, file });
   }
   writeAtomic(join(pdir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   ds.ids.save(join(dir, 'ids'));
 }
 
+/** A run folder that cannot be read back (--init, recommend): missing or malformed files, params of another shape. */
+export class RunFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** The JSON in `path`, or a RunFolderError naming the file. */
+function readJson(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new RunFolderError(`${path}: missing (${what}); is the run folder complete? \`recc run --out\` writes it`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (err) {
+    throw new RunFolderError(`${path}: not valid JSON (${(err as Error).message}); the run folder is damaged`);
+  }
+}
+
+/** params/manifest.json, checked entry by entry. */
+function readManifest(path: string): ParamManifestEntry[] {
+  const m = readJson(path, 'the list of saved params');
+  const ok = (e: unknown): e is ParamManifestEntry => {
+    const x = e as Partial<ParamManifestEntry> | null;
+    return (
+      typeof x === 'object' && x !== null && typeof x.name === 'string' && typeof x.file === 'string' && /^[^/\\]+\.npy$/.test(x.file) && !x.file.startsWith('.') &&
+      Array.isArray(x.axes) && x.axes.every((a) => typeof a === 'string') &&
+      Array.isArray(x.shape) && x.shape.length === x.axes.length && x.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    );
+  };
+  if (!Array.isArray(m)) throw new RunFolderError(`${path}: expected a JSON array of saved params ({ name, axes, shape, file }), found ${m === null ? 'null' : typeof m}`);
+  m.forEach((e, k) => {
+    if (!ok(e)) throw new RunFolderError(`${path}: entry ${k} is not { name, axes: [..], shape: [..] (one size per axis), file: "NAME.npy" }: ${JSON.stringify(e)?.slice(0, 120)}`);
+  });
+  return m as ParamManifestEntry[];
+}
+
+const fmtShape = (axes: readonly string[], shape: readonly number[]): string => `[${axes.map((a, k) => `${a}=${shape[k]}`).join(', ')}]`;
+
 /**
  * Params of a saved run, re-indexed to `ds`'s ids: row r of a domain axis is copied from the saved
  * row with the same external id; rows for ids the saved run never saw are left undefined (NaN-free:
- * the caller keeps its fresh initialization for them).
+ * the caller keeps its fresh initialization for them). A param the run lacks starts from its
+ * initializer (a note). Anything else that does not fit is a RunFolderError naming the file or the
+ * param: a damaged manifest, .npy or id file; a param with other axes or another size of a `dim`
+ * (both shapes given); a run that holds none of this model's params.
  */
 export function readParams(dir: string, compiled: Compiled, ds: Dataset): { params: Map<string, Float32Array>; notes: string[] } {
   const pdir = join(dir, 'params');
   const manifestPath = join(pdir, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new Error(`${dir} has no params/manifest.json: is it a run folder written by \`recc run --out\`?`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ParamManifestEntry[];
+  if (!existsSync(manifestPath)) throw new RunFolderError(`${dir} has no params/manifest.json: is it a run folder written by \`recc run --out\`?`);
+  const manifest = readManifest(manifestPath);
   const notes: string[] = [];
   const out = new Map<string, Float32Array>();
+  const idsOf = new Map<string, IdMap>();
   for (const p of compiled.module.params) {
     const saved = manifest.find((m) => m.name === p.name);
     if (!saved) {
       notes.push(`param ${p.name} is not in ${dir}; it starts from its initializer`);
       continue;
     }
-    if (saved.axes.join(',') !== p.shape.join(',')) {
-      notes.push(`param ${p.name} has axes [${saved.axes}] in ${dir} but [${p.shape}] here; it starts from its initializer`);
-      continue;
-    }
-    const arr = readNpy(join(pdir, saved.file));
+    // every axis but a leading domain axis must have its size here
+    const dimSize = (s: string): number | undefined => {
+      const space = compiled.module.spaces.get(s);
+      return space?.kind === 'dim' ? space.size : undefined;
+    };
+    const here = p.shape.map((s) => dimSize(s) ?? ds.ids.get(s).size);
+    const byId = p.shape.length > 0 && dimSize(p.shape[0]!) === undefined; // rows of a leading domain axis are matched by id
+    if (saved.axes.join(',') !== p.shape.join(',') || p.shape.some((_, k) => !(k === 0 && byId) && here[k] !== saved.shape[k]))
+      throw new RunFolderError(
+        `param ${p.name} has shape ${fmtShape(saved.axes, saved.shape)} in ${dir} but ${fmtShape(p.shape, here)} in this model; ` +
+          `--init needs a run of a model with the same axes and dims (rows of index axes are matched by id)`,
+      );
+    const file = join(pdir, saved.file);
+    if (!existsSync(file)) throw new RunFolderError(`${file}: missing (param ${p.name}, listed in ${manifestPath})`);
+    const arr = readNpy(file);
+    if (arr.dtype !== '<f4' || arr.shape.join(',') !== saved.shape.join(','))
+      throw new RunFolderError(`${file}: holds ${arr.dtype} of shape (${arr.shape.join(', ')}), but ${manifestPath} says float32 (${saved.shape.join(', ')}) for param ${p.name}`);
     const data = arr.data as Float32Array;
     const lead = p.shape[0];
     const space = lead === undefined ? undefined : compiled.module.spaces.get(lead);
@@ -80,19 +134,30 @@ export function readParams(dir: string, compiled: Compiled, ds: Dataset): { para
       continue;
     }
     const row = saved.shape.slice(1).reduce((a, b) => a * b, 1);
-    const savedIds = new IdMap(lead!, JSON.parse(readFileSync(join(dir, 'ids', `${lead}.json`), 'utf8')) as string[]);
-    const here = ds.ids.get(lead!);
-    const target = new Float32Array(here.size * row).fill(Number.NaN);
+    let savedIds = idsOf.get(lead!);
+    if (!savedIds) {
+      const idsPath = join(dir, 'ids', `${lead}.json`);
+      const list = readJson(idsPath, `the ${lead} ids of the rows of ${p.name}`);
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new RunFolderError(`${idsPath}: expected a JSON array of ${lead} ids (strings)`);
+      if (new Set(list).size !== list.length) throw new RunFolderError(`${idsPath}: an id appears twice`);
+      savedIds = new IdMap(lead!, list as string[]);
+      idsOf.set(lead!, savedIds);
+    }
+    if (savedIds.size !== saved.shape[0]) throw new RunFolderError(`${join(dir, 'ids', `${lead}.json`)} lists ${savedIds.size} ${lead} ids, but ${file} has ${saved.shape[0]} rows`);
+    const hereIds = ds.ids.get(lead!);
+    const target = new Float32Array(hereIds.size * row).fill(Number.NaN);
     let copied = 0;
-    for (let r = 0; r < here.size; r++) {
-      const old = savedIds.get(here.external(r));
+    for (let r = 0; r < hereIds.size; r++) {
+      const old = savedIds.get(hereIds.external(r));
       if (old === undefined) continue;
       target.set(data.subarray(old * row, old * row + row), r * row);
       copied++;
     }
-    if (copied < here.size) notes.push(`${here.size - copied} of ${here.size} ${lead} rows of ${p.name} are new; they start from the initializer`);
+    if (copied < hereIds.size) notes.push(`${hereIds.size - copied} of ${hereIds.size} ${lead} rows of ${p.name} are new; they start from the initializer`);
     out.set(p.name, target);
   }
+  if (out.size === 0 && compiled.module.params.length > 0)
+    throw new RunFolderError(`${dir} holds none of this model's params (${compiled.module.params.map((p) => p.name).join(', ')}; it has ${manifest.map((m) => m.name).join(', ') || 'none'}); --init needs a run of the same model`);
   return { params: out, notes };
 }
 

@@ -58,9 +58,9 @@ describe('loadRelation: formats', () => {
     expect([...idColumn(r, 'item')]).toEqual([0, 0]);
   });
 
-  it('reads csv without a header positionally, and a header with other names positionally', () => {
+  it('reads csv without a header positionally, and a header naming no declared column positionally', () => {
     expect(load('1,2,3,4\n5,6,7,8\n', 'csv').size).toBe(2);
-    const r = load('userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n', 'csv');
+    const r = load('userId,movieId,score,timestamp\n1,31,2.5,1260759144\n', 'csv');
     expect(r.size).toBe(1);
     expect(valueColumn(r, 'rating')[0]).toBe(2.5);
   });
@@ -156,10 +156,43 @@ describe('loadRelation: errors name file:line:col', () => {
   it('an unterminated quote', () => {
     expect(errorOf('1,2,"3,4\n', 'csv')).toBe(`data/u.data:1:5: expected a closing '"' for the quoted field opened here, found end of file`);
   });
-  it('a header that names neither the columns nor their count', () => {
-    expect(errorOf('a,b,rating\n1,2,3\n', 'csv')).toBe(
-      `data/u.data:1:1: expected a header naming columns (user, item, rating, time) or 4 columns by position, found (a, b, rating); missing 'user', 'item', 'time'`,
+  it('a header that names some declared columns but not all (never read by position)', () => {
+    const partial = `expected a header naming every declared column (user, item, rating, time), found (userId, movieId, rating, timestamp); missing 'user', 'item', 'time'; rename the header fields or the declared columns so that all match (columns are then read by name), or remove the header`;
+    expect(errorOf('userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n', 'csv')).toBe(`data/u.data:1:1: ${partial}`);
+    expect(errorOf('a,b,rating\n1,2,3\n', 'csv')).toMatch(/^data\/u\.data:1:1: expected a header naming every declared column .*missing 'user', 'item', 'time'/);
+  });
+  it('a header naming no declared column, with the wrong number of fields', () => {
+    expect(errorOf('a,b,c\n1,2,3\n', 'csv')).toBe(
+      `data/u.data:1:1: expected a header naming columns (user, item, rating, time) or 4 columns by position, found (a, b, c); missing 'user', 'item', 'rating', 'time'`,
     );
+  });
+  it('a first row with one bad number is a data error, not a header skipped', () => {
+    expect(errorOf('196\t242\tx\t881250949\n1\t2\t3\t4\n')).toBe(`data/u.data:1:9: expected a number in column 'rating', found "x"`);
+  });
+  it('a number beyond the float64 range', () => {
+    expect(errorOf('1\t2\t3\t4\n1\t2\t1e400\t4\n')).toBe(`data/u.data:2:5: expected a finite number in column 'rating', found "1e400", which is beyond the float64 range (±1.8e308)`);
+    expect(errorOf('1,2,3,-1e999\n', 'csv')).toMatch(/^data\/u\.data:1:7: expected a finite number in column 'time'/);
+  });
+  it('bytes that are not UTF-8, at their line and column', () => {
+    const path = tempFile('latin1.tsv', '');
+    writeFileSync(path, Buffer.concat([Buffer.from('1\t2\t3\t4\nJos'), Buffer.from([0xe9]), Buffer.from('\t2\t3\t4\n')]));
+    const info = relationInfo('ratings', { user: 'string', item: 'domain:item', rating: 'float', time: 'int' });
+    expect(() => loadRelation(info, path, new IdMaps(), { format: 'tsv', displayPath: 'u.tsv' })).toThrow(
+      'u.tsv:2:4: expected UTF-8 text, found the bytes e9 09 32 09, which are not valid UTF-8; save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
+    );
+    // a truncated 3-byte sequence, and a surrogate encoded in UTF-8 (ED A0 80), after a multi-byte character
+    writeFileSync(path, Buffer.concat([Buffer.from('é\t2\t3\t4\r\nab'), Buffer.from([0xed, 0xa0, 0x80])]));
+    expect(() => loadRelation(info, path, new IdMaps(), { format: 'tsv', displayPath: 'u.tsv' })).toThrow(/^u\.tsv:2:3: expected UTF-8 text, found the bytes ed a0 80/);
+  });
+  it('a byte order mark, and CR-only and CRLF line ends, number lines as LF does', () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const body = ['1\t2\t3\t4', '5\t6\t7\t8', '9\t10\t11\t12'].join(eol) + eol;
+      const r = load('\ufeff' + body);
+      expect(r.size).toBe(3);
+      expect([...valueColumn(r, 'rating')]).toEqual([3, 7, 11]);
+      expect(errorOf('\ufeff' + body + `1\t2\tz\t4${eol}`)).toBe(`data/u.data:4:5: expected a number in column 'rating', found "z"`);
+      expect(errorOf(`1,"a${eol}b",3,4${eol}${eol}1,2,z,4${eol}`, 'csv')).toBe(`data/u.data:4:5: expected a number in column 'rating', found "z"`);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { idColumn, loadRelation, parseRelation, valueColumn, type Relation } fro
 import { IdMaps } from '../../runtime/data/ids.ts';
 import { groupByUser, loadSplitFiles, splitRelation, type Split } from '../../runtime/data/split.ts';
 import { syntheticSmall, toUData } from '../../runtime/data/synthetic.ts';
-import { ratingsInfo, tempFile } from './helpers.ts';
+import { ratingsInfo, relationInfo, tempFile } from './helpers.ts';
 
 const synth = (): Relation => parseRelation(ratingsInfo('movielens'), toUData(syntheticSmall()), 'synthetic', 'movielens', new IdMaps());
 const rel = synth();
@@ -86,6 +86,17 @@ describe('splitRelation', () => {
     }
     expect(usersOf(s.train)).toEqual(usersOf(rel));
     expect(keys(splitRelation(rel, holdout(0.2, false, true)).test)).toEqual(keys(s.test));
+  });
+
+  it('by COLUMN orders by the column the split names, whatever its name', () => {
+    // two int columns, neither named time: only the split's `by day` can say which orders
+    const info = relationInfo('ratings', { user: 'domain:user', item: 'domain:item', day: 'int', score: 'int' });
+    const r = parseRelation(info, '1\t1\t3\t1\n1\t2\t1\t2\n1\t3\t2\t3\n', 'x.tsv', 'tsv', new IdMaps());
+    const s = splitRelation(r, { kind: 'leave_one_out', relation: 'ratings', byTime: true, seed: 0, timeColumn: 'day' });
+    expect([...valueColumn(s.test, 'day')]).toEqual([3]);
+    const t = splitRelation(r, { kind: 'leave_one_out', relation: 'ratings', byTime: true, seed: 0, timeColumn: 'score' });
+    expect([...valueColumn(t.test, 'score')]).toEqual([3]);
+    expect(() => splitRelation(r, { kind: 'leave_one_out', relation: 'ratings', byTime: true, seed: 0 })).toThrow(/no time column/);
   });
 
   it('leave-one-out by time: each user\'s latest tuple', () => {

@@ -1,0 +1,41 @@
+// What sizes recc can run: the one place that says so. The gpu.js kernels (compiler/codegen/gpujs.ts)
+// compute flat indices and thread ids in float32 on webasm (and GPUs), exact only below 2^24, so no
+// tensor, kernel output or thread grid may hold more cells than that. `check` refuses a param whose
+// dims alone pass it, `compile`/`run` one that passes it at the data's sizes (before anything is
+// allocated), and codegen throws SizeLimitError (a user error) for any kernel still over it.
+
+/** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
+export const MAX_EXACT_INDEX = 2 ** 24;
+
+/** Whether a tensor or kernel of `cells` cells can run on the gpu.js backends. */
+export function sizeFits(cells: number): boolean {
+  return cells <= MAX_EXACT_INDEX;
+}
+
+/** "600 × 1000000 = 600,000,000 cells (2.2 GiB as float32)": a size, in words, for diagnostics. */
+export function describeCells(factors: readonly (readonly [string, number])[]): string {
+  const cells = factors.reduce((p, [, n]) => p * n, 1);
+  const product = factors.length > 1 ? `${factors.map(([name, n]) => `|${name}| ${n.toLocaleString('en-US')}`).join(' × ')} = ` : '';
+  return `${product}${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)} as float32)`;
+}
+
+/** The limit in words, for help lines. */
+export const LIMIT_TEXT = `2^24 = ${MAX_EXACT_INDEX.toLocaleString('en-US')} cells per tensor or kernel (gpu.js indexes in float32)`;
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let k = 0;
+  while (n >= 1024 && k < units.length - 1) {
+    n /= 1024;
+    k++;
+  }
+  return `${k === 0 ? n : n.toFixed(1)} ${units[k]}`;
+}
+
+/** A kernel or tensor too large for the backend, found while generating it: the user's sizes, not a bug. */
+export class SizeLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SizeLimitError';
+  }
+}
