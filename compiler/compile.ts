@@ -157,7 +157,7 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
     const rec = recorder();
     rec.steps.push(...pairs.steps);
-    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace), rec) };
+    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace, module.spaces), rec) };
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });

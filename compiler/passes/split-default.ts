@@ -1,36 +1,16 @@
 // split-default: a sum over domains whose body depends on relation membership m = (x₁…xₙ) in R
 // (lowered as Σ_{t'∈R} Π δ(R.cⱼ[t'], xⱼ)) splits into "every pair at the default m = 0" plus "a
-// correction on R's tuples" (eALS / ENMF):
+// correction on R's tuples" (eALS / ENMF) — the indicator identity f(m) = f(0) + m·(f(1) − f(0)),
+// for any f, summed over the pairs:
 //   Σ_{x} f(m(x), x)  =  Σ_{x} f(0, x)  +  Σ_{t∈R} [f(1, x) − f(0, x)]_{xⱼ := R.cⱼ[t]}
 // Arguments of m that the sum does not bind stay as δ(R.cⱼ[t], xⱼ) factors (a CSR gather). The
-// all-pairs part then has no membership left and contracts into Gramians. Valid when R holds each
-// tuple at most once (the runtime deduplicates relations used in membership tests).
+// all-pairs part then has no membership left and contracts into Gramians. Only a full test (every id
+// column of R, indicator.ts) is an indicator: a test of leading columns counts tuples and is kept.
+// Valid when R holds each id tuple once, the language's definition of membership (indicator.ts).
 import { add, eq, freeIdx, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import { isTupleSpace, type Space } from '../ir/spaces.ts';
+import type { Space } from '../ir/spaces.ts';
 import { freshIdx, mapChildren, nodes, substitute } from '../ir/walk.ts';
-
-interface Membership {
-  readonly node: Expr;
-  readonly rel: string;
-  /** per argument: the column of R and the index position it is compared with */
-  readonly args: readonly { readonly col: string; readonly domain: string; readonly x: Ix }[];
-}
-
-/** Recognizes Σ_{t∈R} Π_j δ(R.c_j[t], x_j) with every factor a δ on the summed tuple. */
-export function asMembership(e: Expr, spaces: ReadonlyMap<string, Space>): Membership | undefined {
-  if (e.op !== 'sum' || e.over.length !== 1) return undefined;
-  const t = e.over[0]!;
-  if (!isTupleSpace(spaces.get(t.space))) return undefined;
-  const factors = e.body.op === 'mul' ? e.body.args : [e.body];
-  const args: { col: string; domain: string; x: Ix }[] = [];
-  for (const f of factors) {
-    if (f.op !== 'eq') return undefined;
-    const [g, x] = f.a.kind === 'gather' && idxKey(f.a.t) === idxKey(t) ? [f.a, f.b] : [f.b, f.a];
-    if (g.kind !== 'gather' || idxKey(g.t) !== idxKey(t) || g.rel !== t.space) return undefined;
-    args.push({ col: g.col, domain: g.domain, x });
-  }
-  return args.length ? { node: e, rel: t.space, args } : undefined;
-}
+import { asMembership } from './indicator.ts';
 
 function replace(e: Expr, target: Expr, by: Expr): Expr {
   const memo = new Map<number, Expr>();
@@ -52,7 +32,7 @@ export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMa
   const visible = freeIdx(s.body);
   const m = nodes(s.body)
     .map((n) => asMembership(n, spaces))
-    .find((x) => x && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))) && x.args.every((a) => visible.has(idxKey(a.x.kind === 'var' ? a.x.idx : a.x.t))));
+    .find((x) => x?.full && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))) && x.args.every((a) => visible.has(idxKey(a.x.kind === 'var' ? a.x.idx : a.x.t))));
   if (!m) return undefined;
   const f0 = replace(s.body, m.node, ZERO);
   const f1 = replace(s.body, m.node, konst(1));
