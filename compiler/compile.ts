@@ -22,6 +22,7 @@ import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
 import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
+import { gradientCostDiagnostics } from './gradient-cost.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
 export interface CompiledExpr {
@@ -168,12 +169,30 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
   // a term left all-pairs only because that is cheaper at these sizes (small data) or because of
   // --no-rewrite has a contracted form: RC0530 is for terms that stay all-pairs at catalogue scale
   const atScale = (s: string): number => (module.spaces.get(s)?.kind === 'domain' ? Math.max(sizeOf(s), 1e6) : sizeOf(s));
-  const contractible = (written: Expr): boolean => findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined;
-  const diagnostics = [
-    ...lowered.diagnostics,
-    ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible),
-    ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
-  ];
+  const contractibleMemo = new Map<number, boolean>();
+  const contractible = (written: Expr): boolean => {
+    let hit = contractibleMemo.get(written.id);
+    if (hit === undefined) contractibleMemo.set(written.id, (hit = findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined));
+    return hit;
+  };
+  const dense = denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible);
+  // the cheap-gradient invariant (gradient-cost.ts): a term's gradient left all-pairs, or costing
+  // more than 4× the term; each term is differentiated on its own only when its param's gradient fails
+  const termGradient = (t: { written: Expr }, g: { param: string; out: readonly Idx[] }): CompiledExpr =>
+    run(simplify(grad(rewritePairs(t.written), g.param, g.out), undefined, module.spaces));
+  const gradientCost = gradientCostDiagnostics({
+    model,
+    terms,
+    grads,
+    sizeOf,
+    termGradient,
+    dense: (x) => {
+      const pairs = findDense(x.expr, module.spaces);
+      return pairs && !contractible(x.written) ? pairs : undefined;
+    },
+    allowDense: opts.allowDense === true,
+  });
+  const diagnostics = [...lowered.diagnostics, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
   return { compiled: { model, module: compiledModule, terms, grads, score, sizes }, diagnostics };
 }

@@ -68,6 +68,7 @@ export const messages = {
   RC0522: 'def calls nested deeper than the compiler follows (256)',
   RC0530: 'a term still visits every pair of two domains after rewriting (error unless --allow-dense)',
   RC0531: 'a term sums (or takes a max/min) over a whole domain for each tuple of a relation, e.g. a full softmax (warning, with its cost)',
+  RC0532: 'a term\'s gradient costs more than 4× the term (warning, with both costs)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
 } as const satisfies Record<string, string>;
 
