@@ -25,6 +25,24 @@ function replace(e: Expr, target: Expr, by: Expr): Expr {
   return go(e);
 }
 
+/** The addends of `e` with constant factors c·(a + b) distributed (c·a + c·b). */
+function addends(e: Expr): Expr[] {
+  if (e.op === 'add') return e.args.flatMap(addends);
+  if (e.op === 'mul' && e.args.length === 2 && e.args[0]!.op === 'const' && e.args[1]!.op === 'add') {
+    const c = e.args[0]!;
+    return e.args[1]!.args.flatMap(addends).map((a) => mul(c, a));
+  }
+  return [e];
+}
+
+/** f(1) − f(0), with constants distributed over sums when that lets like terms cancel (a smaller
+ * expression): −2·(1 − b) + 2·b is −2, not a product and a sum to evaluate per tuple. */
+function difference(f1: Expr, f0: Expr): Expr {
+  const plain = sub(f1, f0);
+  const merged = add(...addends(f1), ...addends(f0).map((a) => mul(konst(-1), a)));
+  return nodes(merged).length < nodes(plain).length ? merged : plain;
+}
+
 /** The split form of `s`, or undefined when its body tests no membership over its own indices. */
 export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMap<string, Space>): Expr | undefined {
   const bound = new Map(s.over.map((i) => [idxKey(i), i] as const));
@@ -45,6 +63,6 @@ export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMa
     else deltas.push(eq(g, a.x));
   }
   const rest: Idx[] = s.over.filter((i) => !map.has(idxKey(i)));
-  const correction = sum([t, ...rest], mul(...deltas, substitute(sub(f1, f0), map)));
+  const correction = sum([t, ...rest], mul(...deltas, substitute(difference(f1, f0), map)));
   return add(sum(s.over, f0), correction);
 }
