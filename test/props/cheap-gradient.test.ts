@@ -276,3 +276,21 @@ describe('what has no contracted form is refused by RC0530 with its cost', () =>
     });
   }
 });
+
+describe('a test of leading columns only counts tuples: no indicator rule touches it', () => {
+  it('(u) in likes inside a whole-data sum keeps its value', () => {
+    // splitting at (u) in likes would sum the correction once per liked pair, not once per user
+    const body = `loss whole = mean(u in user, i in item: ((u) in likes ? log(1 + (P[u] . Q[i])^2) : 0))`;
+    // few liked pairs: a split (a walk over them) would be the cheapest form
+    const sizes = new Map([['user', 1000], ['item', 1000], ['likes', 100], ['ratings', 200]]);
+    const r = compileSource('spelling.recmodel', PREAMBLE.replace('dim d = 64', 'dim d = 3') + body, { allowDense: true, sizes });
+    expect(r.compiled).toBeDefined();
+    const c = r.compiled!;
+    const objective = add(...c.module.terms.map((t) => t.expr));
+    for (let seed = 1; seed <= 6; seed++) {
+      const env = envFor(c.module, seed);
+      for (const t of c.terms) expect(relErr(evalScalar(t.written, env), evalScalar(t.expr, env)), `seed ${seed}`).toBeLessThanOrEqual(1e-9);
+      for (const g of c.grads) expect(maxRelErr(evalTensor(grad(objective, g.param, g.out), env, g.out), evalTensor(g.expr, env, g.out)), `∂/∂${g.param}, seed ${seed}`).toBeLessThanOrEqual(1e-9);
+    }
+  });
+});
