@@ -23,6 +23,8 @@ import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
 import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
+import { gradientCostDiagnostics, plannedCost } from './gradient-cost.ts';
+import { stepSizes } from './step-sizes.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
 export interface CompiledExpr {
@@ -114,6 +116,8 @@ export const DEFAULT_RELATION_SIZE = 100_000;
 
 export function completeSizes(module: IRModule, given: Sizes | undefined): Map<string, number> {
   const out = new Map<string, number>(given ?? []);
+  // a sample set `J ~ s(item) x K` draws K ids per step, an in-batch set holds the batch's ids
+  for (const sm of module.samplers) if (sm.kind === 'set' && sm.count > 0 && !out.has(sm.space)) out.set(sm.space, sm.count);
   for (const s of module.spaces.values()) {
     if (s.kind === 'dim') out.set(s.name, s.size);
     else if (!out.has(s.name)) out.set(s.name, s.kind === 'domain' ? DEFAULT_DOMAIN_SIZE : DEFAULT_RELATION_SIZE);
@@ -122,6 +126,9 @@ export function completeSizes(module: IRModule, given: Sizes | undefined): Map<s
       if (!out.has(totalKey(s.name))) out.set(totalKey(s.name), out.get(s.name)!);
       if (!out.has(batchKey(s.name))) out.set(batchKey(s.name), out.get(s.name)!);
     }
+  }
+  for (const sm of module.samplers) {
+    if (sm.kind === 'set' && sm.dist === 'inbatch' && sm.source && !given?.has(sm.space)) out.set(sm.space, out.get(batchKey(sm.source)) ?? out.get(sm.space)!);
   }
   return out;
 }
@@ -163,7 +170,7 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
     const rec = recorder();
     rec.steps.push(...pairs.steps);
-    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace), rec) };
+    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace, module.spaces), rec) };
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
@@ -174,12 +181,34 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
   // a term left all-pairs only because that is cheaper at these sizes (small data) or because of
   // --no-rewrite has a contracted form: RC0530 is for terms that stay all-pairs at catalogue scale
   const atScale = (s: string): number => (module.spaces.get(s)?.kind === 'domain' ? Math.max(sizeOf(s), 1e6) : sizeOf(s));
-  const contractible = (written: Expr): boolean => findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined;
-  const diagnostics = [
-    ...lowered.diagnostics,
-    ...denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible),
-    ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf),
-  ];
+  const contractibleMemo = new Map<number, boolean>();
+  const contractible = (written: Expr): boolean => {
+    let hit = contractibleMemo.get(written.id);
+    if (hit === undefined) contractibleMemo.set(written.id, (hit = findDense(optimize(written, { sizeOf: atScale, spaces: module.spaces }).expr, module.spaces) === undefined));
+    return hit;
+  };
+  const dense = denseDiagnostics(model, module.spaces, terms, sizeOf, opts.allowDense === true, contractible);
+  // the cheap-gradient invariant (gradient-cost.ts): a term's gradient left all-pairs, or costing
+  // more than 4× the term; each term is differentiated on its own only when its param's gradient fails
+  const termGradient = (t: { written: Expr }, g: { param: string; out: readonly Idx[] }): CompiledExpr & { rows?: RowGradient } => {
+    const d = run(simplify(grad(rewritePairs(t.written), g.param, g.out), undefined, module.spaces));
+    const rows = rowGradient(g.param, d.expr, g.out, module.spaces);
+    return rows ? { ...d, rows } : d;
+  };
+  const gradientCost = gradientCostDiagnostics({
+    model,
+    terms,
+    grads,
+    sizeOf,
+    planned: plannedCost(compiledModule.spaces, stepSizes(model, module, sizes)),
+    termGradient,
+    dense: (x) => {
+      const pairs = findDense(x.expr, module.spaces);
+      return pairs && !contractible(x.written) ? pairs : undefined;
+    },
+    allowDense: opts.allowDense === true,
+  });
+  const diagnostics = [...lowered.diagnostics, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
   return { compiled: { model, module: compiledModule, terms, grads, score, sizes }, diagnostics };
 }

@@ -10,6 +10,7 @@ import { formFreeNames, printForm } from './ir/print.ts';
 import { batchKey, columnKey, displayName, publicNames, totalKey, type PublicNames } from './ir/spaces.ts';
 import { cost, formatBytes, formatCount, type Cost } from './passes/cost.ts';
 import { planGroup, type GroupPlan } from './plan/plan.ts';
+import { stepSizes } from './step-sizes.ts';
 
 /** No line of explain's output is longer than this. */
 export const MAX_LINE = 160;
@@ -34,26 +35,9 @@ export function trainingStepPlan(c: Compiled, step: Sizes, atRows: ReadonlySet<s
   return planGroup(items, c.module.spaces, step);
 }
 
-/**
- * Step sizes when no data was loaded: the compile-time sizes with the primary relation cut to the
- * model's mini-batch, and its sparse rows' entries in proportion.
- */
+/** Step sizes when no data was loaded (compiler/step-sizes.ts). */
 export function stepSizesOf(c: Compiled, full: Sizes): Map<string, number> {
-  const out = new Map(full);
-  const b = c.model.train.batch;
-  const primary = c.model.split?.relation ?? c.model.relations[0]?.name;
-  if (b.kind !== 'tuples' || !primary) return out;
-  const n = full.get(primary) ?? 0;
-  if (b.size >= n) return out;
-  for (const s of c.module.spaces.values()) {
-    const of = s.kind === 'relation' && s.name === primary ? 1 : s.kind === 'entries' && s.rel === primary ? 2 : 0;
-    if (!of) continue;
-    const all = full.get(s.name) ?? 0;
-    const cut = of === 1 ? b.size : Math.round((all * b.size) / Math.max(1, n));
-    for (const k of [s.name, batchKey(s.name)]) out.set(k, cut);
-    out.set(totalKey(s.name), all);
-  }
-  return out;
+  return stepSizes(c.model, c.module, full);
 }
 
 /**

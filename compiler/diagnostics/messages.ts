@@ -68,6 +68,7 @@ export const messages = {
   RC0522: 'def calls nested deeper than the compiler follows (256)',
   RC0530: 'a term still visits every pair of two domains after rewriting (error unless --allow-dense)',
   RC0531: 'a term sums (or takes a max/min) over a whole domain for each tuple of a relation, e.g. a full softmax (warning, with its cost)',
+  RC0532: 'a term\'s gradient costs more than 4× the term (warning, with both costs)',
   RC0550: 'a `validate` clause that does not fit its split (a fraction missing, or given to leave_one_out)',
   RC0551: '`early_stop` on a metric the evaluate block does not compute, without a validation split, or without evaluations during training',
   RC0553: 'a param too large for the backends (more than 2^24 cells), at its dims or at the data\'s sizes',

@@ -24,7 +24,7 @@ import type { Rule } from '../rewrite/rule.ts';
 import { contractTerm } from './contract.ts';
 import { cost, type Cost, type SizeOf } from './cost.ts';
 import { expand, termToExpr } from './expand.ts';
-import { eliminateDirectDeltas, simplify, simplifyRules } from './simplify.ts';
+import { eliminateDirectDeltas, simplify, simplifyRulesFor } from './simplify.ts';
 import { splitDefault } from './split-default.ts';
 import { fmPairwiseRules } from './fm-pairwise.ts';
 import type { Space } from '../ir/module.ts';
@@ -70,11 +70,11 @@ export interface Pass {
   readonly run: (e: Expr, ctx: PassCtx) => Expr;
 }
 
-const rulePass = (name: string, rules: readonly Rule[]): Pass => ({
+const rulePass = (name: string, rules: (ctx: PassCtx) => readonly Rule[]): Pass => ({
   name,
   kind: 'rules',
   run: (e, ctx) => {
-    const out = rewrite(e, rules, { trace: ctx.trace });
+    const out = rewrite(e, rules(ctx), { trace: ctx.trace });
     if (out !== e) ctx.record(name, e, out);
     return out;
   },
@@ -83,8 +83,9 @@ const rulePass = (name: string, rules: readonly Rule[]): Pass => ({
 const searchPass = (name: string, run: Pass['run']): Pass => ({ name, kind: 'search', run });
 
 export const pipeline: readonly Pass[] = [
-  // Σ_x δ(x, y)·g(x) → g(y), with the rules that expose δ factors (simplify.ts)
-  rulePass('simplify', simplifyRules),
+  // Σ_x δ(x, y)·g(x) → g(y), with the rules that expose δ factors (simplify.ts) and, given the
+  // module's spaces, the membership-indicator rules (indicator.ts: m² = m, R's own tuple is in R)
+  rulePass('simplify', (ctx) => simplifyRulesFor(ctx.spaces)),
   // per sum, bottom-up: fm-pairwise where it matches, else the cheapest of as written,
   // expand+contract and split-default (see cheapestForm)
   searchPass('cheapest-form', cheapestForm),
@@ -131,7 +132,7 @@ function cheapestForm(e: Expr, ctx: PassCtx): Expr {
     let out: Expr;
     const pairs = x.op === 'sum' ? applyFirst(x, fmPairwiseRules, trace) : undefined;
     if (pairs) {
-      out = go(simplify(pairs, trace));
+      out = go(simplify(pairs, trace, ctx.spaces));
       ctx.record('fm-pairwise', x, pairs);
     } else if (x.op === 'sum') {
       const asWritten = mapChildren(x, go);
@@ -151,7 +152,7 @@ function cheapestForm(e: Expr, ctx: PassCtx): Expr {
       if (split) {
         const rewritten = tentative((t) => {
           t?.('split-default', x, split);
-          return go(simplify(split, t));
+          return go(simplify(split, t, ctx.spaces));
         });
         const after = cost(rewritten.value, sizeOf);
         if (after.flops < best.flops * 0.999) {

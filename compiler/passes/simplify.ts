@@ -7,6 +7,8 @@ import { add, freeIdx, idxKey, mul, select, sum, ZERO, type Expr, type ExprOf, t
 import { freshIdx, substitute } from '../ir/walk.ts';
 import { rewrite, type Trace } from '../rewrite/engine.ts';
 import { rule, type Rule } from '../rewrite/rule.ts';
+import type { Space } from '../ir/spaces.ts';
+import { indicatorRules } from './indicator.ts';
 
 type Sum = ExprOf<'sum'>;
 
@@ -160,9 +162,25 @@ export const simplifyRules: readonly Rule[] = [deltaEliminate, deltaPropagate, d
  * order and must not be merged or distributed again. */
 export const directDeltaRules: readonly Rule[] = [deltaEliminate];
 
-/** Bottom-up δ-elimination over the whole expression. */
-export function simplify(e: Expr, trace?: Trace): Expr {
-  return rewrite(e, simplifyRules, { trace });
+/**
+ * The list with the membership-indicator rules of a module's spaces (indicator.ts): δ-elimination
+ * turns one occurrence of a test `(u, i) in R` into a walk over R's tuples, and the rules then read
+ * every other occurrence at the tuple's own ids as 1 (instead of a join of R with itself).
+ */
+export function simplifyRulesFor(spaces: ReadonlyMap<string, Space> | undefined): readonly Rule[] {
+  if (!spaces) return simplifyRules;
+  const hit = withIndicators.get(spaces);
+  if (hit) return hit;
+  const rules = [...indicatorRules(spaces), ...simplifyRules];
+  withIndicators.set(spaces, rules);
+  return rules;
+}
+
+const withIndicators = new WeakMap<ReadonlyMap<string, Space>, readonly Rule[]>();
+
+/** Bottom-up δ-elimination over the whole expression (with `spaces`: and the indicator rules). */
+export function simplify(e: Expr, trace?: Trace, spaces?: ReadonlyMap<string, Space>): Expr {
+  return rewrite(e, simplifyRulesFor(spaces), { trace });
 }
 
 /** Only the direct rule (see `directDeltaRules`), bottom-up. */

@@ -1,36 +1,16 @@
 // split-default: a sum over domains whose body depends on relation membership m = (x₁…xₙ) in R
 // (lowered as Σ_{t'∈R} Π δ(R.cⱼ[t'], xⱼ)) splits into "every pair at the default m = 0" plus "a
-// correction on R's tuples" (eALS / ENMF):
+// correction on R's tuples" (eALS / ENMF) — the indicator identity f(m) = f(0) + m·(f(1) − f(0)),
+// for any f, summed over the pairs:
 //   Σ_{x} f(m(x), x)  =  Σ_{x} f(0, x)  +  Σ_{t∈R} [f(1, x) − f(0, x)]_{xⱼ := R.cⱼ[t]}
 // Arguments of m that the sum does not bind stay as δ(R.cⱼ[t], xⱼ) factors (a CSR gather). The
-// all-pairs part then has no membership left and contracts into Gramians. Valid when R holds each
-// tuple at most once (the runtime deduplicates relations used in membership tests).
+// all-pairs part then has no membership left and contracts into Gramians. Only a full test (every id
+// column of R, indicator.ts) is an indicator: a test of leading columns counts tuples and is kept.
+// Valid when R holds each id tuple once, the language's definition of membership (indicator.ts).
 import { add, eq, freeIdx, idx, idxKey, konst, mul, sub, sum, ZERO, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
-import { isTupleSpace, type Space } from '../ir/spaces.ts';
+import type { Space } from '../ir/spaces.ts';
 import { freshIdx, mapChildren, nodes, substitute } from '../ir/walk.ts';
-
-interface Membership {
-  readonly node: Expr;
-  readonly rel: string;
-  /** per argument: the column of R and the index position it is compared with */
-  readonly args: readonly { readonly col: string; readonly domain: string; readonly x: Ix }[];
-}
-
-/** Recognizes Σ_{t∈R} Π_j δ(R.c_j[t], x_j) with every factor a δ on the summed tuple. */
-export function asMembership(e: Expr, spaces: ReadonlyMap<string, Space>): Membership | undefined {
-  if (e.op !== 'sum' || e.over.length !== 1) return undefined;
-  const t = e.over[0]!;
-  if (!isTupleSpace(spaces.get(t.space))) return undefined;
-  const factors = e.body.op === 'mul' ? e.body.args : [e.body];
-  const args: { col: string; domain: string; x: Ix }[] = [];
-  for (const f of factors) {
-    if (f.op !== 'eq') return undefined;
-    const [g, x] = f.a.kind === 'gather' && idxKey(f.a.t) === idxKey(t) ? [f.a, f.b] : [f.b, f.a];
-    if (g.kind !== 'gather' || idxKey(g.t) !== idxKey(t) || g.rel !== t.space) return undefined;
-    args.push({ col: g.col, domain: g.domain, x });
-  }
-  return args.length ? { node: e, rel: t.space, args } : undefined;
-}
+import { asMembership } from './indicator.ts';
 
 function replace(e: Expr, target: Expr, by: Expr): Expr {
   const memo = new Map<number, Expr>();
@@ -45,6 +25,24 @@ function replace(e: Expr, target: Expr, by: Expr): Expr {
   return go(e);
 }
 
+/** The addends of `e` with constant factors c·(a + b) distributed (c·a + c·b). */
+function addends(e: Expr): Expr[] {
+  if (e.op === 'add') return e.args.flatMap(addends);
+  if (e.op === 'mul' && e.args.length === 2 && e.args[0]!.op === 'const' && e.args[1]!.op === 'add') {
+    const c = e.args[0]!;
+    return e.args[1]!.args.flatMap(addends).map((a) => mul(c, a));
+  }
+  return [e];
+}
+
+/** f(1) − f(0), with constants distributed over sums when that lets like terms cancel (a smaller
+ * expression): −2·(1 − b) + 2·b is −2, not a product and a sum to evaluate per tuple. */
+function difference(f1: Expr, f0: Expr): Expr {
+  const plain = sub(f1, f0);
+  const merged = add(...addends(f1), ...addends(f0).map((a) => mul(konst(-1), a)));
+  return nodes(merged).length < nodes(plain).length ? merged : plain;
+}
+
 /** The split form of `s`, or undefined when its body tests no membership over its own indices. */
 export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMap<string, Space>): Expr | undefined {
   const bound = new Map(s.over.map((i) => [idxKey(i), i] as const));
@@ -52,7 +50,7 @@ export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMa
   const visible = freeIdx(s.body);
   const m = nodes(s.body)
     .map((n) => asMembership(n, spaces))
-    .find((x) => x && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))) && x.args.every((a) => visible.has(idxKey(a.x.kind === 'var' ? a.x.idx : a.x.t))));
+    .find((x) => x?.full && x.args.some((a) => a.x.kind === 'var' && bound.has(idxKey(a.x.idx))) && x.args.every((a) => visible.has(idxKey(a.x.kind === 'var' ? a.x.idx : a.x.t))));
   if (!m) return undefined;
   const f0 = replace(s.body, m.node, ZERO);
   const f1 = replace(s.body, m.node, konst(1));
@@ -65,6 +63,6 @@ export function splitDefault(s: Extract<Expr, { op: 'sum' }>, spaces: ReadonlyMa
     else deltas.push(eq(g, a.x));
   }
   const rest: Idx[] = s.over.filter((i) => !map.has(idxKey(i)));
-  const correction = sum([t, ...rest], mul(...deltas, substitute(sub(f1, f0), map)));
+  const correction = sum([t, ...rest], mul(...deltas, substitute(difference(f1, f0), map)));
   return add(sum(s.over, f0), correction);
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { pow, type Expr } from '../../compiler/ir/nodes.ts';
 import { fmPairwise, fmPairwiseRules } from '../../compiler/passes/fm-pairwise.ts';
+import { indicatorRules } from '../../compiler/passes/indicator.ts';
 import {
   deltaEliminate, deltaOutOfSelect, deltaPropagate, directDeltaRules, distributeSum, mergeSums, simplifyRules, splitSelect,
 } from '../../compiler/passes/simplify.ts';
@@ -30,13 +31,22 @@ describe('simplify rules', () => {
   it('direct δ only: a select is not entered', () => rewritesTo(directDeltaRules, 'sum(u in user: (bu[u] > 0 ? δ(u, a) : 0)*U[u,b])', 'sum(u in user: (bu[u] > 0 ? δ(u, a) : 0)*U[u,b])'));
 });
 
+describe('membership indicators (FIXTURE: ratings has id columns user, item)', () => {
+  const [ownTuple, indicatorPower] = indicatorRules(FIXTURE.spaces) as [Rule, Rule];
+  const liked = (a: string, c: string): string => `sum(m in ratings: δ(ratings.user[m], ${a})*δ(ratings.item[m], ${c}))`;
+  it('own-tuple', () => check(ownTuple, `sum(t in ratings: ${liked('ratings.user[t]', 'ratings.item[t]')}*bu[ratings.user[t]])`, 'sum(t in ratings: bu[ratings.user[t]])'));
+  it('own-tuple (a test of the user column only counts tuples: kept)', () => check(ownTuple, 'sum(t in ratings: sum(m in ratings: δ(ratings.user[m], ratings.user[t]))*bu[ratings.user[t]])', 'sum(t in ratings: sum(m in ratings: δ(ratings.user[m], ratings.user[t]))*bu[ratings.user[t]])'));
+  it('own-tuple (ids of two tuples: kept)', () => check(ownTuple, `sum(t in ratings, n in ratings: ${liked('ratings.user[t]', 'ratings.item[n]')}*bu[ratings.user[t]])`, `sum(t in ratings, n in ratings: ${liked('ratings.user[t]', 'ratings.item[n]')}*bu[ratings.user[t]])`));
+  it('indicator-power', () => check(indicatorPower, `${liked('a', 'c')}^3*bu[a]`, `${liked('a', 'c')}*bu[a]`));
+});
+
 describe('fm-pairwise', () => {
   it('symmetric pair sum', () => check(fmPairwise, 'sum(n in x, m in x: (ord(n) < ord(m))*W[x.feat[n],b]*W[x.feat[m],b])', '0.5*(sum(n in x, m in x: W[x.feat[n],b]*W[x.feat[m],b]) - sum(n in x: W[x.feat[n],b]^2))'));
   it('not symmetric: kept', () => check(fmPairwise, 'sum(n in x, m in x: (ord(n) < ord(m))*W[x.feat[n],b]*x.val[m])', 'sum(n in x, m in x: (ord(n) < ord(m))*W[x.feat[n],b]*x.val[m])'));
 });
 
 describe('every rule has a test', () => {
-  it.each([...simplifyRules, ...fmPairwiseRules].map((r) => [r.name, r] as const))('%s', (_, r) => expect(tested.has(r)).toBe(true));
+  it.each([...simplifyRules, ...fmPairwiseRules, ...indicatorRules(FIXTURE.spaces)].map((r) => [r.name, r] as const))('%s', (_, r) => expect(tested.has(r)).toBe(true));
 });
 
 describe('the driver', () => {
