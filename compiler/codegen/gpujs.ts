@@ -32,7 +32,9 @@ export function emitKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>
   if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
   const maxDim = step.out.reduce((a, i) => Math.max(a, i.size), 1);
   if (step.cells + (step.out.length > 1 ? maxDim : 0) > MAX_EXACT_INDEX) {
-    throw new InternalError(`codegen: step ${step.name} has ${step.cells} cells, beyond exact float32 thread ids`);
+    throw new InternalError(
+      `codegen: step ${step.name} has ${step.cells} cells, beyond gpu.js's exact float32 thread ids (MAX_EXACT_INDEX = ${MAX_EXACT_INDEX}); the js mode (--mode js) has no such limit`,
+    );
   }
   const g = new Gen(plan.sizes, step.args, spec, plan.steps, { csrLoop: 'bounded', maxIndex: MAX_EXACT_INDEX });
   const names = decode(g, step.out);

@@ -10,7 +10,8 @@
 //   index (∂U[a, k] = Σ_{t: user[t] = a} r[t]·V[item[t], k] + …), the row a is walked once and the
 //   inner output indices (k) are the innermost loop, accumulating into a float64 row of sums, instead
 //   of re-walking the row for every cell;
-// - sums accumulate in float64 (JavaScript numbers); values are rounded to float32 when stored.
+// - sums accumulate in float64 (JavaScript numbers), an inline sum over a dense index in four
+//   interleaved partial sums; values are rounded to float32 when stored.
 // Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
 // `Float64Array` and finite numeric literals reach the source; user names only sanitized comments.
 import { InternalError } from '../diagnostics/diagnostics.ts';
@@ -130,7 +131,7 @@ function walkRow(g: Gen, w: RowWalk, inner: readonly PlanIdx[], acc: string): vo
 export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>): EmittedJs {
   if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
   if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
-  const g = new Gen(plan.sizes, step.args, {}, plan.steps, { csrLoop: 'native' });
+  const g = new Gen(plan.sizes, step.args, {}, plan.steps, { csrLoop: 'native', unroll: true });
   const sizes = step.out.map((o) => o.size);
   if (step.order) {
     // cell r holds the value of tuple perm[r]

@@ -24,7 +24,12 @@ export interface Dialect {
   readonly csrLoop: 'bounded' | 'native';
   /** flat tensor indices must stay below this (float32 indexing); absent: no limit */
   readonly maxIndex?: number;
+  /** inline sums over one dense index run as UNROLL interleaved partial sums (float64 only) */
+  readonly unroll?: boolean;
 }
+
+/** Partial sums of an unrolled inline sum (the code below writes the final addition for four). */
+const UNROLL = 4;
 
 /** The smallest power of two ≥ n (≥ 1): CSR loop bounds, so mini-batches rarely recompile. */
 export function loopBoundFor(n: number): number {
@@ -247,8 +252,11 @@ export class Gen {
       }
       case 'add':
         return this.let(e.args.map((a) => this.expr(a)).join(' + '));
-      case 'mul':
-        return this.let(e.args.map((a) => this.expr(a)).join(' * '));
+      case 'mul': {
+        // a δ that an enclosing CSR walk makes 1 is the literal 1.0: x · 1 = x exactly, so it is dropped
+        const fs = e.args.map((a) => this.expr(a)).filter((f) => f !== '1.0');
+        return fs.length ? this.let(fs.join(' * ')) : '1.0';
+      }
       case 'pow':
         return this.let(powCode(this.expr(e.base), e.exp));
       case 'call':
@@ -383,10 +391,47 @@ export class Gen {
       pending.splice(pending.findIndex((i) => idxKey(i) === idxKey(c.t)), 1);
       this.prehoist(e.body, this.availExcept(pending));
     }
+    if (!c && this.dialect.unroll && pending.length === 1 && this.size(pending[0]!.space) >= 2 * UNROLL) {
+      this.unrolledSum(pending[0]!, e.body, acc);
+      return acc;
+    }
     depth += this.openLoops(pending, e.body);
     this.line(`${acc} += ${this.expr(e.body)};`);
     for (let d = 0; d < depth; d++) this.close();
     return acc;
+  }
+
+  /**
+   * `acc` (declared, 0) += Σ_i body over one dense index, in UNROLL interleaved partial sums (a float
+   * add's latency, not its throughput, bounds a single running sum), then a remainder loop; the
+   * partial sums are added in a fixed order, so the result does not depend on anything but the data.
+   */
+  private unrolledSum(i: Idx, body: Expr, acc: string): void {
+    const n = this.size(i.space);
+    const main = n - (n % UNROLL);
+    const parts = [acc];
+    for (let u = 1; u < UNROLL; u++) {
+      const p = this.fresh('s');
+      this.line(`let ${p} = 0.0;`);
+      parts.push(p);
+    }
+    const iv = this.fresh('i');
+    this.open(`for (let ${iv} = 0; ${iv} < ${int(main)}; ${iv} += ${int(UNROLL)})`);
+    for (let u = 0; u < UNROLL; u++) {
+      this.open('');
+      this.bind(i, u === 0 ? iv : this.let(`${iv} + ${int(u)}`, 'w'));
+      this.line(`${parts[u]!} += ${this.expr(body)};`);
+      this.close();
+    }
+    this.close();
+    if (main < n) {
+      const rv = this.fresh('i');
+      this.open(`for (let ${rv} = ${int(main)}; ${rv} < ${int(n)}; ${rv}++)`);
+      this.bind(i, rv);
+      this.line(`${acc} += ${this.expr(body)};`);
+      this.close();
+    }
+    this.line(`${acc} = ${acc} + ${parts[1]!} + (${parts[2]!} + ${parts[3]!});`);
   }
 
   /** Opens one constant-bound loop per index of `pending` (emptying it), hoisting what `body` needs
