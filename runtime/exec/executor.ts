@@ -114,6 +114,8 @@ export class Executor {
   private readonly asFloats = new WeakMap<Int32Array, Float32Array>();
   /** id columns as int32, for js kernels */
   private readonly asInts = new WeakMap<object, Int32Array>();
+  /** js: the buffers of intermediate temps, per step, reused by every run of the step */
+  private readonly scratch = new WeakMap<Step, Float32Array>();
   /** per-tuple csr-ids in int32 for js: per CSR, per id array */
   private readonly csrIdsInt = new WeakMap<Csr, WeakMap<object, Int32Array>>();
 
@@ -151,6 +153,8 @@ export class Executor {
     }
     const temps = new Map<string, Float32Array>();
     const exact = new Map<string, number>();
+    // temps that no result names never leave this call: the js kernels write them into buffers kept per step
+    const results = new Set(plan.results.map((r) => r.result));
     for (const s of plan.steps) {
       switch (s.kind) {
         case 'host-sum': {
@@ -169,7 +173,7 @@ export class Executor {
           break;
         }
         case 'kernel':
-          temps.set(s.name, this.mode === 'js' ? this.runJs(s, plan, env, temps) : this.runKernel(s, plan, env, temps));
+          temps.set(s.name, this.mode === 'js' ? this.runJs(s, plan, env, temps, !results.has(s.name)) : this.runKernel(s, plan, env, temps));
           break;
         default:
           return assertNever(s.kind);
@@ -366,7 +370,7 @@ export class Executor {
     return c;
   }
 
-  private runJs(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>): Float32Array {
+  private runJs(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, scratch: boolean): Float32Array {
     const csrs = new Map<string, Csr>();
     for (const u of s.csr) {
       const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
@@ -375,7 +379,12 @@ export class Executor {
     }
     const c = this.jsKernelFor(s, plan);
     const args = s.args.map((a) => this.jsArgValue(a, env, temps, csrs));
-    const out = new Float32Array(s.cells);
+    // a js kernel writes every cell, so a kept buffer needs no clearing
+    let out = scratch ? this.scratch.get(s) : undefined;
+    if (!out) {
+      out = new Float32Array(s.cells);
+      if (scratch) this.scratch.set(s, out);
+    }
     const t0 = performance.now();
     c.fn(out, ...args);
     const ms = performance.now() - t0;
