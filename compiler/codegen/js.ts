@@ -9,7 +9,9 @@
 // - row-vectorized CSR walks: when a step's value contains a CSR walk keyed by an outer output
 //   index (∂U[a, k] = Σ_{t: user[t] = a} r[t]·V[item[t], k] + …), the row a is walked once and the
 //   inner output indices (k) are the innermost loop, accumulating into a float64 row of sums, instead
-//   of re-walking the row for every cell;
+//   of re-walking the row for every cell; likewise a split-K box over a relation walks its tuples
+//   once with the free output indices inside, and a short output summed over a long index (a d×d
+//   Gramian) loops the sum outermost;
 // - sums accumulate in float64 (JavaScript numbers), an inline sum over a dense index in four
 //   interleaved partial sums; values are rounded to float32 when stored.
 // Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
@@ -17,7 +19,7 @@
 import { InternalError } from '../diagnostics/diagnostics.ts';
 import { freeIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
 import { children, csrKey, csrOf, type Arg, type CsrLoop, type KernelPlan, type PlanIdx, type Step } from '../plan/plan.ts';
-import { argLabel, commentText, Gen, int, needsTuple, splitSum } from './kernel-body.ts';
+import { argLabel, commentText, Gen, int, needsTuple, rowMajor, splitSum } from './kernel-body.ts';
 
 export interface EmittedJs {
   /** the function's body; its parameters are `params` */
@@ -64,16 +66,21 @@ function rowWalks(step: Step): { walks: RowWalk[]; outer: number } | undefined {
   return walks.length && outer < step.out.length ? { walks, outer } : undefined;
 }
 
-/** `v0 * 64 + v1`: the row-major flat position of `vars` in an array of extents `sizes`. */
-function flat(vars: readonly string[], sizes: readonly number[]): string {
-  if (vars.length === 0) return '0';
-  const terms: string[] = [];
-  let stride = 1;
-  for (let j = vars.length - 1; j >= 0; j--) {
-    terms.unshift(stride === 1 ? vars[j]! : `${vars[j]!} * ${int(stride)}`);
-    stride *= sizes[j]!;
-  }
-  return terms.join(' + ');
+const flat = rowMajor;
+
+/** Cells of a dense-rows step's float64 accumulator at most (it should stay in cache). */
+const MAX_ROW_CELLS = 1 << 16;
+
+/**
+ * A step that is one sum over indices the output does not have, with no CSR walk at the top: looped
+ * sum-outermost when the output is small (a d×d Gramian) and the sum long.
+ */
+function isDenseRows(step: Step, spaceSizes: Readonly<Record<string, number>>): boolean {
+  const e = step.expr;
+  if (e.op !== 'sum' || step.out.length === 0 || step.cells > MAX_ROW_CELLS) return false;
+  if (csrOf(e, new Set(step.out.map((o) => idxKey(o))))) return false;
+  const n = e.over.reduce((a, i) => a * (Object.hasOwn(spaceSizes, i.space) ? spaceSizes[i.space]! : 0), 1);
+  return n >= 64;
 }
 
 /** Opens one loop per index, without hoisting (the caller evaluates at the innermost level). */
@@ -148,13 +155,21 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
   } else if (step.split) {
     const s = step.expr;
     if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
-    // the chunk index is the last output axis; the others are the sum's free indices
-    const vars = openOut(g, step.out.slice(0, -1), s);
+    // the chunk index is the last output axis; the others are the sum's free indices, which loop
+    // inside each box (its tuples' gathers and per-tuple values are read once per box, not per cell)
+    const free = step.out.slice(0, -1);
+    const cells = free.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
     const cv = g.fresh('i');
-    g.open(`for (let ${cv} = 0; ${cv} < ${int(step.out[step.out.length - 1]!.size)}; ${cv}++)`);
-    const value = splitSum(g, s, step, cv);
-    g.line(`out[${flat([...vars, cv], sizes)}] = ${value};`);
-    for (let j = 0; j <= vars.length; j++) g.close();
+    const chunks = step.out[step.out.length - 1]!.size;
+    g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
+    splitSum(g, s, step, cv, { inner: free, acc });
+    const f = g.fresh('i');
+    g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
+    g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
+    g.close();
+    g.close();
   } else {
     const rw = rowWalks(step);
     if (rw) {
@@ -173,6 +188,22 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
       rw.walks.forEach((w, j) => g.remember(`e:${w.s.id}`, `${accs[j]!}[${at}]`));
       g.line(`out[${flat([...ov, ...iv], sizes)}] = ${g.expr(step.expr)};`);
       for (let j = 0; j < step.out.length; j++) g.close();
+    } else if (isDenseRows(step, plan.sizes)) {
+      // Σ_i body(i, out…): i outermost, the output cells innermost, each cell's sum in a float64 slot
+      // (a Gramian UᵀU reads each row of U once, not once per cell)
+      const e = step.expr as ExprOf<'sum'>;
+      const acc = g.fresh('s');
+      g.line(`const ${acc} = new Float64Array(${int(step.cells)});`);
+      g.prehoist(e.body, g.availExcept([...e.over, ...step.out]));
+      const depth = g.openLoops([...e.over], e.body);
+      g.prehoist(e.body, g.availExcept(step.out));
+      const vars = openOut(g, step.out, e.body);
+      g.line(`${acc}[${flat(vars, sizes)}] += ${g.expr(e.body)};`);
+      for (let j = 0; j < vars.length + depth; j++) g.close();
+      const f = g.fresh('i');
+      g.open(`for (let ${f} = 0; ${f} < ${int(step.cells)}; ${f}++)`);
+      g.line(`out[${f}] = ${acc}[${f}];`);
+      g.close();
     } else {
       const vars = openOut(g, step.out, step.expr);
       g.line(`out[${flat(vars, sizes)}] = ${g.expr(step.expr)};`);

@@ -9,7 +9,7 @@
 // sanitized to a harmless character set.
 import { InternalError } from '../diagnostics/diagnostics.ts';
 import { assertNever, freeIdx, idxKey, ixKey, type Expr, type ExprOf, type Idx, type Ix } from '../ir/nodes.ts';
-import { children, csrKey, csrOf, type Arg, type Step } from '../plan/plan.ts';
+import { children, csrKey, csrOf, type Arg, type PlanIdx, type Step } from '../plan/plan.ts';
 
 /** Data-dependent constants baked into a kernel. */
 export interface EmitSpec {
@@ -531,7 +531,7 @@ export function argLabel(a: Arg): string {
 }
 
 /** Thread (o…, c) sums box c of the iteration space of `s` (see plan.ts `Split`). */
-export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string): string {
+export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string, row?: SplitRow): string {
   const dims = step.split!.dims;
   // box coordinates of chunk c, row-major over the split dims
   const coords = new Map<number, string>();
@@ -548,10 +548,11 @@ export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string)
     coords.set(j, g.let(`${rest} - ${q} * ${int(d.chunks)}`, 'w'));
     rest = q;
   }
-  const acc = g.fresh('s');
-  g.line(`let ${acc} = 0.0;`);
+  const acc = row ? row.acc : g.fresh('s');
+  g.line(row ? `${acc}.fill(0.0);` : `let ${acc} = 0.0;`);
+  const inner = row?.inner ?? [];
   let depth = 0;
-  g.prehoist(s.body, g.availExcept(s.over));
+  g.prehoist(s.body, g.availExcept([...s.over, ...inner]));
   s.over.forEach((i, j) => {
     const d = dims[j]!;
     if (d.chunks === 1) {
@@ -569,9 +570,38 @@ export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string)
       g.bind(i, iv);
     }
     depth++;
-    if (j < s.over.length - 1) g.prehoist(s.body, g.availExcept(s.over.slice(j + 1)));
+    const later = [...s.over.slice(j + 1), ...inner];
+    if (later.length) g.prehoist(s.body, g.availExcept(later));
   });
-  g.line(`${acc} += ${g.expr(s.body)};`);
+  // row mode: the free indices innermost, each cell's partial sum in its own float64 slot
+  const at: string[] = [];
+  inner.forEach((o, j) => {
+    const v = g.fresh('i');
+    g.open(`for (let ${v} = 0; ${v} < ${int(o.size)}; ${v}++)`);
+    g.bind(o, v);
+    at.push(v);
+    depth++;
+    if (j < inner.length - 1) g.prehoist(s.body, g.availExcept(inner.slice(j + 1)));
+  });
+  g.line(`${acc}${row ? `[${rowMajor(at, inner.map((o) => o.size))}]` : ''} += ${g.expr(s.body)};`);
   for (let d = 0; d < depth; d++) g.close();
   return acc;
+}
+
+/** Row mode of splitSum: the step's free indices loop inside the box, into the float64 array `acc`. */
+export interface SplitRow {
+  readonly inner: readonly PlanIdx[];
+  readonly acc: string;
+}
+
+/** `v0 * 64 + v1`: the row-major flat position of `vars` in an array of extents `sizes`. */
+export function rowMajor(vars: readonly string[], sizes: readonly number[]): string {
+  if (vars.length === 0) return '0';
+  const terms: string[] = [];
+  let stride = 1;
+  for (let j = vars.length - 1; j >= 0; j--) {
+    terms.unshift(stride === 1 ? vars[j]! : `${vars[j]!} * ${int(stride)}`);
+    stride *= sizes[j]!;
+  }
+  return terms.join(' + ');
 }
