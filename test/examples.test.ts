@@ -1,5 +1,5 @@
 // Every bundled example (examples/*.recmodel) checks cleanly and trains on its own bundled synthetic
-// data: 20 steps through the gpu.js webasm backend lower the full-data objective. Training is a
+// data: 20 steps through the default backend (recc's js kernels) lower the full-data objective. Training is a
 // function of the seed: the same seed gives a bitwise-identical loss log and params, another seed
 // gives different ones.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +22,11 @@ const files = exampleFiles();
 const tinyData = join(mkdtempSync(join(tmpdir(), 'recc-examples-')), 'ratings-60x40.tsv');
 writeFileSync(tinyData, toUData(generateRatings({ ...SMALL_SPEC, nUsers: 60, nItems: 40, nRatings: 900, minPerUser: 5, maxPerUser: 40, seed: 4060 })));
 
-function trainWebasm(l: Loaded, steps = STEPS): TrainResult {
-  const backend = new GpuBackend('webasm', l.compiled.module.spaces);
+/** `recc run`'s default backend */
+const MODE = 'js';
+
+function trainOn(l: Loaded, steps = STEPS): TrainResult {
+  const backend = new GpuBackend(MODE, l.compiled.module.spaces);
   try {
     return train(l.compiled, l.ds, { backend, steps });
   } finally {
@@ -73,15 +76,15 @@ describe.each(files)('examples/%s', (file) => {
 
   it(`trains ${STEPS} steps on its bundled data and the objective falls`, () => {
     const l = loadExample(path, text);
-    const r = trainWebasm(l);
+    const r = trainOn(l);
     expect(r.stepsRun).toBe(STEPS);
     expect(r.diverged).toBeUndefined();
     expect(r.log.length).toBe(STEPS);
     for (const s of r.log) expect(Number.isFinite(s.total), `step ${s.step}: total ${s.total}`).toBe(true);
     // the full-data objective, evaluated in float64 at the initial and the trained params (mini-batch
     // losses in the log are noisy; this is not)
-    // (sparse-row models go through webasm: the interpreter walks every row × entry pair naively)
-    const ref = isSparse(l) ? new GpuBackend('webasm', l.compiled.module.spaces) : new ReferenceBackend();
+    // (sparse-row models go through the kernels: the interpreter walks every row × entry pair naively)
+    const ref = isSparse(l) ? new GpuBackend(MODE, l.compiled.module.spaces) : new ReferenceBackend();
     const before = objective(l, initParams(l.compiled, l.sizes, l.compiled.model.train.seed), ref);
     const after = objective(l, r.params, ref);
     ref.dispose();
@@ -94,22 +97,22 @@ describe.each(files)('examples/%s', (file) => {
     // the model is the same; only the sizes the cost model sees differ (`recc run --data tiny.tsv`)
     const l = loadExample(path, text, { data: tinyData });
     expect(l.sizes.get('user')).toBeLessThanOrEqual(60);
-    const r = trainWebasm(l, 3);
+    const r = trainOn(l, 3);
     expect(r.diverged).toBeUndefined();
     expect(r.log.every((s) => Number.isFinite(s.total))).toBe(true);
   });
 
   it('same seed ⇒ bitwise-identical loss log and params; another seed ⇒ different ones (if the seed is used)', () => {
     const l = loadExample(path, text);
-    const a = trainWebasm(l, 8);
-    const b = trainWebasm(loadExample(path, text), 8);
+    const a = trainOn(l, 8);
+    const b = trainOn(loadExample(path, text), 8);
     expect(lossLog(b)).toEqual(lossLog(a));
     expect(sameParams(a, b)).toBe(true);
 
     const seed = l.compiled.model.train.seed + 1;
     const other = loadExample(path, withTrainSeed(text, seed));
     expect(other.compiled.model.train.seed).toBe(seed);
-    const c = trainWebasm(other, 8);
+    const c = trainOn(other, 8);
     if (usesSeed(l)) {
       expect(c.log[0]!.total).not.toBe(a.log[0]!.total);
       expect(sameParams(a, c)).toBe(false);

@@ -2,7 +2,7 @@
 // BLAS thread) on four examples — mf-gramian and enmf full batch, bpr (batch 4096, uniform negatives)
 // and mf-biased (batch 4096) — at the ML-100K shape (u.data when present, else synthetic of its shape)
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
-// shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, gpu.js webasm, the
+// shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default js kernels (--mode webasm for gpu.js), the
 // runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
 // numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. The first
 // recc run records its initial params and every mini-batch (tuples and sampled negatives); each
@@ -15,7 +15,7 @@
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps N] [--mode webasm] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu] [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ function stepsFor(model: string): number {
   const c = compileSource(file, readFileSync(file, 'utf8')).compiled;
   return c?.model.train.batch.kind === 'full' ? 6 : 16;
 }
-const MODE = option('mode', 'webasm');
+const MODE = option('mode', 'js');
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');

@@ -5,7 +5,7 @@
 // prints one JSON line: per-step losses per term, CPU and wall seconds per step, peak RSS.
 // With --record DIR it also writes what the Python reference needs to replay the run: the params
 // recc started from, every step's batch columns (ids, ratings, sampled negatives), and meta.json.
-//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode webasm] [--record DIR]
+//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu] [--record DIR]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
@@ -169,7 +169,7 @@ function main(): void {
   const dim = Number(option('dim', '32'));
   const steps = Number(option('steps', '5'));
   const batchOpt = option('batch', '');
-  const mode = option('mode', 'webasm') as ExecMode;
+  const mode = option('mode', 'js') as ExecMode;
   const recordDir = option('record', '');
   const s = readShape(option('data', ''));
   const record: Recorder | undefined = recordDir ? { params: new Map(), batches: new Map() } : undefined;

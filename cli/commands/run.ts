@@ -9,7 +9,7 @@ import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common
 import { publicSizes } from '../../compiler/ir/spaces.ts';
 
 /** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
-export const MODES = ['webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
+export const MODES = ['js', 'webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
 
 export const run = command({
   name: 'run',
@@ -24,7 +24,7 @@ export const run = command({
     { kind: 'string', name: 'out', short: 'o', arg: 'DIR', meaning: 'the run folder to write', default: 'runs/MODEL-TIME' },
     { kind: 'string', name: 'init', arg: 'RUN_DIR', meaning: "warm start from a previous run's params, rows matched by external id", default: "the model's initializers" },
     SET_FLAG,
-    { kind: 'choice', name: 'mode', choices: MODES, value: 'webasm', meaning: 'the gpu.js backend the kernels run on (reference: the plain-JS executor)' },
+    { kind: 'choice', name: 'mode', choices: MODES, value: 'js', meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter)" },
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: 'stop after N updates, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: 'stop after N passes over the training data, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'boolean', name: 'quiet', short: 'q', meaning: 'no progress lines on stderr (the summary still goes to stdout)' },

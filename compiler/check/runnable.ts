@@ -3,7 +3,7 @@
 // and metrics with no `def score` to compute them from (RC0554).
 import type * as A from '../syntax/ast.ts';
 import type { Diagnostic } from '../diagnostics/diagnostics.ts';
-import { describeCells, LIMIT_TEXT, sizeFits } from '../ir/limits.ts';
+import { describeCells, TENSOR_LIMIT_TEXT, tensorFits } from '../ir/limits.ts';
 import { evalConst, type ConstEnv } from './consts.ts';
 import type { Model, RelationInfo } from './model.ts';
 import { error, type Report } from './report.ts';
@@ -26,7 +26,7 @@ export function checkRunnable(model: Model, evaluate: A.EvaluateBlock | undefine
 }
 
 /**
- * RC0553 for each param with more cells than the backends can index: at its dims alone when `sizes`
+ * RC0553 for each param with more cells than one tensor can hold: at its dims alone when `sizes`
  * is undefined (check), else at `sizes` (each domain's size in the loaded data).
  */
 export function paramSizeDiagnostics(model: Model, sizes: ((domain: string) => number) | undefined): Diagnostic[] {
@@ -34,11 +34,11 @@ export function paramSizeDiagnostics(model: Model, sizes: ((domain: string) => n
   for (const p of model.params) {
     const factors = p.shape.flatMap((a): [string, number][] => (a.kind === 'dim' ? [[a.name, a.size]] : sizes ? [[a.name, sizes(a.name)]] : []));
     const cells = factors.reduce((n, [, k]) => n * k, 1);
-    if (sizeFits(cells)) continue;
+    if (tensorFits(cells)) continue;
     const dims = [...new Set(p.shape.filter((a) => a.kind === 'dim').map((a) => `\`${a.name}\``))];
     out.push(
       error('RC0553', `param \`${p.name}\` is too large to run: ${describeCells(factors)}${sizes ? ' at the data\'s sizes' : ''}`, p.decl.name.span, 'too many cells', {
-        help: `recc runs at most ${LIMIT_TEXT}${dims.length ? `; lower ${dims.join(' or ')}` : ''}${sizes ? ' or train on less data' : ''}`,
+        help: `recc holds at most ${TENSOR_LIMIT_TEXT}${dims.length ? `; lower ${dims.join(' or ')}` : ''}${sizes ? ' or train on less data' : ''}`,
       }),
     );
   }

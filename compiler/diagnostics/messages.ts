@@ -71,7 +71,7 @@ export const messages = {
   RC0532: 'a term\'s gradient costs more than 4× the term (warning, with both costs)',
   RC0550: 'a `validate` clause that does not fit its split (a fraction missing, or given to leave_one_out)',
   RC0551: '`early_stop` on a metric the evaluate block does not compute, without a validation split, or without evaluations during training',
-  RC0553: 'a param too large for the backends (more than 2^24 cells), at its dims or at the data\'s sizes',
+  RC0553: 'a param too large to hold (more than 2^32 cells), at its dims or at the data\'s sizes',
   RC0554: 'metrics with no `def score` to compute them from',
   RC0555: 'a constant expression whose value is not a finite number (sqrt(-1), 1/0, 10^400)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',

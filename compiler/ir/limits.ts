@@ -1,8 +1,11 @@
-// What sizes recc can run: the one place that says so. The gpu.js kernels (compiler/codegen/gpujs.ts)
-// compute flat indices and thread ids in float32 on webasm (and GPUs), exact only below 2^24, so no
-// tensor, kernel output or thread grid may hold more cells than that. `check` refuses a param whose
-// dims alone pass it, `compile`/`run` one that passes it at the data's sizes (before anything is
-// allocated), and codegen throws SizeLimitError (a user error) for any kernel still over it.
+// What sizes recc can run: the one place that says so. Two limits:
+// - every tensor lives in one typed array, at most 2^32 cells (16 GiB as float32): `check` refuses a
+//   param whose dims alone pass it, `compile`/`run` one that passes it at the data's sizes (before
+//   anything is allocated);
+// - the gpu.js kernels (compiler/codegen/gpujs.ts: webasm, cpu, GPUs) compute flat indices and thread
+//   ids in float32, exact only below 2^24, so codegen throws SizeLimitError (a user error) for a gpu.js
+//   kernel over it. recc's own js kernels (compiler/codegen/js.ts) index with integers and have no
+//   such limit.
 
 /** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
 export const MAX_EXACT_INDEX = 2 ** 24;
@@ -11,6 +14,17 @@ export const MAX_EXACT_INDEX = 2 ** 24;
 export function sizeFits(cells: number): boolean {
   return cells <= MAX_EXACT_INDEX;
 }
+
+/** The most cells one tensor (one typed array) holds: V8's typed-array length limit on 64-bit Node. */
+export const MAX_TENSOR_CELLS = 2 ** 32;
+
+/** Whether a param of `cells` cells can be held at all, on any backend. */
+export function tensorFits(cells: number): boolean {
+  return cells <= MAX_TENSOR_CELLS;
+}
+
+/** The tensor limit in words, for help lines. */
+export const TENSOR_LIMIT_TEXT = `2^32 = ${MAX_TENSOR_CELLS.toLocaleString('en-US')} cells per tensor (16 GiB as float32)`;
 
 /** "600 × 1000000 = 600,000,000 cells (2.2 GiB as float32)": a size, in words, for diagnostics. */
 export function describeCells(factors: readonly (readonly [string, number])[]): string {

@@ -1,6 +1,7 @@
-// Backend factory: `reference` (float64 interpreter) or gpu.js (`webasm`, `cpu`). The gpu.js backend
-// plans each expression for the sizes at hand (codegen/plan.ts; plans are cached per expression and
-// sizes) and runs the plan's kernels through the Executor, which records what really ran.
+// Backend factory: `reference` (float64 interpreter), recc's own JavaScript kernels (`js`) or gpu.js
+// (`webasm`, `cpu`). The kernel backend plans each expression for the sizes at hand (codegen/plan.ts;
+// plans are cached per expression and sizes) and runs the plan's kernels through the Executor, which
+// records what really ran.
 import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../compiler/plan/plan.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
@@ -10,7 +11,7 @@ import { Executor, type Env32, type ExecMode, type TensorValue32 } from './execu
 
 export type BackendMode = ExecMode | 'reference';
 
-export const BACKEND_MODES: readonly BackendMode[] = ['webasm', 'cpu', 'reference'];
+export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference'];
 
 /** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
 const MAX_CACHED_PLANS = 64;
@@ -23,7 +24,7 @@ export class GpuBackend implements Backend {
 
   constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>) {
     this.exec = new Executor(mode);
-    this.name = `gpu.js ${mode}`;
+    this.name = mode === 'js' ? 'js (recc kernels)' : `gpu.js ${mode}`;
   }
 
   plan(e: Expr, out: readonly Idx[], env: Env): KernelPlan {

@@ -1,18 +1,21 @@
-// Executor: runs a KernelPlan with gpu.js on `webasm` or `cpu`. Input: a plan (codegen/plan.ts) and
-// an Env32 (interp's Env with Float32Array tensors). Output: the plan's result, a number for a scalar
-// plan (float64, reduced on the host) or a row-major Float32Array. Kernels are built once per step
-// and data-dependent specialization (CSR segment bounds); CSR indexes are cached per id array.
-// Which backend really ran each kernel is recorded: webasm silently degrades to cpu otherwise.
+// Executor: runs a KernelPlan with recc's own JavaScript kernels (`js`, codegen/js.ts) or gpu.js on
+// `webasm` or `cpu`. Input: a plan (codegen/plan.ts) and an Env32 (interp's Env with Float32Array
+// tensors). Output: the plan's result, a number for a scalar plan (float64, reduced on the host) or a
+// row-major Float32Array. Kernels are built once per step and data-dependent specialization (CSR
+// segment bounds, gpu.js only); CSR indexes are cached per id array. The js kernels read params,
+// data and int32 ids where they live (no copies) and index with integers (no 2^24 limit). Which
+// backend really ran each kernel is recorded: gpu.js's webasm silently degrades to cpu otherwise.
 import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
 import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
 import type { Sizes } from '../../compiler/ir/module.ts';
 import { columnKey } from '../../compiler/ir/spaces.ts';
 import { emitKernel, loopBoundFor, type EmittedKernel } from '../../compiler/codegen/gpujs.ts';
+import { emitJsKernel } from '../../compiler/codegen/js.ts';
 import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 
-export type ExecMode = 'webasm' | 'cpu';
+export type ExecMode = 'js' | 'webasm' | 'cpu';
 
 export interface TensorValue32 {
   readonly data: Float32Array;
@@ -31,14 +34,14 @@ export interface Env32 {
 
 /** Tuples of a relation grouped by an id column: tuples offsets[a]..offsets[a+1]-1 of perm hold id a. */
 export interface Csr {
-  readonly offsets: Float32Array;
-  readonly perm: Float32Array;
+  readonly offsets: Int32Array;
+  readonly perm: Int32Array;
   readonly maxSeg: number;
 }
 
 export interface KernelRecord {
   readonly step: string;
-  /** gpu.js kernel class that ran: WebAssemblyKernel, CPUKernel, … */
+  /** kernel class that ran: JsKernel (recc's own), or gpu.js's WebAssemblyKernel, CPUKernel, … */
   readonly backend: string;
   readonly fallbackReason: string | null;
   calls: number;
@@ -50,7 +53,7 @@ export interface ExecutorOptions {
   readonly strict?: boolean;
 }
 
-const EXPECTED: Record<ExecMode, string> = { webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
+const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
 
 /** Counting sort of tuple indices by id; stable, so each segment lists tuples in order. */
 export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids'): Csr {
@@ -66,9 +69,9 @@ export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids
     maxSeg = Math.max(maxSeg, counts[a + 1]!);
     counts[a + 1]! += counts[a]!;
   }
-  const offsets = Float32Array.from(counts);
+  const offsets = counts;
   const next = counts.slice(0, domainSize);
-  const perm = new Float32Array(n);
+  const perm = new Int32Array(n);
   for (let t = 0; t < n; t++) perm[next[ids[t]!]!++] = t;
   return { offsets, perm, maxSeg };
 }
@@ -79,11 +82,23 @@ interface Compiled {
   record: KernelRecord | undefined;
 }
 
+/** A js kernel: `fn(out, ...args)` writes every cell of `out`. */
+type JsFn = (out: Float32Array, ...args: ArrayLike<number>[]) => void;
+
+interface JsCompiled {
+  readonly fn: JsFn;
+  record: KernelRecord | undefined;
+}
+
+/** JS kernels kept by source; past this, the cache is emptied (sizes that change every batch). */
+const MAX_JS_KERNELS = 1024;
+
 /** Kernels kept alive at once; past this (sizes that change every mini-batch), all are rebuilt lazily. */
 export const MAX_LIVE_KERNELS = 256;
 
 export class Executor {
-  private gpu: GPU;
+  /** gpu.js, created on first use (never for `js`) */
+  private gpuInstance: GPU | undefined;
   /** by source text and argument sizes: equal kernels are shared across steps and plans */
   private readonly kernels = new Map<string, Compiled>();
   /** per step and specialization (rounded CSR bounds) */
@@ -93,17 +108,36 @@ export class Executor {
   /** id columns in a CSR's tuple order: per CSR, per permuted id array */
   private readonly csrIds = new WeakMap<Csr, WeakMap<object, Float32Array>>();
   private readonly records: KernelRecord[] = [];
+  /** js kernels by source (equal kernels shared across steps and plans), and per step */
+  private readonly jsBySource = new Map<string, JsCompiled>();
+  private jsByStep = new WeakMap<Step, JsCompiled>();
+  /** CSR arrays and id columns as float32, for gpu.js */
+  private readonly asFloats = new WeakMap<Int32Array, Float32Array>();
+  /** id columns as int32, for js kernels */
+  private readonly asInts = new WeakMap<object, Int32Array>();
+  /** js: the buffers of intermediate temps, per step, reused by every run of the step */
+  private readonly scratch = new WeakMap<Step, Float32Array>();
+  /** per-tuple csr-ids in int32 for js: per CSR, per id array */
+  private readonly csrIdsInt = new WeakMap<Csr, WeakMap<object, Int32Array>>();
 
   constructor(
     readonly mode: ExecMode,
     private readonly opts: ExecutorOptions = {},
-  ) {
-    this.gpu = new GPU({ mode });
+  ) {}
+
+  private get gpu(): GPU {
+    if (this.mode === 'js') throw new InternalError('the js executor has no gpu.js instance');
+    this.gpuInstance ??= new GPU({ mode: this.mode });
+    return this.gpuInstance;
   }
 
   /** Builds the kernels of every step whose source does not depend on data (no CSR walk). */
   compile(plan: Pick<KernelPlan, 'sizes' | 'steps'>): void {
-    for (const s of plan.steps) if (s.kind === 'kernel' && s.csr.length === 0) this.kernelFor(s, plan, new Map());
+    for (const s of plan.steps) {
+      if (s.kind !== 'kernel') continue;
+      if (this.mode === 'js') this.jsKernelFor(s, plan);
+      else if (s.csr.length === 0) this.kernelFor(s, plan, new Map());
+    }
   }
 
   /** Runs the plan. A scalar result is a float64 number; otherwise a fresh row-major Float32Array. */
@@ -120,6 +154,8 @@ export class Executor {
     }
     const temps = new Map<string, Float32Array>();
     const exact = new Map<string, number>();
+    // temps that no result names never leave this call: the js kernels write them into buffers kept per step
+    const results = new Set(plan.results.map((r) => r.result));
     for (const s of plan.steps) {
       switch (s.kind) {
         case 'host-sum': {
@@ -138,7 +174,7 @@ export class Executor {
           break;
         }
         case 'kernel':
-          temps.set(s.name, this.runKernel(s, plan, env, temps));
+          temps.set(s.name, this.mode === 'js' ? this.runJs(s, plan, env, temps, !results.has(s.name)) : this.runKernel(s, plan, env, temps));
           break;
         default:
           return assertNever(s.kind);
@@ -161,7 +197,8 @@ export class Executor {
   }
 
   destroy(): void {
-    this.gpu.destroy();
+    this.gpuInstance?.destroy();
+    this.gpuInstance = undefined;
   }
 
   /** The CSR of relation `rel` by id column `col`, cached by the identity of the id array. */
@@ -217,8 +254,7 @@ export class Executor {
     if (!c && this.kernels.size >= MAX_LIVE_KERNELS) {
       // a varying size (entries per mini-batch) specializes a kernel per batch: release them all
       // rather than grow until WebAssembly memory runs out; live ones are rebuilt on next use
-      this.gpu.destroy();
-      this.gpu = new GPU({ mode: this.mode });
+      this.destroy();
       this.kernels.clear();
       this.byStep = new WeakMap();
       m = new Map();
@@ -289,10 +325,10 @@ export class Executor {
         data = this.idsAsFloats(columnKey(a.rel, a.col), env);
         break;
       case 'csr-offsets':
-        data = csrs.get(csrKey(a.rel, a.col))!.offsets;
+        data = this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.offsets);
         break;
       case 'csr-perm':
-        data = csrs.get(csrKey(a.rel, a.col))!.perm;
+        data = this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.perm);
         break;
       case 'csr-ids':
         data = this.permutedIds(csrs.get(csrKey(a.rel, a.col))!, columnKey(a.rel, a.of), env);
@@ -302,6 +338,121 @@ export class Executor {
     }
     if (data.length !== a.size) throw new InternalError(`argument ${a.name} (${a.kind}) has ${data.length} values, the plan expects ${a.size}`);
     return data;
+  }
+
+  /** An int32 CSR array as float32 (gpu.js reads only floats), cached; exact below 2^24. */
+  private floatsOf(a: Int32Array): Float32Array {
+    let f = this.asFloats.get(a);
+    if (!f) {
+      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new InternalError(`a CSR index over ${a[a.length - 1]} tuples exceeds exact float32 indexing on gpu.js; use --mode js`);
+      f = Float32Array.from(a);
+      this.asFloats.set(a, f);
+    }
+    return f;
+  }
+
+  /** The js kernel of a step: emitted once, built with `new Function`, shared by equal sources. */
+  private jsKernelFor(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>): JsCompiled {
+    let c = this.jsByStep.get(s);
+    if (c) return c;
+    const emitted = emitJsKernel(s, plan);
+    const key = `${emitted.params.join(',')}\u0000${emitted.source}`;
+    c = this.jsBySource.get(key);
+    if (!c) {
+      if (this.jsBySource.size >= MAX_JS_KERNELS) {
+        this.jsBySource.clear();
+        this.jsByStep = new WeakMap();
+      }
+      // the source holds only generated identifiers and numeric literals (codegen/js.ts)
+      c = { fn: new Function(...emitted.params, emitted.source) as JsFn, record: undefined };
+      this.jsBySource.set(key, c);
+    }
+    this.jsByStep.set(s, c);
+    return c;
+  }
+
+  private runJs(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, scratch: boolean): Float32Array {
+    const csrs = new Map<string, Csr>();
+    for (const u of s.csr) {
+      const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
+      if (n === undefined) throw new InternalError(`no size for ${u.domain}`);
+      csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, n));
+    }
+    const c = this.jsKernelFor(s, plan);
+    const args = s.args.map((a) => this.jsArgValue(a, env, temps, csrs));
+    // a js kernel writes every cell, so a kept buffer needs no clearing
+    let out = scratch ? this.scratch.get(s) : undefined;
+    if (!out) {
+      out = new Float32Array(s.cells);
+      if (scratch) this.scratch.set(s, out);
+    }
+    const t0 = performance.now();
+    c.fn(out, ...args);
+    const ms = performance.now() - t0;
+    if (!c.record) {
+      c.record = { step: s.name, backend: 'JsKernel', fallbackReason: null, calls: 0, ms: 0 };
+      this.records.push(c.record);
+    }
+    c.record.calls++;
+    c.record.ms += ms;
+    return out;
+  }
+
+  private jsArgValue(a: Arg, env: Env32, temps: ReadonlyMap<string, Float32Array>, csrs: ReadonlyMap<string, Csr>): ArrayLike<number> {
+    let data: ArrayLike<number>;
+    switch (a.kind) {
+      case 'tensor':
+      case 'temp':
+        return this.argValue(a, env, temps, csrs);
+      case 'ids':
+        data = this.idsAsInts(columnKey(a.rel, a.col), env);
+        break;
+      case 'csr-offsets':
+        data = csrs.get(csrKey(a.rel, a.col))!.offsets;
+        break;
+      case 'csr-perm':
+        data = csrs.get(csrKey(a.rel, a.col))!.perm;
+        break;
+      case 'csr-ids':
+        data = this.permutedIdsInt(csrs.get(csrKey(a.rel, a.col))!, columnKey(a.rel, a.of), env);
+        break;
+      default:
+        return assertNever(a);
+    }
+    if (data.length !== a.size) throw new InternalError(`argument ${a.name} (${a.kind}) has ${data.length} values, the plan expects ${a.size}`);
+    return data;
+  }
+
+  /** An id column as int32 (the env's own array when it is one), checked once. */
+  private idsAsInts(key: string, env: Env32): Int32Array {
+    const ids = env.ids.get(key);
+    if (!ids) throw new InternalError(`no id column ${key}`);
+    if (ids instanceof Int32Array) return ids;
+    let f = this.asInts.get(ids);
+    if (!f) {
+      f = new Int32Array(ids.length);
+      for (let t = 0; t < f.length; t++) {
+        const x = ids[t]!;
+        if (!(Number.isInteger(x) && x >= 0 && x <= 0x7fffffff)) throw new InternalError(`${key}[${t}] = ${x} is not an id`);
+        f[t] = x;
+      }
+      this.asInts.set(ids, f);
+    }
+    return f;
+  }
+
+  /** Id column `key` in the tuple order of `csr` as int32, cached per CSR and id array. */
+  private permutedIdsInt(csr: Csr, key: string, env: Env32): Int32Array {
+    const ids = this.idsAsInts(key, env);
+    let m = this.csrIdsInt.get(csr);
+    if (!m) this.csrIdsInt.set(csr, (m = new WeakMap()));
+    let p = m.get(ids);
+    if (!p) {
+      p = new Int32Array(csr.perm.length);
+      for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
+      m.set(ids, p);
+    }
+    return p;
   }
 }
 

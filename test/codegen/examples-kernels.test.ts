@@ -1,4 +1,4 @@
-// Acceptance: the generated gpu.js kernels (webasm AND cpu) agree with the float64 reference
+// Acceptance: the generated kernels (js, and gpu.js webasm AND cpu) agree with the float64 reference
 // interpreter within float32 tolerance on every loss term and every param gradient of every bundled
 // example, compiled for the real sizes of a small data set (80 users × 80 items, ML-style ratings).
 // Also in a mini-batch environment (|ratings| = B, ratings#total = N), where `mean` divides by B and
@@ -51,7 +51,7 @@ const opened: GpuBackend[] = [];
 afterAll(() => opened.forEach((b) => b.dispose()));
 
 function backendsFor(l: Loaded): Backends {
-  const gpus = (['webasm', 'cpu'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
+  const gpus = (['js', 'webasm', 'cpu'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
   opened.push(...gpus);
   return { ref: new ReferenceBackend(), gpus };
 }
@@ -108,7 +108,7 @@ describe.each(ACCEPTANCE)('examples/%s on 80 users × 80 items', (file) => {
     if (gram) expect(gram.steps.map((s) => s.rule)).toContain('expand+contract');
   });
 
-  it('full data: webasm and cpu kernels agree with the reference on every term and gradient', () => {
+  it('full data: js, webasm and cpu kernels agree with the reference on every term and gradient', () => {
     expectAgree(l, makeEnv(l.compiled, l.sizes, params, l.ds.train), b, 'full batch');
   });
 
@@ -156,7 +156,7 @@ describe('mf-biased on a mini-batch: mean divides by B, sum is scaled by N/B', (
 
   const lambda = (l: Loaded): number => l.compiled.model.consts.get('lambda')!;
 
-  it('mean: mse and l2 on the batch are per-batch means (reference, webasm, cpu)', () => {
+  it('mean: mse and l2 on the batch are per-batch means (reference, js, webasm, cpu)', () => {
     const l = loadExample(path, text, { data: dataFile });
     const params = testParams(l);
     const { env, rel } = batchEnv(l, params, B);
@@ -171,7 +171,7 @@ describe('mf-biased on a mini-batch: mean divides by B, sum is scaled by N/B', (
     }
   });
 
-  it('sum: a sum over the batch is scaled by N/B (reference, webasm, cpu)', () => {
+  it('sum: a sum over the batch is scaled by N/B (reference, js, webasm, cpu)', () => {
     const summed = text.replace('loss mse = mean(', 'loss mse = sum(');
     expect(summed).not.toBe(text);
     const l = loadExample(path, summed, { data: dataFile });

@@ -7,12 +7,15 @@ import type { Space } from '../../compiler/ir/module.ts';
 import { evalTensor, type Env } from '../../compiler/ir/interp.ts';
 import { planExpr } from '../../compiler/plan/plan.ts';
 import { commentText, emitKernel, flt } from '../../compiler/codegen/gpujs.ts';
+import { emitJsKernel } from '../../compiler/codegen/js.ts';
 import { buildCsr, Executor } from '../../runtime/exec/executor.ts';
 import { expectClose, rng } from './fixtures.ts';
 
 const ALLOWED = new Set([
   'function', 'const', 'let', 'for', 'if', 'break', 'return', 'this', 'thread', 'x', 'Math',
   'exp', 'log', 'log1p', 'sqrt', 'abs', 'tanh', 'max', 'min', 'pow', 'floor',
+  // js kernels (codegen/js.ts): the output array and the float64 row of sums of a row-vectorized walk
+  'out', 'new', 'Float64Array', 'fill',
 ]);
 const GENERATED = /^[pvijsw]\d+$/;
 
@@ -54,7 +57,7 @@ describe('kernel sources', () => {
       ]),
       ids: new Map([[`${rel}.${dom}`, ids]]),
     };
-    const ex = new Executor('webasm', { strict: true });
+    const exs = [new Executor('webasm', { strict: true }), new Executor('js', { strict: true })];
     for (const [e, out] of [
       [loss, []],
       [grad, [a, k]],
@@ -62,16 +65,22 @@ describe('kernel sources', () => {
       const plan = planExpr(e, out, spaces, sizes);
       for (const s of plan.steps) {
         if (s.kind !== 'kernel') continue;
-        const { source } = emitKernel(s, plan, { maxSeg: new Map([[JSON.stringify([rel, dom]), buildCsr(ids, 7).maxSeg]]) });
-        const bad = identifiers(source).filter((x) => !ALLOWED.has(x) && !GENERATED.test(x));
-        expect(bad, source).toEqual([]);
-        // no comment line can end early: every line of the source is code or a whole comment
-        for (const line of source.split('\n')) expect(line).not.toMatch(/[\u2028\u2029\r]/);
+        const gpu = emitKernel(s, plan, { maxSeg: new Map([[JSON.stringify([rel, dom]), buildCsr(ids, 7).maxSeg]]) }).source;
+        const js = emitJsKernel(s, plan);
+        expect(js.params.filter((x) => x !== 'out' && !GENERATED.test(x))).toEqual([]);
+        for (const source of [gpu, js.source]) {
+          const bad = identifiers(source).filter((x) => !ALLOWED.has(x) && !GENERATED.test(x));
+          expect(bad, source).toEqual([]);
+          // no comment line can end early: every line of the source is code or a whole comment
+          for (const line of source.split('\n')) expect(line).not.toMatch(/[\u2028\u2029\r]/);
+        }
       }
-      const got = ex.run(plan, { ...env, tensors: env.tensors as never });
-      expectClose(got, out.length ? evalTensor(e, env, out) : evalTensor(e, env, [])[0]!, 2e-5);
+      for (const ex of exs) {
+        const got = ex.run(plan, { ...env, tensors: env.tensors as never });
+        expectClose(got, out.length ? evalTensor(e, env, out) : evalTensor(e, env, [])[0]!, 2e-5);
+      }
     }
-    ex.destroy();
+    for (const ex of exs) ex.destroy();
   });
 
   it('sanitizes comments and refuses non-finite literals', () => {

@@ -1,0 +1,219 @@
+// Codegen: one planned kernel step → recc's own JavaScript kernel for the CPU: the body of
+// `function (out, p0, …)` that loops over the step's output cells with integer indices and writes
+// each into `out` (a Float32Array). The expression code is kernel-body.ts's, shared with the gpu.js
+// kernels; what differs from gpu.js:
+// - output indices are nested loops (not one thread per cell), so a subterm of the outer indices is
+//   computed once per outer iteration, not once per cell;
+// - CSR walks loop over the segment's own bounds, and id columns, offsets and permutations are
+//   Int32Arrays: no float32 index limit (any tensor that fits in memory);
+// - row-vectorized CSR walks: when a step's value contains a CSR walk keyed by an outer output
+//   index (∂U[a, k] = Σ_{t: user[t] = a} r[t]·V[item[t], k] + …), the row a is walked once and the
+//   inner output indices (k) are the innermost loop, accumulating into a float64 row of sums, instead
+//   of re-walking the row for every cell; likewise a split-K box over a relation walks its tuples
+//   once with the free output indices inside, and a short output summed over a long index (a d×d
+//   Gramian) loops the sum outermost;
+// - sums accumulate in float64 (JavaScript numbers), an inline sum over a dense index in four
+//   interleaved partial sums; values are rounded to float32 when stored.
+// Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
+// `Float64Array` and finite numeric literals reach the source; user names only sanitized comments.
+import { InternalError } from '../diagnostics/diagnostics.ts';
+import { freeIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
+import { children, csrKey, csrOf, type Arg, type CsrLoop, type KernelPlan, type PlanIdx, type Step } from '../plan/plan.ts';
+import { argLabel, commentText, Gen, int, needsTuple, rowMajor, splitSum } from './kernel-body.ts';
+
+export interface EmittedJs {
+  /** the function's body; its parameters are `params` */
+  readonly source: string;
+  /** `out`, then the step's arguments in order */
+  readonly params: readonly string[];
+  /** the step's arguments, in parameter order after `out` */
+  readonly args: readonly Arg[];
+}
+
+/** A CSR walk of the step's value that is keyed by an output index: walked once per row. */
+interface RowWalk {
+  readonly s: ExprOf<'sum'>;
+  readonly c: CsrLoop;
+}
+
+/**
+ * The CSR walks (top-level sums, outside any other loop) whose key is an output index or a gather
+ * through one, and the number of leading output indices that bind every key; undefined when that
+ * leaves no inner output index to vectorize over.
+ */
+function rowWalks(step: Step): { walks: RowWalk[]; outer: number } | undefined {
+  const outKeys = step.out.map((o) => idxKey(o));
+  const bound = new Set(outKeys);
+  const walks: RowWalk[] = [];
+  let outer = 0;
+  const seen = new Set<number>();
+  const go = (e: Expr): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    if (e.op === 'reduce') return;
+    if (e.op === 'sum') {
+      const c = csrOf(e, bound);
+      if (!c) return;
+      const pos = outKeys.indexOf(idxKey(c.key.kind === 'var' ? c.key.idx : c.key.t));
+      if (pos < 0 || [...freeIdx(e).keys()].some((k) => !bound.has(k))) return;
+      walks.push({ s: e, c });
+      outer = Math.max(outer, pos + 1);
+      return;
+    }
+    for (const x of children(e)) go(x);
+  };
+  go(step.expr);
+  return walks.length && outer < step.out.length ? { walks, outer } : undefined;
+}
+
+const flat = rowMajor;
+
+/** Cells of a dense-rows step's float64 accumulator at most (it should stay in cache). */
+const MAX_ROW_CELLS = 1 << 16;
+
+/**
+ * A step that is one sum over indices the output does not have, with no CSR walk at the top: looped
+ * sum-outermost when the output is small (a d×d Gramian) and the sum long.
+ */
+function isDenseRows(step: Step, spaceSizes: Readonly<Record<string, number>>): boolean {
+  const e = step.expr;
+  if (e.op !== 'sum' || step.out.length === 0 || step.cells > MAX_ROW_CELLS) return false;
+  if (csrOf(e, new Set(step.out.map((o) => idxKey(o))))) return false;
+  const n = e.over.reduce((a, i) => a * (Object.hasOwn(spaceSizes, i.space) ? spaceSizes[i.space]! : 0), 1);
+  return n >= 64;
+}
+
+/** Opens one loop per index, without hoisting (the caller evaluates at the innermost level). */
+function openPlain(g: Gen, idx: readonly PlanIdx[]): string[] {
+  return idx.map((i) => {
+    const v = g.fresh('i');
+    g.open(`for (let ${v} = 0; ${v} < ${int(i.size)}; ${v}++)`);
+    g.bind(i, v);
+    return v;
+  });
+}
+
+/**
+ * Opens one loop per index of `idx`, hoisting after each the subterms of `body` that no later loop
+ * (nor an index of `later`, opened afterwards) changes; returns the loop variables.
+ */
+function openOut(g: Gen, idx: readonly PlanIdx[], body: Expr, later: readonly PlanIdx[] = []): string[] {
+  const vars: string[] = [];
+  idx.forEach((i, j) => {
+    const v = g.fresh('i');
+    g.open(`for (let ${v} = 0; ${v} < ${int(i.size)}; ${v}++)`);
+    g.bind(i, v);
+    vars.push(v);
+    const rest = [...idx.slice(j + 1), ...later];
+    if (rest.length) g.prehoist(body, g.availExcept(rest));
+  });
+  return vars;
+}
+
+/** Walks row `c.key` once, adding the walk's body for every inner output cell into `acc`. */
+function walkRow(g: Gen, w: RowWalk, inner: readonly PlanIdx[], acc: string): void {
+  const { s, c } = w;
+  g.line(`${acc}.fill(0.0);`);
+  const key = g.ix(c.key);
+  const off = g.arg(`off:${csrKey(c.rel, c.col)}`);
+  const perm = g.arg(`perm:${csrKey(c.rel, c.col)}`);
+  const lo = g.let(`${off}[${key}]`, 'w');
+  const hi = g.let(`${off}[${key} + 1]`, 'w');
+  const r = g.fresh('j');
+  g.open(`for (let ${r} = ${lo}; ${r} < ${hi}; ${r}++)`);
+  const t = needsTuple(s.body, c.t, c.rel, g.orderOf) ? g.let(`${perm}[${r}]`, 'w') : r;
+  g.bind(c.t, t);
+  g.bindWalk(c.t, { rel: c.rel, col: c.col, pos: r, key });
+  g.remember(`e:${c.delta.id}`, '1.0');
+  const others = s.over.filter((i) => idxKey(i) !== idxKey(c.t));
+  // what depends on the tuple alone (its residual, the ids it gathers) is read once per tuple
+  g.prehoist(s.body, g.availExcept([...inner, ...others]));
+  const vars = openOut(g, inner, s.body);
+  const value = g.expr(others.length ? sum(others, s.body) : s.body);
+  g.line(`${acc}[${flat(vars, inner.map((i) => i.size))}] += ${value};`);
+  for (let j = 0; j <= inner.length; j++) g.close();
+}
+
+/** Emits the JavaScript kernel for a `kernel` step of `plan`. */
+export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>): EmittedJs {
+  if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
+  if (step.cells < 1) throw new InternalError(`codegen: step ${step.name} has no cells`);
+  const g = new Gen(plan.sizes, step.args, {}, plan.steps, { csrLoop: 'native', unroll: true });
+  const sizes = step.out.map((o) => o.size);
+  if (step.order) {
+    // cell r holds the value of tuple perm[r]
+    const o = step.order;
+    const t = step.out[0]!;
+    if (step.out.length !== 1 || step.split) throw new InternalError(`codegen: CSR-ordered step ${step.name} has ${step.out.length} outputs`);
+    const r = g.fresh('i');
+    g.open(`for (let ${r} = 0; ${r} < ${int(step.cells)}; ${r}++)`);
+    const tv = needsTuple(step.expr, t, o.rel, g.orderOf) ? g.let(`${g.arg(`perm:${csrKey(o.rel, o.col)}`)}[${r}]`, 'w') : r;
+    g.bind(t, tv);
+    g.bindWalk(t, { rel: o.rel, col: o.col, pos: r });
+    g.line(`out[${r}] = ${g.expr(step.expr)};`);
+    g.close();
+  } else if (step.split) {
+    const s = step.expr;
+    if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
+    // the chunk index is the last output axis; the others are the sum's free indices, which loop
+    // inside each box (its tuples' gathers and per-tuple values are read once per box, not per cell)
+    const free = step.out.slice(0, -1);
+    const cells = free.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
+    const cv = g.fresh('i');
+    const chunks = step.out[step.out.length - 1]!.size;
+    g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
+    splitSum(g, s, step, cv, { inner: free, acc });
+    const f = g.fresh('i');
+    g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
+    g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
+    g.close();
+    g.close();
+  } else {
+    const rw = rowWalks(step);
+    if (rw) {
+      const outer = step.out.slice(0, rw.outer);
+      const inner = step.out.slice(rw.outer);
+      const innerCells = inner.reduce((a, i) => a * i.size, 1);
+      const accs = rw.walks.map(() => {
+        const acc = g.fresh('s');
+        g.line(`const ${acc} = new Float64Array(${int(innerCells)});`);
+        return acc;
+      });
+      const ov = openOut(g, outer, step.expr, inner);
+      rw.walks.forEach((w, j) => walkRow(g, w, inner, accs[j]!));
+      const iv = openPlain(g, inner);
+      const at = flat(iv, inner.map((i) => i.size));
+      rw.walks.forEach((w, j) => g.remember(`e:${w.s.id}`, `${accs[j]!}[${at}]`));
+      g.line(`out[${flat([...ov, ...iv], sizes)}] = ${g.expr(step.expr)};`);
+      for (let j = 0; j < step.out.length; j++) g.close();
+    } else if (isDenseRows(step, plan.sizes)) {
+      // Σ_i body(i, out…): i outermost, the output cells innermost, each cell's sum in a float64 slot
+      // (a Gramian UᵀU reads each row of U once, not once per cell)
+      const e = step.expr as ExprOf<'sum'>;
+      const acc = g.fresh('s');
+      g.line(`const ${acc} = new Float64Array(${int(step.cells)});`);
+      g.prehoist(e.body, g.availExcept([...e.over, ...step.out]));
+      const depth = g.openLoops([...e.over], e.body);
+      g.prehoist(e.body, g.availExcept(step.out));
+      const vars = openOut(g, step.out, e.body);
+      g.line(`${acc}[${flat(vars, sizes)}] += ${g.expr(e.body)};`);
+      for (let j = 0; j < vars.length + depth; j++) g.close();
+      const f = g.fresh('i');
+      g.open(`for (let ${f} = 0; ${f} < ${int(step.cells)}; ${f}++)`);
+      g.line(`out[${f}] = ${acc}[${f}];`);
+      g.close();
+    } else {
+      const vars = openOut(g, step.out, step.expr);
+      g.line(`out[${flat(vars, sizes)}] = ${g.expr(step.expr)};`);
+      for (let j = 0; j < vars.length; j++) g.close();
+    }
+  }
+  const head = [
+    `${step.name}${step.out.length ? `[${step.out.map((i) => i.name).join(',')}]` : ''} = ${step.text}`,
+    ...(step.split ? [`partial sums: ${step.split.dims.map((d) => `${d.idx.name} in boxes of ${d.chunk} (x${d.chunks})`).join(', ')}`] : []),
+    ...step.args.map((a) => `${a.name}: ${argLabel(a)}`),
+  ].map((l) => `  // ${commentText(l)}`);
+  return { source: `${head.join('\n')}\n${g.body()}`, params: ['out', ...step.args.map((a) => a.name)], args: step.args };
+}
