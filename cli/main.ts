@@ -13,6 +13,7 @@ import { compile } from './commands/compile.ts';
 import { explain } from './commands/explain.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
+import { similar } from './commands/similar.ts';
 import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
 
 export { loadRuntime, type Runtime } from './lib/runtime.ts';
@@ -20,7 +21,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);

@@ -22,6 +22,7 @@ import { simplify } from './passes/simplify.ts';
 import { rewritePairs } from './passes/fm-pairwise.ts';
 import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
+import { factorScore, type NoFactors, type ScoreFactors } from './passes/score-factors.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
 export interface CompiledExpr {
@@ -58,7 +59,7 @@ export interface CompiledGrad extends CompiledExpr {
   readonly rows?: RowGradient;
 }
 
-export type { RowGradient, Unavailable };
+export type { NoFactors, RowGradient, ScoreFactors, Unavailable };
 
 /**
  * The forms of `def score` that evaluation and `recc recommend` execute (compiler/lower/score.ts),
@@ -72,6 +73,8 @@ export interface CompiledScore {
   readonly tuples: (TuplesForm & CompiledExpr) | Unavailable;
   readonly rows: (RowsForm & CompiledExpr) | Unavailable;
   readonly pairs: (PairsForm & CompiledExpr) | Unavailable;
+  /** the pairs form as user-side × item-side products (passes/score-factors.ts): what serving stores */
+  readonly factors: ScoreFactors | NoFactors;
 }
 
 export interface Compiled {
@@ -196,6 +199,7 @@ function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: stri
     tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
     rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
     pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
+    factors: pairs.kind === 'unavailable' ? pairs : factorScore(pairs.expr, pairs.out[0], pairs.out[1], spaces),
   };
 }
 
