@@ -3,48 +3,25 @@
 // lists are checked against the scores recomputed here from params/*.npy (no serving code), seen
 // items are never recommended, --all-users writes CSV and JSON Lines, titles come from CSV/TSV/pipe
 // item files by column name or number, and bad input exits 1 or 2 with a message.
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../../runtime/output/npy.ts';
 import { readItemTitles } from '../../runtime/serve/item-file.ts';
 import { recc } from '../helpers/cli.ts';
+import { tinySeen, trainTinyRun } from './tiny-run.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'recc-recommend-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const DATA = join(root, 'data');
-const RUN = join(root, 'run');
-const MODEL = `model biased
-index user, item
-data ratings(user: user, item: item, rating: float) from "data/ratings.tsv" format tsv
-dim d = 4
-param U[user, d] ~ normal(0, 0.3)
-param V[item, d] ~ normal(0, 0.3)
-param bi[item] = 0
-param mu = 3
-def score(u, i) = U[u] . V[i] + bi[i] + mu
-loss mse = mean((u, i, r) in ratings: (r - score(u, i))^2)
-train { optimizer adam(lr = 0.05) steps 20 batch full seed 5 }
-`;
-
-// 12 users × 15 items, ids as strings the loader keeps ("u3", "m07"), each user rates 5 items
-const rows: string[] = [];
-for (let u = 0; u < 12; u++) for (let j = 0; j < 5; j++) rows.push(`u${u}\tm${String((u * 7 + j * 3) % 15).padStart(2, '0')}\t${1 + ((u + j) % 5)}`);
-const seen = new Map<string, Set<string>>();
-for (const r of rows) {
-  const [u, i] = r.split('\t');
-  seen.set(u!, (seen.get(u!) ?? new Set()).add(i!));
-}
+let RUN = '';
+const seen = tinySeen();
 
 let before = '';
 beforeAll(() => {
-  mkdirSync(DATA, { recursive: true });
-  writeFileSync(join(DATA, 'ratings.tsv'), rows.join('\n') + '\n');
-  writeFileSync(join(root, 'biased.recmodel'), MODEL);
-  const r = recc('run', join(root, 'biased.recmodel'), '--out', RUN, '--quiet', '--mode', 'reference');
-  expect(r.code, r.stderr).toBe(0);
+  RUN = trainTinyRun(root);
   before = recc('recommend', RUN, '--user', 'u3', '--top', '4').stdout;
   renameSync(DATA, join(root, 'moved-away'));
 });
