@@ -3,7 +3,8 @@
 // the run folder's serving files (runtime/serve/): no compiling, no training data.
 import { extname } from 'node:path';
 import { loadServingModel } from '../../runtime/serve/serving-model.ts';
-import { formatText, OUTPUT_FORMATS, recommendUsers, writeRecommendations, type OutputFormat } from '../../runtime/serve/recommend.ts';
+import { formatText, OUTPUT_FORMATS, recommendUsers, recommendUsersAnn, writeRecommendations, type OutputFormat } from '../../runtime/serve/recommend.ts';
+import { AnnIndex } from '../../runtime/serve/ann.ts';
 import { command, UsageError } from '../lib/args.ts';
 import { ITEM_FLAGS, servingErrors, titlesFrom } from './serving-common.ts';
 
@@ -22,6 +23,7 @@ export const recommend = command({
     { kind: 'string', name: 'out', short: 'o', arg: 'FILE', meaning: 'write the lists to FILE (.csv or .jsonl) instead of printing them', default: 'stdout' },
     { kind: 'string', name: 'format', arg: 'csv|jsonl', meaning: "the --out file's format", default: "by --out's extension (.jsonl: jsonl, else csv)" },
     { kind: 'boolean', name: 'include-seen', meaning: "keep the users' training items among the candidates" },
+    { kind: 'boolean', name: 'ann', meaning: 'approximate top-K from the HNSW index `recc index RUN` saved (scores exact)' },
     ...ITEM_FLAGS,
   ],
   needsRuntime: () => false,
@@ -40,7 +42,7 @@ export const recommend = command({
       const titles = titlesFrom(flags);
       const users = flags['all-users'] ? undefined : flags.user !== undefined ? [flags.user] : flags.users!.split(',').map((s) => s.trim()).filter((s) => s !== '');
       const t0 = performance.now();
-      const recs = recommendUsers(m, users, flags.top, flags['include-seen']);
+      const recs = flags.ann ? recommendUsersAnn(m, AnnIndex.load(m, 'ip'), users, flags.top, flags['include-seen']) : recommendUsers(m, users, flags.top, flags['include-seen']);
       const ms = performance.now() - t0;
       if (flags.out === undefined) {
         process.stdout.write(formatText(m, recs, titles).join('\n') + '\n');

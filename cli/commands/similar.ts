@@ -2,6 +2,7 @@
 // the model's own geometry, the vectors its score pairs (runtime/serve/similar.ts).
 import { itemRow, loadServingModel, userRow } from '../../runtime/serve/serving-model.ts';
 import { METRICS, similarItems, similarUsers } from '../../runtime/serve/similar.ts';
+import { AnnIndex } from '../../runtime/serve/ann.ts';
 import { command, UsageError } from '../lib/args.ts';
 import { ITEM_FLAGS, servingErrors, titlesFrom } from './serving-common.ts';
 
@@ -17,17 +18,23 @@ export const similar = command({
     { kind: 'string', name: 'user', arg: 'ID', meaning: 'the users nearest this user', default: 'none' },
     { kind: 'count', name: 'top', short: 'k', arg: 'K', min: 1, value: 10, meaning: 'how many neighbours' },
     { kind: 'choice', name: 'metric', choices: METRICS, value: 'cosine', meaning: 'how vectors are compared' },
+    { kind: 'boolean', name: 'ann', meaning: 'items from the cosine HNSW index (`recc index RUN --metric cosine`)' },
     ...ITEM_FLAGS,
   ],
   needsRuntime: () => false,
   run: ({ operands, flags }) => {
     if ((flags.item === undefined) === (flags.user === undefined)) throw new UsageError('give exactly one of --item ID or --user ID');
+    if (flags.ann && (flags.item === undefined || flags.metric !== 'cosine')) throw new UsageError('--ann answers --item with --metric cosine (the index `recc index RUN --metric cosine` builds)');
     return servingErrors(() => {
       const m = loadServingModel(operands[0]!);
       const byItem = flags.item !== undefined;
       const titles = byItem ? titlesFrom(flags) : undefined;
       const q = byItem ? itemRow(m, flags.item!) : userRow(m, flags.user!);
-      const nb = byItem ? similarItems(m, q, flags.top, flags.metric) : similarUsers(m, q, flags.top, flags.metric);
+      const approx = (): { rows: Int32Array; scores: Float64Array } => {
+        const hits = AnnIndex.load(m, 'cosine').similar(m, q, flags.top);
+        return { rows: hits.items, scores: hits.scores };
+      };
+      const nb = flags.ann ? approx() : byItem ? similarItems(m, q, flags.top, flags.metric) : similarUsers(m, q, flags.top, flags.metric);
       const ids = byItem ? m.items : m.users;
       const domain = byItem ? m.meta.itemDomain : m.meta.userDomain;
       const lines = [`${nb.rows.length} ${domain}s nearest ${domain} ${byItem ? flags.item : flags.user} by ${flags.metric}:`];

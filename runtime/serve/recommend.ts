@@ -4,6 +4,7 @@
 // sibling and renamed, so a reader never sees half a file.
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { recommendRows, type TopKResult } from './top-k.ts';
+import type { AnnIndex } from './ann.ts';
 import { RecommendError, userRow, type ServingModel } from './serving-model.ts';
 
 export const OUTPUT_FORMATS = ['csv', 'jsonl'] as const;
@@ -20,6 +21,22 @@ export function recommendUsers(m: ServingModel, users: readonly string[] | undef
   const ids = users ?? Array.from({ length: m.users.size }, (_, r) => m.users.external(r));
   const rows = users ? Int32Array.from(users, (u) => userRow(m, u)) : Int32Array.from({ length: m.users.size }, (_, r) => r);
   return { users: ids, result: recommendRows(m, rows, k, includeSeen) };
+}
+
+/** Top-K from the HNSW index (approximate candidates, exact scores), in the layout of recommendUsers. */
+export function recommendUsersAnn(m: ServingModel, ann: AnnIndex, users: readonly string[] | undefined, k: number, includeSeen = false): Recommendations {
+  const ids = users ?? Array.from({ length: m.users.size }, (_, r) => m.users.external(r));
+  const items = new Int32Array(ids.length * k).fill(-1);
+  const scores = new Float64Array(ids.length * k).fill(Number.NaN);
+  const excluded = new Int32Array(ids.length);
+  ids.forEach((user, j) => {
+    const u = userRow(m, user);
+    const hits = ann.recommend(m, u, k, includeSeen);
+    items.set(hits.items, j * k);
+    scores.set(hits.scores, j * k);
+    excluded[j] = includeSeen ? 0 : m.seenOffsets[u + 1]! - m.seenOffsets[u]!;
+  });
+  return { users: ids, result: { k, items, scores, excluded } };
 }
 
 /** Each user's list as the text `recc recommend` prints: a header line, then `rank. item score  title`. */

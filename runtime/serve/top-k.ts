@@ -57,7 +57,7 @@ export function recommendRows(m: ServingModel, rows: ArrayLike<number>, k: numbe
   const items = new Int32Array(n * k).fill(-1);
   const scores = new Float64Array(n * k).fill(Number.NaN);
   const excluded = new Int32Array(n);
-  const block = new Float64Array(BLOCK * nItems);
+  const block = new Float64Array(Math.min(BLOCK, n) * nItems);
   const stamp = new Int32Array(nItems);
   for (let b0 = 0; b0 < n; b0 += BLOCK) {
     const sub = Array.prototype.slice.call(rows, b0, Math.min(n, b0 + BLOCK)) as number[];
