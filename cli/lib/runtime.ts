@@ -34,5 +34,5 @@ export async function loadRuntime(): Promise<Runtime> {
 
 /** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
 export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
-  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError || err instanceof rt.servingFiles.ServingFilesError;
+  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
 }

@@ -7,7 +7,8 @@
 //   serving/item-factors.npy    Y, float32 |item| × F
 //   serving/seen-offsets.npy    int32 |user|+1 ┐ CSR of the items each user has in training (every
 //   serving/seen-items.npy      int32 nnz      ┘ training relation over both domains), sorted per user
-// A model whose score has no such form gets serving.json with the reason and the seen sets only.
+// A model whose score has no such form (or whose factors are not finite) gets serving.json with the
+// reason and the seen sets only; the serving commands then refuse the folder with that reason.
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled } from '../../compiler/compile.ts';
@@ -21,10 +22,6 @@ import { userItems, type UserItems } from '../eval/metrics.ts';
 import { f32, i32, writeNpy, type NpyArray } from './npy.ts';
 import { writeAtomic } from './run-folder.ts';
 import { SERVING_VERSION, type ServingJson, type ServingTerm } from './serving-format.ts';
-
-export class ServingFilesError extends Error {
-  override readonly name = 'ServingFilesError';
-}
 
 /** Writes serving/ into `dir` for a trained model; returns what serving.json says. */
 export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, params: ReadonlyMap<string, Float32Array>, backend: Backend = new ReferenceBackend()): ServingJson | undefined {
@@ -42,6 +39,7 @@ export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, 
   const terms: ServingTerm[] = [];
   let width = 0;
   let interactionWidth = 0;
+  let notFinite: string | undefined;
   if (factors.kind === 'factors') {
     const sizes = sizesFor(compiled, ds, ds.train, ds.train);
     const env = makeEnv(compiled, sizes, params, ds.train);
@@ -62,9 +60,10 @@ export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, 
       for (let r = 0; r < nItems; r++) for (let c = 0; c < s.width; c++) Y[r * width + col + c] = s.y[r * s.width + c]!;
       col += s.width;
     }
-    if (!X.every(Number.isFinite) || !Y.every(Number.isFinite)) throw new ServingFilesError('the serving factors of this run are not finite (the params hold NaN or ±∞)');
-    writeNpyAtomic(join(sdir, 'user-factors.npy'), f32([nUsers, width], X));
-    writeNpyAtomic(join(sdir, 'item-factors.npy'), f32([nItems, width], Y));
+    if (X.every(Number.isFinite) && Y.every(Number.isFinite)) {
+      writeNpyAtomic(join(sdir, 'user-factors.npy'), f32([nUsers, width], X));
+      writeNpyAtomic(join(sdir, 'item-factors.npy'), f32([nItems, width], Y));
+    } else notFinite = 'the factors computed from this run\'s params are not all finite (NaN or ±∞)';
   }
   const json: ServingJson = {
     version: SERVING_VERSION,
@@ -76,7 +75,7 @@ export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, 
     width,
     interactionWidth,
     terms,
-    factorsUnavailable: factors.kind === 'unavailable' ? factors.reason : null,
+    factorsUnavailable: factors.kind === 'unavailable' ? factors.reason : (notFinite ?? null),
     seenFrom: seen.from,
     seenPairs: seen.sets.items.length,
   };

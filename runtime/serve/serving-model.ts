@@ -32,7 +32,7 @@ export function loadServingModel(dir: string): ServingModel {
   if (!existsSync(metaPath)) throw new RecommendError(`${dir} has no serving/serving.json (written by \`recc run\` since serving files exist, or the model has no \`def score(user, item)\`); re-run \`recc run\` to write it`);
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ServingJson;
   if (meta.version !== SERVING_VERSION) throw new RecommendError(`${metaPath}: serving files of version ${meta.version}, this recc reads version ${SERVING_VERSION}; re-run \`recc run\``);
-  if (meta.factorsUnavailable !== null) throw new RecommendError(`${dir}: serving needs the score as user × item products, and ${meta.factorsUnavailable}`);
+  if (meta.factorsUnavailable !== null) throw new RecommendError(`${dir} cannot be served: ${meta.factorsUnavailable}`);
   const ids = (domain: string): IdMap => {
     const p = join(dir, 'ids', `${domain}.json`);
     if (!existsSync(p)) throw new RecommendError(`${dir} has no ids/${domain}.json`);
