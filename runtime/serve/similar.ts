@@ -12,20 +12,31 @@ export interface Neighbours {
   readonly scores: Float64Array;
 }
 
-/** The k rows of `M` (n × stride, the first `w` columns used) nearest row `q` of M. */
-function nearest(M: Float32Array, n: number, stride: number, w: number, q: number, k: number, metric: Metric): Neighbours {
-  const norm = (r: number): number => {
+/** Norms of the first `w` columns of each row of M, computed once per matrix (a server asks often). */
+const normCache = new WeakMap<Float32Array, { w: number; norms: Float64Array }>();
+
+function norms(M: Float32Array, n: number, stride: number, w: number): Float64Array {
+  const hit = normCache.get(M);
+  if (hit && hit.w === w && hit.norms.length === n) return hit.norms;
+  const out = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
     let s = 0;
     for (let c = 0; c < w; c++) s += M[r * stride + c]! ** 2;
-    return Math.sqrt(s);
-  };
-  const qn = metric === 'cosine' ? norm(q) : 1;
+    out[r] = Math.sqrt(s);
+  }
+  normCache.set(M, { w, norms: out });
+  return out;
+}
+
+/** The k rows of `M` (n × stride, the first `w` columns used) nearest row `q` of M. */
+function nearest(M: Float32Array, n: number, stride: number, w: number, q: number, k: number, metric: Metric): Neighbours {
+  const nm = metric === 'cosine' ? norms(M, n, stride, w) : undefined;
   const scores = new Float64Array(n);
   for (let r = 0; r < n; r++) {
     let s = 0;
     for (let c = 0; c < w; c++) s += M[q * stride + c]! * M[r * stride + c]!;
-    if (metric === 'cosine') {
-      const d = qn * norm(r);
+    if (nm) {
+      const d = nm[q]! * nm[r]!;
       s = d > 0 ? s / d : 0;
     }
     scores[r] = s;
