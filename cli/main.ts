@@ -8,11 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './lib/args.ts';
+import { annIndex } from './commands/ann-index.ts';
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
 import { explain } from './commands/explain.ts';
+import { exportCommand } from './commands/export.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
+import { serve } from './commands/serve.ts';
+import { similar } from './commands/similar.ts';
 import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
 import { SizeLimitError } from '../compiler/ir/limits.ts';
 
@@ -21,7 +25,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);

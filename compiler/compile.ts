@@ -25,6 +25,7 @@ import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
 import { gradientCostDiagnostics, plannedCost } from './gradient-cost.ts';
 import { stepSizes } from './step-sizes.ts';
+import { factorScore, type NoFactors, type ScoreFactors } from './passes/score-factors.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 
 export interface CompiledExpr {
@@ -61,7 +62,7 @@ export interface CompiledGrad extends CompiledExpr {
   readonly rows?: RowGradient;
 }
 
-export type { RowGradient, Unavailable };
+export type { NoFactors, RowGradient, ScoreFactors, Unavailable };
 
 /**
  * The forms of `def score` that evaluation and `recc recommend` execute (compiler/lower/score.ts),
@@ -75,6 +76,8 @@ export interface CompiledScore {
   readonly tuples: (TuplesForm & CompiledExpr) | Unavailable;
   readonly rows: (RowsForm & CompiledExpr) | Unavailable;
   readonly pairs: (PairsForm & CompiledExpr) | Unavailable;
+  /** the pairs form as user-side × item-side products (passes/score-factors.ts): what serving stores */
+  readonly factors: ScoreFactors | NoFactors;
 }
 
 export interface Compiled {
@@ -231,6 +234,7 @@ function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: stri
     tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
     rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
     pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
+    factors: pairs.kind === 'unavailable' ? pairs : factorScore(pairs.expr, pairs.out[0], pairs.out[1], spaces),
   };
 }
 

@@ -16,7 +16,7 @@ export const run = command({
   summary: 'train, evaluate, and write the run folder (metrics, loss log, params, report)',
   description:
     'Trains on the data the model names (its split gives the test rows); --data and --test replace it.\n' +
-    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/ and report.md.',
+    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/, serving/ (what recommend and serve read) and report.md.',
   operands: [{ name: 'FILE|DIR', meaning: 'a .recmodel file, or an artifact folder written by `recc compile`' }],
   flags: [
     { kind: 'string', name: 'data', arg: 'FILE', meaning: "training data, replacing the model's primary relation's file", default: "the file the model names" },
@@ -94,6 +94,8 @@ export const run = command({
     backend.dispose();
     const summary = { model: model.name, backend: backend.name, protocol: ds.protocol, seed: model.train.seed, sizes: Object.fromEntries(publicSizes(compiled.module.spaces, sizes)), result, earlyStop: model.evaluate.earlyStop };
     saveParams(out, compiled, ds, result.params);
+    // what serving reads instead of the training data (runtime/output/serving-files.ts); not for diverged params
+    if (!result.diverged) rt.servingFiles.writeServingFiles(out, compiled, ds, result.params);
     writeLossLog(out, compiled, result.log);
     writeMetrics(out, summary);
     writeReport(out, compiled, summary);

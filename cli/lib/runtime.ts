@@ -9,13 +9,14 @@ export interface Runtime {
   readonly dataset: typeof import('../../runtime/data/dataset.ts');
   readonly evaluate: typeof import('../../runtime/eval/evaluate.ts');
   readonly runFolder: typeof import('../../runtime/output/run-folder.ts');
-  readonly serve: typeof import('../../runtime/serve/serve.ts');
+  readonly serve: typeof import('../../runtime/serve/serving-model.ts');
+  readonly servingFiles: typeof import('../../runtime/output/serving-files.ts');
   readonly train: typeof import('../../runtime/train/train.ts');
   readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
     import('../../runtime/exec/backends.ts'),
     import('../../runtime/exec/env.ts'),
@@ -23,11 +24,12 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/data/dataset.ts'),
     import('../../runtime/eval/evaluate.ts'),
     import('../../runtime/output/run-folder.ts'),
-    import('../../runtime/serve/serve.ts'),
+    import('../../runtime/serve/serving-model.ts'),
+    import('../../runtime/output/serving-files.ts'),
     import('../../runtime/train/train.ts'),
     import('../../runtime/train/step-sizes.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes };
 }
 
 /** A data, evaluation, artifact, run folder (.npy) or recommendation problem: the user's to fix, shown without a stack. */
