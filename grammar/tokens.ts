@@ -65,6 +65,8 @@ export const Steps = soft('Steps', 'steps');
 export const Batch = soft('Batch', 'batch');
 export const Metrics = soft('Metrics', 'metrics');
 export const Every = soft('Every', 'every');
+export const Blocks = soft('Blocks', 'blocks');
+export const Solver = soft('Solver', 'solver');
 
 export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: [BinaryOp] });
 export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: [BinaryOp] });
@@ -124,6 +126,8 @@ export const allTokens: readonly TokenType[] = [
   Batch,
   Metrics,
   Every,
+  Blocks,
+  Solver,
   Identifier,
   LessEq,
   GreaterEq,

@@ -68,6 +68,9 @@ export const messages = {
   RC0522: 'def calls nested deeper than the compiler follows (256)',
   RC0530: 'a term still visits every pair of two domains after rewriting (error unless --allow-dense)',
   RC0531: 'a term sums (or takes a max/min) over a whole domain for each tuple of a relation, e.g. a full softmax (warning, with its cost)',
+  RC0560: '`blocks` or `solver` that names no param or solver, or is given without `optimizer als`',
+  RC0561: 'an ALS block in which the objective is not a polynomial of degree at most 2',
+  RC0562: 'an ALS block whose rows the objective couples (not separable row by row)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
 } as const satisfies Record<string, string>;
 
