@@ -206,7 +206,7 @@ export function alsDiagnostics(model: Model, module: IRModule): Diagnostic[] {
         broken = true;
         out.push({
           code: 'RC0561', severity: 'error', span: termSpan(t.name),
-          message: `${t.role} ${t.name} is not quadratic in ${p.name}: ${shorten(printForm(d.culprit, { names }))}`,
+          message: `${t.role} \`${t.name}\` is not quadratic in \`${p.name}\`: ${shorten(printForm(d.culprit, { names }))}`,
           label: `not a polynomial in \`${p.name}\``,
           notes: [{ message: `${d.why}; ALS solves for one block at a time in closed form, which needs the objective to be of degree at most 2 in it` }],
           help,
@@ -217,7 +217,7 @@ export function alsDiagnostics(model: Model, module: IRModule): Diagnostic[] {
         broken = true;
         out.push({
           code: 'RC0561', severity: 'error', span: termSpan(t.name),
-          message: `${t.role} ${t.name} is of degree ${d.degree} in ${p.name}, not quadratic`,
+          message: `${t.role} \`${t.name}\` is of degree ${d.degree} in \`${p.name}\`, not quadratic`,
           label: `degree ${d.degree} in \`${p.name}\``,
           notes: [{ message: 'ALS solves for one block at a time in closed form, which needs the objective to be of degree at most 2 in it' }],
           help,
@@ -229,7 +229,7 @@ export function alsDiagnostics(model: Model, module: IRModule): Diagnostic[] {
         broken = true;
         out.push({
           code: 'RC0562', severity: 'error', span: termSpan(t.name),
-          message: `${t.role} ${t.name} couples the rows of ${p.name}`,
+          message: `${t.role} \`${t.name}\` couples the rows of \`${p.name}\``,
           label: `couples rows of \`${p.name}\``,
           notes: [{ message: `its second derivative ∂²/∂${p.name}[a]∂${p.name}[b] is not zero for a ≠ b, so the rows cannot be solved one at a time` }],
           help,
@@ -239,7 +239,7 @@ export function alsDiagnostics(model: Model, module: IRModule): Diagnostic[] {
     if (!broken && top < 2) {
       out.push({
         code: 'RC0561', severity: 'error', span: paramSpan(p.name),
-        message: `the objective is ${top === 0 ? 'constant' : 'linear'} in ${p.name}, so it has no minimizer over it`,
+        message: `the objective is ${top === 0 ? 'constant' : 'linear'} in \`${p.name}\`, so it has no minimizer over it`,
         label: `ALS block \`${p.name}\``,
         help: 'add a quadratic term in it (an L2 regularizer), or leave it out of `blocks`',
       });
