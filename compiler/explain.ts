@@ -185,6 +185,23 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
       : `  dense: computed and applied over all of ${g.param} each step`;
     out.push(...block(`gradient ∂objective/∂${g.param}[${axes}]`, g, free), ...wrap('', rows, 2), '');
   }
+  const opt = c.model.train.optimizer;
+  for (const b of c.blocks ?? []) {
+    const hFree = b.hessian.out.map((i) => ({ name: i.name, space: i.space }));
+    const gFree = b.gradAtZero.out.map((i) => ({ name: i.name, space: i.space }));
+    const h = formFreeNames({ free: hFree, names });
+    const g = formFreeNames({ free: gFree, names });
+    const row = b.hasRowAxis ? `${h[0]}; ` : '';
+    const k = b.hasRowAxis ? h.slice(1, g.length) : h.slice(0, g.length);
+    const l = h.slice(g.length);
+    const n = (b.hasRowAxis ? b.gradAtZero.out.slice(1) : b.gradAtZero.out).reduce((a, i) => a * sizeOf(i.space), 1);
+    const solver = opt.kind === 'als' && opt.solver.kind === 'cg' ? `${opt.solver.steps} CG steps` : 'a Cholesky factorization';
+    const rows = b.hasRowAxis ? `one ${n}×${n} system per ${names.space(b.gradAtZero.out[0]!.space)} ${h[0]}` : `one ${n}×${n} system`;
+    [b.hessian, b.gradAtZero].forEach((x) => x.steps.forEach((st) => fired.add(st.rule)));
+    out.push(`ALS block ${b.param}: ${rows}, H·${b.param}[${row}${k.join(', ')}] = −g(0), solved by ${solver}`);
+    out.push(...block(`  H[${row}${k.join(', ')}; ${l.join(', ')}] = ∂²objective/∂${b.param}[${row}${k.join(', ')}]∂${b.param}[${row}${l.join(', ')}]`, b.hessian, hFree).map((x) => `  ${x}`.replace(/^ {2}(?= {2}\S)/, '')));
+    out.push(...block(`  g(0)[${row}${g.slice(b.hasRowAxis ? 1 : 0).join(', ')}] = ∂objective/∂${b.param}[${g.join(', ')}] at ${b.param} = 0`, b.gradAtZero, gFree).map((x) => `  ${x}`.replace(/^ {2}(?= {2}\S)/, '')), '');
+  }
   if (fired.size) {
     out.push('rules:');
     for (const r of [...fired].sort()) out.push(...wrap(`  ${r}: `, RULE_MEANING[r] ?? '', 4));
