@@ -24,6 +24,9 @@ import type { Trace } from './rewrite/engine.ts';
 import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 import { alsBlocks, alsDiagnostics, deriveBlock } from './passes/block-quadratic.ts';
+import { factorSumRules } from './passes/factor-sums.ts';
+import { rewrite } from './rewrite/engine.ts';
+import { printIR } from './ir/print.ts';
 
 export interface CompiledExpr {
   readonly written: Expr;
@@ -162,6 +165,13 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf), ...traced };
   };
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
+  // an ALS block's forms: walks over the same tuples with symbolic coefficients run once (factor-sums.ts)
+  const factored = (c: CompiledExpr): CompiledExpr => {
+    const expr = rewrite(c.expr, factorSumRules);
+    if (expr === c.expr) return c;
+    const after = cost(expr, sizeOf);
+    return { ...c, expr, cost: after, steps: [...c.steps, { rule: 'factor-shared-sum', before: printIR(c.expr), after: printIR(expr), costBefore: c.cost, costAfter: after }] };
+  };
   // pair sums are rewritten before differentiation (see fm-pairwise.ts); every gradient's trace
   // starts with these firings
   const pairs = recorder();
@@ -179,7 +189,7 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     if (blockParams.includes(p)) {
       // ALS: the block's normal equations from this gradient (passes/block-quadratic.ts)
       const eqs = deriveBlock(simplified, p, out, module.spaces);
-      blocks.push({ param: p.name, hasRowAxis: eqs.hasRowAxis, hessian: { out: eqs.hessianOut, ...run(eqs.hessian) }, gradAtZero: { out: eqs.gradOut, ...run(eqs.gradAtZero) } });
+      blocks.push({ param: p.name, hasRowAxis: eqs.hasRowAxis, hessian: { out: eqs.hessianOut, ...factored(run(eqs.hessian)) }, gradAtZero: { out: eqs.gradOut, ...factored(run(eqs.gradAtZero)) } });
     }
     const g = { param: p.name, out, ...run(simplified, rec) };
     const rows = rowGradient(p.name, g.expr, out, module.spaces);

@@ -132,6 +132,7 @@ const RULE_MEANING: Readonly<Record<string, string>> = {
   'fm-pairwise': 'sum over pairs j < l of a symmetric a_j·a_l = ½((sum_j a_j)² − sum_j a_j²), O(k·nnz) instead of O(k·nnz²)',
   'expand+contract': 'powers of sums expanded, then the summation order chosen by cost (Gramians such as UᵀU)',
   'split-default': 'sum over all pairs at the default + a correction on the observed tuples',
+  'factor-shared-sum': 'a·S + b·S = (a + b)·S for one sum S: the walk runs once (ALS blocks)',
 };
 
 /** The firings of one term or gradient, numbered: the rule, the form it rewrote, its replacement. */
