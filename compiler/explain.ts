@@ -25,8 +25,16 @@ export interface ExplainOptions {
   readonly trace?: boolean;
 }
 
-/** The plan of one training step, as the trainer requests it: every term, then every gradient. */
+/**
+ * The plan of one training step, as the trainer requests it: every term, then every gradient; for
+ * `optimizer als`, the first block update (every term, then that block's H and g(0): runtime/train/als.ts).
+ */
 export function trainingStepPlan(c: Compiled, step: Sizes, atRows: ReadonlySet<string> = new Set()): GroupPlan {
+  const first = c.blocks?.[0];
+  if (first) {
+    const block = [{ expr: first.hessian.expr, out: first.hessian.out }, { expr: first.gradAtZero.expr, out: first.gradAtZero.out }];
+    return planGroup([...c.terms.map((t) => ({ expr: t.expr, out: [] })), ...block], c.module.spaces, step);
+  }
   const items = [
     ...c.terms.map((t) => ({ expr: t.expr, out: [] })),
     ...c.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out })),
@@ -214,6 +222,7 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   const kernels = plan.steps.filter((s) => s.kind === 'kernel').length;
   out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned, ${formatBytes(plan.cost.bytes / 4)} of temps`);
   out.push(`  (the step's plan: ${kernels} kernels and ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once)`);
+  if (c.blocks?.length) out.push(`  (optimizer als: a step is one block update, here ${c.blocks[0]!.param}'s — terms, H and g(0) — and a sweep updates ${c.blocks.map((b) => b.param).join(', ')})`);
   return out.join('\n');
 }
 
