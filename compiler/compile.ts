@@ -27,6 +27,10 @@ import { gradientCostDiagnostics, plannedCost } from './gradient-cost.ts';
 import { stepSizes } from './step-sizes.ts';
 import { factorScore, type NoFactors, type ScoreFactors } from './passes/score-factors.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
+import { alsBlocks, alsDiagnostics, deriveBlock } from './passes/block-quadratic.ts';
+import { factorSumRules } from './passes/factor-sums.ts';
+import { rewrite } from './rewrite/engine.ts';
+import { printIR } from './ir/print.ts';
 
 export interface CompiledExpr {
   readonly written: Expr;
@@ -80,6 +84,18 @@ export interface CompiledScore {
   readonly factors: ScoreFactors | NoFactors;
 }
 
+/**
+ * One block of `optimizer als` (compiler/passes/block-quadratic.ts): each row r of the param (or the
+ * whole param, without a row axis) minimizes exactly by solving H_r p_r = −g_r(0). `hessian` is over
+ * [row?, k…, l…] (`out`), `gradAtZero` over [row?, k…]; `width` is the length of p_r.
+ */
+export interface CompiledBlock {
+  readonly param: string;
+  readonly hasRowAxis: boolean;
+  readonly hessian: CompiledExpr & { readonly out: readonly Idx[] };
+  readonly gradAtZero: CompiledExpr & { readonly out: readonly Idx[] };
+}
+
 export interface Compiled {
   readonly model: Model;
   readonly module: IRModule;
@@ -89,6 +105,8 @@ export interface Compiled {
   readonly score: CompiledScore | undefined;
   /** the sizes the cost model used */
   readonly sizes: Sizes;
+  /** with `optimizer als`: the blocks in update order, with their normal equations */
+  readonly blocks?: readonly CompiledBlock[];
 }
 
 export interface CompileResult {
@@ -163,17 +181,33 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf), ...traced };
   };
   const terms = module.terms.map((t) => ({ name: t.name, role: t.role, ...run(t.expr) }));
+  // an ALS block's forms: walks over the same tuples with symbolic coefficients run once (factor-sums.ts)
+  const factored = (c: CompiledExpr): CompiledExpr => {
+    const expr = rewrite(c.expr, factorSumRules);
+    if (expr === c.expr) return c;
+    const after = cost(expr, sizeOf);
+    return { ...c, expr, cost: after, steps: [...c.steps, { rule: 'factor-shared-sum', before: printIR(c.expr), after: printIR(expr), costBefore: c.cost, costAfter: after }] };
+  };
   // pair sums are rewritten before differentiation (see fm-pairwise.ts); every gradient's trace
   // starts with these firings
   const pairs = recorder();
   const objective = rewritePairs(add(...module.terms.map((t) => t.expr)), pairs.trace);
+  const alsProblems = alsDiagnostics(model, module);
+  const blockParams = hasErrors(alsProblems) ? [] : alsBlocks(model, module);
+  const blocks: CompiledBlock[] = [];
   const grads = module.params.map((p): CompiledGrad => {
     // output indices a', b', …: a quote cannot appear in a user's identifier, so nothing captures them
     const out = p.shape.map((s, j) => idx(`${String.fromCharCode(97 + j)}'`, s));
     // the baseline "as written" is the derivative after δ-elimination: what one would write by hand
     const rec = recorder();
     rec.steps.push(...pairs.steps);
-    const g = { param: p.name, out, ...run(simplify(grad(objective, p.name, out), rec.trace, module.spaces), rec) };
+    const simplified = simplify(grad(objective, p.name, out), rec.trace, module.spaces);
+    if (blockParams.includes(p)) {
+      // ALS: the block's normal equations from this gradient (passes/block-quadratic.ts)
+      const eqs = deriveBlock(simplified, p, out, module.spaces);
+      blocks.push({ param: p.name, hasRowAxis: eqs.hasRowAxis, hessian: { out: eqs.hessianOut, ...factored(run(eqs.hessian)) }, gradAtZero: { out: eqs.gradOut, ...factored(run(eqs.gradAtZero)) } });
+    }
+    const g = { param: p.name, out, ...run(simplified, rec) };
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
@@ -211,9 +245,10 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     },
     allowDense: opts.allowDense === true,
   });
-  const diagnostics = [...lowered.diagnostics, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
+  const diagnostics = [...lowered.diagnostics, ...alsProblems, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
-  return { compiled: { model, module: compiledModule, terms, grads, score, sizes }, diagnostics };
+  const ordered = blockParams.map((p) => blocks.find((b) => b.param === p.name)!);
+  return { compiled: { model, module: compiledModule, terms, grads, score, sizes, ...(ordered.length ? { blocks: ordered } : {}) }, diagnostics };
 }
 
 /** The score forms, rewritten where evaluation rewrites them (see CompiledScore). */
@@ -379,7 +414,17 @@ export type CheckAndLowerResult = CheckSourceResult;
 export function checkAndLower(path: string, text: string, opts: Pick<CompileOptions, 'sets'> = {}): CheckAndLowerResult {
   const checked = checkSource(path, text, opts);
   if (!checked.model || hasErrors(checked.diagnostics)) return checked;
-  return { ...checked, diagnostics: [...checked.diagnostics, ...lowerDiagnostics(checked.model)] };
+  const lowering = lowerDiagnostics(checked.model);
+  // ALS's block conditions are proved on the IR: a model trained by ALS is lowered here too
+  const als = checked.model.train.optimizer.kind === 'als' && !hasErrors(lowering) ? alsCheck(checked.model) : [];
+  return { ...checked, diagnostics: [...checked.diagnostics, ...lowering, ...als] };
+}
+
+function alsCheck(model: Model): Diagnostic[] {
+  return freshNames(() => {
+    const lowered = lower(model);
+    return lowered.module ? alsDiagnostics(model, lowered.module) : [];
+  });
 }
 
 /** Parses, checks (imports included, see `checkSource`) and compiles one model file's text. */

@@ -26,8 +26,16 @@ export interface ExplainOptions {
   readonly trace?: boolean;
 }
 
-/** The plan of one training step, as the trainer requests it: every term, then every gradient. */
+/**
+ * The plan of one training step, as the trainer requests it: every term, then every gradient; for
+ * `optimizer als`, the first block update (every term, then that block's H and g(0): runtime/train/als.ts).
+ */
 export function trainingStepPlan(c: Compiled, step: Sizes, atRows: ReadonlySet<string> = new Set()): GroupPlan {
+  const first = c.blocks?.[0];
+  if (first) {
+    const block = [{ expr: first.hessian.expr, out: first.hessian.out }, { expr: first.gradAtZero.expr, out: first.gradAtZero.out }];
+    return planGroup([...c.terms.map((t) => ({ expr: t.expr, out: [] })), ...block], c.module.spaces, step);
+  }
   const items = [
     ...c.terms.map((t) => ({ expr: t.expr, out: [] })),
     ...c.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out })),
@@ -116,6 +124,7 @@ const RULE_MEANING: Readonly<Record<string, string>> = {
   'fm-pairwise': 'sum over pairs j < l of a symmetric a_j·a_l = ½((sum_j a_j)² − sum_j a_j²), O(k·nnz) instead of O(k·nnz²)',
   'expand+contract': 'powers of sums expanded, then the summation order chosen by cost (Gramians such as UᵀU)',
   'split-default': 'sum over all pairs at the default + a correction on the observed tuples',
+  'factor-shared-sum': 'a·S + b·S = (a + b)·S for one sum S: the walk runs once (ALS blocks)',
 };
 
 /** The firings of one term or gradient, numbered: the rule, the form it rewrote, its replacement. */
@@ -169,6 +178,23 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
       : `  dense: computed and applied over all of ${g.param} each step`;
     out.push(...block(`gradient ∂objective/∂${g.param}[${axes}]`, g, free), ...wrap('', rows, 2), '');
   }
+  const opt = c.model.train.optimizer;
+  for (const b of c.blocks ?? []) {
+    const hFree = b.hessian.out.map((i) => ({ name: i.name, space: i.space }));
+    const gFree = b.gradAtZero.out.map((i) => ({ name: i.name, space: i.space }));
+    const h = formFreeNames({ free: hFree, names });
+    const g = formFreeNames({ free: gFree, names });
+    const row = b.hasRowAxis ? `${h[0]}; ` : '';
+    const k = b.hasRowAxis ? h.slice(1, g.length) : h.slice(0, g.length);
+    const l = h.slice(g.length);
+    const n = (b.hasRowAxis ? b.gradAtZero.out.slice(1) : b.gradAtZero.out).reduce((a, i) => a * sizeOf(i.space), 1);
+    const solver = opt.kind === 'als' && opt.solver.kind === 'cg' ? `${opt.solver.steps} CG steps` : 'a Cholesky factorization';
+    const rows = b.hasRowAxis ? `one ${n}×${n} system per ${names.space(b.gradAtZero.out[0]!.space)} ${h[0]}` : `one ${n}×${n} system`;
+    [b.hessian, b.gradAtZero].forEach((x) => x.steps.forEach((st) => fired.add(st.rule)));
+    out.push(`ALS block ${b.param}: ${rows}, H·${b.param}[${row}${k.join(', ')}] = −g(0), solved by ${solver}`);
+    out.push(...block(`  H[${row}${k.join(', ')}; ${l.join(', ')}] = ∂²objective/∂${b.param}[${row}${k.join(', ')}]∂${b.param}[${row}${l.join(', ')}]`, b.hessian, hFree).map((x) => `  ${x}`.replace(/^ {2}(?= {2}\S)/, '')));
+    out.push(...block(`  g(0)[${row}${g.slice(b.hasRowAxis ? 1 : 0).join(', ')}] = ∂objective/∂${b.param}[${g.join(', ')}] at ${b.param} = 0`, b.gradAtZero, gFree).map((x) => `  ${x}`.replace(/^ {2}(?= {2}\S)/, '')), '');
+  }
   if (fired.size) {
     out.push('rules:');
     for (const r of [...fired].sort()) out.push(...wrap(`  ${r}: `, RULE_MEANING[r] ?? '', 4));
@@ -180,6 +206,7 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   const kernels = plan.steps.filter((s) => s.kind === 'kernel').length;
   out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned, ${formatBytes(plan.cost.bytes / 4)} of temps`);
   out.push(`  (the step's plan: ${kernels} kernels and ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once)`);
+  if (c.blocks?.length) out.push(`  (optimizer als: a step is one block update, here ${c.blocks[0]!.param}'s — terms, H and g(0) — and a sweep updates ${c.blocks.map((b) => b.param).join(', ')})`);
   return out.join('\n');
 }
 

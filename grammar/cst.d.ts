@@ -375,6 +375,32 @@ export type TrainEntryCstChildren = {
   stepsEntry?: StepsEntryCstNode[];
   batchEntry?: BatchEntryCstNode[];
   seedOpt?: SeedOptCstNode[];
+  blocksEntry?: BlocksEntryCstNode[];
+  solverEntry?: SolverEntryCstNode[];
+};
+
+export interface BlocksEntryCstNode extends CstNode {
+  name: "blocksEntry";
+  children: BlocksEntryCstChildren;
+}
+
+export type BlocksEntryCstChildren = {
+  Blocks: IToken[];
+  Identifier: IToken[];
+  Comma?: IToken[];
+};
+
+export interface SolverEntryCstNode extends CstNode {
+  name: "solverEntry";
+  children: SolverEntryCstChildren;
+}
+
+export type SolverEntryCstChildren = {
+  Solver: IToken[];
+  Identifier: IToken[];
+  LParen?: IToken[];
+  callArgs?: CallArgsCstNode[];
+  RParen?: IToken[];
 };
 
 export interface OptimizerEntryCstNode extends CstNode {

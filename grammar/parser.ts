@@ -289,7 +289,26 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.stepsEntry) },
       { ALT: () => this.SUBRULE(this.batchEntry) },
       { ALT: () => this.SUBRULE(this.seedOpt) },
+      { ALT: () => this.SUBRULE(this.blocksEntry) },
+      { ALT: () => this.SUBRULE(this.solverEntry) },
     ]));
+  });
+
+  /** `blocks U, V`: the order of ALS's block updates */
+  private blocksEntry = this.RULE('blocksEntry', () => {
+    this.CONSUME(T.Blocks);
+    this.AT_LEAST_ONE_SEP(this.once(40, () => ({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) })));
+  });
+
+  /** `solver cholesky` | `solver cg(steps = 3)`: how ALS solves each row's normal equations */
+  private solverEntry = this.RULE('solverEntry', () => {
+    this.CONSUME(T.Solver);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
+    });
   });
 
   private optimizerEntry = this.RULE('optimizerEntry', () => {

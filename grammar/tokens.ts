@@ -69,6 +69,8 @@ export const Validate = soft('Validate', 'validate');
 export const EarlyStop = soft('EarlyStop', 'early_stop');
 export const Patience = soft('Patience', 'patience');
 export const MinDelta = soft('MinDelta', 'min_delta');
+export const Blocks = soft('Blocks', 'blocks');
+export const Solver = soft('Solver', 'solver');
 
 export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: [BinaryOp] });
 export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: [BinaryOp] });
@@ -132,6 +134,8 @@ export const allTokens: readonly TokenType[] = [
   EarlyStop,
   Patience,
   MinDelta,
+  Blocks,
+  Solver,
   Identifier,
   LessEq,
   GreaterEq,

@@ -106,7 +106,9 @@ export const run = command({
       process.stderr.write(
         `error: training diverged: term \`${d.term}\` became ${d.value} at step ${d.step}\n` +
           `  = note: the params that step ${d.step} evaluated (after ${d.step - 1} updates) are saved in ${out}/params\n` +
-          `  = help: lower the learning rate (now ${model.train.optimizer.lr}) or strengthen the regularizers\n`,
+          (model.train.optimizer.kind === 'als'
+            ? '  = help: strengthen the regularizers (each row\'s normal equations need a positive definite matrix)\n'
+            : `  = help: lower the learning rate (now ${model.train.optimizer.lr}) or strengthen the regularizers\n`),
       );
       return 1;
     }

@@ -4,7 +4,7 @@
 // Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
 import type * as A from '../syntax/ast.ts';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
-import type { BatchInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
+import type { AlsInfo, BatchInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
@@ -75,7 +75,9 @@ const OPTIMIZERS = {
   sgd: { lr: 0.01, momentum: 0 },
   adagrad: { lr: 0.01, eps: 1e-10 },
   adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  als: { sweeps: 15 },
 } as const;
+const SOLVERS = { cholesky: [], cg: ['steps'] } as const;
 const SCHEDULES = { constant: [], step: ['factor', 'every'], exponential: ['factor'] } as const;
 /** metric → whether `@k` is required (true), optional (undefined) or not allowed (false) */
 const METRICS: Readonly<Record<string, boolean | undefined>> = {
@@ -226,6 +228,8 @@ function trainInfo(
   let length = DEFAULT_TRAIN.length;
   let batch: BatchInfo = DEFAULT_TRAIN.batch;
   let seed = DEFAULT_TRAIN.seed;
+  let blocks: readonly string[] | undefined;
+  let solver: AlsInfo['solver'] = { kind: 'cholesky' };
   for (const e of block.entries) {
     const key = e.kind === 'Epochs' || e.kind === 'Steps' ? 'Length' : e.kind;
     const prev = seen.get(key);
@@ -242,9 +246,16 @@ function trainInfo(
     switch (e.kind) {
       case 'Optimizer': {
         const name = e.name.name;
-        if (name !== 'sgd' && name !== 'adagrad' && name !== 'adam') {
+        if (name !== 'sgd' && name !== 'adagrad' && name !== 'adam' && name !== 'als') {
           const help = didYouMean(name, Object.keys(OPTIMIZERS));
-          report(error('RC0504', `unknown optimizer \`${name}\``, e.name.span, 'not an optimizer', { help: help ?? 'optimizers are `sgd`, `adagrad` and `adam`' }));
+          report(error('RC0504', `unknown optimizer \`${name}\``, e.name.span, 'not an optimizer', { help: help ?? 'optimizers are `sgd`, `adagrad`, `adam` and `als`' }));
+          break;
+        }
+        if (name === 'als') {
+          const got = namedArgs(e.args, ['sweeps'], '`als`', 'RC0504', num, report);
+          const sweeps = got.get('sweeps');
+          if (sweeps && !(Number.isInteger(sweeps.value) && sweeps.value > 0)) report(error('RC0513', 'the number of sweeps must be a positive integer', sweeps.span, `found ${sweeps.value}`));
+          optimizer = { kind: 'als', sweeps: sweeps?.value ?? OPTIMIZERS.als.sweeps, blocks: undefined, solver };
           break;
         }
         const defaults: Readonly<Record<string, number>> = OPTIMIZERS[name];
@@ -309,8 +320,43 @@ function trainInfo(
         if (!Number.isInteger(e.value.value) || e.value.value < 0) report(error('RC0513', 'a seed must be a non-negative integer', e.value.span, `found ${e.value.text}`));
         seed = e.value.value;
         break;
+      case 'Blocks': {
+        const params = [...env.globals.values()].filter((g) => g.kind === 'param').map((g) => g.name);
+        const seenBlock = new Set<string>();
+        for (const n of e.names) {
+          if (!params.includes(n.name)) {
+            report(error('RC0560', `\`blocks\` names \`${n.name}\`, which is not a param`, n.span, 'not a param', { help: didYouMean(n.name, params) ?? `the params are ${params.map((p) => `\`${p}\``).join(', ')}` }));
+          } else if (seenBlock.has(n.name)) {
+            report(error('RC0514', `\`${n.name}\` is listed twice in \`blocks\``, n.span, 'listed again here', { help: 'each block is updated once per sweep; list it once' }));
+          }
+          seenBlock.add(n.name);
+        }
+        blocks = e.names.map((n) => n.name);
+        break;
+      }
+      case 'Solver': {
+        const name = e.name.name;
+        if (name !== 'cholesky' && name !== 'cg') {
+          report(error('RC0560', `unknown solver \`${name}\``, e.name.span, 'not a solver', { help: didYouMean(name, Object.keys(SOLVERS)) ?? 'solvers are `cholesky` and `cg(steps = 3)`' }));
+          break;
+        }
+        const got = namedArgs(e.args, SOLVERS[name], `\`${name}\``, 'RC0560', num, report);
+        const steps = got.get('steps');
+        if (steps && !(Number.isInteger(steps.value) && steps.value > 0)) report(error('RC0513', 'the number of CG steps must be a positive integer', steps.span, `found ${steps.value}`));
+        solver = name === 'cholesky' ? { kind: 'cholesky' } : { kind: 'cg', steps: steps?.value ?? 3 };
+        break;
+      }
       default:
         assertNever(e);
+    }
+  }
+  if (optimizer.kind === 'als') optimizer = { ...optimizer, blocks, solver };
+  else {
+    const stray = block.entries.find((x) => x.kind === 'Blocks' || x.kind === 'Solver');
+    if (stray) {
+      report(error('RC0560', `\`${stray.kind.toLowerCase()}\` is a setting of \`optimizer als\``, stray.span, `ignored by \`${optimizer.kind}\``, {
+        help: 'write `optimizer als(sweeps = 15)` for alternating exact block updates, or remove this entry',
+      }));
     }
   }
   return { optimizer, schedule, length, batch, seed };

@@ -80,7 +80,23 @@ export type SplitInfo = (
 export type OptimizerInfo =
   | { readonly kind: 'sgd'; readonly lr: number; readonly momentum: number }
   | { readonly kind: 'adagrad'; readonly lr: number; readonly eps: number }
-  | { readonly kind: 'adam'; readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number };
+  | { readonly kind: 'adam'; readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number }
+  | AlsInfo;
+
+/** The optimizers that step along a gradient (runtime/train/optimizer.ts). */
+export type GradientOptimizerInfo = Exclude<OptimizerInfo, AlsInfo>;
+
+/**
+ * `optimizer als(sweeps = N)`: alternating exact block updates (runtime/train/als.ts). `blocks` is the
+ * update order (`blocks U, V`; every param in declaration order when absent); `solver` how each row's
+ * normal equations H_r p_r = −g_r(0) are solved.
+ */
+export interface AlsInfo {
+  readonly kind: 'als';
+  readonly sweeps: number;
+  readonly blocks: readonly string[] | undefined;
+  readonly solver: { readonly kind: 'cholesky' } | { readonly kind: 'cg'; readonly steps: number };
+}
 
 export type ScheduleInfo =
   | { readonly kind: 'constant' }

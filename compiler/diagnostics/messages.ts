@@ -74,6 +74,9 @@ export const messages = {
   RC0553: 'a param too large to hold (more than 2^32 cells), at its dims or at the data\'s sizes',
   RC0554: 'metrics with no `def score` to compute them from',
   RC0555: 'a constant expression whose value is not a finite number (sqrt(-1), 1/0, 10^400)',
+  RC0560: '`blocks` or `solver` that names no param or solver, or is given without `optimizer als`',
+  RC0561: 'an ALS block in which the objective is not a polynomial of degree at most 2',
+  RC0562: 'an ALS block whose rows the objective couples (not separable row by row)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
 } as const satisfies Record<string, string>;
 

@@ -201,7 +201,11 @@ export type TrainEntry =
       readonly full: boolean;
       readonly span: Span;
     }
-  | { readonly kind: 'Seed'; readonly value: NumberLit; readonly span: Span };
+  | { readonly kind: 'Seed'; readonly value: NumberLit; readonly span: Span }
+  /** `blocks U, V`: the params ALS updates, in this order */
+  | { readonly kind: 'Blocks'; readonly names: readonly Ident[]; readonly span: Span }
+  /** `solver cholesky` | `solver cg(steps = 3)` */
+  | { readonly kind: 'Solver'; readonly name: Ident; readonly args: readonly NamedArg[]; readonly span: Span };
 
 export interface TrainBlock {
   readonly kind: 'TrainBlock';

@@ -299,13 +299,18 @@ class Converter {
 
   private trainEntry(e: C.TrainEntryCstNode): A.TrainEntry {
     const c = e.children;
-    const call = (d: C.OptimizerEntryCstNode | C.ScheduleEntryCstNode): { name: A.Ident; args: A.NamedArg[]; span: Span } => {
+    const call = (d: C.OptimizerEntryCstNode | C.ScheduleEntryCstNode | C.SolverEntryCstNode): { name: A.Ident; args: A.NamedArg[]; span: Span } => {
       const name = this.ident(one(d.children.Identifier, d.name));
       const args = d.children.callArgs ? this.callArgs(one(d.children.callArgs, 'arguments'), name.name, undefined).args : [];
       return { name, args, span: this.nspan(d) };
     };
     if (c.optimizerEntry) return { kind: 'Optimizer', ...call(one(c.optimizerEntry, 'optimizer')) };
     if (c.scheduleEntry) return { kind: 'Schedule', ...call(one(c.scheduleEntry, 'schedule')) };
+    if (c.solverEntry) return { kind: 'Solver', ...call(one(c.solverEntry, 'solver')) };
+    if (c.blocksEntry) {
+      const d = one(c.blocksEntry, 'blocks');
+      return { kind: 'Blocks', names: (d.children.Identifier ?? []).map((t) => this.ident(t)), span: this.nspan(d) };
+    }
     if (c.epochsEntry) {
       const d = one(c.epochsEntry, 'epochs');
       return { kind: 'Epochs', value: this.number(one(d.children.NumberLit, 'epochs')), span: this.nspan(d) };

@@ -7,7 +7,7 @@
 // their slots: the "lazy" semantics of PyTorch's SparseAdam and TF's LazyAdam. For plain SGD and
 // Adagrad that is exactly the dense update; with momentum or Adam an untouched row keeps its value
 // and its moments instead of drifting on stale momentum, and the bias correction uses the global step.
-import type { OptimizerInfo, ScheduleInfo } from '../../compiler/check/model.ts';
+import type { GradientOptimizerInfo as OptimizerInfo, ScheduleInfo } from '../../compiler/check/model.ts';
 
 export interface OptimizerState {
   readonly slots: ReadonlyMap<string, readonly Float32Array[]>;

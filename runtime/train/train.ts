@@ -18,6 +18,10 @@ import { scatterRows, sliceParams } from './user-batch.ts';
 import { Steps } from './steps.ts';
 import type { EarlyStopping } from './early-stop.ts';
 import { HeldOut, type HeldOutReport } from './held-out.ts';
+import { initParams, paramShape } from './init.ts';
+import { trainAls } from './als.ts';
+
+export { initParams, paramShape } from './init.ts';
 
 export interface StepLog {
   readonly step: number;
@@ -64,34 +68,6 @@ export interface TrainResult {
   readonly seconds: number;
 }
 
-/** Parameter shapes in elements, per axis. */
-export function paramShape(compiled: Compiled, sizes: ReadonlyMap<string, number>, name: string): number[] {
-  const p = compiled.module.params.find((x) => x.name === name)!;
-  return p.shape.map((s) => sizes.get(s)!);
-}
-
-export function initParams(compiled: Compiled, sizes: ReadonlyMap<string, number>, seed: number): Map<string, Float32Array> {
-  const rng = new Rng(seed);
-  const out = new Map<string, Float32Array>();
-  for (const info of compiled.model.params) {
-    const n = paramShape(compiled, sizes, info.name).reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const init = info.init;
-    const r = rng.fork(hashName(info.name));
-    for (let j = 0; j < n; j++) {
-      data[j] = init.kind === 'normal' ? init.mean + init.std * r.normal() : init.kind === 'uniform' ? init.lo + (init.hi - init.lo) * r.uniform() : init.value;
-    }
-    out.set(info.name, data);
-  }
-  return out;
-}
-
-function hashName(s: string): number {
-  let h = 2166136261;
-  for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 16777619) >>> 0;
-  return h;
-}
-
 /** Rows `rows` (each `width` elements) of a row-major array, in that order. */
 function gatherRows(a: Float32Array | Float64Array, rows: Int32Array, width: number): Float32Array | Float64Array {
   const out = a instanceof Float32Array ? new Float32Array(rows.length * width) : new Float64Array(rows.length * width);
@@ -100,8 +76,10 @@ function gatherRows(a: Float32Array | Float64Array, rows: Int32Array, width: num
 }
 
 export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): TrainResult {
+  // alternating exact block updates (ALS) are their own loop
+  if (compiled.model.train.optimizer.kind === 'als') return trainAls(compiled, ds, opts);
   const started = performance.now();
-  const cfg = compiled.model.train;
+  const cfg = { ...compiled.model.train, optimizer: compiled.model.train.optimizer };
   const full = ds.train;
   const fullSizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, fullSizes, cfg.seed);

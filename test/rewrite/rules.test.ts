@@ -8,6 +8,7 @@ import { indicatorRules } from '../../compiler/passes/indicator.ts';
 import {
   deltaEliminate, deltaOutOfSelect, deltaPropagate, directDeltaRules, distributeSum, mergeSums, simplifyRules, splitSelect,
 } from '../../compiler/passes/simplify.ts';
+import { factorSharedSum, factorSumRules } from '../../compiler/passes/factor-sums.ts';
 import { rewrite } from '../../compiler/rewrite/engine.ts';
 import { rule, type Rule } from '../../compiler/rewrite/rule.ts';
 import { expectSameForm, FIXTURE, parseIR, rewritesTo } from '../helpers/rewrites.ts';
@@ -45,8 +46,13 @@ describe('fm-pairwise', () => {
   it('not symmetric: kept', () => check(fmPairwise, 'sum(n in x, m in x: (ord(n) < ord(m))*W[x.feat[n],b]*x.val[m])', 'sum(n in x, m in x: (ord(n) < ord(m))*W[x.feat[n],b]*x.val[m])'));
 });
 
+describe('factor-sums', () => {
+  it('factor-shared-sum', () => check(factorSharedSum, 'bu[a]*sum(u in user: U[u,b]) + 2*sum(u in user: U[u,b]) + bu[a]', '(bu[a] + 2)*sum(u in user: U[u,b]) + bu[a]'));
+  it('factor-shared-sum (different sums: kept)', () => check(factorSharedSum, 'bu[a]*sum(u in user: U[u,b]) + 2*sum(u in user: U[u,b]^2)', 'bu[a]*sum(u in user: U[u,b]) + 2*sum(u in user: U[u,b]^2)'));
+});
+
 describe('every rule has a test', () => {
-  it.each([...simplifyRules, ...fmPairwiseRules, ...indicatorRules(FIXTURE.spaces)].map((r) => [r.name, r] as const))('%s', (_, r) => expect(tested.has(r)).toBe(true));
+  it.each([...simplifyRules, ...fmPairwiseRules, ...indicatorRules(FIXTURE.spaces), ...factorSumRules].map((r) => [r.name, r] as const))('%s', (_, r) => expect(tested.has(r)).toBe(true));
 });
 
 describe('the driver', () => {

@@ -16,7 +16,7 @@ import { ReferenceBackend } from '../../runtime/exec/backend.ts';
 import { GpuBackend } from '../../runtime/exec/backends.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
-import type { OptimizerInfo } from '../../compiler/check/model.ts';
+import type { GradientOptimizerInfo as OptimizerInfo } from '../../compiler/check/model.ts';
 import { applyUpdate, createState } from '../../runtime/train/optimizer.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { distribution, drawSamples } from '../../runtime/train/samplers.ts';
