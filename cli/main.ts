@@ -11,6 +11,7 @@ import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, U
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
 import { explain } from './commands/explain.ts';
+import { exportCommand } from './commands/export.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
 import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
@@ -20,7 +21,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, exportCommand];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);
