@@ -96,7 +96,7 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
       `  train: python3 ${join(out, 'train.py')}   ·   DDP: python3 -m torch.distributed.run --nproc_per_node 2 ${join(out, 'train.py')}\n`,
   );
   if (!opts.check) return 0;
-  const rows = checkTorch(rt, out, compiled, ds, pkg);
+  const { rows } = checkTorch(rt, out, compiled, ds, pkg);
   const width = Math.max(...rows.map((x) => x.what.length));
   for (const x of rows) process.stdout.write(`  ${x.what.padEnd(width)}  recc ${x.recc.toExponential(12).padStart(20)}  torch ${x.torch.toExponential(12).padStart(20)}  rel ${x.rel.toExponential(2)}\n`);
   const bad = rows.filter((x) => !(x.rel <= CHECK_TOLERANCE));
@@ -105,7 +105,7 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
 }
 
 /** Runs the package's float64 check and compares it with recc's reference interpreter. */
-export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage): CheckRow[] {
+export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage): { rows: CheckRow[]; shapes: number[][] } {
   const python = findTorchPython();
   if (!python) throw new UserError('--check needs Python 3 with torch and numpy (Debian: apt-get install python3-torch python3-numpy; or set RECC_PYTHON)');
   const envDir = join(out, 'check');
@@ -116,7 +116,7 @@ export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dat
   } catch {
     throw new UserError(`the exported package's check failed to run (${python} ${basename(out)}/train.py --check)`);
   }
-  const got = JSON.parse(readFileSync(result, 'utf8')) as { terms: number[]; grads: Record<string, number[]> };
+  const got = JSON.parse(readFileSync(result, 'utf8')) as { terms: number[]; grads: Record<string, number[]>; shapes: number[][] };
   const rows: CheckRow[] = compiled.terms.map((t, j) => {
     const a = ref.terms[j]!;
     const b = got.terms[j]!;
@@ -132,7 +132,7 @@ export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dat
       scale = Math.max(scale, Math.abs(a[j]!));
     }
     // normwise: max |Δ| over the largest entry (an all-zero gradient must come back all zero)
-    rows.push({ what: `∂/∂${p.name}`, recc: scale, torch: Math.max(...b.map(Math.abs), 0), rel: scale > 0 ? diff / scale : diff });
+    rows.push({ what: `∂/∂${p.name}`, recc: scale, torch: b.reduce((m, x) => Math.max(m, Math.abs(x)), 0), rel: scale > 0 ? diff / scale : diff });
   }
-  return rows;
+  return { rows, shapes: got.shapes };
 }

@@ -593,11 +593,29 @@ def main(pkg, argv):
     ap.add_argument("--no-eval", action="store_true", help="skip evaluation")
     ap.add_argument("--check", metavar="ENV_DIR", help="evaluate terms and gradients in float64 at the env recc wrote")
     ap.add_argument("--out", help="with --check: the JSON file to write")
+    ap.add_argument("--nproc", type=int, default=1, help="start N local processes with torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, ...): for launchers where torchrun is unavailable or broken (Debian's 1.13 under Python 3.11)")
+    ap.add_argument("--port", type=int, default=29500, help="with --nproc: the rendezvous port on 127.0.0.1")
     args = ap.parse_args(argv)
     if args.check:
         check(pkg, args.check, args.out)
         return
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        launch(argv, args.nproc, args.port)
+        return
     train(pkg, args)
+
+
+def launch(argv, n, port):
+    """Runs this entry point in n processes with the environment torchrun gives its workers."""
+    import subprocess
+
+    procs = []
+    for r in range(n):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n))
+        procs.append(subprocess.Popen([sys.executable, sys.argv[0]] + list(argv), env=env))
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise SystemExit("a worker failed (exit codes %s)" % codes)
 
 
 def train(pkg, args):
