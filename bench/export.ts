@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pythonRuntimeFiles, torchPackage } from '../compiler/codegen/torch/package.ts';
 import { compileForData } from '../cli/commands/common.ts';
-import { findTorchPython } from '../cli/lib/export-torch.ts';
+import { findTorchPython } from '../cli/commands/export-torch.ts';
 import { loadRuntime } from '../cli/lib/runtime.ts';
 import { generateRatings, ML1M_SPEC, SMALL_SPEC, toUData } from '../runtime/data/synthetic.ts';
 import { option } from './common.ts';

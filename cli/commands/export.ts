@@ -1,15 +1,15 @@
 // `recc export MODEL_OR_RUN --target torch -o DIR [--check]`: the command line only; the export
-// itself is cli/lib/export-torch.ts (the PyTorch package: compiler/codegen/torch/, its data:
+// itself is cli/commands/export-torch.ts (the PyTorch package: compiler/codegen/torch/, its data:
 // runtime/export/torch.ts).
 import { existsSync } from 'node:fs';
 import { command, UsageError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
-import { exportTorch } from '../lib/export-torch.ts';
+import { exportTorch } from './export-torch.ts';
 import { ALLOW_DENSE_FLAG, SET_FLAG } from './common.ts';
 
 export const exportCommand = command({
   name: 'export',
-  summary: 'write a compiled model (or a run\'s trained params) as a PyTorch package with a torch.distributed trainer',
+  summary: 'write a model (or a run) as a PyTorch package with a torch.distributed trainer',
   description:
     'The package (model.py, recc_torch.py, train.py, spec.json, data/) holds every term as the contraction\n' +
     'recc chose, the model\'s data as recc loaded and split it, its samplers, optimizer and metrics.\n' +

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pythonRuntimeFiles, torchPackage } from '../../compiler/codegen/torch/package.ts';
 import { compileForData } from '../../cli/commands/common.ts';
-import { checkTorch, CHECK_TOLERANCE, findTorchPython } from '../../cli/lib/export-torch.ts';
+import { checkTorch, CHECK_TOLERANCE, findTorchPython } from '../../cli/commands/export-torch.ts';
 import { loadRuntime, type Runtime } from '../../cli/lib/runtime.ts';
 
 const python = findTorchPython();

@@ -8,9 +8,9 @@ import { pythonRuntimeFiles, torchPackage, type TorchPackage } from '../../compi
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Dataset } from '../../runtime/data/dataset.ts';
 import { f32, writeNpy } from '../../runtime/output/npy.ts';
-import { UserError } from './args.ts';
-import type { Runtime } from './runtime.ts';
-import { compileForData, makeFolder } from '../commands/common.ts';
+import { UserError } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
+import { compileForData, makeFolder } from './common.ts';
 
 export interface ExportOptions {
   readonly out: string | undefined;
