@@ -13,10 +13,11 @@ export interface Runtime {
   readonly servingFiles: typeof import('../../runtime/output/serving-files.ts');
   readonly train: typeof import('../../runtime/train/train.ts');
   readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
+  readonly torchExport: typeof import('../../runtime/export/torch.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
     import('../../runtime/exec/backends.ts'),
     import('../../runtime/exec/env.ts'),
@@ -28,8 +29,9 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/output/serving-files.ts'),
     import('../../runtime/train/train.ts'),
     import('../../runtime/train/step-sizes.ts'),
+    import('../../runtime/export/torch.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport };
 }
 
 /** A data, evaluation, artifact, run folder (.npy) or recommendation problem: the user's to fix, shown without a stack. */
@@ -40,6 +42,7 @@ export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
     err instanceof rt.artifact.ArtifactError ||
     err instanceof rt.serve.RecommendError ||
     err instanceof rt.runFolder.RunFolderError ||
-    err instanceof rt.runFolder.NpyError
+    err instanceof rt.runFolder.NpyError ||
+    err instanceof rt.torchExport.ExportError
   );
 }
