@@ -12,10 +12,11 @@ export interface Runtime {
   readonly serve: typeof import('../../runtime/serve/serve.ts');
   readonly train: typeof import('../../runtime/train/train.ts');
   readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
+  readonly checkpoint: typeof import('../../runtime/train/checkpoint.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes, checkpoint] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
     import('../../runtime/exec/backends.ts'),
     import('../../runtime/exec/env.ts'),
@@ -26,11 +27,19 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/serve/serve.ts'),
     import('../../runtime/train/train.ts'),
     import('../../runtime/train/step-sizes.ts'),
+    import('../../runtime/train/checkpoint.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, train, stepSizes, checkpoint };
 }
 
-/** A data, evaluation, artifact or recommendation problem: the user's to fix, shown without a stack. */
+/** A data, evaluation, artifact, recommendation, run-folder or checkpoint problem: the user's to fix, shown without a stack. */
 export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
-  return err instanceof rt.data.DataError || err instanceof rt.evaluate.EvalError || err instanceof rt.artifact.ArtifactError || err instanceof rt.serve.RecommendError;
+  return (
+    err instanceof rt.data.DataError ||
+    err instanceof rt.evaluate.EvalError ||
+    err instanceof rt.artifact.ArtifactError ||
+    err instanceof rt.serve.RecommendError ||
+    err instanceof rt.runFolder.RunFolderError ||
+    err instanceof rt.checkpoint.CheckpointError
+  );
 }
