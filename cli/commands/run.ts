@@ -374,6 +374,8 @@ function settleFolder(rt: Runtime, out: string, partial: string, identity: Check
 function writeFailure(rt: Runtime, err: unknown, path: string, out: string, partial: string, savedStep: number | undefined): Error {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return err as Error;
+  // the file being written, named as it will be (not its temp name); else the one the caller knows
+  if (typeof e.path === 'string') path = e.path.replace(/\.tmp-\d+$/, '').replace(/\/\.([^/]+)$/, '/$1');
   const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : e.code === 'EROFS' ? 'read-only file system' : e.message;
   const kept =
     savedStep === undefined

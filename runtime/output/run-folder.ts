@@ -179,7 +179,7 @@ export function readRunJson(dir: string): (Record<string, unknown> & { readonly 
 /**
  * Makes the partial folder the run folder: `partial` is renamed onto `out` (which must be absent or
  * an empty folder), in one step, and the rename is made durable; the checkpoint, needed no longer,
- * is then removed.
+ * is then removed (a kill between the two leaves it in the finished folder: the same run's final state).
  */
 export function finishRunFolder(partial: string, out: string): void {
   if (existsSync(out)) rmdirSync(out); // an empty folder (a non-empty one was refused or cleared)

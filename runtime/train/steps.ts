@@ -121,7 +121,7 @@ export class Steps {
     return {
       batcher: this.batcher?.state() ?? null,
       userBatcher: this.userBatcher?.state() ?? null,
-      samples: this.opts.samples?.rng.state() ?? null,
+      samples: this.samples?.state() ?? null,
       rowCapacity: Object.fromEntries(this.rowCapacity),
     };
   }
