@@ -5,9 +5,8 @@
 // Start-up matters (`recc check` in an editor, `recc --help`): only the compiler is imported
 // statically; the runtime (gpu.js, data loading, training, artifacts) is imported by `main` for the
 // command lines that need it.
-import { readFileSync } from 'node:fs';
 import { suggest } from '../compiler/diagnostics/diagnostics.ts';
-import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './lib/args.ts';
+import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type CommandContext, type Flag } from './lib/args.ts';
 import { annIndex } from './commands/ann-index.ts';
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
@@ -19,6 +18,7 @@ import { serve } from './commands/serve.ts';
 import { similar } from './commands/similar.ts';
 import { isRuntimeUserError, loadRuntime, type Runtime } from './lib/runtime.ts';
 import { SizeLimitError } from '../compiler/ir/limits.ts';
+import { reccVersion } from './lib/version.ts';
 
 export { loadRuntime, type Runtime } from './lib/runtime.ts';
 
@@ -51,7 +51,7 @@ function parse(argv: readonly string[]): Invocation {
   }
   if (first === '--version') {
     if (rest.length) throw new UsageError(`unexpected argument \`${rest[0]}\` after --version`);
-    return text(`recc ${version()}\n`);
+    return text(`recc ${reccVersion()}\n`);
   }
   if (first.startsWith('-')) {
     const near = first.startsWith('--') ? suggest(first.slice(2), TOP_LEVEL_FLAGS.map((f) => f.slice(2)), 1)[0] : undefined;
@@ -63,16 +63,10 @@ function parse(argv: readonly string[]): Invocation {
   return { kind: 'command', command, args };
 }
 
-/** package.json's version, read when asked (not at start-up). */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  if (typeof pkg.version !== 'string') throw new Error('package.json has no version');
-  return pkg.version;
-}
-
 /**
- * `recc ...argv`: imports the runtime if the command line needs it, then runs it (`runCommand`).
- * Resolves to the exit code; never rejects.
+ * `recc ...argv`: imports the runtime if the command line needs it, then runs it as the executable
+ * does: a command may install signal handlers and answer asynchronously (`recc run` stops cleanly on
+ * Ctrl-C). Resolves to the exit code; never rejects.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   let runtime: Runtime | undefined;
@@ -83,7 +77,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return internalError(err);
     }
   }
-  return runCommand(argv, runtime);
+  const code = dispatch(argv, runtime, { signals: true });
+  return typeof code === 'number' ? code : code.catch((err: unknown) => exitCode(err, runtime));
 }
 
 function needsRuntime(argv: readonly string[]): boolean {
@@ -101,6 +96,13 @@ function needsRuntime(argv: readonly string[]): boolean {
  * `loadRuntime`).
  */
 export function runCommand(argv: readonly string[], runtime?: Runtime): number {
+  const code = dispatch(argv, runtime, { signals: false });
+  if (typeof code !== 'number') return internalError(new Error('a command answered asynchronously to an in-process call'));
+  return code;
+}
+
+/** Parses and runs a command line; errors become their exit codes (also those a Promise rejects with). */
+function dispatch(argv: readonly string[], runtime: Runtime | undefined, context: CommandContext): number | Promise<number> {
   const rt = (): Runtime => {
     if (!runtime) throw new Error('the runtime modules are not loaded (call main, or pass loadRuntime() to runCommand)');
     return runtime;
@@ -111,24 +113,31 @@ export function runCommand(argv: readonly string[], runtime?: Runtime): number {
       process.stdout.write(inv.text);
       return inv.code;
     }
+    const ofCommand = (err: unknown): unknown => (err instanceof UsageError ? err.of(inv.command.name) : err);
     try {
-      return inv.command.run(inv.args, rt);
+      const code = inv.command.run(inv.args, rt, context);
+      return typeof code === 'number' ? code : code.catch((err: unknown) => exitCode(ofCommand(err), runtime));
     } catch (err) {
-      throw err instanceof UsageError ? err.of(inv.command.name) : err;
+      throw ofCommand(err);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
-      const usage = c ? `${usageLine(c)}\n(recc help ${c.name} lists every option)` : 'usage: recc COMMAND [options]\n(recc help lists the commands)';
-      process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
-      return 2;
-    }
-    if (err instanceof UserError || err instanceof SizeLimitError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return 1;
-    }
-    return internalError(err);
+    return exitCode(err, runtime);
   }
+}
+
+/** Reports an error as the command line's outcome: 2 usage, 1 the user's input, 70 a bug. */
+function exitCode(err: unknown, runtime: Runtime | undefined): number {
+  if (err instanceof UsageError) {
+    const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
+    const usage = c ? `${usageLine(c)}\n(recc help ${c.name} lists every option)` : 'usage: recc COMMAND [options]\n(recc help lists the commands)';
+    process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (err instanceof UserError || err instanceof SizeLimitError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 1;
+  }
+  return internalError(err);
 }
 
 /** A failed file-system call (ENOTDIR, EACCES, ENOSPC …): the machine's state, not a bug; Node's message names the path. */

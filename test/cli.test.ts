@@ -388,7 +388,7 @@ describe('(j) a strict command line: every flag is known, every value checked, e
     const r = recc('run', BIASED, '--dta', 'x', '--out', out);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain('unknown option --dta (did you mean --data?)');
-    expect(r.stderr).toContain('usage: recc run FILE|DIR [options]');
+    expect(r.stderr).toContain('usage: recc run [FILE|DIR] [options]');
     expect(r.stdout).toBe('');
     expect(existsSync(out)).toBe(false);
     // no near name: no suggestion; a short flag is checked too

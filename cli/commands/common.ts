@@ -51,6 +51,8 @@ export interface CompiledForData {
   readonly ds: Dataset;
   /** every space's size on the training data (what the cost model planned for) */
   readonly sizes: ReadonlyMap<string, number>;
+  /** every source file read: the model and its imports (a checkpoint's model hash is over these) */
+  readonly sources: ReadonlyMap<string, SourceFile>;
 }
 
 /**
@@ -78,15 +80,16 @@ export function compileForData(rt: Runtime, modelPath: string, opts: Omit<Compil
   printDiagnostics({ diagnostics: [...checked.diagnostics, ...sized.diagnostics], sources: checked.sources });
   if (hasErrors(sized.diagnostics) || !sized.compiled) return undefined;
   const sizes = sizesFor(sized.compiled, ds, ds.train, ds.train);
-  return { compiled: sized.compiled, ds, sizes };
+  return { compiled: sized.compiled, ds, sizes, sources: checked.sources };
 }
 
 /**
  * Creates folder `path` (and its missing parents) for `flag`, one level at a time: Node 20's
  * `mkdirSync(p, { recursive: true })` never returns for a path under /proc, and a folder that cannot
- * be made is the user's error, reported before any training starts.
+ * be made is the user's error, reported before any training starts. `shown` is the path the flag
+ * gave, when `path` is made on its behalf (a run folder's parent).
  */
-export function makeFolder(path: string, flag: string): void {
+export function makeFolder(path: string, flag: string, shown = path): void {
   const missing: string[] = [];
   let p = resolve(path);
   while (!existsSync(p)) {
@@ -95,12 +98,12 @@ export function makeFolder(path: string, flag: string): void {
     if (up === p) break;
     p = up;
   }
-  if (existsSync(p) && !statSync(p).isDirectory()) throw new UserError(`${flag} ${path}: ${p} is a file, not a folder`);
+  if (existsSync(p) && !statSync(p).isDirectory()) throw new UserError(`${flag} ${shown}: ${p} is a file, not a folder`);
   for (const dir of missing.reverse()) {
     try {
       mkdirSync(dir);
     } catch (err) {
-      throw new UserError(`${flag} ${path}: cannot create the folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new UserError(`${flag} ${shown}: cannot create the folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   }
 }

@@ -74,6 +74,8 @@ export interface Operand {
   readonly meaning: string;
   /** `FILE...`: one or more */
   readonly repeat?: boolean;
+  /** may be left out (the usage shows `[NAME]`; the command checks when it needs it) */
+  readonly optional?: boolean;
 }
 
 export interface Parsed<Fs extends readonly Flag[]> {
@@ -102,7 +104,17 @@ export interface CommandSpec<Fs extends readonly Flag[] = readonly Flag[]> {
 export interface Command<Fs extends readonly Flag[] = readonly Flag[], R = unknown> extends CommandSpec<Fs> {
   /** whether this command line needs the runtime modules (gpu.js, data loading) */
   needsRuntime(args: Parsed<Fs>): boolean;
-  run(args: Parsed<Fs>, runtime: () => R): number;
+  /** the exit code; a Promise of it only where `context.signals` is set (the real executable) */
+  run(args: Parsed<Fs>, runtime: () => R, context?: CommandContext): number | Promise<number>;
+}
+
+/** How a command is being run. */
+export interface CommandContext {
+  /**
+   * the command runs in recc's own process (bin/recc.js): it may install signal handlers and answer
+   * with a Promise, so that a long job can yield to the event loop and stop cleanly on Ctrl-C
+   */
+  readonly signals: boolean;
 }
 
 /** Declares a command; the `const` parameter keeps the flag table's literal types, so `Values` is exact. */
@@ -215,7 +227,8 @@ function parseTokens<Fs extends readonly Flag[]>(c: CommandSpec<Fs>, argv: reado
 
 function checkOperands(c: CommandSpec, operands: readonly string[]): void {
   const repeat = c.operands.at(-1)?.repeat === true;
-  if (operands.length < c.operands.length) {
+  const required = c.operands.filter((o) => !o.optional).length;
+  if (operands.length < required) {
     const missing = c.operands[operands.length]!;
     throw new UsageError(`recc ${c.name} needs ${missing.name}${missing.repeat ? '...' : ''} (${missing.meaning})`);
   }
@@ -264,7 +277,7 @@ function flagDefault(f: Flag): string {
 /** `usage: recc run FILE|DIR [options]` */
 export function usageLine(c: CommandSpec): string {
   const required = c.flags.filter((f) => f.kind === 'string' && f.required).map((f) => `${f.short ? `-${f.short}` : `--${f.name}`} ${flagArg(f)}`);
-  const ops = c.operands.map((o) => `${o.name}${o.repeat ? '...' : ''}`);
+  const ops = c.operands.map((o) => (o.optional ? `[${o.name}${o.repeat ? '...' : ''}]` : `${o.name}${o.repeat ? '...' : ''}`));
   return `usage: recc ${[c.name, ...ops, ...required].join(' ')} [options]`;
 }
 

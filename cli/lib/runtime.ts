@@ -14,10 +14,11 @@ export interface Runtime {
   readonly train: typeof import('../../runtime/train/train.ts');
   readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
   readonly torchExport: typeof import('../../runtime/export/torch.ts');
+  readonly checkpoint: typeof import('../../runtime/train/checkpoint.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
     import('../../runtime/exec/backends.ts'),
     import('../../runtime/exec/env.ts'),
@@ -30,11 +31,12 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/train/train.ts'),
     import('../../runtime/train/step-sizes.ts'),
     import('../../runtime/export/torch.ts'),
+    import('../../runtime/train/checkpoint.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint };
 }
 
-/** A data, evaluation, artifact, run folder (.npy) or recommendation problem: the user's to fix, shown without a stack. */
+/** A data, evaluation, artifact, run folder (.npy), recommendation, export or checkpoint problem: the user's to fix, shown without a stack. */
 export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
   return (
     err instanceof rt.data.DataError ||
@@ -43,6 +45,7 @@ export function isRuntimeUserError(rt: Runtime, err: unknown): err is Error {
     err instanceof rt.serve.RecommendError ||
     err instanceof rt.runFolder.RunFolderError ||
     err instanceof rt.runFolder.NpyError ||
-    err instanceof rt.torchExport.ExportError
+    err instanceof rt.torchExport.ExportError ||
+    err instanceof rt.checkpoint.CheckpointError
   );
 }

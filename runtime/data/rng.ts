@@ -3,6 +3,8 @@
 // Takes: a seed (any finite number; its low 53 integer bits matter). Gives: uniform [0,1) doubles
 // with 53 random bits, unbiased integers, normals (Box–Muller), shuffles, and independent streams
 // via fork(stream), which depends only on (seed, stream), never on how many numbers were drawn.
+// A generator's whole state is plain data (`state()`, `Rng.fromState`), so a checkpoint can resume
+// a stream exactly where it stopped.
 
 /** splitmix32 step: returns [next state, output]; a bijective avalanche mix of the state. */
 function splitmix32(state: number): [number, number] {
@@ -21,6 +23,15 @@ function seedWords(seed: number): [number, number] {
   const lo = t % 0x100000000 >>> 0;
   const hi = (Math.floor(t / 0x100000000) >>> 0) ^ (seed < 0 ? 0x80000000 : 0);
   return [lo, hi];
+}
+
+/** Everything a generator is, as JSON-safe data: its origin and the four xoshiro words (+ a kept normal). */
+export interface RngState {
+  readonly seed: number;
+  readonly stream: number;
+  readonly words: readonly [number, number, number, number];
+  /** the second Box–Muller variate not yet returned, or null */
+  readonly spare: number | null;
 }
 
 const TWO_POW_32 = 0x100000000;
@@ -50,6 +61,30 @@ export class Rng {
     [st, this.s2] = splitmix32(st);
     [st, this.s3] = splitmix32(st);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // all-zero state is a fixed point
+  }
+
+  /** This generator's state now: `Rng.fromState(r.state())` draws exactly what `r` would draw next. */
+  state(): RngState {
+    return { seed: this.seed, stream: this.streamId, words: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spare: this.spare ?? null };
+  }
+
+  /** A generator in a saved state; throws RangeError for data that is not one. */
+  static fromState(st: RngState): Rng {
+    const words = st?.words;
+    const ok =
+      Array.isArray(words) &&
+      words.length === 4 &&
+      words.every((w) => Number.isInteger(w) && w >= 0 && w < TWO_POW_32) &&
+      words.some((w) => w !== 0) &&
+      Number.isInteger(st.stream) &&
+      st.stream >= 0 &&
+      st.stream < TWO_POW_32 &&
+      (st.spare === null || Number.isFinite(st.spare));
+    if (!ok || !Number.isFinite(st.seed)) throw new RangeError('not an rng state');
+    const r = new Rng(st.seed, st.stream);
+    [r.s0, r.s1, r.s2, r.s3] = words.map((w) => w | 0) as [number, number, number, number];
+    r.spare = st.spare ?? undefined;
+    return r;
   }
 
   /** Next raw 32-bit unsigned integer: xoshiro128** result = rotl(s1·5, 7)·9. */

@@ -5,9 +5,17 @@
 //   params/*.npy   learned params, float32 row-major, plus params/manifest.json (axes per param)
 //   ids/*.json     external id of each dense index, per domain (row r of U is user ids/user.json[r])
 //   report.md      a human summary with the loss curve
+//   run.json       how it was run (model, --set, data, mode, length) and who it is (CheckpointIdentity)
 // readParams maps a saved run's rows onto another dataset's ids, for warm starts (--init).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+//
+// A run folder is always wholly one run. A run writes into its sibling `OUT.partial/` (with its
+// checkpoint, runtime/train/checkpoint.ts) and renames it onto `OUT` once everything is written;
+// killed, it leaves `OUT` as it was and `OUT.partial/` to resume from. The lock file `OUT.lock`
+// (created exclusively, holding the writer's pid and start time) keeps two runs from one folder.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { syncFolder } from '../train/checkpoint.ts';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { EarlyStopInfo } from '../../compiler/check/model.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -22,6 +30,169 @@ import type { StepLog, TrainResult } from '../train/train.ts';
 /** Writes `text` to `path` atomically; a failure (a full disk) names the path (write.ts). */
 export function writeAtomic(path: string, text: string): void {
   writeFileAtomic(path, text);
+}
+
+/**
+ * A run folder that cannot be used as asked (not empty, locked, half written) or read back (--init,
+ * recommend: missing or malformed files, params of another shape): the user's to settle (exit 1).
+ */
+export class RunFolderError extends Error {
+  override readonly name = 'RunFolderError';
+}
+
+/** The folder a run of `out` works in until it is complete. */
+export const partialFolder = (out: string): string => `${out.replace(/\/+$/, '')}.partial`;
+/** The lock file of `out` (beside it, so it guards both `out` and its partial folder). */
+export const lockFile = (out: string): string => `${out.replace(/\/+$/, '')}.lock`;
+/** The checkpoint inside a partial folder. */
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+
+/**
+ * A fresh default run folder: `runs/YYYYMMDD-HHMMSS-MODEL` (UTC), sorted by time, with `-2`, `-3`, …
+ * appended when a folder (or a partial one) of that name exists.
+ */
+export function defaultRunFolder(model: string, now = new Date(), parent = 'runs'): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const base = join(parent, `${stamp}-${model}`);
+  for (let k = 1; ; k++) {
+    const name = k === 1 ? base : `${base}-${k}`;
+    if (!existsSync(name) && !existsSync(partialFolder(name)) && !existsSync(lockFile(name))) return name;
+  }
+}
+
+/** The holder of a lock, as its file says. */
+export interface LockHolder {
+  readonly pid: number;
+  readonly started: string;
+  readonly host: string;
+}
+
+export interface RunLock {
+  readonly path: string;
+  /** set when the lock of a run that ended without releasing it was taken over: say so */
+  readonly tookOver?: LockHolder;
+  /** removes the lock file (if it is still this one's); idempotent */
+  release(): void;
+}
+
+function parseLock(text: string): LockHolder | undefined {
+  try {
+    const j = JSON.parse(text) as Partial<LockHolder>;
+    return Number.isSafeInteger(j.pid) && typeof j.started === 'string' && typeof j.host === 'string' ? (j as LockHolder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the lock of run folder `out` (its parent must exist): an exclusive create of `OUT.lock`. A lock
+ * held by a live process is refused (RunFolderError, naming it); one left by a process that is gone
+ * (a kill, a crash) is taken over, and `tookOver` says whose it was.
+ */
+export function lockRunFolder(out: string): RunLock {
+  const path = lockFile(out);
+  const text = JSON.stringify({ pid: process.pid, started: new Date().toISOString(), host: hostname() }) + '\n';
+  let tookOver: LockHolder | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+      let released = false;
+      return {
+        path,
+        ...(tookOver ? { tookOver } : {}),
+        release: () => {
+          if (released) return;
+          released = true;
+          try {
+            if (readFileSync(path, 'utf8') === text) rmSync(path, { force: true });
+          } catch {
+            // already gone
+          }
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunFolderError(`cannot create the lock file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    let held: string;
+    try {
+      held = readFileSync(path, 'utf8');
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    const holder = parseLock(held);
+    // an unreadable lock is one whose writer died between creating and writing it
+    if (holder && (holder.host !== hostname() || alive(holder.pid)))
+      throw new RunFolderError(
+        `${out} is being written by another recc run (pid ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''}, started ${holder.started}); ` +
+          `wait for it to finish or stop it${holder.host !== hostname() ? `, or delete ${path} if that run is gone` : ''}`,
+      );
+    // stale: move it aside (atomic), and take it over only if it is still the lock judged stale
+    const aside = `${path}.stale-${process.pid}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue;
+    }
+    const moved = readFileSync(aside, 'utf8');
+    if (moved !== held) {
+      if (!existsSync(path)) renameSync(aside, path);
+      throw new RunFolderError(`${out} was locked by another recc run just now (its lock is ${path}); wait for it to finish`);
+    }
+    rmSync(aside, { force: true });
+    tookOver = holder ?? { pid: 0, started: 'unknown', host: hostname() };
+  }
+  throw new RunFolderError(`cannot take the lock ${path}: other recc runs keep taking it`);
+}
+
+/** What is at a run folder's path now. */
+export type FolderContents = { readonly kind: 'absent' | 'empty' | 'file' } | { readonly kind: 'run'; readonly model: string } | { readonly kind: 'other'; readonly entries: number };
+
+export function folderContents(path: string): FolderContents {
+  if (!existsSync(path)) return { kind: 'absent' };
+  if (!statSync(path).isDirectory()) return { kind: 'file' };
+  const entries = readdirSync(path);
+  if (entries.length === 0) return { kind: 'empty' };
+  const run = readRunJson(path);
+  return run ? { kind: 'run', model: run.modelName } : { kind: 'other', entries: entries.length };
+}
+
+/** run.json of a run (or partial) folder, when it has a readable one. */
+export function readRunJson(dir: string): (Record<string, unknown> & { readonly modelName: string }) | undefined {
+  try {
+    const j = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    const identity = j.identity as { model?: unknown } | undefined;
+    const modelName = typeof identity?.model === 'string' ? identity.model : typeof j.model === 'string' ? basename(j.model, '.recmodel') : '?';
+    return { ...j, modelName };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes the partial folder the run folder: `partial` is renamed onto `out` (which must be absent or
+ * an empty folder), in one step, and the rename is made durable; the checkpoint, needed no longer,
+ * is then removed (a kill between the two leaves it in the finished folder: the same run's final state).
+ */
+export function finishRunFolder(partial: string, out: string): void {
+  if (existsSync(out)) rmdirSync(out); // an empty folder (a non-empty one was refused or cleared)
+  renameSync(partial, out);
+  syncFolder(dirname(out));
+  rmSync(join(out, CHECKPOINT_FILE), { force: true });
 }
 
 export interface ParamManifestEntry {
@@ -49,13 +220,6 @@ export function saveParams(dir: string, compiled: Compiled, ds: Dataset, params:
   ds.ids.save(join(dir, 'ids'));
 }
 
-/** A run folder that cannot be read back (--init, recommend): missing or malformed files, params of another shape. */
-export class RunFolderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunFolderError';
-  }
-}
 
 /** The JSON in `path`, or a RunFolderError naming the file. */
 function readJson(path: string, what: string): unknown {

@@ -7,11 +7,11 @@ import type { Compiled } from '../../compiler/compile.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { Rng } from '../data/rng.ts';
+import { Rng, type RngState } from '../data/rng.ts';
 import { entriesOf, selectEntries } from '../data/sparse.ts';
 import { sizesFor } from '../exec/env.ts';
 import { drawSamples, type Distribution } from './samplers.ts';
-import { restrictRelations, UserBatcher } from './user-batch.ts';
+import { checkBatcherState, restrictRelations, UserBatcher, type BatcherState } from './user-batch.ts';
 import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
 
 /** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
@@ -19,12 +19,22 @@ export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
-  constructor(private readonly rel: Relation, private readonly size: number, private readonly rng: Rng) {
+  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng) {
     this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
     this.rng.shuffle(this.order);
   }
   get batchesPerEpoch(): number {
     return Math.max(1, Math.ceil(this.rel.size / this.size));
+  }
+  state(): BatcherState {
+    return { order: Int32Array.from(this.order), pos: this.pos, epoch: this.epoch, rng: this.rng.state() };
+  }
+  restore(st: BatcherState): void {
+    checkBatcherState(st, this.order.length);
+    this.order = Int32Array.from(st.order);
+    this.pos = st.pos;
+    this.epoch = st.epoch;
+    this.rng = Rng.fromState(st.rng);
   }
   /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
   next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
@@ -70,6 +80,15 @@ export interface StepsOptions {
   readonly samples?: { readonly dists: readonly Distribution[]; readonly rng: Rng };
 }
 
+/** Where a `Steps` is in its sequence: everything `next()` reads besides the data (checkpoints). */
+export interface StepsState {
+  readonly batcher: BatcherState | null;
+  readonly userBatcher: BatcherState | null;
+  readonly samples: RngState | null;
+  /** each row-sparse gradient's touched-rows capacity so far (it only grows, and picks the kernels) */
+  readonly rowCapacity: Readonly<Record<string, number>>;
+}
+
 export class Steps {
   private readonly full: ReadonlyMap<string, Relation>;
   private readonly batcher: Batcher | undefined;
@@ -77,6 +96,8 @@ export class Steps {
   /** row-sparse gradients run at the batch's touched rows (not under user batches, which slice the params themselves) */
   private readonly rowGrads: ReadonlySet<string>;
   private readonly rowCapacity = new Map<string, number>();
+  /** the stream samples are drawn from (`opts.samples.rng`, until a restore replaces it) */
+  private samples: Rng | undefined;
 
   constructor(private readonly compiled: Compiled, private readonly ds: Dataset, private readonly fullSizes: ReadonlyMap<string, number>, private readonly opts: StepsOptions = {}) {
     const cfg = compiled.model.train;
@@ -87,11 +108,36 @@ export class Steps {
       cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
         ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
         : undefined;
+    this.samples = opts.samples?.rng;
     this.rowGrads = new Set(opts.denseGradients || this.userBatcher ? [] : compiled.grads.filter((g) => g.rows).map((g) => g.param));
   }
 
   get stepsPerEpoch(): number {
     return this.batcher?.batchesPerEpoch ?? this.userBatcher?.batchesPerEpoch ?? 1;
+  }
+
+  /** The state to resume from: `restore(state())` on a fresh `Steps` of the same run continues this one. */
+  state(): StepsState {
+    return {
+      batcher: this.batcher?.state() ?? null,
+      userBatcher: this.userBatcher?.state() ?? null,
+      samples: this.samples?.state() ?? null,
+      rowCapacity: Object.fromEntries(this.rowCapacity),
+    };
+  }
+
+  /** Continues from a saved state; throws RangeError when it is not one of this run's. */
+  restore(st: StepsState): void {
+    if (!st || (st.batcher === null) !== (this.batcher === undefined) || (st.userBatcher === null) !== (this.userBatcher === undefined) || (st.samples === null) !== (this.opts.samples === undefined))
+      throw new RangeError('the saved data order does not fit this model\'s batches and samplers');
+    if (st.batcher) this.batcher!.restore(st.batcher);
+    if (st.userBatcher) this.userBatcher!.restore(st.userBatcher);
+    if (st.samples) this.samples = Rng.fromState(st.samples);
+    this.rowCapacity.clear();
+    for (const [name, c] of Object.entries(st.rowCapacity ?? {})) {
+      if (!this.rowGrads.has(name) || !Number.isInteger(c) || c < 0) throw new RangeError(`the saved touched-rows capacity of ${name} does not fit this model`);
+      this.rowCapacity.set(name, c);
+    }
   }
 
   /** The domain batched by `batch N users`, when the model has a user batch smaller than the domain. */
@@ -122,7 +168,7 @@ export class Steps {
     const samplers = compiled.module.samplers;
     if (this.opts.samples && samplers.length) {
       const drawn = new Map(relations);
-      drawSamples(samplers, this.opts.samples.dists, drawn, this.opts.samples.rng);
+      drawSamples(samplers, this.opts.samples.dists, drawn, this.samples!);
       relations = drawn;
       const b = sizesFor(compiled, ds, drawn, full);
       if (members) b.set(this.userBatcher!.domain, members.length);

@@ -4,6 +4,9 @@
 // with the last good params kept), and applies the optimizer. Same seed and backend ⇒ same numbers.
 // Evaluations go through held-out.ts: on the validation part when the split has one (with early
 // stopping and the best params restored at the end, then test once), else on test.
+// `training` is the same loop as a generator that yields after each step (the CLI yields to the
+// event loop there, so a signal can stop it); its whole state can be saved (`checkpoint`, written by
+// runtime/train/checkpoint.ts) and resumed (`resume`) with the same numbers as a run never stopped.
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { logqTableName } from '../../compiler/ir/spaces.ts';
@@ -11,12 +14,12 @@ import { evalMany, type Backend } from '../exec/backend.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { EvalResult } from '../eval/evaluate.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
-import { applyUpdate, createState, learningRate, type Gradient } from './optimizer.ts';
+import { applyUpdate, createState, learningRate, type Gradient, type OptimizerState } from './optimizer.ts';
 import { Rng } from '../data/rng.ts';
 import { distribution } from './samplers.ts';
 import { scatterRows, sliceParams } from './user-batch.ts';
-import { Steps } from './steps.ts';
-import type { EarlyStopping } from './early-stop.ts';
+import { Steps, type StepsState } from './steps.ts';
+import { EarlyStopping as EarlyStoppingTracker, type BestSoFar } from './early-stop.ts';
 import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { initParams, paramShape } from './init.ts';
 import { trainAls } from './als.ts';
@@ -40,7 +43,7 @@ export interface TrainOptions {
   readonly onStep?: (log: StepLog) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
-  readonly earlyStopping?: EarlyStopping;
+  readonly earlyStopping?: EarlyStoppingTracker;
   /** overrides the model's stopping rule */
   readonly steps?: number;
   /** overrides the model's stopping rule with this many passes over the training data (`steps` wins) */
@@ -50,6 +53,37 @@ export interface TrainOptions {
    * row-sparse (for comparisons: bench/bpr.ts measures both)
    */
   readonly denseGradients?: boolean;
+  /** continue a saved run (its params, optimizer, data order, streams, log and evaluations); `init` is then ignored */
+  readonly resume?: TrainState;
+  /** save the state every so many steps or seconds (whichever comes first), and when `stop` answers true */
+  readonly checkpoint?: CheckpointPolicy;
+  /** asked before each step: true ends the run there (after a checkpoint), with `TrainResult.stopped` set */
+  readonly stop?: () => boolean;
+}
+
+/**
+ * A run's whole state after `step` updates: what a resume needs to continue with the same numbers.
+ * The arrays are the live ones (a `save` must copy or write them before it returns).
+ */
+export interface TrainState {
+  readonly step: number;
+  readonly params: ReadonlyMap<string, Float32Array>;
+  readonly optimizer: OptimizerState;
+  readonly steps: StepsState;
+  readonly log: readonly StepLog[];
+  readonly evals: readonly EvalResult[];
+  /** the trainer's own state besides these (e.g. the best params so far): JSON, and float32 arrays by name */
+  readonly extra: { readonly json: Record<string, unknown>; readonly tensors: ReadonlyMap<string, Float32Array> };
+}
+
+export interface CheckpointPolicy {
+  /** every N steps (0 or absent: never by count) */
+  readonly everySteps?: number;
+  /** every N seconds of training (0 or absent: never by time) */
+  readonly everySeconds?: number;
+  /** also once training ends (before the final evaluation), so saving the run folder never loses it */
+  readonly atEnd?: boolean;
+  save(state: TrainState): void;
 }
 
 export interface TrainResult {
@@ -66,6 +100,8 @@ export interface TrainResult {
    */
   readonly diverged?: { readonly term: string; readonly step: number; readonly value: number };
   readonly seconds: number;
+  /** set when `stop` ended the run early: the step it stopped after (a checkpoint of it was saved) */
+  readonly stopped?: { readonly step: number };
 }
 
 /** Rows `rows` (each `width` elements) of a row-major array, in that order. */
@@ -76,6 +112,15 @@ function gatherRows(a: Float32Array | Float64Array, rows: Int32Array, width: num
 }
 
 export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): TrainResult {
+  const run = training(compiled, ds, opts);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** `train` as a generator: yields the number of steps done after each step, returns the result. */
+export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): Generator<number, TrainResult, void> {
   // alternating exact block updates (ALS) are their own loop
   if (compiled.model.train.optimizer.kind === 'als') return trainAls(compiled, ds, opts);
   const started = performance.now();
@@ -89,7 +134,7 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     if (!p || p.length !== saved.length) continue;
     for (let j = 0; j < p.length; j++) if (Number.isFinite(saved[j]!)) p[j] = saved[j]!;
   }
-  const state = createState(cfg.optimizer, params);
+  const state = opts.resume ? resumedOptimizer(opts.resume, params) : createState(cfg.optimizer, params);
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
   const samplers = compiled.module.samplers;
@@ -112,18 +157,42 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
   const evalEvery = every ? (every.unit === 'steps' ? every.count : every.count * stepsPerEpoch) : 0;
   const log: StepLog[] = [];
   const evals: EvalResult[] = [];
-  const heldOut = new HeldOut(compiled, ds, opts.backend, opts.earlyStopping);
+  // early stopping resumes from a checkpoint's extra section (its state and best params), else as given
+  const rule = compiled.model.evaluate.earlyStop;
+  const savedStop = opts.resume?.extra.json.earlyStop as BestSoFar | undefined;
+  const resumedStopping = rule && savedStop ? EarlyStoppingTracker.resume(rule, savedStop, opts.resume!.extra.tensors.size > 0 ? opts.resume!.extra.tensors : undefined) : undefined;
+  const heldOut = new HeldOut(compiled, ds, opts.backend, resumedStopping ?? opts.earlyStopping);
   /** evaluates after `step` updates; true when early stopping ends the run there */
   const evaluateNow = (step: number): boolean =>
     heldOut.evaluate(params, step, step / stepsPerEpoch, (r) => {
       evals.push(r);
       opts.onEval?.(r);
     });
-  let stopped = false;
+  let stoppedEarly = false;
+
+  // trainer state that other parts keep across a resume goes in `extra` (JSON, and float32 arrays)
+  const extra = (): TrainState['extra'] => {
+    const tracker = heldOut.stopping;
+    return { json: tracker ? { earlyStop: tracker.state } : {}, tensors: new Map(tracker?.bestParams ?? []) };
+  };
+  const snapshot = (done: number): TrainState => ({ step: done, params, optimizer: state, steps: steps.state(), log, evals, extra: extra() });
+  let step = 0;
+  if (opts.resume) {
+    resumeInto(opts.resume, params, steps);
+    log.push(...opts.resume.log);
+    evals.push(...opts.resume.evals);
+    step = opts.resume.step;
+  }
+  const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
 
   let diverged: TrainResult['diverged'];
-  let step = 0;
+  let stopped: TrainResult['stopped'];
   for (; step < totalSteps; step++) {
+    if (opts.stop?.()) {
+      checkpoints.save(step, snapshot);
+      stopped = { step };
+      break;
+    }
     const t0 = performance.now();
     const { relations, sizes, members, touched, atRows } = steps.next();
     const stepParams = members ? sliceParams(compiled, params, steps.userDomain!, members, fullSizes.get(steps.userDomain!)!) : params;
@@ -172,12 +241,65 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
     opts.onStep?.(done);
     // early stopping ends the run here, unless this was its last step anyway
     if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1) && step + 1 < totalSteps) {
-      stopped = true;
+      stoppedEarly = true;
       step++; // this step's update is applied: the run ends after it
       break;
     }
+    if (checkpoints.due(step + 1)) checkpoints.save(step + 1, snapshot);
+    yield step + 1;
   }
-  if (!diverged && !stopped && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
-  const report = heldOut.finish(params, step, stepsPerEpoch, { diverged: diverged !== undefined, stoppedEarly: stopped }, (r) => opts.onEval?.(r));
+  if (stopped) {
+    const paramsFrom = { step, epoch: step / stepsPerEpoch };
+    return { params, log, evals, stepsRun: step, heldOut: { evaluatedOn: heldOut.on, paramsFrom }, seconds: (performance.now() - started) / 1000, stopped };
+  }
+  if (!diverged && !stoppedEarly && opts.checkpoint?.atEnd) checkpoints.save(step, snapshot);
+  if (!diverged && !stoppedEarly && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
+  const report = heldOut.finish(params, step, stepsPerEpoch, { diverged: diverged !== undefined, stoppedEarly }, (r) => opts.onEval?.(r));
   return { params, log, evals, stepsRun: step, diverged, heldOut: report, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * When checkpoints are due: every N steps or seconds since the last one. A state is saved once per
+ * step count (a resumed run's starting step is saved already).
+ */
+function checkpointClock(policy: CheckpointPolicy | undefined, startStep: number, resumed: boolean) {
+  let lastStep = startStep;
+  let lastTime = performance.now();
+  let savedStep = resumed ? startStep : -1;
+  return {
+    due(done: number): boolean {
+      if (!policy) return false;
+      const bySteps = (policy.everySteps ?? 0) > 0 && done - lastStep >= policy.everySteps!;
+      const bySeconds = (policy.everySeconds ?? 0) > 0 && performance.now() - lastTime >= policy.everySeconds! * 1000;
+      return bySteps || bySeconds;
+    },
+    save(done: number, snapshot: (done: number) => TrainState): void {
+      if (!policy) return;
+      if (done !== savedStep) policy.save(snapshot(done));
+      savedStep = lastStep = done;
+      lastTime = performance.now();
+    },
+  };
+}
+
+/** The optimizer state of a checkpoint, checked against this run's params. */
+function resumedOptimizer(saved: TrainState, params: ReadonlyMap<string, Float32Array>): OptimizerState {
+  const slots = new Map<string, Float32Array[]>();
+  for (const [name, p] of params) {
+    const s = saved.optimizer.slots.get(name);
+    if (!s || s.some((x) => x.length !== p.length)) throw new RangeError(`the saved optimizer state has no moments for param ${name} at its size`);
+    slots.set(name, s.map((x) => Float32Array.from(x)));
+  }
+  return { slots, step: saved.optimizer.step };
+}
+
+/** Copies a checkpoint's params into this run's (same names and sizes) and restores the data order. */
+function resumeInto(saved: TrainState, params: Map<string, Float32Array>, steps: Steps): void {
+  for (const [name, p] of params) {
+    const s = saved.params.get(name);
+    if (!s || s.length !== p.length) throw new RangeError(`the saved params have no ${name} of ${p.length} elements`);
+    p.set(s);
+  }
+  for (const name of saved.params.keys()) if (!params.has(name)) throw new RangeError(`the saved params have a ${name} this model does not`);
+  steps.restore(saved.steps);
 }

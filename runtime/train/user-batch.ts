@@ -6,17 +6,50 @@
 // B × all items costs O(|B|d² + |I|d²) per step, not O(|B||I|d).
 import type { Compiled } from '../../compiler/compile.ts';
 import type { Relation } from '../data/load.ts';
-import type { Rng } from '../data/rng.ts';
+import { Rng, type RngState } from '../data/rng.ts';
+
+/** Where a batcher is in its data: the epoch's order, the next position, and its stream (checkpoints). */
+export interface BatcherState {
+  readonly order: Int32Array;
+  readonly pos: number;
+  readonly epoch: number;
+  readonly rng: RngState;
+}
+
+/** A saved order must be a permutation of the rows the batcher draws from, and its position inside it. */
+export function checkBatcherState(st: BatcherState, rows: number): void {
+  const seen = new Uint8Array(rows);
+  const ok =
+    st.order instanceof Int32Array &&
+    st.order.length === rows &&
+    Number.isInteger(st.pos) &&
+    st.pos >= 0 &&
+    st.pos <= rows &&
+    Number.isInteger(st.epoch) &&
+    st.epoch >= 0 &&
+    st.order.every((r) => r >= 0 && r < rows && !seen[r] && (seen[r] = 1) === 1);
+  if (!ok) throw new RangeError(`the saved batch order is not a permutation of ${rows} rows`);
+}
 
 export class UserBatcher {
   private order: Int32Array;
   private pos = 0;
-  constructor(readonly domain: string, private readonly members: number, private readonly size: number, private readonly rng: Rng) {
+  constructor(readonly domain: string, private readonly members: number, private readonly size: number, private rng: Rng) {
     this.order = Int32Array.from({ length: members }, (_, j) => j);
     this.rng.shuffle(this.order);
   }
   get batchesPerEpoch(): number {
     return Math.max(1, Math.ceil(this.members / this.size));
+  }
+  /** The order, position and stream, to resume from (`epoch` is not counted here: always 0). */
+  state(): BatcherState {
+    return { order: Int32Array.from(this.order), pos: this.pos, epoch: 0, rng: this.rng.state() };
+  }
+  restore(st: BatcherState): void {
+    checkBatcherState(st, this.members);
+    this.order = Int32Array.from(st.order);
+    this.pos = st.pos;
+    this.rng = Rng.fromState(st.rng);
   }
   /** The next batch's members (dense ids, sorted so batch rows keep the domain's order). */
   next(): Int32Array {
