@@ -10,6 +10,7 @@ import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './lib/args.ts';
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
+import { cv } from './commands/cv.ts';
 import { explain } from './commands/explain.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
@@ -20,7 +21,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, cv];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);
