@@ -11,7 +11,7 @@ import { MODES } from './run.ts';
 
 export const cv = command({
   name: 'cv',
-  summary: "k-fold cross-validation: train every fold of the model's `kfold k` split, report per fold and mean ± std",
+  summary: 'k-fold cross-validation: train every fold, report each fold and mean ± std, min, max',
   description:
     "The model's split must be `kfold k` (or --folds K replaces it) (its `fold` is ignored: every fold 0..k-1 is trained from the same seed).\n" +
     'Each fold reports the held-out fold\'s metrics of the params its run ends with; the table adds mean, std (population), min and max.\n' +
