@@ -11,6 +11,7 @@ import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, U
 import { check } from './commands/check.ts';
 import { compile } from './commands/compile.ts';
 import { cv } from './commands/cv.ts';
+import { sweep } from './commands/sweep.ts';
 import { explain } from './commands/explain.ts';
 import { recommend } from './commands/recommend.ts';
 import { run } from './commands/run.ts';
@@ -21,7 +22,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, cv];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, cv, sweep];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);
@@ -79,7 +80,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return internalError(err);
     }
   }
-  return runCommand(argv, runtime);
+  return runCommandAsync(argv, runtime);
 }
 
 function needsRuntime(argv: readonly string[]): boolean {
@@ -94,37 +95,53 @@ function needsRuntime(argv: readonly string[]): boolean {
 /**
  * Runs one command line synchronously and returns its exit code. `runtime` must be given when the
  * command needs it (`main` loads it; an in-process caller such as the tests may load it once with
- * `loadRuntime`).
+ * `loadRuntime`). A command that waits on child processes (`recc sweep`) needs `runCommandAsync`.
  */
 export function runCommand(argv: readonly string[], runtime?: Runtime): number {
+  const code = execute(argv, runtime);
+  if (typeof code !== 'number') throw new Error(`recc ${argv[0]} runs asynchronously: call runCommandAsync or main`);
+  return code;
+}
+
+/** Runs one command line, synchronous or not, and resolves to its exit code; never rejects. */
+export async function runCommandAsync(argv: readonly string[], runtime?: Runtime): Promise<number> {
+  return execute(argv, runtime);
+}
+
+function execute(argv: readonly string[], runtime: Runtime | undefined): number | Promise<number> {
   const rt = (): Runtime => {
     if (!runtime) throw new Error('the runtime modules are not loaded (call main, or pass loadRuntime() to runCommand)');
     return runtime;
   };
+  let name: string | undefined;
   try {
     const inv = parse(argv);
     if (inv.kind === 'text') {
       process.stdout.write(inv.text);
       return inv.code;
     }
-    try {
-      return inv.command.run(inv.args, rt);
-    } catch (err) {
-      throw err instanceof UsageError ? err.of(inv.command.name) : err;
-    }
+    name = inv.command.name;
+    const code = inv.command.run(inv.args, rt);
+    return typeof code === 'number' ? code : code.catch((err: unknown) => failed(err, name, runtime));
   } catch (err) {
-    if (err instanceof UsageError) {
-      const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
-      const usage = c ? `${usageLine(c)}\n(recc help ${c.name} lists every option)` : 'usage: recc COMMAND [options]\n(recc help lists the commands)';
-      process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
-      return 2;
-    }
-    if (err instanceof UserError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return 1;
-    }
-    return internalError(err);
+    return failed(err, name, runtime);
   }
+}
+
+/** The exit code of an error thrown by `command` (undefined: before a command was known), reported on stderr. */
+function failed(thrown: unknown, command: string | undefined, runtime: Runtime | undefined): number {
+  const err = thrown instanceof UsageError && command !== undefined ? thrown.of(command) : thrown;
+  if (err instanceof UsageError) {
+    const c = err.command === undefined ? undefined : COMMANDS.find((c) => c.name === err.command);
+    const usage = c ? `${usageLine(c)}\n(recc help ${c.name} lists every option)` : 'usage: recc COMMAND [options]\n(recc help lists the commands)';
+    process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (err instanceof UserError || isSystemError(err) || (runtime && isRuntimeUserError(runtime, err))) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 1;
+  }
+  return internalError(err);
 }
 
 /** A failed file-system call (ENOTDIR, EACCES, ENOSPC …): the machine's state, not a bug; Node's message names the path. */

@@ -76,25 +76,12 @@ export function crossValidate(rt: Runtime, path: string, opts: CvOptions): Cross
   let protocol = '';
   for (let fold = 0; fold < split.k; fold++) {
     opts.onFold?.(fold, split.k);
-    const m: Model = { ...model, split: { ...split, fold } };
-    const ds = rt.dataset.loadDataset(m, opts.data);
-    protocol = ds.protocol;
-    const sized = compileModel(m, { allowDense: opts.allowDense, sizes: (module) => rt.env.sizesFor({ model: m, module }, ds, ds.train, ds.train) });
-    if (!sized.compiled || hasErrors(sized.diagnostics)) {
-      printDiagnostics({ diagnostics: sized.diagnostics, sources: new Map() });
-      return undefined;
-    }
-    const compiled = sized.compiled;
-    const backend = rt.backends.createBackend(opts.mode, compiled.module.spaces);
-    try {
-      const r = rt.train.train(compiled, ds, { backend, steps: length.steps, epochs: length.epochs });
-      const test = rt.runFolder.finalTest(r);
-      const result: FoldResult = { fold, steps: r.stepsRun, seconds: r.seconds, metrics: test?.metrics ?? {}, diverged: r.diverged !== undefined };
-      folds.push(result);
-      opts.onFold?.(fold, split.k, result);
-    } finally {
-      backend.dispose();
-    }
+    const one = trainOne(rt, { ...model, split: { ...split, fold } }, length, opts);
+    if (!one) return undefined;
+    protocol = one.protocol;
+    const result: FoldResult = { fold, steps: one.steps, seconds: one.seconds, metrics: one.test, diverged: one.diverged };
+    folds.push(result);
+    opts.onFold?.(fold, split.k, result);
   }
   return { model: model.name, k: split.k, seed: split.seed, protocol: protocol.replace(/fold \d+/, 'fold f'), bindings: Object.fromEntries(opts.bindings), folds };
 }
@@ -104,4 +91,36 @@ function asKfold(split: Model['split'], k: number): Model['split'] {
   if (!split) return undefined;
   const seed = split.kind === 'files' ? 0 : split.seed;
   return { kind: 'kfold', relation: split.relation, k, fold: 0, seed, ...(split.validate ? { validate: split.validate } : {}) };
+}
+
+export interface OneRun {
+  readonly protocol: string;
+  readonly steps: number;
+  readonly seconds: number;
+  readonly diverged: boolean;
+  /** the test metrics of the params the run ends with */
+  readonly test: Readonly<Record<string, number>>;
+  /** with a validation part: its metrics for the params the run ends with (the best evaluation under
+   * early stopping, else the last); empty without one */
+  readonly validation: Readonly<Record<string, number>>;
+}
+
+/** Loads `m`'s data, compiles for its sizes and trains once; undefined when compiling fails (printed). */
+export function trainOne(rt: Runtime, m: Model, length: { readonly steps?: number; readonly epochs?: number }, opts: Pick<CvOptions, 'mode' | 'allowDense' | 'data'>): OneRun | undefined {
+  const ds = rt.dataset.loadDataset(m, opts.data);
+  const sized = compileModel(m, { allowDense: opts.allowDense, sizes: (module) => rt.env.sizesFor({ model: m, module }, ds, ds.train, ds.train) });
+  if (!sized.compiled || hasErrors(sized.diagnostics)) {
+    printDiagnostics({ diagnostics: sized.diagnostics, sources: new Map() });
+    return undefined;
+  }
+  const compiled = sized.compiled;
+  const backend = rt.backends.createBackend(opts.mode, compiled.module.spaces);
+  try {
+    const r = rt.train.train(compiled, ds, { backend, steps: length.steps, epochs: length.epochs });
+    const from = r.heldOut.paramsFrom.step;
+    const validation = r.evals.filter((e) => e.on === 'validation' && e.step === from).at(-1) ?? r.evals.filter((e) => e.on === 'validation').at(-1);
+    return { protocol: ds.protocol, steps: r.stepsRun, seconds: r.seconds, diverged: r.diverged !== undefined, test: rt.runFolder.finalTest(r)?.metrics ?? {}, validation: validation?.metrics ?? {} };
+  } finally {
+    backend.dispose();
+  }
 }
