@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type Flag } from './lib/args.ts';
 import { check } from './commands/check.ts';
+import { compare } from './commands/compare.ts';
 import { compile } from './commands/compile.ts';
 import { cv } from './commands/cv.ts';
 import { sweep } from './commands/sweep.ts';
@@ -22,7 +23,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, cv, sweep];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, cv, sweep, compare];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);
