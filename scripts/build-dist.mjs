@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Precompiles the CLI (cli/main.ts and everything it imports, the lazily imported runtime as separate
+// Precompiles the CLI (cli/main.ts and everything it imports; api.ts, the library API, as dist/api.js; the lazily imported runtime as separate
 // chunks) to plain JavaScript in dist/, so bin/recc.js starts without tsx's loader. `npm install` and
 // `npm ci` run it as `prepare`; `npm run build` runs it by hand. dist/ is only a cache: bin/recc.js
 // uses it while dist/manifest.json matches every source it was built from, and runs the TypeScript
@@ -44,7 +44,7 @@ try {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['cli/main.ts'],
+    entryPoints: ['cli/main.ts', 'api.ts'],
     outdir: tmp,
     bundle: true,
     splitting: true,
