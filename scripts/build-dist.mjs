@@ -44,7 +44,7 @@ try {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['cli/main.ts', 'api.ts'],
+    entryPoints: { main: 'cli/main.ts', api: 'api.ts' },
     outdir: tmp,
     bundle: true,
     splitting: true,
