@@ -3,14 +3,14 @@
 // is part of the split, not a const); each fold loads its data, compiles for that fold's sizes and
 // trains from the same seed. Each fold's metrics are the test metrics of the params it ends with (the
 // held-out fold; with `, validate F` the evaluations during training are on validation, as in `recc run`).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { checkSource, compileModel } from '../../compiler/compile.ts';
-import { hasErrors } from '../../compiler/diagnostics/diagnostics.ts';
+import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/diagnostics/diagnostics.ts';
+import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import type { Model } from '../../compiler/check/model.ts';
 import type { DataOptions } from '../../runtime/data/dataset.ts';
 import type { BackendMode } from '../../runtime/exec/backends.ts';
-import { modelFile, printDiagnostics } from '../commands/common.ts';
-import { UserError } from '../lib/args.ts';
+import { UsageError, UserError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { splitBindings, withTrainOverrides } from './overrides.ts';
 
@@ -43,6 +43,18 @@ export interface CvOptions {
   readonly folds?: number;
   /** called as each fold starts and ends (progress) */
   readonly onFold?: (fold: number, k: number, result?: FoldResult) => void;
+}
+
+/** Diagnostics on stderr, rendered with their source lines (as cli/commands/common.ts prints them). */
+function printDiagnostics(r: { readonly diagnostics: readonly Diagnostic[]; readonly sources: ReadonlyMap<string, SourceFile> }): void {
+  if (r.diagnostics.length) process.stderr.write(renderDiagnostics(r.diagnostics, (f) => r.sources.get(f)) + '\n');
+}
+
+/** A model file named on the command line; a missing one (or a folder) is a usage error. */
+function modelFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`no such model file: ${path}`);
+  if (!statSync(path).isFile()) throw new UsageError(`${path} is a folder, not a model file`);
+  return path;
 }
 
 /** The names `--set` may give this model (its consts and dims). */
