@@ -54,6 +54,9 @@ try {
     // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
     // take longer to load than recc check runs; the runtime's packages load lazily and stay external
     external: ['gpu.js', 'ajv'],
+    // keep node_modules/… paths even where node_modules is a link (a worktree's): the manifest names
+    // the bundled packages' package.json as an installed copy of recc will have them
+    preserveSymlinks: true,
     metafile: true,
     logLevel: 'warning',
     plugins: [sourceUrls],
