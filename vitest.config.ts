@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 const ML100K = ['test/**/*ml100k*.test.ts'];
 
 export default defineConfig({
+  // `import … from 'recc'` in a test is the library API's source (package.json's exports name dist/api.js, built by npm)
+  resolve: { alias: { recc: new URL('./api.ts', import.meta.url).pathname } },
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',

@@ -9,7 +9,10 @@ import { suggest } from '../compiler/diagnostics/diagnostics.ts';
 import { commandHelp, globalHelp, parseCommandLine, unknownCommand, usageLine, UsageError, UserError, type Command, type CommandContext, type Flag } from './lib/args.ts';
 import { annIndex } from './commands/ann-index.ts';
 import { check } from './commands/check.ts';
+import { compare } from './commands/compare.ts';
 import { compile } from './commands/compile.ts';
+import { cv } from './commands/cv.ts';
+import { sweep } from './commands/sweep.ts';
 import { explain } from './commands/explain.ts';
 import { exportCommand } from './commands/export.ts';
 import { recommend } from './commands/recommend.ts';
@@ -25,7 +28,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand, cv, sweep, compare];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);
@@ -93,12 +96,18 @@ function needsRuntime(argv: readonly string[]): boolean {
 /**
  * Runs one command line synchronously and returns its exit code. `runtime` must be given when the
  * command needs it (`main` loads it; an in-process caller such as the tests may load it once with
- * `loadRuntime`).
+ * `loadRuntime`). A command that waits on child processes (`recc sweep`) needs `runCommandAsync`.
  */
 export function runCommand(argv: readonly string[], runtime?: Runtime): number {
   const code = dispatch(argv, runtime, { signals: false });
   if (typeof code !== 'number') return internalError(new Error('a command answered asynchronously to an in-process call'));
   return code;
+}
+
+/** Runs one command line, synchronous or not, and resolves to its exit code; never rejects. */
+export async function runCommandAsync(argv: readonly string[], runtime?: Runtime): Promise<number> {
+  const code = dispatch(argv, runtime, { signals: false });
+  return typeof code === 'number' ? code : code.catch((err: unknown) => exitCode(err, runtime));
 }
 
 /** Parses and runs a command line; errors become their exit codes (also those a Promise rejects with). */

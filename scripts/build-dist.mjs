@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Precompiles the CLI (cli/main.ts and everything it imports, the lazily imported runtime as separate
+// Precompiles the CLI (cli/main.ts and everything it imports; api.ts, the library API, as dist/api.js; the lazily imported runtime as separate
 // chunks) to plain JavaScript in dist/, so bin/recc.js starts without tsx's loader. `npm install` and
 // `npm ci` run it as `prepare`; `npm run build` runs it by hand. dist/ is only a cache: bin/recc.js
 // uses it while dist/manifest.json matches every source it was built from, and runs the TypeScript
@@ -44,7 +44,7 @@ try {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['cli/main.ts'],
+    entryPoints: { main: 'cli/main.ts', api: 'api.ts' },
     outdir: tmp,
     bundle: true,
     splitting: true,
@@ -54,6 +54,9 @@ try {
     // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
     // take longer to load than recc check runs; the runtime's packages load lazily and stay external
     external: ['gpu.js', 'ajv'],
+    // keep node_modules/… paths even where node_modules is a link (a worktree's): the manifest names
+    // the bundled packages' package.json as an installed copy of recc will have them
+    preserveSymlinks: true,
     metafile: true,
     logLevel: 'warning',
     plugins: [sourceUrls],

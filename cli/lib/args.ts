@@ -49,7 +49,9 @@ export type Flag =
   | (FlagBase & { readonly kind: 'count'; readonly arg: string; readonly min: number; readonly default: string; readonly value?: undefined })
   | (FlagBase & { readonly kind: 'choice'; readonly choices: readonly string[]; readonly value: string })
   /** NAME=NUMBER, repeatable, or several in one comma-separated value; `whole` asks for whole numbers */
-  | (FlagBase & { readonly kind: 'bindings'; readonly whole: boolean; readonly default: string });
+  | (FlagBase & { readonly kind: 'bindings'; readonly whole: boolean; readonly default: string })
+  /** a string that may be given several times; every value, in order */
+  | (FlagBase & { readonly kind: 'list'; readonly arg: string; readonly default: string });
 
 type FlagValue<F extends Flag> = F extends { kind: 'boolean' }
   ? boolean
@@ -61,6 +63,8 @@ type FlagValue<F extends Flag> = F extends { kind: 'boolean' }
         ? number | undefined
         : F extends { kind: 'bindings' }
           ? ReadonlyMap<string, number>
+          : F extends { kind: 'list' }
+            ? readonly string[]
           : F extends { kind: 'string'; required: true }
             ? string
             : string | undefined;
@@ -104,7 +108,7 @@ export interface CommandSpec<Fs extends readonly Flag[] = readonly Flag[]> {
 export interface Command<Fs extends readonly Flag[] = readonly Flag[], R = unknown> extends CommandSpec<Fs> {
   /** whether this command line needs the runtime modules (gpu.js, data loading) */
   needsRuntime(args: Parsed<Fs>): boolean;
-  /** the exit code; a Promise of it only where `context.signals` is set (the real executable) */
+  /** the exit code; a Promise of it where `context.signals` is set (the real executable) or for a command that waits on child processes (`recc sweep`) */
   run(args: Parsed<Fs>, runtime: () => R, context?: CommandContext): number | Promise<number>;
 }
 
@@ -199,7 +203,7 @@ function parseTokens<Fs extends readonly Flag[]>(c: CommandSpec<Fs>, argv: reado
     const given = raw.get(f.name);
     const last = given?.at(-1);
     // one value each, except the repeatable NAME=V bindings (a repeated switch is harmless)
-    if (given && given.length > 1 && f.kind !== 'bindings' && f.kind !== 'boolean') throw new UsageError(`--${f.name} is given more than once (${given.map((v) => `\`${v}\``).join(', ')})`);
+    if (given && given.length > 1 && f.kind !== 'bindings' && f.kind !== 'list' && f.kind !== 'boolean') throw new UsageError(`--${f.name} is given more than once (${given.map((v) => `\`${v}\``).join(', ')})`);
     switch (f.kind) {
       case 'boolean':
         flags[f.name] = given !== undefined;
@@ -216,6 +220,9 @@ function parseTokens<Fs extends readonly Flag[]>(c: CommandSpec<Fs>, argv: reado
         break;
       case 'bindings':
         flags[f.name] = parseBindings(f, given ?? []);
+        break;
+      case 'list':
+        flags[f.name] = given ?? [];
         break;
       default:
         return assertNever(f);
@@ -250,6 +257,7 @@ function flagArg(f: Flag): string {
       return f.whole ? 'NAME=N' : 'NAME=NUMBER';
     case 'string':
     case 'count':
+    case 'list':
       return f.arg;
     default:
       return assertNever(f);
@@ -268,6 +276,7 @@ function flagDefault(f: Flag): string {
     case 'string':
       return f.required ? 'required' : f.default;
     case 'bindings':
+    case 'list':
       return f.default;
     default:
       return assertNever(f);
