@@ -20,6 +20,9 @@ import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 /** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
 export const MODES = ['js', 'webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
 
+/** The --mode a run gets when none is given. */
+export const DEFAULT_MODE: (typeof MODES)[number] = 'js';
+
 /** A checkpoint after each this many seconds of training, unless --checkpoint-secs says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
 
@@ -42,7 +45,7 @@ export const run = command({
     { kind: 'string', name: 'resume', arg: 'RUN', meaning: 'continue the interrupted run RUN (its --out) from its last checkpoint, with its own model, data and settings', default: 'a new run' },
     { kind: 'string', name: 'init', arg: 'RUN_DIR', meaning: "warm start from a previous run's params, rows matched by external id", default: "the model's initializers" },
     SET_FLAG,
-    { kind: 'choice', name: 'mode', choices: MODES, value: 'js', meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter)" },
+    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter)" },
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: 'stop after N updates, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: 'stop after N passes over the training data, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'checkpoint-every', arg: 'N', min: 0, value: 0, meaning: 'also write a checkpoint every N steps (0: by time only)' },
@@ -66,7 +69,7 @@ export const run = command({
     if (flags.resume !== undefined) {
       const given = (['data', 'test', 'out', 'init', 'force', 'allow-dense'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false);
       if (flags.set.size) given.push('set' as never);
-      if (flags.mode !== 'webasm') given.push('mode' as never);
+      if (flags.mode !== DEFAULT_MODE) given.push('mode' as never);
       if (given.length) throw new UsageError(`--${given[0]} cannot be given with --resume: the run continues with its own settings (its run.json)`);
       resumeOut = runFolderOf(flags.resume);
       settings = savedSettings(rt, resumeOut, flags.resume);

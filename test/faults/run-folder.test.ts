@@ -1,6 +1,6 @@
 // Run folders under faults: an --out that is not empty is refused (and --force clears it), default
 // folders never collide, two runs on one folder (the second is refused by the lock; a dead run's lock
-// is taken over), Ctrl-C (a checkpoint, exit 130, a resume with the same numbers; twice: at once), a
+// is taken over), Ctrl-C (a checkpoint, exit 130, a resume with the same numbers), a
 // full disk while saving (a user error naming the file, nothing lost) and while checkpointing (the old
 // checkpoint kept), and checkpoints that are damaged or not this run's (a clear user error, never 70).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -154,7 +154,7 @@ describe('interrupted runs', () => {
     expectUserError(full, `cannot write ${join(pdir, 'U.npy')}: no space left on the device (ENOSPC)`, `continue with \`recc run --resume ${out}\``);
     expect(existsSync(out)).toBe(false);
     expect(checkpointStep(ck)).toBe(Number(STEPS)); // the trained state is kept
-    rmSync(join(pdir, `U.npy.tmp-${process.pid}`));
+    rmSync(join(pdir, `U.npy.tmp-${process.pid}`), { force: true }); // write.ts removes a failed temp file itself
 
     const resumed = recc('run', '--resume', out, '-q');
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -165,22 +165,6 @@ describe('interrupted runs', () => {
     expect(readdirSync(root).filter((f) => f.startsWith('interrupted'))).toEqual(['interrupted']);
   }, LIMIT);
 
-  it('Ctrl-C twice: the second exits at once', async () => {
-    const out = tmp('twice');
-    // the reference backend: steps long enough that both signals arrive during one (each is seen when it ends)
-    const child = spawnRecc(['run', GRAMIAN, '--out', out, '--steps', '2000', '--checkpoint-secs', '0', '--mode', 'reference']);
-    let stderr = '';
-    child.proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    await when(child, () => /step +1 /.test(stderr), 'its first step');
-    child.proc.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 150)); // two signals sent at once may arrive as one
-    child.proc.kill('SIGINT');
-    const e = await child.exited;
-    expect(e.code).toBe(130);
-    expect(e.stderr).toContain('SIGINT again: exiting at once');
-    expect(existsSync(out)).toBe(false);
-    expect(existsSync(`${out}.lock`)).toBe(false);
-  }, LIMIT);
 });
 
 describe('checkpoint files', () => {
