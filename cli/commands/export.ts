@@ -13,7 +13,7 @@ import { servingErrors } from './serving-common.ts';
 
 export const exportCommand = command({
   name: 'export',
-  summary: 'write a model (or a run) as a PyTorch package, or a run\'s vectors as a SQLite key-value store',
+  summary: 'a model or run as a PyTorch package, or a run\'s vectors as a SQLite store',
   description:
     '--target torch (the default): the package (model.py, recc_torch.py, train.py, spec.json, data/) holds every\n' +
     'term as the contraction recc chose, the model\'s data as recc loaded and split it, its samplers, optimizer and\n' +
