@@ -149,13 +149,13 @@ const CASES: readonly Case[] = [
   { name: 'check --format that is not a format', argv: [...check, '--format', 'yaml'], code: 2, where: /--format must be one of/ },
   { name: 'explain --data with --no-data', argv: ['explain', '@/model.recmodel', '--no-data', '--data', '@/ratings.tsv'], code: 2, where: /--data and --no-data/ },
   { name: 'explain --sizes naming no size of the model', argv: ['explain', '@/model.recmodel', '--sizes', 'users=10'], code: 2, where: /--sizes: unknown name `users`/ },
-  { name: 'recommend without --user', argv: ['recommend', '@'], code: 2, where: /needs --user/ },
+  { name: 'recommend without --user', argv: ['recommend', '@'], code: 2, where: /give exactly one of --user ID, --users ID,ID,… or --all-users/ },
   { name: 'an unknown command, with a suggestion', argv: ['rn', '@/model.recmodel'], code: 2, where: /unknown command `rn` \(did you mean `run`\?\)/ },
   { name: '--data naming a missing file', argv: [...run(), '--data', '@/none.tsv'], code: 1, where: /none\.tsv: file not found/ },
   { name: '--test naming a file with a bad row', files: { 'test.tsv': '1\t1\t4\t10\n1\t1\t4\n' }, argv: [...run(), '--test', '@/test.tsv'], code: 1, where: data(2, 6, 'test.tsv') },
 
   // ---- folders: --out, --init, artifacts, run folders, a full disk ----------------------------------
-  { name: '--out that is a file', files: { out: 'x' }, argv: run(), code: 1, where: /--out @\/out: @\/out is a file, not a folder/ },
+  { name: '--out that is a file', files: { out: 'x' }, argv: run(), code: 1, where: /--out @\/out is a file, not a folder/ },
   { name: '--out under a file', files: { blocker: 'x' }, argv: ['run', '@/model.recmodel', '-q', '--out', '@/blocker/run'], code: 1, where: /--out @\/blocker\/run: @\/blocker is a file/ },
   { name: '--init of a folder that is no run', argv: [...run(), '--init', '@'], code: 1, where: /@ is not a run folder \(no params\/manifest\.json\)/ },
   { name: '--init with an empty manifest', setup: initFrom((p) => writeFileSync(join(p, 'params', 'manifest.json'), '')), argv: [...run(), '--init', '@/prev'], code: 1, where: /@\/prev\/params\/manifest\.json: not valid JSON/ },
@@ -171,8 +171,8 @@ const CASES: readonly Case[] = [
   { name: 'run of a folder that is no compiled artifact', files: { 'art/x': '' }, argv: ['run', '@/art'], code: 1, where: /@\/art is not a compiled artifact \(no plan\.json\)/ },
   { name: 'run of an artifact whose plan.json is damaged', files: { 'art/plan.json': '{' }, argv: ['run', '@/art'], code: 1, where: /@\/art\/plan\.json: not valid JSON/ },
   { name: 'recommend from a folder that is no run', argv: ['recommend', '@', '--user', '1'], code: 1, where: /@ is not a run folder \(no run\.json\)/ },
-  { name: 'recommend for a user not in the data', setup: initFrom(() => {}), argv: ['recommend', '@/prev', '--user', 'nobody'], code: 1, where: /user "nobody" is not in the training data/ },
-  { name: 'a full disk while writing the run folder', argv: ['run', '@/model.recmodel', '-q', '--out', '@/FULL'], code: 1, where: /cannot write @\/FULL\/[^:]+: ENOSPC: no space left on device, write \(the disk is full/ },
+  { name: 'recommend for a user not in the data', setup: initFrom(() => {}), argv: ['recommend', '@/prev', '--user', 'nobody'], code: 1, where: /user "nobody" is not in the run's training data/ },
+  { name: 'a full disk while writing the run folder', argv: ['run', '@/model.recmodel', '-q', '--out', '@/FULL'], code: 1, where: /cannot write @\/FULL(\.partial)?\/[^:]+: ENOSPC: no space left on device, write \(the disk is full/ },
 ];
 
 describe('malformed inputs: a user error naming the place, never an internal error', () => {
