@@ -78,6 +78,6 @@ print(json.dumps([items[-j] for _, j in sorted(scores, reverse=True)[:5]]))
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/is not an earlier `recc export --kv` folder/);
     expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
-    expect(recc('export', RUN).code).toBe(2);
+    expect(recc('export', RUN, '--kv', join(root, 'kv2'), '--check').code).toBe(2); // --check belongs to --target torch
   });
 });
