@@ -18,24 +18,16 @@ import type { EvalResult } from '../eval/evaluate.ts';
 import type { EarlyStopping } from './early-stop.ts';
 import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
-import { initParams } from './init.ts';
+import { initParams, warmStart, type StepLog } from './init.ts';
 
 // train.ts dispatches here and hands over its options and returns this result: the shapes are
-// train.ts's StepLog, TrainOptions and TrainResult (declared structurally, so the two files do not
-// import each other); a sweep is logged as a step and as an epoch.
-export interface SweepLog {
-  readonly step: number;
-  readonly epoch: number;
-  readonly lr: number;
-  readonly terms: Readonly<Record<string, number>>;
-  readonly total: number;
-  readonly ms: number;
-}
+// train.ts's TrainOptions and TrainResult (declared structurally, so the two files do not import each
+// other); a sweep is logged as a step and as an epoch (init.ts's StepLog).
 
 export interface AlsOptions {
   readonly backend: Backend;
   readonly init?: ReadonlyMap<string, Float32Array>;
-  readonly onStep?: (log: SweepLog) => void;
+  readonly onStep?: (log: StepLog) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** overrides the number of sweeps */
   readonly steps?: number;
@@ -46,7 +38,7 @@ export interface AlsOptions {
 
 export interface AlsResult {
   readonly params: ReadonlyMap<string, Float32Array>;
-  readonly log: readonly SweepLog[];
+  readonly log: readonly StepLog[];
   readonly evals: readonly EvalResult[];
   readonly stepsRun: number;
   readonly diverged?: { readonly term: string; readonly step: number; readonly value: number };
@@ -170,17 +162,13 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   const full = ds.train;
   const sizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, sizes, cfg.seed);
-  for (const [name, saved] of opts.init ?? []) {
-    const p = params.get(name);
-    if (!p || p.length !== saved.length) continue;
-    for (let j = 0; j < p.length; j++) if (Number.isFinite(saved[j]!)) p[j] = saved[j]!;
-  }
+  warmStart(params, opts.init);
   // no sampler tables: the compiler refuses ALS for an objective that draws samples
   const env = makeEnv(compiled, sizes, params, full);
   const sweeps = opts.steps ?? opts.epochs ?? opt.sweeps;
   const every = compiled.model.evaluate.every;
   const evalEvery = every ? every.count : 0;
-  const log: SweepLog[] = [];
+  const log: StepLog[] = [];
   const evals: EvalResult[] = [];
   // what evaluations measure (validation or test) and early stopping, as in the gradient loop (held-out.ts)
   const heldOut = new HeldOut(compiled, ds, opts.backend, opts.earlyStopping);
@@ -191,7 +179,7 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
       opts.onEval?.(r);
     });
   };
-  const record = (sweep: number, values: readonly number[], t0: number): SweepLog => {
+  const record = (sweep: number, values: readonly number[], t0: number): StepLog => {
     const terms = Object.create(null) as Record<string, number>;
     compiled.terms.forEach((t, j) => (terms[t.name] = values[j]!));
     return { step: sweep, epoch: sweep, lr: 0, terms, total: values.reduce((a, b) => a + b, 0), ms: performance.now() - t0 };

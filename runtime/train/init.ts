@@ -1,5 +1,6 @@
 // init: a run's starting params — each param's initializer (normal, uniform or a value) drawn from the
-// train seed, one stream per param name, so adding a param does not change the others' values.
+// train seed, one stream per param name, so adding a param does not change the others' values — and a
+// warm start over them; also the log entry of an update, shared by the gradient loop and ALS.
 import type { Compiled } from '../../compiler/compile.ts';
 import { Rng } from '../data/rng.ts';
 
@@ -23,6 +24,25 @@ export function initParams(compiled: Compiled, sizes: ReadonlyMap<string, number
     out.set(info.name, data);
   }
   return out;
+}
+
+/** Warm start: rows the saved run had (finite values) replace the fresh initialization, param by param. */
+export function warmStart(params: ReadonlyMap<string, Float32Array>, saved: ReadonlyMap<string, Float32Array> | undefined): void {
+  for (const [name, from] of saved ?? []) {
+    const p = params.get(name);
+    if (!p || p.length !== from.length) continue;
+    for (let j = 0; j < p.length; j++) if (Number.isFinite(from[j]!)) p[j] = from[j]!;
+  }
+}
+
+/** The log entry of one update (a step; for optimizer als, a sweep), as train.ts and als.ts record it. */
+export interface StepLog {
+  readonly step: number;
+  readonly epoch: number;
+  readonly lr: number;
+  readonly terms: Readonly<Record<string, number>>;
+  readonly total: number;
+  readonly ms: number;
 }
 
 function hashName(s: string): number {

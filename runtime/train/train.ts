@@ -21,19 +21,11 @@ import { scatterRows, sliceParams } from './user-batch.ts';
 import { Steps, type StepsState } from './steps.ts';
 import { EarlyStopping as EarlyStoppingTracker, type BestSoFar } from './early-stop.ts';
 import { HeldOut, type HeldOutReport } from './held-out.ts';
-import { initParams, paramShape } from './init.ts';
+import { initParams, paramShape, warmStart, type StepLog } from './init.ts';
 import { trainAls } from './als.ts';
 
-export { initParams, paramShape } from './init.ts';
+export { initParams, paramShape, type StepLog } from './init.ts';
 
-export interface StepLog {
-  readonly step: number;
-  readonly epoch: number;
-  readonly lr: number;
-  readonly terms: Readonly<Record<string, number>>;
-  readonly total: number;
-  readonly ms: number;
-}
 
 export interface TrainOptions {
   readonly backend: Backend;
@@ -128,12 +120,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   const full = ds.train;
   const fullSizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, fullSizes, cfg.seed);
-  // warm start: rows the saved run had (finite values) replace the fresh initialization
-  for (const [name, saved] of opts.init ?? []) {
-    const p = params.get(name);
-    if (!p || p.length !== saved.length) continue;
-    for (let j = 0; j < p.length; j++) if (Number.isFinite(saved[j]!)) p[j] = saved[j]!;
-  }
+  warmStart(params, opts.init);
   const state = opts.resume ? resumedOptimizer(opts.resume, params) : createState(cfg.optimizer, params);
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
