@@ -229,16 +229,7 @@ export class Executor {
 
   /** Id column `key` in the tuple order of `csr`, cached per CSR and id array. */
   private permutedIds(csr: Csr, key: string, env: Env32): Float32Array {
-    const ids = this.idsAsFloats(key, env);
-    let m = this.csrIds.get(csr);
-    if (!m) this.csrIds.set(csr, (m = new WeakMap()));
-    let p = m.get(ids);
-    if (!p) {
-      p = new Float32Array(csr.perm.length);
-      for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
-      m.set(ids, p);
-    }
-    return p;
+    return permuted(this.csrIds, csr, this.idsAsFloats(key, env), (n) => new Float32Array(n));
   }
 
   private kernelFor(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): Compiled {
@@ -443,17 +434,21 @@ export class Executor {
 
   /** Id column `key` in the tuple order of `csr` as int32, cached per CSR and id array. */
   private permutedIdsInt(csr: Csr, key: string, env: Env32): Int32Array {
-    const ids = this.idsAsInts(key, env);
-    let m = this.csrIdsInt.get(csr);
-    if (!m) this.csrIdsInt.set(csr, (m = new WeakMap()));
-    let p = m.get(ids);
-    if (!p) {
-      p = new Int32Array(csr.perm.length);
-      for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
-      m.set(ids, p);
-    }
-    return p;
+    return permuted(this.csrIdsInt, csr, this.idsAsInts(key, env), (n) => new Int32Array(n));
   }
+}
+
+/** `ids` in the tuple order of `csr` (ids[perm[r]] at r), cached per CSR and id array. */
+function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakMap<object, A>>, csr: Csr, ids: A, make: (n: number) => A): A {
+  let m = cache.get(csr);
+  if (!m) cache.set(csr, (m = new WeakMap()));
+  let p = m.get(ids);
+  if (!p) {
+    p = make(csr.perm.length);
+    for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
+    m.set(ids, p);
+  }
+  return p;
 }
 
 /** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps). */
