@@ -112,8 +112,8 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
   const done = folder.finished();
   const inLedger = folder.ledger();
   for (const r of done.values()) if (!inLedger.has(r.trial)) folder.appendLedger(r); // finished as the sweep was killed
-  const todo = Array.from({ length: spec.trials }, (_, i) => i).filter((i) => !done.has(i));
-  log(`recc sweep: ${spec.search} search, ${spec.trials} trials${state === 'resumed' ? ` (resumed: ${done.size} finished, ${todo.length} to run)` : ''}, ${Math.min(jobs, Math.max(1, todo.length))} at a time, in ${folder.dir}/`);
+  const pending = Array.from({ length: spec.trials }, (_, i) => i).filter((i) => !done.has(i));
+  log(`recc sweep: ${spec.search} search, ${spec.trials} trials${state === 'resumed' ? ` (resumed: ${done.size} finished, ${pending.length} to run)` : ''}, ${Math.min(jobs, Math.max(1, pending.length))} at a time, in ${folder.dir}/`);
   const running = new Set<ReturnType<typeof spawn>>();
   const stop = (signal: NodeJS.Signals): void => {
     for (const c of running) c.kill(signal);
@@ -142,7 +142,7 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
         resolveTrial();
       });
     });
-  const queue = [...todo];
+  const queue = [...pending];
   const worker = async (): Promise<void> => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) await startTrial(i);
   };
