@@ -52,8 +52,13 @@ describe.skipIf(!python)(`2-process DDP run = 1-process run, step by step${why}`
       rt.torchExport.writeTorchPackage(out, r.compiled, r.ds, torchPackage(r.compiled, '0.1.0'), pythonRuntimeFiles());
       const run = (nproc: number): number[][] => {
         const log = join(out, `loss-${nproc}.csv`);
-        const p = spawnSync(python!, [join(out, 'train.py'), '--steps', '4', '--dtype', 'float64', '--no-eval', '--log', log, '--nproc', String(nproc), '--port', String(port++)], { encoding: 'utf8' });
-        if (p.status !== 0) throw new Error(`train.py --nproc ${nproc} failed:\n${p.stderr}`);
+        const p = spawnSync(python!, [join(out, 'train.py'), '--steps', '4', '--dtype', 'float64', '--no-eval', '--log', log, '--nproc', String(nproc), '--port', String(port++)], {
+          encoding: 'utf8',
+          // a guard against a hang (a rank left waiting in a collective), not a speed limit: fail instead of blocking the suite
+          timeout: 300_000,
+          killSignal: 'SIGKILL',
+        });
+        if (p.status !== 0) throw new Error(`train.py --nproc ${nproc} failed${p.error ? ` (${p.error.message})` : ''}:\n${p.stderr}`);
         return readLog(log);
       };
       const one = run(1);
