@@ -28,7 +28,9 @@ export interface Traffic {
 }
 
 /** Why WebGPU cannot run here (package missing, or no adapter answered). */
-export class NoWebGpuError extends Error {}
+export class NoWebGpuError extends Error {
+  override name = 'NoWebGpuError';
+}
 
 /** The installed `webgpu` package's entry, or a reason it is not usable. */
 export function findWebgpu(): { path: string } | { reason: string } {

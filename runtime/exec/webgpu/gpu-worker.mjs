@@ -5,7 +5,7 @@
 // main thread chooses; every buffer is STORAGE | COPY_SRC | COPY_DST and wrapped as a gpu.js pipeline
 // handle, so a kernel reads params, data and temps where they already live. The first failure is kept
 // and reported at the next synchronous call. Nothing from a model file reaches this thread except
-// generated kernel sources (codegen/gpujs.ts) and numbers.
+// generated kernel sources (codegen/gpujs.ts) and numbers. RECC_WEBGPU_DEBUG=1 prints each kernel's build time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 
@@ -112,7 +112,10 @@ async function exec(cmd) {
     case 'run': {
       const k = kernels.get(cmd.key);
       if (!k) throw new Error(`no kernel ${cmd.key}`);
+      const fresh = !k.kernel?.built;
+      const t0 = performance.now();
       const handle = await k(...cmd.args.map(bufferOf));
+      if (process.env.RECC_WEBGPU_DEBUG && fresh) process.stderr.write(`webgpu: built and ran ${cmd.what} ${(performance.now() - t0).toFixed(0)} ms wgsl ${k.kernel?.compiledSource?.length}\n`);
       const old = buffers.get(cmd.out);
       if (old) old.delete();
       buffers.set(cmd.out, handle);
