@@ -30,6 +30,8 @@ export class WebGpuExecutor {
   private readonly keysByStep = new WeakMap<Step, Map<string, string>>();
   private readonly sent = new Set<string>();
   private readonly limit: number;
+  /** device copies of scalar results kept on the device, by result position */
+  private readonly keptScalars = new Map<number, number>();
   kernelsRun = 0;
 
   constructor(readonly device: Device) {
@@ -102,10 +104,14 @@ export class WebGpuExecutor {
     let g = 0;
     return plan.results.map((r, j) => {
       if (r.scalar) {
-        const v = exact.get(r.result);
-        if (v !== undefined) return v;
         // a scalar kernel without a host-sum: one cell
-        return this.device.read([temps.get(r.result)!])[0]![0]!;
+        const v = exact.get(r.result) ?? this.device.read([temps.get(r.result)!])[0]![0]!;
+        if (!keep[j]) return v;
+        // kept (the gradient of a scalar param): its float32 value back on the device, 4 bytes
+        let id = this.keptScalars.get(j);
+        if (id === undefined) this.keptScalars.set(j, (id = this.device.id()));
+        this.device.upload(id, Float32Array.of(v), r.result);
+        return { buffer: id, length: 1 };
       }
       if (keep[j]) {
         const step = plan.steps.find((s) => s.name === r.result)!;
