@@ -1,6 +1,7 @@
-// `recc sweep FILE [--param NAME=SPEC…]`: a hyperparameter search. The axes and settings come from the
-// model's `sweep { … }` block (compiler/check/sweep.ts), which the flags override (--param replaces or
-// adds an axis, --set fixes one). Each trial is one configuration of
+// `recc sweep FILE [--param NAME=SPEC…]`: a hyperparameter search, spelled in the model's `sweep { … }`
+// block (compiler/check/sweep.ts) or on the command line: with --param the command line is the whole
+// sweep and the block is not read; without, the block's axes and settings are used, each setting
+// overridden by its flag and an axis fixed by --set dropped. Each trial is one configuration of
 // the axes (cli/experiment/space.ts: a grid, or seeded random draws), trained by a child process
 // (`recc sweep --out DIR --trial N`, which reads the sweep from DIR/sweep.json), up to --jobs at a
 // time; its objective is a validation metric, or with --folds K the mean over K folds of
@@ -27,8 +28,8 @@ export const sweep = command({
   name: 'sweep',
   summary: 'hyperparameter search: grid or seeded random trials, in parallel, resumable',
   description:
-    "The model's `sweep { … }` block gives the axes and settings; the flags override it (--param NAME=SPEC replaces or adds axis NAME,\n" +
-    '--set NAME=V fixes it). Axes are consts and dims of the model, or lr, steps, epochs: --param d=16,32,64 (a list), --param lr=loguniform(1e-4,1e-1),\n' +
+    "The sweep is the model's `sweep { … }` block, each setting overridden by its flag and an axis fixed by --set NAME=V dropped;\n" +
+    'with --param the command line is the whole sweep (the block is not read). Axes are consts and dims of the model, or lr, steps, epochs: --param d=16,32,64 (a list), --param lr=loguniform(1e-4,1e-1),\n' +
     '--param l2w=uniform(0,1), --param d=int(8,64), --param d=logint(8,256), or --param lr=1e-4..1e-1 (log-uniform when it spans two decades or more).\n' +
     "The objective is a metric of the model's `evaluate`, on the split's validation part, or with --folds K its mean over K folds.\n" +
     'Writes trials/NNNN/trial.json, trials.jsonl, trials.csv, trials.json, best.json and sweep.md into --out; the same\n' +
@@ -36,7 +37,7 @@ export const sweep = command({
     'configuration on train+validation (with --folds: on the split\'s training side) and reports test once (retrain.json, retrain.md).',
   operands: [{ name: 'FILE', meaning: 'a .recmodel file' }],
   flags: [
-    { kind: 'list', name: 'param', arg: 'NAME=SPEC', meaning: 'an axis of the search: a list of values or a range (repeatable); replaces the sweep block\'s axis NAME', default: "the model's `sweep { … }` axes" },
+    { kind: 'list', name: 'param', arg: 'NAME=SPEC', meaning: 'an axis of the search: a list of values or a range (repeatable); given, the sweep block is not read', default: "the model's `sweep { … }` block" },
     { kind: 'string', name: 'search', arg: 'random|grid', meaning: 'random draws (seeded) or every combination of the lists', default: "the sweep block's, else random" },
     { kind: 'count', name: 'trials', arg: 'N', min: 1, meaning: 'the number of random trials (grid: every combination)', default: "the sweep block's, else 20" },
     { kind: 'count', name: 'seed', arg: 'N', min: 0, meaning: 'the seed of the random draws', default: "the sweep block's, else 0" },
@@ -76,8 +77,8 @@ export const sweep = command({
     const checked = checkWithBindings(path, fixed);
     if (!checked) return 1;
     const model = checked.model;
-    const block = model.sweep;
-    const axes = mergeAxes(block?.axes ?? [], cliAxes, fixed);
+    const block = cliAxes.length ? undefined : model.sweep;
+    const axes = cliAxes.length ? cliAxes : blockAxes(block?.axes ?? [], fixed);
     if (axes.length === 0)
       throw new UsageError(`recc sweep needs an axis: a \`sweep { … }\` block in ${operands[0]} (e.g. \`sweep { lr ~ loguniform(1e-4, 1e-1) }\`) or --param NAME=SPEC`);
     const search = (flags.search ?? block?.search ?? 'random') as SweepSpec['search'];
@@ -111,14 +112,12 @@ export const sweep = command({
 });
 
 /**
- * The sweep's axes: the block's, in its order, each replaced by the --param of the same name; then the
- * other --params. A block axis that --set (or --steps/--epochs) fixes is dropped; so are the block's
- * `steps`/`epochs` axes when the command line fixes the other one (a run has one stopping rule).
+ * The block's axes less those the command line fixes: a name --set gives, and `steps`/`epochs` when
+ * --steps, --epochs or --set fixes either (a run has one stopping rule).
  */
-function mergeAxes(block: readonly Axis[], cli: readonly Axis[], fixed: ReadonlyMap<string, number>): Axis[] {
+function blockAxes(block: readonly Axis[], fixed: ReadonlyMap<string, number>): Axis[] {
   const length = fixed.has('steps') || fixed.has('epochs');
-  const kept = block.filter((a) => !fixed.has(a.name) && !(length && (a.name === 'steps' || a.name === 'epochs')));
-  return [...kept.map((a) => cli.find((c) => c.name === a.name) ?? a), ...cli.filter((c) => !kept.some((a) => a.name === c.name))];
+  return block.filter((a) => !fixed.has(a.name) && !(length && (a.name === 'steps' || a.name === 'epochs')));
 }
 
 /** Trial `i`'s configuration. */
