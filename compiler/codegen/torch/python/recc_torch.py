@@ -595,9 +595,14 @@ def main(pkg, argv):
     ap.add_argument("--out", help="with --check: the JSON file to write")
     ap.add_argument("--nproc", type=int, default=1, help="start N local processes with torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, ...): for launchers where torchrun is unavailable or broken (Debian's 1.13 under Python 3.11)")
     ap.add_argument("--port", type=int, default=29500, help="with --nproc: the rendezvous port on 127.0.0.1")
+    ap.add_argument("--init", choices=["trained", "initial"], default="trained", help="start from the run's trained params (a package exported from a run folder; the default) or from the model's initializers")
+    ap.add_argument("--objective", metavar="OUT.json", help="write every term on the whole training data at the starting params (see --init) and exit")
     args = ap.parse_args(argv)
     if args.check:
         check(pkg, args.check, args.out)
+        return
+    if args.objective:
+        objective_at(pkg, args)
         return
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         launch(argv, args.nproc, args.port)
@@ -618,6 +623,55 @@ def launch(argv, n, port):
         raise SystemExit("a worker failed (exit codes %s)" % codes)
 
 
+def sizes0(spec):
+    """The sizes of the domains and dims (the params' shapes)."""
+    S0 = dict(spec["data"]["domains"])
+    for sp in spec["spaces"].values():
+        if sp["kind"] == "dim":
+            S0[sp["size"]] = sp["dim"]
+    return S0
+
+
+def start_params(pkg, model, spec, S0, init):
+    """The params training starts from: the initializers (one seeded generator, in declaration
+    order), then, for a package exported from a run folder (spec "trained") unless init is
+    "initial", the run's trained values. recc wrote them with rows in this package's id order
+    (matched by external id, data/ids-*.json); a row the run never saw is NaN there and keeps its
+    initializer, as `recc run --init` does."""
+    gen = torch.Generator().manual_seed(spec["train"]["seed"])
+    params = model.init_params(S0, gen)
+    trained = spec.get("trained") if init == "trained" else None
+    for py, f in (trained or {}).items():
+        t = torch.from_numpy(np.load(os.path.join(pkg, f)).astype(np.float64)).to(DTYPE)
+        if py not in params or tuple(t.shape) != tuple(params[py].shape):
+            raise SystemExit("%s: shape %s does not fit param %s %s" % (f, tuple(t.shape), py, tuple(params[py].shape) if py in params else "(unknown)"))
+        params[py] = torch.where(torch.isnan(t), params[py], t)
+    return params
+
+
+def objective_at(pkg, args):
+    """Every term on the whole training data (one full batch, samples drawn once) at the params
+    training would start from: recc's objective at a run's trained params, for a package exported
+    from a run folder. Written as JSON to args.objective."""
+    model, spec = load(pkg, args.device, torch.float64 if args.dtype == "float64" else torch.float32)
+    train_side = load_side(pkg, "train", spec)
+    S0 = sizes0(spec)
+    params = {k: v.to(DEVICE) for k, v in start_params(pkg, model, spec, S0, args.init).items()}
+    samplers = [Sampler(s, spec, train_side, S0) for s in spec["samplers"]]
+    tables = {smp.s["py_table"]: smp.logq.to(DTYPE).to(DEVICE) for smp in samplers}
+    rels = dict(train_side)
+    sample_gen = torch.Generator().manual_seed(spec["train"]["seed"] + 2)
+    for smp in samplers:
+        smp.add_to(rels, spec, sample_gen)
+    env = make_env(spec, rels, train_side, {}, tables)
+    with torch.no_grad():
+        _, parts = Objective(model, spec, params)(env, env, {})
+    values = term_values(spec, parts)
+    with open(args.objective, "w") as f:
+        json.dump({"terms": {t["name"]: v for t, v in zip(spec["terms"], values)}, "total": sum(values), "params": "trained" if spec.get("trained") and args.init == "trained" else "initial", "torch": torch.__version__}, f, indent=1)
+    print("objective at the %s params: %s  total %.10g" % ("trained" if spec.get("trained") and args.init == "trained" else "initial", "  ".join("%s %.10g" % (t["name"], v) for t, v in zip(spec["terms"], values)), sum(values)))
+
+
 def train(pkg, args):
     global WORLD, RANK
     WORLD = int(os.environ.get("WORLD_SIZE", "1"))
@@ -633,12 +687,8 @@ def train(pkg, args):
     cfg = spec["train"]
     train_side = load_side(pkg, "train", spec)
     test_side = load_side(pkg, "test", spec)
-    S0 = dict(spec["data"]["domains"])
-    for sp in spec["spaces"].values():
-        if sp["kind"] == "dim":
-            S0[sp["size"]] = sp["dim"]
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    params = {k: v.to(DEVICE) for k, v in model.init_params(S0, gen).items()}
+    S0 = sizes0(spec)
+    params = {k: v.to(DEVICE) for k, v in start_params(pkg, model, spec, S0, args.init).items()}
     obj = Objective(model, spec, params)
     net = obj
     if WORLD > 1:
