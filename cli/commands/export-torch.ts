@@ -97,7 +97,7 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
   process.stdout.write(
     `exported ${compiled.model.name} → ${out}/ (model.py, recc_torch.py, train.py, spec.json, data/)\n` +
       (runDir ? `  params: the trained values of ${runDir} (train.py --init initial starts from the initializers instead)\n` : '') +
-      `  train: python3 ${join(out, 'train.py')}   ·   DDP: python3 -m torch.distributed.run --nproc_per_node 2 ${join(out, 'train.py')}\n`,
+      `  train: python3 ${join(out, 'train.py')}   ·   DDP: python3 ${join(out, 'train.py')} --nproc 2, or python3 -m torch.distributed.run --standalone --nproc_per_node 2 ${join(out, 'train.py')}\n`,
   );
   if (!opts.check) return 0;
   const { rows } = checkTorch(rt, out, compiled, ds, pkg, trained);
