@@ -60,61 +60,65 @@ export function applyUpdate(
   state.step++;
   for (const [name, g] of grads) {
     const p = params.get(name)!;
+    const slots = state.slots.get(name)!;
     // the elements to update as segments [start, start + len) of p, read from g at offset `from`:
     // one segment for a dense gradient, one per touched row for a row-sparse one
-    const sparse = isRowSparse(g);
-    const values = sparse ? g.values : g;
-    const n = sparse ? g.rows.length : 1;
-    const len = sparse ? g.width : p.length;
-    const rows = sparse ? g.rows : undefined;
-    const slots = state.slots.get(name)!;
-    switch (opt.kind) {
-      case 'sgd': {
-        const m = slots[0];
-        const mu = opt.momentum;
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            if (m) {
-              m[j] = mu * m[j]! + gj;
-              p[j] = p[j]! - lr * m[j]!;
-            } else p[j] = p[j]! - lr * gj;
-          }
-        }
-        break;
-      }
-      case 'adagrad': {
-        const s = slots[0]!;
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            s[j] = s[j]! + gj * gj;
-            p[j] = p[j]! - (lr * gj) / (Math.sqrt(s[j]!) + opt.eps);
-          }
-        }
-        break;
-      }
-      case 'adam': {
-        const [m, v] = slots as [Float32Array, Float32Array];
-        const { beta1, beta2, eps } = opt;
-        const c1 = 1 - Math.pow(beta1, state.step);
-        const c2 = 1 - Math.pow(beta2, state.step);
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            m[j] = beta1 * m[j]! + (1 - beta1) * gj;
-            v[j] = beta2 * v[j]! + (1 - beta2) * gj * gj;
-            p[j] = p[j]! - (lr * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + eps);
-          }
-        }
-        break;
-      }
-    }
+    if (isRowSparse(g)) {
+      for (let r = 0; r < g.rows.length; r++) updateSegment(opt, state.step, p, slots, g.values, r * g.width, g.rows[r]! * g.width, g.width, lr);
+    } else updateSegment(opt, state.step, p, slots, g, 0, 0, p.length, lr);
+  }
+}
+
+/** One optimizer's update of p[at, at + len) from gradient values g[from, from + len). */
+function updateSegment(opt: OptimizerInfo, step: number, p: Float32Array, slots: readonly Float32Array[], g: ArrayLike<number>, from: number, at: number, len: number, lr: number): void {
+  switch (opt.kind) {
+    case 'sgd':
+      if (slots[0]) sgdMomentum(p, slots[0], g, from, at, len, lr, opt.momentum);
+      else sgd(p, g, from, at, len, lr);
+      return;
+    case 'adagrad':
+      adagrad(p, slots[0]!, g, from, at, len, lr, opt.eps);
+      return;
+    case 'adam':
+      adam(p, slots[0]!, slots[1]!, g, from, at, len, lr, opt.beta1, opt.beta2, opt.eps, 1 - Math.pow(opt.beta1, step), 1 - Math.pow(opt.beta2, step));
+      return;
+  }
+}
+
+// One loop per rule, monomorphic and allocation-free; each reads back the float32 slot it just
+// wrote, so the numbers are those of the rule as written above.
+
+/** θ ← θ − η·g */
+function sgd(p: Float32Array, g: ArrayLike<number>, from: number, at: number, len: number, lr: number): void {
+  for (let c = 0; c < len; c++) p[at + c] = p[at + c]! - lr * g[from + c]!;
+}
+
+/** m ← μ·m + g; θ ← θ − η·m */
+function sgdMomentum(p: Float32Array, m: Float32Array, g: ArrayLike<number>, from: number, at: number, len: number, lr: number, mu: number): void {
+  for (let c = 0; c < len; c++) {
+    const j = at + c;
+    m[j] = mu * m[j]! + g[from + c]!;
+    p[j] = p[j]! - lr * m[j]!;
+  }
+}
+
+/** s ← s + g²; θ ← θ − η·g / (√s + ε) */
+function adagrad(p: Float32Array, s: Float32Array, g: ArrayLike<number>, from: number, at: number, len: number, lr: number, eps: number): void {
+  for (let c = 0; c < len; c++) {
+    const j = at + c;
+    const gj = g[from + c]!;
+    s[j] = s[j]! + gj * gj;
+    p[j] = p[j]! - (lr * gj) / (Math.sqrt(s[j]!) + eps);
+  }
+}
+
+/** m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − η·(m/c₁) / (√(v/c₂) + ε), c_k = 1 − β_k^step */
+function adam(p: Float32Array, m: Float32Array, v: Float32Array, g: ArrayLike<number>, from: number, at: number, len: number, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number): void {
+  for (let c = 0; c < len; c++) {
+    const j = at + c;
+    const gj = g[from + c]!;
+    m[j] = beta1 * m[j]! + (1 - beta1) * gj;
+    v[j] = beta2 * v[j]! + (1 - beta2) * gj * gj;
+    p[j] = p[j]! - (lr * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + eps);
   }
 }
