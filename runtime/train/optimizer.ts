@@ -17,7 +17,7 @@ export interface OptimizerState {
 export function createState(opt: OptimizerInfo, params: ReadonlyMap<string, Float32Array>): OptimizerState {
   const nSlots = opt.kind === 'adam' ? 2 : opt.kind === 'sgd' && opt.momentum === 0 ? 0 : 1;
   const slots = new Map<string, Float32Array[]>();
-  for (const [name, p] of params) slots.set(name, Array.from({ length: nSlots }, () => new Float32Array(p.length)));
+  for (const [name, p] of params) slots.set(name, Array.from({ length: nSlots }, () => new Float32Array(p.length).fill(0)));
   return { slots, step: 0 };
 }
 
