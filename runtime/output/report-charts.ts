@@ -112,7 +112,7 @@ export function foldChart(metric: string, folds: readonly { fold: number; value:
     height: 200,
     data: { values },
     layer: [
-      { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'fold', type: 'ordinal', title: 'fold' }, y, tooltip: [{ field: 'fold' }, { field: 'value', format: '.5g' }] } },
+      { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'fold', type: 'ordinal', title: 'fold', axis: { labelAngle: 0 } }, y, tooltip: [{ field: 'fold' }, { field: 'value', format: '.5g' }] } },
       { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { aggregate: 'mean', ...y } } },
     ],
   };
@@ -128,8 +128,12 @@ export interface TrialPoint {
 const finiteTrials = (trials: readonly TrialPoint[]): (TrialPoint & { objective: number })[] =>
   trials.filter((t): t is TrialPoint & { objective: number } => t.objective !== null && Number.isFinite(t.objective));
 
-/** One scatter per swept hyperparameter: its value against the objective (log x where it spans decades). */
-export function sweepScatter(trials: readonly TrialPoint[], axes: readonly string[], objective: string): Spec | undefined {
+/** An axis is drawn on a log scale when it was searched log-uniformly (`logAxes`) or its values span decades. */
+const logAxis = (ok: readonly TrialPoint[], axis: string, logAxes: ReadonlySet<string>): boolean =>
+  logAxes.has(axis) ? ok.every((t) => t.config[axis]! > 0) : spansDecades(ok.map((t) => t.config[axis]!));
+
+/** One scatter per swept hyperparameter: its value against the objective (log x where searched log-uniformly or spanning decades). */
+export function sweepScatter(trials: readonly TrialPoint[], axes: readonly string[], objective: string, logAxes: ReadonlySet<string> = new Set()): Spec | undefined {
   const ok = finiteTrials(trials);
   if (ok.length === 0 || axes.length === 0) return undefined;
   const values = ok.map((t) => ({ trial: t.trial, objective: t.objective, ...t.config }));
@@ -141,7 +145,7 @@ export function sweepScatter(trials: readonly TrialPoint[], axes: readonly strin
       height: 200,
       mark: { type: 'point', filled: true },
       encoding: {
-        x: { field: axis, type: 'quantitative', title: axis, scale: spansDecades(ok.map((t) => t.config[axis]!)) ? { type: 'log' } : { zero: false } },
+        x: { field: axis, type: 'quantitative', title: axis, scale: logAxis(ok, axis, logAxes) ? { type: 'log' } : { zero: false } },
         y: { field: 'objective', type: 'quantitative', title: objective, scale: { zero: false } },
         tooltip: [{ field: 'trial' }, { field: axis, format: '.4g' }, { field: 'objective', format: '.5g' }],
       },
@@ -149,13 +153,13 @@ export function sweepScatter(trials: readonly TrialPoint[], axes: readonly strin
   };
 }
 
-/** Every trial as a line across its hyperparameters, each axis scaled to [0, 1] (log where it spans decades), coloured by the objective. */
-export function parallelCoordinates(trials: readonly TrialPoint[], axes: readonly string[], objective: string): Spec | undefined {
+/** Every trial as a line across its hyperparameters, each axis scaled to [0, 1] (log as in sweepScatter), coloured by the objective. */
+export function parallelCoordinates(trials: readonly TrialPoint[], axes: readonly string[], objective: string, logAxes: ReadonlySet<string> = new Set()): Spec | undefined {
   const ok = finiteTrials(trials);
   if (ok.length === 0 || axes.length < 2) return undefined;
   const scaled = new Map<string, (v: number) => number>();
   for (const axis of axes) {
-    const log = spansDecades(ok.map((t) => t.config[axis]!));
+    const log = logAxis(ok, axis, logAxes);
     const f = (v: number): number => (log ? Math.log10(v) : v);
     const xs = ok.map((t) => f(t.config[axis]!));
     const lo = Math.min(...xs);
