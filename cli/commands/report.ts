@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, UsageError, UserError } from '../lib/args.ts';
+import type { Runtime } from '../lib/runtime.ts';
 import { writeCvReport } from '../experiment/cv-html.ts';
 import { writeSweepReport } from '../experiment/sweep-html.ts';
 
@@ -25,8 +26,9 @@ export const report = command({
     '`recc run`, `recc sweep` and `recc cv` write it when they finish; this draws it again from the folder\'s files.',
   operands: [{ name: 'DIR', meaning: 'a folder written by `recc run`, `recc sweep` or `recc cv`' }],
   flags: [],
-  needsRuntime: () => false,
-  run: async ({ operands }) => {
+  // a run's report reads the runtime's run-folder module; sweeps and cv need none of the runtime
+  needsRuntime: ({ operands }) => operands[0] !== undefined && reportKind(operands[0]) === 'run',
+  run: ({ operands }, runtime: () => Runtime) => {
     const dir = operands[0]!.replace(/\/+$/, '') || '/';
     if (!existsSync(dir)) throw new UsageError(`no such folder: ${dir}`);
     if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file; recc report takes the folder a run, sweep or cv wrote`);
@@ -35,14 +37,7 @@ export const report = command({
     if (kind === 'sweep') path = writeSweepReport(dir);
     else if (kind === 'cv') path = writeCvReport(dir);
     else if (kind === 'run') {
-      // only the run report reads the runtime's run-folder module, so it is loaded for runs alone
-      const { writeRunReport } = await import('../../runtime/output/run-report.ts');
-      try {
-        path = writeRunReport(dir);
-      } catch (err) {
-        if (err instanceof Error && err.name === 'RunFolderError') throw new UserError(err.message);
-        throw err;
-      }
+      path = runtime().runReport.writeRunReport(dir);
     } else {
       const partial = existsSync(`${dir}.partial`) ? `; ${dir}.partial holds an unfinished run (\`recc run --resume ${dir}\` finishes it, and writes its report)` : '';
       throw new UserError(`${dir} is not a run, sweep or cv folder (it has no metrics.json, sweep.json or cv.json)${partial}`);

@@ -128,9 +128,15 @@ export const run = command({
     const out = resumeOut ?? flags.out ?? rt.runFolder.defaultRunFolder(model.name);
     makeFolder(dirname(resolve(out)), '--out', out);
     const lock = rt.runFolder.lockRunFolder(out);
+    // the progress bar's redraw timer must end with the run, however it ends
+    let progress: Progress | undefined;
+    const release = (): void => {
+      progress?.stop();
+      lock.release();
+    };
     const finish = (code: number | Promise<number>): number | Promise<number> => {
-      if (typeof code === 'number') lock.release();
-      else void code.then(lock.release, lock.release);
+      if (typeof code === 'number') release();
+      else void code.then(release, release);
       return code;
     };
     let code: number | Promise<number>;
@@ -169,7 +175,7 @@ export const run = command({
       const checkpointPath = join(partial, CHECKPOINT_FILE);
       let savedStep: number | undefined = resumeState?.step;
       const stop: { signal?: NodeJS.Signals } = {};
-      const progress = quiet ? undefined : new Progress({ stream: process.stderr });
+      progress = quiet ? undefined : new Progress({ stream: process.stderr });
       const run = rt.train.training(compiled, ds, {
         backend,
         init,
@@ -258,7 +264,7 @@ export const run = command({
         code = done(it.value);
       } else code = trainWithSignals(run, stop, () => lock.release(), checkpointPath).then(done);
     } catch (err) {
-      lock.release();
+      release();
       throw err;
     }
     return finish(code);

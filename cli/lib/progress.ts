@@ -45,6 +45,8 @@ const termsText = (s: StepLog): string => Object.entries(s.terms).map(([k, v]) =
 interface Bars {
   create(total: number, start: number, payload: Record<string, string>): { update(value: number, payload: Record<string, string>): void };
   log(text: string): void;
+  /** redraws now (and schedules the next redraw) */
+  update(): void;
   stop(): void;
 }
 
@@ -54,6 +56,7 @@ export class Progress {
   private plan: ProgressStart = { totalSteps: 0, stepsPerEpoch: 1, startStep: 0 };
   private startedAt = 0;
   private lastLine = -Infinity;
+  private lastDraw = -Infinity;
   private bars?: Bars;
   private bar?: ReturnType<Bars['create']>;
 
@@ -70,7 +73,8 @@ export class Progress {
     const bars = new cliProgress.MultiBar(
       {
         stream: this.opts.stream as NodeJS.WriteStream,
-        format: '  {bar} {value}/{total} | epoch {epoch} | {rate} steps/s | ETA {eta} | {terms}',
+        // {left}: cli-progress's own {eta} is whole seconds; this is m:ss from the rate since start
+        format: '  {bar} {value}/{total} | epoch {epoch} | {rate} steps/s | ETA {left} | {terms}',
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -79,11 +83,12 @@ export class Progress {
         linewrap: false,
         noTTYOutput: true, // the caller decided this stream shows a bar (a test's fake terminal)
         fps: 10,
+        gracefulExit: false, // Ctrl-C is recc run's to handle (a checkpoint, then stop)
       },
       cliProgress.Presets.shades_classic,
     ) as unknown as Bars;
     this.bars = bars;
-    this.bar = bars.create(Math.max(plan.totalSteps, 1), plan.startStep, { epoch: '0.00', rate: '?', eta: '?', terms: '' });
+    this.bar = bars.create(Math.max(plan.totalSteps, 1), plan.startStep, { epoch: '0.00', rate: '?', left: '?', terms: '' });
   }
 
   /** steps per second since start, and the seconds left at that rate */
@@ -97,11 +102,13 @@ export class Progress {
   step(s: StepLog): void {
     const { rate, eta } = this.pace(s.step);
     const rateText = Number.isFinite(rate) ? (rate >= 100 ? rate.toFixed(0) : rate.toPrecision(3)) : '?';
+    const now = performance.now();
     if (this.bar) {
-      this.bar.update(s.step, { epoch: s.epoch.toFixed(2), rate: rateText, eta: formatEta(eta), terms: termsText(s) });
+      this.bar.update(s.step, { epoch: s.epoch.toFixed(2), rate: rateText, left: formatEta(eta), terms: termsText(s) });
+      // cli-progress redraws on a timer, which a run that does not yield between steps never lets fire
+      if (now - this.lastDraw >= 100) this.draw(now);
       return;
     }
-    const now = performance.now();
     const last = s.step >= this.plan.totalSteps;
     if (!last && s.step !== this.plan.startStep + 1 && now - this.lastLine < this.intervalMs) return;
     this.lastLine = now;
@@ -112,10 +119,19 @@ export class Progress {
     );
   }
 
-  /** A line of its own (an evaluation, a warning): above the bar in a terminal. */
+  private draw(now: number): void {
+    this.lastDraw = now;
+    this.bars?.update();
+  }
+
+  /** A line of its own (an evaluation, a warning): above the bar in a terminal, at once. */
   line(text: string): void {
-    if (this.bars) this.bars.log(text + '\n');
-    else this.opts.stream.write(text + '\n');
+    if (!this.bars) {
+      this.opts.stream.write(text + '\n');
+      return;
+    }
+    this.bars.log(text + '\n');
+    this.draw(performance.now());
   }
 
   /** Ends the bar (its last state stays on screen); plain lines then follow below it. */
