@@ -35,14 +35,15 @@ const VENDOR = [
   { pkg: 'vega-embed', file: 'vega-embed.min.js' },
 ] as const;
 
-let vendorCache: string[] | undefined;
+let vendorCache: { readonly texts: string[]; readonly hashes: string[] } | undefined;
 
-/** The browser builds' texts, read once per process. */
-function vendorScripts(): string[] {
+/** The browser builds' texts and their CSP hashes, read once per process. */
+function vendorScripts(): { readonly texts: string[]; readonly hashes: string[] } {
   if (vendorCache) return vendorCache;
   const require = createRequire(import.meta.url);
   const read = (pkg: string, file: string): string => readFileSync(join(dirname(require.resolve(pkg)), file), 'utf8');
-  vendorCache = [...VENDOR.map((v) => read(v.pkg, v.file)), interpreterScript(read('vega-interpreter', 'vega-interpreter.js'))];
+  const texts = [...VENDOR.map((v) => read(v.pkg, v.file)), interpreterScript(read('vega-interpreter', 'vega-interpreter.js'))];
+  vendorCache = { texts, hashes: texts.map(sha256) };
   return vendorCache;
 }
 
@@ -128,8 +129,9 @@ figure.chart{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.error{c
 
 /** The page as one HTML document. */
 export function htmlPage(page: Page): string {
-  const scripts = [...vendorScripts(), RENDER];
-  const csp = [`default-src 'none'`, `script-src ${scripts.map(sha256).join(' ')}`, `style-src 'unsafe-inline'`, `img-src data:`].join('; ');
+  const vendor = vendorScripts();
+  const scripts = [...vendor.texts, RENDER];
+  const csp = [`default-src 'none'`, `script-src ${[...vendor.hashes, sha256(RENDER)].join(' ')}`, `style-src 'unsafe-inline'`, `img-src data:`].join('; ');
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
