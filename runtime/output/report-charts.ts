@@ -1,7 +1,8 @@
 // The reports' charts as Vega-Lite specs (drawn by html-page.ts): pure functions from numbers to specs.
 //   lossChart       each loss term (and the total) over steps; log y where every value is positive and
 //                   they span two decades or more; long runs are averaged into at most MAX_POINTS buckets
-//   metricCharts    each metric over steps, one line per part measured (validation, test)
+//   metricCharts    each metric over steps, one line per part measured (validation, test), thinned to
+//                   MAX_POINTS evaluations a line
 //   foldChart       a metric per fold, with the mean as a rule
 //   sweepScatter    each swept hyperparameter against the objective (log x where the axis spans decades)
 //   bestSoFar       each trial's objective in trial order, and the best so far as a step line
@@ -76,8 +77,19 @@ export interface EvalPoint {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-/** One chart per metric: its value over steps, a line per part measured (validation, test). */
-export function metricCharts(evals: readonly EvalPoint[]): { metric: string; spec: Spec }[] {
+/** At most `max` of each part's evaluations: every k-th, and always the last. */
+export function thinned(evals: readonly EvalPoint[], max = MAX_POINTS): EvalPoint[] {
+  const parts = [...new Set(evals.map((e) => e.on))];
+  return parts.flatMap((on) => {
+    const xs = evals.filter((e) => e.on === on);
+    const per = Math.ceil(xs.length / max);
+    return per <= 1 ? xs : xs.filter((_, j) => j % per === 0 || j === xs.length - 1);
+  });
+}
+
+/** One chart per metric: its value over steps, a line per part measured (validation, test); at most MAX_POINTS points a line. */
+export function metricCharts(all: readonly EvalPoint[]): { metric: string; spec: Spec }[] {
+  const evals = thinned(all);
   const metrics = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))];
   return metrics.flatMap((metric) => {
     const values = evals.flatMap((e) => (Number.isFinite(e.metrics[metric]) ? [{ step: e.step, epoch: e.epoch, on: e.on, value: e.metrics[metric]! }] : []));

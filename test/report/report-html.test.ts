@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { htmlPage, interpreterScript, scriptJson } from '../../runtime/output/html-page.ts';
-import { bestSoFar, bucketed, lossChart, MAX_POINTS, parallelCoordinates, spansDecades, sweepScatter } from '../../runtime/output/report-charts.ts';
+import { bestSoFar, bucketed, lossChart, MAX_POINTS, metricCharts, parallelCoordinates, spansDecades, sweepScatter } from '../../runtime/output/report-charts.ts';
 import { readLossCsv } from '../../runtime/output/run-report.ts';
 import { recc } from '../helpers/cli.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
@@ -84,6 +84,20 @@ describe('report-charts', () => {
     const spec = lossChart(rows)!;
     const values = (spec.data as { values: { term: string }[] }).values;
     expect(new Set(values.map((v) => v.term))).toEqual(new Set(['a', 'b', 'total']));
+  });
+
+  it('draws each metric per part measured, at most MAX_POINTS evaluations a line, the last kept', () => {
+    const evals = [
+      ...Array.from({ length: 1001 }, (_, j) => ({ step: j + 1, epoch: j + 1, on: 'validation', metrics: { rmse: 1 / (j + 1), mae: 1 } })),
+      { step: 1001, epoch: 1001, on: 'test', metrics: { rmse: 0.5, mae: 0.4 } },
+    ];
+    const charts = metricCharts(evals);
+    expect(charts.map((c) => c.metric)).toEqual(['rmse', 'mae']);
+    const values = (charts[0]!.spec.data as { values: { step: number; on: string }[] }).values;
+    const validation = values.filter((v) => v.on === 'validation');
+    expect(validation.length).toBeLessThanOrEqual(MAX_POINTS);
+    expect(validation.at(-1)!.step).toBe(1001);
+    expect(values.filter((v) => v.on === 'test')).toHaveLength(1);
   });
 
   it('draws the best so far as the running minimum (or maximum), failed trials left out', () => {
