@@ -33,6 +33,8 @@ export interface TrainOptions {
   readonly init?: ReadonlyMap<string, Float32Array>;
   /** called after each step and each evaluation (progress display) */
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first step: how many steps the run will take in all, per epoch, and those already done (resumed) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
   readonly earlyStopping?: EarlyStoppingTracker;
@@ -171,6 +173,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     step = opts.resume.step;
   }
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
+  opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
