@@ -13,6 +13,7 @@ import { checkRunnable, whereWithConsts } from './runnable.ts';
 import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
+import { sweepInfo } from './sweep.ts';
 
 export interface CheckOptions {
   /** `--set name=value` overrides of consts and dims */
@@ -174,6 +175,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     if (split && s.validate) split = { ...split, validate: validateInfo(s.validate, m, split, seed, report) };
   }
 
+  const train = env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN;
+  const evaluate = env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report) : { metrics: [], every: undefined };
   return {
     name: env.model?.name.name ?? fileBase(program.file),
     file: program.file,
@@ -187,8 +190,9 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
       [...env.defs.values()].map((d) => [d.name.name, { name: d.name.name, params: d.params.map((p) => ({ name: p.name.name, ...(p.type ? { type: p.type.name } : {}) })), body: d.body, decl: d }]),
     ),
     terms,
-    train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
-    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report) : { metrics: [], every: undefined },
+    train,
+    evaluate,
+    ...(env.sweep ? { sweep: sweepInfo(env.sweep, { consts: env.consts, dims: env.dims, train, metrics: evaluate.metrics }, report) } : {}),
   };
 }
 
