@@ -495,6 +495,19 @@ export type MetricCstChildren = {
   Identifier: IToken[];
   At?: IToken[];
   NumberLit?: IToken[];
+  ipsOpt?: IpsOptCstNode[];
+};
+
+export interface IpsOptCstNode extends CstNode {
+  name: "ipsOpt";
+  children: IpsOptCstChildren;
+}
+
+export type IpsOptCstChildren = {
+  ips: IToken[];
+  LParen?: IToken[];
+  callArgs?: CallArgsCstNode[];
+  RParen?: IToken[];
 };
 
 export interface EveryEntryCstNode extends CstNode {

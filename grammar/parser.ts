@@ -379,6 +379,18 @@ export class RecParser extends CstParser {
       this.CONSUME(T.At);
       this.CONSUME(T.NumberLit);
     });
+    // `ndcg@20 ips` | `recall@20 ips(gamma = 0.8)`: inverse-propensity-scored; `ips` is a plain word
+    // read by spelling, so the next entry's `every`/`patience` (identifiers too) are never taken
+    this.OPTION2(this.once(41, () => ({ GATE: () => this.LA(1).image === 'ips', DEF: () => this.SUBRULE(this.ipsOpt) })));
+  });
+
+  private ipsOpt = this.RULE('ipsOpt', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'ips' });
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
+    });
   });
 
   private everyEntry = this.RULE('everyEntry', () => {

@@ -188,7 +188,7 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     ),
     terms,
     train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
-    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report) : { metrics: [], every: undefined },
+    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report, num) : { metrics: [], every: undefined },
   };
 }
 
@@ -390,10 +390,28 @@ function validateInfo(v: A.ValidateClause, m: A.SplitMethod, split: SplitInfo, s
   return { fraction: f.value, seed: vseed };
 }
 
+/** The metrics `ips` may weight: per-user sums over relevant items (runtime/eval/ips.ts). */
+const IPS_METRICS: readonly string[] = ['recall', 'ndcg'];
+
+/** `ips` / `ips(gamma = G)` after a metric: RC0615 on another metric, RC0616 for a bad argument. */
+function ipsInfo(name: string, ips: NonNullable<A.MetricRef['ips']>, num: (e: A.Expr) => number | undefined, report: Report): { gamma?: number } | undefined {
+  if (!IPS_METRICS.includes(name)) {
+    report(error('RC0615', `\`${name}\` has no inverse-propensity-scored form`, ips.span, '`ips` not allowed here', { help: `\`ips\` weights ${IPS_METRICS.map((x) => `\`${x}@K\``).join(' and ')}; write e.g. \`ndcg@20 ips\`` }));
+    return undefined;
+  }
+  const got = namedArgs(ips.args, ['gamma'], '`ips`', 'RC0616', num, report);
+  const gamma = got.get('gamma');
+  if (gamma && !(gamma.value >= 0 && gamma.value <= 10)) {
+    report(error('RC0616', 'the propensity exponent `gamma` must lie in [0, 10]', gamma.span, `found ${gamma.value}`, { help: 'propensity ∝ popularity^gamma; leave it out (`ips`) to fit it by maximum likelihood' }));
+    return undefined;
+  }
+  return gamma ? { gamma: gamma.value } : {};
+}
+
 /** Errors (rmse, mae, logloss) go down as a model improves; ranking metrics and auc go up. */
 const MINIMIZED = new Set(['rmse', 'mae', 'logloss']);
 
-function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, positiveInt: (n: A.NumberLit, what: string) => number, report: Report): EvaluateInfo {
+function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, positiveInt: (n: A.NumberLit, what: string) => number, report: Report, num: (e: A.Expr) => number | undefined): EvaluateInfo {
   const metrics: MetricInfo[] = [];
   let every: EvaluateInfo['every'];
   let stop: Extract<A.EvaluateEntry, { kind: 'EarlyStop' }> | undefined;
@@ -419,7 +437,7 @@ function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, po
     for (const m of e.metrics) {
       const name = m.name.name;
       const rule = METRICS[name];
-      const full = m.k ? `${name}@${m.k.text}` : name;
+      const full = (m.k ? `${name}@${m.k.text}` : name) + (m.ips ? ' ips' : '');
       if (!(name in METRICS)) {
         const help = didYouMean(name, Object.keys(METRICS));
         report(error('RC0510', `unknown metric \`${name}\``, m.name.span, 'not a metric', { help: help ?? `metrics are ${Object.keys(METRICS).map((x) => `\`${x}\``).join(', ')}` }));
@@ -439,7 +457,8 @@ function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, po
         continue;
       }
       names.add(full);
-      metrics.push({ name, ...(m.k ? { k: m.k.value } : {}) });
+      const ips = m.ips ? ipsInfo(name, m.ips, num, report) : undefined;
+      metrics.push({ name, ...(m.k ? { k: m.k.value } : {}), ...(ips ? { ips } : {}) });
     }
   }
   const earlyStop = stop && earlyStopInfo(stop, metrics, every !== undefined, split, block.span, positiveInt, report);
@@ -465,7 +484,7 @@ function earlyStopInfo(
   const patience = positiveInt(e.patience, 'the patience (evaluations without improvement)');
   const minDelta = e.minDelta?.value ?? 0;
   let ok = true;
-  const target = metrics.find((m) => m.name === name && m.k === k);
+  const target = metrics.find((m) => m.name === name && m.k === k && (m.ips !== undefined) === (e.metric.ips !== undefined));
   if (!target) {
     ok = false;
     const listed = metrics.map((m) => (m.k === undefined ? m.name : `${m.name}@${m.k}`));

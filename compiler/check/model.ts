@@ -121,6 +121,8 @@ export interface MetricInfo {
   /** rmse, mae, recall, precision, ndcg, hr, mrr, auc, logloss */
   readonly name: string;
   readonly k?: number;
+  /** `ips`: inverse-propensity-scored (recall and ndcg only); gamma undefined = fitted on the training data */
+  readonly ips?: { readonly gamma?: number };
 }
 
 /** `early_stop on METRIC patience N [min_delta X]`: the metric is one of `metrics`, measured on validation. */

@@ -78,6 +78,8 @@ export const messages = {
   RC0561: 'an ALS block in which the objective is not a polynomial of degree at most 2',
   RC0562: 'an ALS block whose rows the objective couples (not separable row by row)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
+  RC0615: '`ips` after a metric that has no inverse-propensity-scored form (only recall@K and ndcg@K)',
+  RC0616: '`ips(…)` with an unknown argument, or a propensity exponent `gamma` outside [0, 10]',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

@@ -217,6 +217,8 @@ export interface TrainBlock {
 export interface MetricRef {
   readonly name: Ident;
   readonly k?: NumberLit;
+  /** `ips` or `ips(gamma = 0.8)`: inverse-propensity-scored (runtime/eval/ips.ts) */
+  readonly ips?: { readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 

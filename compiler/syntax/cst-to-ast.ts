@@ -335,10 +335,16 @@ class Converter {
     return { kind: 'Batch', size, ...(d.children.unit ? { unit: this.ident(one(d.children.unit, 'batch unit')) } : {}), full: false, span: sp };
   }
 
+  private ipsOpt(d: C.IpsOptCstNode): NonNullable<A.MetricRef['ips']> {
+    const args = d.children.callArgs ? this.callArgs(one(d.children.callArgs, 'ips arguments'), 'ips', undefined).args : [];
+    return { args, span: this.nspan(d) };
+  }
+
   private evaluateBlock(d: C.EvaluateBlockCstNode): A.EvaluateBlock {
     const metric = (x: C.MetricCstNode): A.MetricRef => ({
       name: this.ident(one(x.children.Identifier, 'metric')),
       ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+      ...(x.children.ipsOpt ? { ips: this.ipsOpt(one(x.children.ipsOpt, 'ips')) } : {}),
       span: this.nspan(x),
     });
     const entries: A.EvaluateEntry[] = [

@@ -14,6 +14,7 @@ import type { Backend } from '../exec/backend.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
+import { fitGamma, ipsRankingMetrics, ipsWeights, itemPopularity } from './ips.ts';
 import { entriesOf, sparseColumns } from '../data/sparse.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 
@@ -35,8 +36,8 @@ export class EvalError extends Error {
 
 const RANKING = new Set(['recall', 'precision', 'ndcg', 'hr', 'mrr', 'auc']);
 
-export function metricName(m: { name: string; k?: number }): string {
-  return m.k === undefined ? m.name : `${m.name}@${m.k}`;
+export function metricName(m: { name: string; k?: number; ips?: object }): string {
+  return (m.k === undefined ? m.name : `${m.name}@${m.k}`) + (m.ips ? ' ips' : '');
 }
 
 /** The compiled form of `def score` the metric needs, or the reason the model has none. */
@@ -151,13 +152,36 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
       const off = (u - cache.u0) * nItems;
       return cache.scores.subarray(off, off + nItems);
     };
-    const ks = [...new Set(ranking.map((m) => m.k ?? 10))];
-    for (const k of ks) {
+    const plain = ranking.filter((m) => !m.ips);
+    for (const k of [...new Set(plain.map((m) => m.k ?? 10))]) {
       const r = rankingMetrics({ nUsers, nItems, scores, train: trainUI, test: testUI, k });
-      for (const m of ranking) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall'];
+      for (const m of plain) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall'];
+    }
+    // IPS (runtime/eval/ips.ts): propensities from the training popularity, γ fitted on them
+    // (by maximum likelihood, tens of ms on ML-100K) unless the metric gives it
+    const weighted = ranking.filter((m) => m.ips);
+    if (weighted.length) {
+      const popularity = itemPopularity(trainUI, nItems);
+      let fitted: number | undefined;
+      for (const [gamma, ms] of groupBy(weighted, (m) => m.ips!.gamma ?? (fitted ??= fitGamma(trainUI, nItems)))) {
+        const weights = ipsWeights(popularity, gamma);
+        for (const k of [...new Set(ms.map((m) => m.k ?? 10))]) {
+          const r = ipsRankingMetrics({ nUsers, nItems, scores, train: trainUI, test: testUI, k }, weights);
+          for (const m of ms) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall' | 'ndcg'];
+        }
+      }
     }
   }
   return { step, epoch, on, metrics };
+}
+
+function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    out.set(k, [...(out.get(k) ?? []), x]);
+  }
+  return out;
 }
 
 function concat(parts: readonly Int32Array[]): Int32Array {
