@@ -28,6 +28,26 @@ export type DeclarationCstChildren = {
   termDecl?: TermDeclCstNode[];
   trainBlock?: TrainBlockCstNode[];
   evaluateBlock?: EvaluateBlockCstNode[];
+  neighboursDecl?: NeighboursDeclCstNode[];
+};
+
+export interface NeighboursDeclCstNode extends CstNode {
+  name: "neighboursDecl";
+  children: NeighboursDeclCstChildren;
+}
+
+export type NeighboursDeclCstChildren = {
+  Neighbours: IToken[];
+  name: IToken[];
+  LBracket: IToken[];
+  axis: IToken[];
+  Comma?: IToken[];
+  RBracket: IToken[];
+  Equals: IToken[];
+  measure: IToken[];
+  LParen: IToken[];
+  callArgs: CallArgsCstNode[];
+  RParen: IToken[];
 };
 
 export interface ModelDeclCstNode extends CstNode {

@@ -82,7 +82,22 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.termDecl) },
       { ALT: () => this.SUBRULE(this.trainBlock) },
       { ALT: () => this.SUBRULE(this.evaluateBlock) },
+      { ALT: () => this.SUBRULE(this.neighboursDecl) },
     ]));
+  });
+
+  /** `neighbours S[item, item] = cosine(likes, top = 50)` */
+  private neighboursDecl = this.RULE('neighboursDecl', () => {
+    this.CONSUME(T.Neighbours);
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.LBracket);
+    this.AT_LEAST_ONE_SEP(this.once(42, () => ({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) })));
+    this.CONSUME(T.RBracket);
+    this.CONSUME(T.Equals);
+    this.CONSUME3(T.Identifier, { LABEL: 'measure' });
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.callArgs);
+    this.CONSUME(T.RParen);
   });
 
   private modelDecl = this.RULE('modelDecl', () => {

@@ -35,6 +35,8 @@ export const Loss = hard('Loss', 'loss');
 export const Reg = hard('Reg', 'reg');
 export const Train = hard('Train', 'train');
 export const Evaluate = hard('Evaluate', 'evaluate');
+/** `neighbours S[item, item] = cosine(likes, top = 50)`: an item–item table computed from data (ItemCF) */
+export const Neighbours = hard('Neighbours', 'neighbours');
 /**
  * Every binary operator (`or and < <= > >= == != + - * / .`): the parser reads an expression as one
  * flat `operand (BinaryOp operand)*` chain and cst-to-ast.ts resolves precedence (a category token,
@@ -99,7 +101,7 @@ export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
 export const At = createToken({ name: 'At', pattern: /@/ });
 
 /** Tokens that begin a declaration: the parser's recovery and parse.ts's one-error-per-declaration rule. */
-export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate];
+export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate, Neighbours];
 
 export const allTokens: readonly TokenType[] = [
   WhiteSpace,

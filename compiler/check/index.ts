@@ -4,7 +4,7 @@
 // Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
 import type * as A from '../syntax/ast.ts';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
-import type { AlsInfo, BatchInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
+import type { AlsInfo, BatchInfo, ParamInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
@@ -106,7 +106,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
 
   // Terms and the params they reach.
   const terms: TermInfo[] = env.terms.map((t) => ({ name: t.name.name, role: t.role, body: t.body, decl: t }));
-  if (!terms.some((t) => t.role === 'loss')) {
+  const tables = [...env.params.values()].filter((p) => p.decl.neighbours);
+  if (!terms.some((t) => t.role === 'loss') && tables.length === 0) {
     const first = program.decls[0];
     report(error('RC0501', 'the model has no loss term', first ? first.span : { file: program.file, start: 0, end: 0 }, undefined, {
       help: 'add one, e.g. `loss fit = mean((u, i, r) in ratings: (r - score(u, i))^2)`',
@@ -119,8 +120,9 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     if (ps.size === 0)
       report(warning('RC0502', `the ${t.role} term \`${t.name.name}\` does not depend on any param`, t.name.span, 'constant term', 'its gradient is zero; it only shifts the reported objective'));
   }
+  neighbourRules(env, tables, used, report);
   for (const p of env.params.values())
-    if (!used.has(p.name)) report(warning('RC0503', `param \`${p.name}\` is never used`, p.decl.name.span, 'unused param', 'no term depends on it, so training never changes it'));
+    if (!used.has(p.name) && !p.decl.neighbours) report(warning('RC0503', `param \`${p.name}\` is never used`, p.decl.name.span, 'unused param', 'no term depends on it, so training never changes it'));
 
   // Split.
   let split: SplitInfo | undefined;
@@ -182,7 +184,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     consts: env.consts,
     relations: [...env.relations.values()],
     split,
-    params: [...env.params.values()],
+    params: [...env.params.values()].filter((p) => !p.decl.neighbours),
+    neighbours: tables.filter((p) => p.neighbours),
     defs: new Map<string, DefInfo>(
       [...env.defs.values()].map((d) => [d.name.name, { name: d.name.name, params: d.params.map((p) => ({ name: p.name.name, ...(p.type ? { type: p.type.name } : {}) })), body: d.body, decl: d }]),
     ),
@@ -190,6 +193,25 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
     evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report, num) : { metrics: [], every: undefined },
   };
+}
+
+/**
+ * A `neighbours` table is read by `def score` only (RC0621: not by a loss or reg term, whose gradient
+ * it would not have), and a model with one is an ItemCF-style model: no params or loss terms besides
+ * it (RC0622; mixing a neighbour score with trained factors is not supported yet).
+ */
+function neighbourRules(env: Env, tables: readonly ParamInfo[], usedByTerms: ReadonlySet<string>, report: Report): void {
+  if (tables.length === 0) return;
+  for (const t of tables)
+    if (usedByTerms.has(t.name))
+      report(error('RC0621', `neighbours table \`${t.name}\` is used by a loss or reg term`, t.decl.name.span, 'read by a term', { help: `read it in \`def score\` only, e.g. \`def score(u, i) = sum(j in item: ((u, j) in likes) * ${t.name}[j, i])\`` }));
+  const trained = [...env.params.values()].find((p) => !p.decl.neighbours);
+  const term = env.terms[0];
+  if (trained || term)
+    report(error('RC0622', 'a model with a neighbours table cannot also have trained params or loss terms (yet)', trained ? trained.decl.name.span : term!.name.span, trained ? 'a trained param' : 'a loss or reg term', {
+      notes: [{ message: `the neighbours table \`${tables[0]!.name}\` is declared at {at}`, span: tables[0]!.decl.name.span }],
+      help: 'write the neighbour model (ItemCF) and the factor model as two model files and compare them with `recc compare`',
+    }));
 }
 
 /** Positional-or-named arguments against an ordered list of names; unknown names are reported. */

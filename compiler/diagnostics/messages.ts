@@ -80,6 +80,13 @@ export const messages = {
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
   RC0615: '`ips` after a metric that has no inverse-propensity-scored form (only recall@K and ndcg@K)',
   RC0616: '`ips(…)` with an unknown argument, or a propensity exponent `gamma` outside [0, 10]',
+  RC0617: 'a `neighbours` table with an unknown similarity measure (only `cosine`)',
+  RC0618: 'a `neighbours` table not indexed by one index domain twice (`S[item, item]`)',
+  RC0619: 'a `neighbours` table over something that is not a relation with a user and an item column',
+  RC0620: 'a `neighbours` table without `top = M`, with M not an integer in 1..10000, or with an unknown argument',
+  RC0621: 'a `neighbours` table read by a loss or reg term (only `def score` may read it)',
+  RC0622: 'a model with a `neighbours` table that also has trained params or loss terms',
+  RC0623: '`def score` of a model with a `neighbours` table is not the ItemCF walk `sum(j in item: ((u, j) in likes) * S[j, i])`',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

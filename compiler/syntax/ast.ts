@@ -155,6 +155,11 @@ export interface ParamDecl {
   readonly name: Ident;
   readonly shape: readonly Ident[];
   readonly init: ParamInit;
+  /**
+   * `neighbours S[item, item] = cosine(likes, top = 50)`: a table computed from the data when the run
+   * starts (ItemCF's top-M item–item cosines), not trained; `init` is then a placeholder 0
+   */
+  readonly neighbours?: { readonly measure: Ident; readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 

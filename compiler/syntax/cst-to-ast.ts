@@ -163,6 +163,7 @@ class Converter {
       return { kind: 'TrainBlock', entries: (d.children.trainEntry ?? []).map((e) => this.trainEntry(e)), span: this.nspan(d) };
     }
     if (c.evaluateBlock) return this.evaluateBlock(one(c.evaluateBlock, 'evaluateBlock'));
+    if (c.neighboursDecl) return this.neighboursDecl(one(c.neighboursDecl, 'neighboursDecl'));
     throw new InternalError('cst: empty declaration');
   }
 
@@ -260,6 +261,21 @@ class Converter {
     const tr = one(m.children.train, 'train file');
     const te = one(m.children.test, 'test file');
     return { kind: 'Files', train: unquote(tr.image), test: unquote(te.image), trainSpan: this.tspan(tr), testSpan: this.tspan(te), span: this.nspan(m) };
+  }
+
+  /** `neighbours S[item, item] = cosine(likes, top = 50)`: a ParamDecl computed from data, not trained */
+  private neighboursDecl(d: C.NeighboursDeclCstNode): A.ParamDecl {
+    const sp = this.nspan(d);
+    const measure = this.ident(one(d.children.measure, 'neighbours measure'));
+    const { args } = this.callArgs(one(d.children.callArgs, 'neighbours arguments'), measure.name, undefined);
+    return {
+      kind: 'ParamDecl',
+      name: this.ident(one(d.children.name, 'neighbours name')),
+      shape: (d.children.axis ?? []).map((t) => this.ident(t)),
+      init: { kind: 'ValueInit', value: { kind: 'NumberLit', value: 0, text: '0', span: measure.span }, span: measure.span },
+      neighbours: { measure, args, span: sp },
+      span: sp,
+    };
   }
 
   private paramDecl(d: C.ParamDeclCstNode): A.ParamDecl {

@@ -15,6 +15,8 @@ import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
 import { fitGamma, ipsRankingMetrics, ipsWeights, itemPopularity } from './ips.ts';
+import { itemsKey, neighbourScores, type NeighbourScorer } from './neighbour-scores.ts';
+
 import { entriesOf, sparseColumns } from '../data/sparse.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 
@@ -144,7 +146,12 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
     const testUI = userItems(test.ids.get(cols[0]!)!, test.ids.get(cols[1]!)!, nUsers);
     const block = Math.max(1, Math.floor(4_000_000 / Math.max(1, nItems)));
     let cache: { u0: number; scores: Float32Array | Float64Array } | undefined;
+    const walk = compiled.score!.neighbours;
+    const neighbourRow = walk ? new Float64Array(nItems) : undefined;
+    const scorer = walk ? neighbourScorer(walk, ds, params, nUsers, nItems) : undefined;
     const scores = (u: number): ArrayLike<number> => {
+      // a neighbour score (ItemCF) walks the user's items through the sparse table instead
+      if (scorer) return neighbourScores(scorer, u, neighbourRow!);
       if (!cache || u < cache.u0 || u >= cache.u0 + block) {
         const u0 = Math.floor(u / block) * block;
         cache = { u0, scores: scoreBlock(compiled, ds, params, backend, u0, Math.min(nUsers, u0 + block)) };
@@ -173,6 +180,16 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
     }
   }
   return { step, epoch, on, metrics };
+}
+
+/** The evaluation's view of a neighbour score: the walked relation's training tuples per user, the table. */
+function neighbourScorer(walk: NonNullable<CompiledScore['neighbours']>, ds: Dataset, params: ReadonlyMap<string, Float32Array>, nUsers: number, nItems: number): NeighbourScorer {
+  const rel = ds.train.get(walk.relation);
+  const weights = params.get(walk.table);
+  const items = params.get(itemsKey(walk.table));
+  if (!rel || !weights || !items) throw new EvalError(`the neighbours table ${walk.table} or the relation ${walk.relation} is missing`);
+  const ui = userItems(rel.ids.get(walk.userColumn)!, rel.ids.get(walk.itemColumn)!, nUsers);
+  return { offsets: ui.offsets, walked: ui.items, top: weights.length / Math.max(1, nItems), items, weights, coef: walk.coef };
 }
 
 function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
