@@ -1,6 +1,12 @@
 // ItemCF (`neighbours S[item, item] = cosine(likes, top = M)`, runtime/train/neighbours.ts and
 // runtime/eval/neighbour-scores.ts) on a hand-computed example.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readNpy } from '../../runtime/output/npy.ts';
+import { recc } from '../helpers/cli.ts';
+import { EXAMPLES_DIR } from '../helpers/examples.ts';
 import { cosineNeighbours } from '../../runtime/train/neighbours.ts';
 import { neighbourScores } from '../../runtime/eval/neighbour-scores.ts';
 import { userItems } from '../../runtime/eval/metrics.ts';
@@ -61,5 +67,61 @@ def score(u, i) = ${score}
       expect(r.diagnostics.map((d) => d.code), bad).toContain('RC0623');
       expect(r.compiled).toBeUndefined();
     }
+  });
+});
+
+describe('an ItemCF run folder (examples/itemcf.recmodel on the bundled data)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'recc-itemcf-run-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const run = join(root, 'run');
+
+  it('`recc recommend` equals a dense brute force: cosines of the walked likes, top 50 per row, Σ over the user\'s likes', () => {
+    const r = recc('run', join(EXAMPLES_DIR, 'itemcf.recmodel'), '--out', run, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8')) as { final: Record<string, number> };
+    expect(metrics.final['ndcg@20']).toBeGreaterThan(0);
+    // the training likes, from the run folder's walk CSR; ids from ids/
+    const off = readNpy(join(run, 'serving', 'walk-offsets.npy')).data as Int32Array;
+    const walked = readNpy(join(run, 'serving', 'walk-items.npy')).data as Int32Array;
+    const seenOff = readNpy(join(run, 'serving', 'seen-offsets.npy')).data as Int32Array;
+    const seen = readNpy(join(run, 'serving', 'seen-items.npy')).data as Int32Array;
+    const users = JSON.parse(readFileSync(join(run, 'ids', 'user.json'), 'utf8')) as string[];
+    const items = JSON.parse(readFileSync(join(run, 'ids', 'item.json'), 'utf8')) as string[];
+    const nU = users.length, nI = items.length;
+    // dense user × item incidence (distinct), then S = AᵀA / √(|V_i||V_j|), diagonal 0
+    const A = Array.from({ length: nU }, (_, u) => new Set(walked.subarray(off[u]!, off[u + 1]!)));
+    const deg = new Float64Array(nI);
+    A.forEach((s) => s.forEach((i) => deg[i]!++));
+    const S = Array.from({ length: nI }, () => new Float64Array(nI));
+    for (const s of A) for (const i of s) for (const j of s) if (i !== j) S[i]![j]! += 1;
+    for (let i = 0; i < nI; i++) {
+      for (let j = 0; j < nI; j++) S[i]![j] = S[i]![j]! > 0 ? S[i]![j]! / Math.sqrt(deg[i]! * deg[j]!) : 0;
+      // keep the row's top 50 (ties: lower j)
+      const keep = new Set([...S[i]!.keys()].filter((j) => S[i]![j]! > 0).sort((a, b) => S[i]![b]! - S[i]![a]! || a - b).slice(0, 50));
+      for (let j = 0; j < nI; j++) if (!keep.has(j)) S[i]![j] = 0;
+    }
+    for (const u of [0, 7, 123]) {
+      const score = new Float64Array(nI);
+      for (let p = off[u]!; p < off[u + 1]!; p++) for (let i = 0; i < nI; i++) score[i]! += S[walked[p]!]![i]!;
+      const excluded = new Set(seen.subarray(seenOff[u]!, seenOff[u + 1]!));
+      const want = [...score.keys()].filter((i) => !excluded.has(i)).sort((a, b) => score[b]! - score[a]! || a - b).slice(0, 5);
+      const out = recc('recommend', run, '--user', users[u]!, '--top', '5');
+      expect(out.code, out.stderr).toBe(0);
+      const got = out.stdout.trim().split('\n').slice(1).map((l) => /^\s*\d+\.\s+(\S+)\s+(-?\d+\.\d+)/.exec(l)!);
+      expect(got.map((m) => m[1])).toEqual(want.map((i) => items[i]));
+      got.forEach((m, r) => expect(Number(m[2])).toBeCloseTo(score[want[r]!]!, 3));
+    }
+  });
+
+  it('`recc similar --item` lists the item\'s row of the table; vector-only commands say why not', () => {
+    const sim = recc('similar', run, '--item', '7', '--top', '3');
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(sim.stdout.trim().split('\n')).toHaveLength(4);
+    const user = recc('similar', run, '--user', '3');
+    expect(user.code).not.toBe(0);
+    expect(user.stderr).toContain('neighbour model (ItemCF)');
+    const kv = recc('export', run, '--kv', join(root, 'kv'));
+    expect(kv.code).not.toBe(0);
+    expect(kv.stderr).toContain('no user vectors');
   });
 });
