@@ -7,6 +7,7 @@
 // `training` is the same loop as a generator that yields after each step (the CLI yields to the
 // event loop there, so a signal can stop it); its whole state can be saved (`checkpoint`, written by
 // runtime/train/checkpoint.ts) and resumed (`resume`) with the same numbers as a run never stopped.
+import { neighbourRun } from './neighbours.ts';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { logqTableName } from '../../compiler/ir/spaces.ts';
@@ -117,6 +118,8 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
 export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): Generator<number, TrainResult, void> {
   // alternating exact block updates (ALS) are their own loop
   if (compiled.model.train.optimizer.kind === 'als') return trainAls(compiled, ds, opts);
+  // a neighbours model (ItemCF) has nothing to train: its tables are computed from the data
+  if (compiled.model.neighbours.length > 0) return neighbourRun(compiled, ds, opts);
   const started = performance.now();
   const cfg = { ...compiled.model.train, optimizer: compiled.model.train.optimizer };
   const full = ds.train;
