@@ -350,8 +350,14 @@ function trainInfo(
         assertNever(e);
     }
   }
-  if (optimizer.kind === 'als') optimizer = { ...optimizer, blocks, solver };
-  else {
+  if (optimizer.kind === 'als') {
+    optimizer = { ...optimizer, blocks, solver };
+    // ALS solves each block on all the data (or on user batches): a tuple batch would be silently ignored
+    const tuples = block.entries.find((x) => x.kind === 'Batch' && !x.full && x.size && !x.unit);
+    if (tuples && tuples.kind === 'Batch')
+      report(warning('RC0670', `\`batch ${tuples.size!.text}\` (tuples) has no effect under \`optimizer als\``, tuples.span, 'ignored by `als`',
+        'ALS solves each block on all the training data; remove it, or write `batch N users` to solve the user rows N at a time'));
+  } else {
     const stray = block.entries.find((x) => x.kind === 'Blocks' || x.kind === 'Solver');
     if (stray) {
       report(error('RC0560', `\`${stray.kind.toLowerCase()}\` is a setting of \`optimizer als\``, stray.span, `ignored by \`${optimizer.kind}\``, {

@@ -78,6 +78,7 @@ export const messages = {
   RC0561: 'an ALS block in which the objective is not a polynomial of degree at most 2',
   RC0562: 'an ALS block whose rows the objective couples (not separable row by row)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
+  RC0670: 'a tuple batch (`batch N`) under `optimizer als`, which solves blocks on all the data or on user batches (warning)',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

@@ -189,7 +189,8 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
-    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
+    // the gradients are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
+    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
     let total = 0;
