@@ -116,6 +116,8 @@ export const Simd = {
   v128Load: 0x00,
   v128Store: 0x0b,
   f64x2Splat: 0x14,
+  f64x2ExtractLane: 0x21,
+  f64x2ReplaceLane: 0x22,
   v128Load64Zero: 0x5d,
   v128Store64Lane: 0x5b,
   f32x4DemoteF64x2Zero: 0x5e,

@@ -136,7 +136,7 @@ class FnGen {
       case 'name': {
         const l = this.locals.get(e.name);
         if (!l) throw new Unsupported(`unknown name ${e.name}`);
-        c.get(l.idx);
+        c.get(this.alias.get(e.name) ?? l.idx);
         return l.ty;
       }
       case 'index':
@@ -354,10 +354,11 @@ class FnGen {
     if (outer) c.get(outer.from);
     else this.int(s.from);
     c.set(v.idx);
+    if (s.step === 4 && this.unrolled(s, outer)) return;
     const vec = s.step === 1 ? vectorPlan(s, this) : undefined;
     if (vec) {
       this.simdLoops++;
-      this.loop(v.idx, s.to, 2, outer, () => this.vectorBody(s, vec), true);
+      this.loop(v.idx, s.to, 2, outer, () => this.vectorBody(s.body, s.v, vec), true);
     }
     this.loop(v.idx, s.to, s.step, outer, () => this.stmts(s.body), false);
   }
@@ -384,17 +385,59 @@ class FnGen {
 
   // --- SIMD -----------------------------------------------------------------------------------
   private readonly vlocals = new Map<string, number>();
+  /** a loop index read from another local (the iteration a lane or a pair of blocks is at) */
+  private readonly alias = new Map<string, number>();
 
-  private vectorBody(s: Extract<Stmt, { k: 'for' }>, plan: VectorPlan): void {
+  /**
+   * js.ts's unrolled inline sum — `for (i = 0; i < n; i += 4) { {…; s0 += x(i)} {w = i + 1; …; s1 +=
+   * x(w)} … }`, four partial sums, each block the first at i + u — as two f64x2 accumulators
+   * (s0, s1) and (s2, s3): each partial sum gets the same terms in the same order.
+   */
+  private unrolled(s: Extract<Stmt, { k: 'for' }>, outer: { from: number; to: number } | undefined): boolean {
     const c = this.c;
-    for (const st of s.body) {
+    const u = unrolledPlan(s, this);
+    if (!u) return false;
+    this.simdLoops++;
+    const acc = u.accs.map((name) => this.locals.get(name)!.idx);
+    const pair = [c.local(T.v128), c.local(T.v128)];
+    for (let h = 0; h < 2; h++) c.get(acc[2 * h]!).simd(Simd.f64x2Splat).get(acc[2 * h + 1]!).simd(Simd.f64x2ReplaceLane, 1).set(pair[h]!);
+    const v = this.locals.get(s.v)!.idx;
+    const at2 = c.local(T.i32);
+    this.loop(v, s.to, 4, outer, () => {
+      for (let h = 0; h < 2; h++) {
+        if (h === 1) {
+          c.get(v).i32(2).op(Op.i32Add).set(at2);
+          this.alias.set(s.v, at2);
+        }
+        this.vectorBody(u.body, s.v, u.plan);
+        c.get(pair[h]!);
+        this.vexpr(u.value, s.v, u.plan);
+        c.simd(Simd.f64x2Add).set(pair[h]!);
+      }
+      this.alias.delete(s.v);
+    }, false);
+    for (let h = 0; h < 2; h++) {
+      c.get(pair[h]!).simd(Simd.f64x2ExtractLane, 0).set(acc[2 * h]!);
+      c.get(pair[h]!).simd(Simd.f64x2ExtractLane, 1).set(acc[2 * h + 1]!);
+    }
+    return true;
+  }
+
+  /** pushes the current value of loop index `v` (its alias when a lane or block pair moved it) */
+  private vget(v: string): void {
+    this.c.get(this.alias.get(v) ?? this.locals.get(v)!.idx);
+  }
+
+  private vectorBody(body: readonly Stmt[], v: string, plan: VectorPlan): void {
+    const c = this.c;
+    for (const st of body) {
       if (st.k === 'decl' && !plan.vector.has(st.name)) {
         // a scalar of the loop body (its value does not depend on the index)
         const l = this.locals.get(st.name) ?? this.local(st.name, this.typeOf(st.init) === 'f64' ? 'f64' : 'i32');
         this.coerce(this.expr(st.init), l.ty);
         c.set(l.idx);
       } else if (st.k === 'decl') {
-        this.vexpr(st.init, s.v, plan);
+        this.vexpr(st.init, v, plan);
         let l = this.vlocals.get(st.name);
         if (l === undefined) this.vlocals.set(st.name, (l = c.local(T.v128)));
         c.set(l);
@@ -408,7 +451,7 @@ class FnGen {
           c.get(addr);
           this.vload(a.elem);
         }
-        this.vexpr(st.value, s.v, plan);
+        this.vexpr(st.value, v, plan);
         if (st.add) c.simd(Simd.f64x2Add);
         if (a.elem === 'f32') c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.v128Store64Lane, 2, 0, 0);
         else c.simd(Simd.v128Store, 3, 0);
@@ -437,10 +480,26 @@ class FnGen {
         c.get(l);
         return;
       }
-      case 'index':
-        this.addr(e.arr, e.at);
-        this.vload(this.arr(e.arr).elem);
+      case 'index': {
+        if (unitStride(e.at, v, plan.vector)) {
+          this.addr(e.arr, e.at);
+          this.vload(this.arr(e.arr).elem);
+          return;
+        }
+        // another stride: one scalar load per lane, the second at index v + 1
+        this.expr(e);
+        c.simd(Simd.f64x2Splat);
+        const next = c.local(T.i32);
+        this.vget(v);
+        c.i32(1).op(Op.i32Add).set(next);
+        const was = this.alias.get(v);
+        this.alias.set(v, next);
+        this.expr(e);
+        if (was === undefined) this.alias.delete(v);
+        else this.alias.set(v, was);
+        c.simd(Simd.f64x2ReplaceLane, 1);
         return;
+      }
       case 'neg':
         this.vexpr(e.a, v, plan);
         c.simd(Simd.f64x2Neg);
@@ -510,10 +569,15 @@ function sameExpr(a: Expr, b: Expr): boolean {
  */
 function vectorPlan(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | undefined {
   if (!s.body.every((st) => st.k === 'store' || (st.k === 'decl' && !st.mutable))) return undefined;
+  return guarded(g, s.v, () => planVector(s.v, s.body, g));
+}
+
+/** runs a SIMD planner with the loop index typed, undefined when it meets anything unsupported */
+function guarded<R>(g: FnGen, v: string, plan: () => R | undefined): R | undefined {
   g.pending.clear();
-  g.pending.set(s.v, 'i32');
+  g.pending.set(v, 'i32');
   try {
-    return planVector(s, g);
+    return plan();
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
     throw e;
@@ -522,12 +586,37 @@ function vectorPlan(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | unde
   }
 }
 
-function planVector(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | undefined {
+/** names an expression reads */
+function names(e: Expr): string[] {
+  switch (e.k) {
+    case 'num':
+      return [];
+    case 'name':
+      return [e.name];
+    case 'index':
+      return names(e.at);
+    case 'neg':
+    case 'not':
+      return names(e.a);
+    case 'cond':
+      return [...names(e.c), ...names(e.a), ...names(e.b)];
+    case 'math':
+      return e.args.flatMap(names);
+    case 'bin':
+      return [...names(e.a), ...names(e.b)];
+  }
+}
+
+/**
+ * The SIMD plan of straight-line statements over loop index v (`value`: an extra expression that
+ * must vectorize too, an unrolled block's partial-sum term), or undefined.
+ */
+function planVector(v: string, body: readonly Stmt[], g: FnGen, value?: Expr): VectorPlan | undefined {
   const vector = new Set<string>();
   const stored = new Map<string, Expr>();
-  for (const st of s.body) if (st.k === 'store') stored.set(st.arr, st.at);
+  for (const st of body) if (st.k === 'store') stored.set(st.arr, st.at);
   const okVec = (e: Expr): boolean => {
-    if (!dependsOn(e, s.v, vector)) {
+    if (!dependsOn(e, v, vector)) {
       // a scalar read of an array this loop stores into could see a cell another lane writes
       const reads: string[] = [];
       const collect = (x: Expr): void => {
@@ -546,7 +635,10 @@ function planVector(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | unde
         return vector.has(e.name);
       case 'index': {
         const st = stored.get(e.arr);
-        return unitStride(e.at, s.v, vector) && g.typeOf(e) === 'f64' && (!st || sameExpr(st, e.at));
+        if (g.typeOf(e) !== 'f64') return false;
+        if (st) return unitStride(e.at, v, vector) && sameExpr(st, e.at);
+        // any index that depends on the loop only through the index itself (lanes load one by one)
+        return !names(e.at).some((n) => vector.has(n));
       }
       case 'neg':
         return okVec(e.a);
@@ -558,10 +650,10 @@ function planVector(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | unde
         return false;
     }
   };
-  for (const st of s.body) {
+  for (const st of body) {
     if (st.k === 'decl') {
       if (st.mutable) return undefined;
-      if (dependsOn(st.init, s.v, vector)) {
+      if (dependsOn(st.init, v, vector)) {
         if (!okVec(st.init)) return undefined;
         vector.add(st.name);
         g.pending.set(st.name, 'f64');
@@ -571,11 +663,43 @@ function planVector(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | unde
         g.pending.set(st.name, t === 'bool' ? 'i32' : t);
       }
     } else if (st.k === 'store') {
-      if (!unitStride(st.at, s.v, vector) || !okVec(st.value)) return undefined;
+      if (!unitStride(st.at, v, vector) || !okVec(st.value)) return undefined;
       if (g.typeOf({ k: 'index', arr: st.arr, at: st.at }) !== 'f64') return undefined;
     } else return undefined;
   }
+  if (value) return dependsOn(value, v, vector) && okVec(value) ? { vector } : undefined;
   return stored.size ? { vector } : undefined;
+}
+
+/** The unrolled sum's first block as a SIMD plan, when the other three are it at i + 1, + 2, + 3. */
+function unrolledPlan(s: Extract<Stmt, { k: 'for' }>, g: FnGen): { accs: string[]; body: Stmt[]; value: Expr; plan: VectorPlan } | undefined {
+  if (s.body.length !== 4 || !s.body.every((b) => b.k === 'block')) return undefined;
+  const blocks = s.body.map((b) => (b as Extract<Stmt, { k: 'block' }>).body);
+  const accs: string[] = [];
+  const canon: string[] = [];
+  for (const [u, b] of blocks.entries()) {
+    const last = b[b.length - 1];
+    if (!last || last.k !== 'assign' || !last.add) return undefined;
+    accs.push(last.name);
+    let rest = b.slice(0, -1);
+    const rename = new Map<string, string>();
+    if (u > 0) {
+      const w = rest[0];
+      if (!w || w.k !== 'decl' || w.init.k !== 'bin' || w.init.op !== '+' || w.init.a.k !== 'name' || w.init.a.name !== s.v || w.init.b.k !== 'num' || w.init.b.value !== u || w.init.b.float) return undefined;
+      rename.set(w.name, s.v);
+      rest = rest.slice(1);
+    }
+    let n = 0;
+    for (const st of rest) if (st.k === 'decl') rename.set(st.name, `#${n++}`);
+    canon.push(JSON.stringify([...rest, { k: 'assign', name: '', add: true, value: last.value }], (key, x: unknown) => (typeof x === 'string' && rename.has(x) && (key === 'name') ? rename.get(x) : x)));
+  }
+  if (new Set(accs).size !== 4 || canon.some((x) => x !== canon[0])) return undefined;
+  if (accs.some((a) => g.typeOf({ k: 'name', name: a }) !== 'f64')) return undefined;
+  const body = blocks[0]!.slice(0, -1);
+  const value = (blocks[0]![blocks[0]!.length - 1] as Extract<Stmt, { k: 'assign' }>).value;
+  if (!body.every((st) => st.k === 'decl' && !st.mutable)) return undefined;
+  const plan = guarded(g, s.v, () => planVector(s.v, body, g, value));
+  return plan ? { accs, body, value, plan } : undefined;
 }
 
 /**
