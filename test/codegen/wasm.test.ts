@@ -4,12 +4,15 @@
 // threads give the same bytes with every splittable kernel really split; training on wasm (params
 // resident in the arena, the optimizer updating them there) ends with the js run's params; the
 // memory arena keeps resident arrays, caches by identity, reuses its per-run region and survives
-// growth; and text outside the js kernels' statement language is refused, not lowered.
+// growth; every kernel step of the other examples lowers; and text outside the js kernels'
+// statement language is refused, not lowered.
 // The oracle tests (accuracy, corpus, examples-kernels, executor, large, reduce) run wasm as well.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKernel, Unsupported } from '../../compiler/codegen/wasm/parse.ts';
+import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
+import { planGroup } from '../../compiler/plan/plan.ts';
 import { GpuBackend } from '../../runtime/exec/backends.ts';
 import { makeEnv } from '../../runtime/exec/env.ts';
 import { Arena } from '../../runtime/exec/wasm/memory.ts';
@@ -60,6 +63,22 @@ describe.each(['mf-gramian.recmodel', 'enmf.recmodel', 'mf-biased.recmodel'])('%
       expect(got.scalars).toEqual(want.scalars);
       got.tensors.forEach((t, j) => expect(Buffer.compare(t, want.tensors[j]!), `${threads} threads: ∂/∂${l.compiled.grads[j]!.param}`).toBe(0));
       expect(b.parallelRuns, 'kernels split over threads').toBeGreaterThan(3);
+    }
+  });
+});
+
+// the other constructs: sparse features and FM pairs, sampled softmax (logsumexp, max), NCE and
+// hinge (samplers, relu), iALS (whole-data weights)
+describe.each(['fm.recmodel', 'sampled-softmax.recmodel', 'nce.recmodel', 'hinge.recmodel', 'ials.recmodel'])('%s', (file) => {
+  it('lowers every kernel step to a valid wasm module (none left to the js fallback)', () => {
+    const l = load(file);
+    const g = planGroup([...l.compiled.terms.map((t) => ({ expr: t.expr, out: [] })), ...l.compiled.grads.map((x) => ({ expr: x.expr, out: x.out }))], l.compiled.module.spaces, l.sizes);
+    const kernels = g.steps.filter((s) => s.kind === 'kernel');
+    expect(kernels.length).toBeGreaterThan(2);
+    for (const s of kernels) {
+      const w = emitWasmKernel(s, g);
+      expect(w.ok ? '' : w.unsupported, s.name).toBe('');
+      if (w.ok) expect(WebAssembly.validate(w.bytes), s.name).toBe(true);
     }
   });
 });
