@@ -126,6 +126,8 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   const fullSizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, fullSizes, cfg.seed);
   warmStart(params, opts.init);
+  // a backend with its own memory (wasm) takes the params there once; the optimizer updates them in place
+  opts.backend.adopt?.(params);
   const state = opts.resume ? resumedOptimizer(opts.resume, params) : createState(cfg.optimizer, params);
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
