@@ -29,6 +29,26 @@ export type DeclarationCstChildren = {
   trainBlock?: TrainBlockCstNode[];
   evaluateBlock?: EvaluateBlockCstNode[];
   sweepBlock?: SweepBlockCstNode[];
+  neighboursDecl?: NeighboursDeclCstNode[];
+};
+
+export interface NeighboursDeclCstNode extends CstNode {
+  name: "neighboursDecl";
+  children: NeighboursDeclCstChildren;
+}
+
+export type NeighboursDeclCstChildren = {
+  Neighbours: IToken[];
+  name: IToken[];
+  LBracket: IToken[];
+  axis: IToken[];
+  Comma?: IToken[];
+  RBracket: IToken[];
+  Equals: IToken[];
+  measure: IToken[];
+  LParen: IToken[];
+  callArgs: CallArgsCstNode[];
+  RParen: IToken[];
 };
 
 export interface ModelDeclCstNode extends CstNode {
@@ -496,6 +516,19 @@ export type MetricCstChildren = {
   Identifier: IToken[];
   At?: IToken[];
   NumberLit?: IToken[];
+  ipsOpt?: IpsOptCstNode[];
+};
+
+export interface IpsOptCstNode extends CstNode {
+  name: "ipsOpt";
+  children: IpsOptCstChildren;
+}
+
+export type IpsOptCstChildren = {
+  ips: IToken[];
+  LParen?: IToken[];
+  callArgs?: CallArgsCstNode[];
+  RParen?: IToken[];
 };
 
 export interface EveryEntryCstNode extends CstNode {

@@ -83,7 +83,22 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.trainBlock) },
       { ALT: () => this.SUBRULE(this.evaluateBlock) },
       { ALT: () => this.SUBRULE(this.sweepBlock) },
+      { ALT: () => this.SUBRULE(this.neighboursDecl) },
     ]));
+  });
+
+  /** `neighbours S[item, item] = cosine(likes, top = 50)` */
+  private neighboursDecl = this.RULE('neighboursDecl', () => {
+    this.CONSUME(T.Neighbours);
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.LBracket);
+    this.AT_LEAST_ONE_SEP(this.once(44, () => ({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) })));
+    this.CONSUME(T.RBracket);
+    this.CONSUME(T.Equals);
+    this.CONSUME3(T.Identifier, { LABEL: 'measure' });
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.callArgs);
+    this.CONSUME(T.RParen);
   });
 
   private modelDecl = this.RULE('modelDecl', () => {
@@ -379,6 +394,18 @@ export class RecParser extends CstParser {
     this.OPTION(() => {
       this.CONSUME(T.At);
       this.CONSUME(T.NumberLit);
+    });
+    // `ndcg@20 ips` | `recall@20 ips(gamma = 0.8)`: inverse-propensity-scored; `ips` is a plain word
+    // read by spelling, so the next entry's `every`/`patience` (identifiers too) are never taken
+    this.OPTION2(this.once(45, () => ({ GATE: () => this.LA(1).image === 'ips', DEF: () => this.SUBRULE(this.ipsOpt) })));
+  });
+
+  private ipsOpt = this.RULE('ipsOpt', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'ips' });
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
     });
   });
 

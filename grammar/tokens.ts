@@ -36,6 +36,8 @@ export const Reg = hard('Reg', 'reg');
 export const Train = hard('Train', 'train');
 export const Evaluate = hard('Evaluate', 'evaluate');
 export const Sweep = hard('Sweep', 'sweep');
+/** `neighbours S[item, item] = cosine(likes, top = 50)`: an item–item table computed from data (ItemCF) */
+export const Neighbours = hard('Neighbours', 'neighbours');
 /**
  * Every binary operator (`or and < <= > >= == != + - * / .`): the parser reads an expression as one
  * flat `operand (BinaryOp operand)*` chain and cst-to-ast.ts resolves precedence (a category token,
@@ -105,7 +107,7 @@ export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
 export const At = createToken({ name: 'At', pattern: /@/ });
 
 /** Tokens that begin a declaration: the parser's recovery and parse.ts's one-error-per-declaration rule. */
-export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate, Sweep];
+export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate, Sweep, Neighbours];
 
 export const allTokens: readonly TokenType[] = [
   WhiteSpace,

@@ -90,6 +90,16 @@ export const messages = {
   RC0609: 'a `sweep` over both `steps` and `epochs`',
   RC0610: 'a `sweep` block with no axis',
   RC0611: '`trials` in a grid `sweep`, which runs every combination (warning)',
+  RC0615: '`ips` after a metric that has no inverse-propensity-scored form (only recall@K and ndcg@K)',
+  RC0616: '`ips(…)` with an unknown argument, or a propensity exponent `gamma` outside [0, 10]',
+  RC0617: 'a `neighbours` table with an unknown similarity measure (only `cosine`)',
+  RC0618: 'a `neighbours` table not indexed by one index domain twice (`S[item, item]`)',
+  RC0619: 'a `neighbours` table over something that is not a relation with a user and an item column',
+  RC0620: 'a `neighbours` table without `top = M`, with M not an integer in 1..10000, or with an unknown argument',
+  RC0621: 'a `neighbours` table read by a loss or reg term (only `def score` may read it)',
+  RC0622: 'a model with a `neighbours` table that also has trained params or loss terms',
+  RC0623: '`def score` of a model with a `neighbours` table is not the ItemCF walk `sum(j in item: ((u, j) in likes) * S[j, i])`',
+  RC0670: 'a tuple batch (`batch N`) under `optimizer als`, which solves blocks on all the data or on user batches (warning)',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

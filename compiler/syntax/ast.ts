@@ -156,6 +156,11 @@ export interface ParamDecl {
   readonly name: Ident;
   readonly shape: readonly Ident[];
   readonly init: ParamInit;
+  /**
+   * `neighbours S[item, item] = cosine(likes, top = 50)`: a table computed from the data when the run
+   * starts (ItemCF's top-M item–item cosines), not trained; `init` is then a placeholder 0
+   */
+  readonly neighbours?: { readonly measure: Ident; readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 
@@ -218,6 +223,8 @@ export interface TrainBlock {
 export interface MetricRef {
   readonly name: Ident;
   readonly k?: NumberLit;
+  /** `ips` or `ips(gamma = 0.8)`: inverse-propensity-scored (runtime/eval/ips.ts) */
+  readonly ips?: { readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 

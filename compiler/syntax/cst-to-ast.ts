@@ -164,6 +164,7 @@ class Converter {
     }
     if (c.evaluateBlock) return this.evaluateBlock(one(c.evaluateBlock, 'evaluateBlock'));
     if (c.sweepBlock) return this.sweepBlock(one(c.sweepBlock, 'sweepBlock'));
+    if (c.neighboursDecl) return this.neighboursDecl(one(c.neighboursDecl, 'neighboursDecl'));
     throw new InternalError('cst: empty declaration');
   }
 
@@ -263,6 +264,21 @@ class Converter {
     return { kind: 'Files', train: unquote(tr.image), test: unquote(te.image), trainSpan: this.tspan(tr), testSpan: this.tspan(te), span: this.nspan(m) };
   }
 
+  /** `neighbours S[item, item] = cosine(likes, top = 50)`: a ParamDecl computed from data, not trained */
+  private neighboursDecl(d: C.NeighboursDeclCstNode): A.ParamDecl {
+    const sp = this.nspan(d);
+    const measure = this.ident(one(d.children.measure, 'neighbours measure'));
+    const { args } = this.callArgs(one(d.children.callArgs, 'neighbours arguments'), measure.name, undefined);
+    return {
+      kind: 'ParamDecl',
+      name: this.ident(one(d.children.name, 'neighbours name')),
+      shape: (d.children.axis ?? []).map((t) => this.ident(t)),
+      init: { kind: 'ValueInit', value: { kind: 'NumberLit', value: 0, text: '0', span: measure.span }, span: measure.span },
+      neighbours: { measure, args, span: sp },
+      span: sp,
+    };
+  }
+
   private paramDecl(d: C.ParamDeclCstNode): A.ParamDecl {
     const name = this.ident(one(d.children.name, 'param name'));
     const shape = (d.children.axis ?? []).map((t) => this.ident(t));
@@ -336,10 +352,16 @@ class Converter {
     return { kind: 'Batch', size, ...(d.children.unit ? { unit: this.ident(one(d.children.unit, 'batch unit')) } : {}), full: false, span: sp };
   }
 
+  private ipsOpt(d: C.IpsOptCstNode): NonNullable<A.MetricRef['ips']> {
+    const args = d.children.callArgs ? this.callArgs(one(d.children.callArgs, 'ips arguments'), 'ips', undefined).args : [];
+    return { args, span: this.nspan(d) };
+  }
+
   private evaluateBlock(d: C.EvaluateBlockCstNode): A.EvaluateBlock {
     const metric = (x: C.MetricCstNode): A.MetricRef => ({
       name: this.ident(one(x.children.Identifier, 'metric')),
       ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+      ...(x.children.ipsOpt ? { ips: this.ipsOpt(one(x.children.ipsOpt, 'ips')) } : {}),
       span: this.nspan(x),
     });
     const entries: A.EvaluateEntry[] = [

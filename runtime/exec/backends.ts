@@ -6,12 +6,12 @@ import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../comp
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
+import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from './backend.ts';
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
 
 export type BackendMode = ExecMode | 'reference';
 
-export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference'];
+export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference', 'wasm'];
 
 /** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
 const MAX_CACHED_PLANS = 64;
@@ -22,9 +22,13 @@ export class GpuBackend implements Backend {
   private readonly plans = new Map<string, KernelPlan>();
   private readonly groups = new Map<string, GroupPlan>();
 
-  constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>) {
-    this.exec = new Executor(mode);
-    this.name = mode === 'js' ? 'js (recc kernels)' : `gpu.js ${mode}`;
+  constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}) {
+    this.exec = new Executor(mode, { threads: opts.threads, minParallelFlops: opts.minParallelFlops });
+    this.name = mode === 'js' ? 'js (recc kernels)' : mode === 'wasm' ? `wasm (recc kernels, ${this.exec.threads} thread${this.exec.threads === 1 ? '' : 's'})` : `gpu.js ${mode}`;
+  }
+
+  adopt(params: Map<string, Float32Array>): void {
+    this.exec.adopt(params);
   }
 
   plan(e: Expr, out: readonly Idx[], env: Env): KernelPlan {
@@ -50,8 +54,8 @@ export class GpuBackend implements Backend {
     return p;
   }
 
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
-    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env));
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
+    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env), opts);
     return {
       scalars: r.slice(0, scalars.length).map((x) => (typeof x === 'number' ? x : x[0]!)),
       tensors: r.slice(scalars.length).map((x) => (typeof x === 'number' ? Float32Array.of(x) : x)),
@@ -73,6 +77,11 @@ export class GpuBackend implements Backend {
     return this.exec.fallbacks();
   }
 
+  /** wasm: kernel runs split over threads so far */
+  get parallelRuns(): number {
+    return this.exec.parallelRuns;
+  }
+
   report(): ReturnType<Executor['report']> {
     return this.exec.report();
   }
@@ -90,6 +99,13 @@ function to32(env: Env): Env32 {
   return { sizes: env.sizes, tensors, ids: env.ids };
 }
 
-export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>): Backend {
-  return mode === 'reference' ? new ReferenceBackend() : new GpuBackend(mode, spaces);
+export interface BackendOptions {
+  /** wasm: threads in all (default 1); the results are the same bytes for any number */
+  readonly threads?: number;
+  /** wasm: planned flops below which a kernel runs on one thread (tests: 0, to split every kernel) */
+  readonly minParallelFlops?: number;
+}
+
+export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}): Backend {
+  return mode === 'reference' ? new ReferenceBackend() : new GpuBackend(mode, spaces, opts);
 }
