@@ -534,8 +534,8 @@ function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakM
   return p;
 }
 
-/** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps). */
-function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
+/** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps; also the webgpu executor's). */
+export function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
   const go = (x: Expr): number => evalHost(x, plan, env, temps, exact);
   switch (e.op) {
     case 'const':
