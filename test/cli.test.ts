@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/main.ts';
 import { MODES } from '../cli/commands/run.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
-import { BACKEND_MODES } from '../runtime/exec/backends.ts';
+import { BACKEND_MODES } from '../runtime/backends/backends.ts';
 import { validatePlan } from '../runtime/output/artifact.ts';
 import { readNpy } from '../runtime/output/npy.ts';
 import { readParams, type ParamManifestEntry } from '../runtime/output/run-folder.ts';

@@ -12,7 +12,7 @@ import { compileSource, type Compiled } from '../../compiler/compile.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import type { ExecMode } from '../../runtime/exec/executor.ts';
 import { filterRelation, type Relation } from '../../runtime/data/load.ts';
 import { predicate, type Dataset } from '../../runtime/data/dataset.ts';

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { command, UsageError, UserError, type CommandContext } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { reccVersion } from '../lib/version.ts';
-import type { BackendMode } from '../../runtime/exec/backends.ts';
+import type { BackendMode } from '../../runtime/backends/backends.ts';
 import type { CheckpointIdentity } from '../../runtime/train/checkpoint.ts';
 import type { TrainResult, TrainState } from '../../runtime/train/train.ts';
 import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
@@ -20,7 +20,7 @@ import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import { explainSummary } from '../lib/explain-summary.ts';
 import { Progress } from '../lib/progress.ts';
 
-/** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
+/** runtime/backends/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
 export const MODES = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'] as const satisfies readonly BackendMode[];
 
 /** The --mode a run gets when none is given. */

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../../compiler/check/model.ts';
-import type { BackendMode } from '../../runtime/exec/backends.ts';
+import type { BackendMode } from '../../runtime/backends/backends.ts';
 import { UserError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { checkWithBindings, trainOne } from './folds.ts';

@@ -15,7 +15,7 @@ import { optimize } from '../../compiler/passes/pipeline.ts';
 import { Executor, type ExecMode } from '../../runtime/exec/executor.ts';
 import { compileSource } from '../../compiler/compile.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { train } from '../../runtime/train/train.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 import { a, b, c, expectClose, gather, i, k, makeFixture, t, u, type FixtureSizes } from './fixtures.ts';

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseKernel, Unsupported } from '../../compiler/codegen/wasm/parse.ts';
 import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
 import { planGroup } from '../../compiler/plan/plan.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { makeEnv } from '../../runtime/exec/env.ts';
 import { Arena } from '../../runtime/exec/wasm/memory.ts';
 import { initParams, train } from '../../runtime/train/train.ts';

@@ -6,10 +6,10 @@ import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../comp
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from './backend.ts';
-import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
-import { autoDevice } from './webgpu/device.ts';
-import { WebGpuBackend } from './webgpu/backend.ts';
+import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../exec/backend.ts';
+import { Executor, type Env32, type ExecMode, type TensorValue32 } from '../exec/executor.ts';
+import { autoDevice } from '../exec/webgpu/device.ts';
+import { WebGpuBackend } from '../exec/webgpu/backend.ts';
 
 export type BackendMode = ExecMode | 'reference' | 'webgpu' | 'auto';
 
