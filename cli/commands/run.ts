@@ -22,7 +22,7 @@ import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 export const MODES = ['js', 'webasm', 'cpu', 'reference', 'wasm'] as const satisfies readonly BackendMode[];
 
 /** The --mode a run gets when none is given. */
-export const DEFAULT_MODE: (typeof MODES)[number] = 'js';
+export const DEFAULT_MODE: (typeof MODES)[number] = 'wasm';
 
 /** A checkpoint after each this many seconds of training, unless --checkpoint-secs says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
