@@ -6,18 +6,20 @@ import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../comp
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
+import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from './backend.ts';
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
+import { autoDevice } from './webgpu/device.ts';
+import { WebGpuBackend } from './webgpu/backend.ts';
 
-export type BackendMode = ExecMode | 'reference';
+export type BackendMode = ExecMode | 'reference' | 'webgpu' | 'auto';
 
-export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference', 'wasm'];
+export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'];
 
 /** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
 const MAX_CACHED_PLANS = 64;
 
 export class GpuBackend implements Backend {
-  readonly name: string;
+  name: string;
   private readonly exec: Executor;
   private readonly plans = new Map<string, KernelPlan>();
   private readonly groups = new Map<string, GroupPlan>();
@@ -54,8 +56,8 @@ export class GpuBackend implements Backend {
     return p;
   }
 
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
-    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env));
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
+    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env), opts);
     return {
       scalars: r.slice(0, scalars.length).map((x) => (typeof x === 'number' ? x : x[0]!)),
       tensors: r.slice(scalars.length).map((x) => (typeof x === 'number' ? Float32Array.of(x) : x)),
@@ -106,6 +108,19 @@ export interface BackendOptions {
   readonly minParallelFlops?: number;
 }
 
+/**
+ * The backend of a --mode. `webgpu` throws NoWebGpuError (webgpu/device.ts) with the reason when no
+ * adapter answers, never falling back; `auto` is webgpu on a hardware adapter, else recc's js kernels
+ * (a software adapter such as lavapipe runs slower than them), and its name says why.
+ */
 export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}): Backend {
-  return mode === 'reference' ? new ReferenceBackend() : new GpuBackend(mode, spaces, opts);
+  if (mode === 'reference') return new ReferenceBackend();
+  if (mode === 'webgpu') return new WebGpuBackend(spaces);
+  if (mode === 'auto') {
+    const pick = autoDevice();
+    if ('device' in pick) return new WebGpuBackend(spaces, pick.device);
+    const js = new GpuBackend('js', spaces, opts);
+    return Object.assign(js, { name: `${js.name}; auto: ${pick.reason}` });
+  }
+  return new GpuBackend(mode, spaces, opts);
 }
