@@ -25,7 +25,7 @@ const tinyData = join(mkdtempSync(join(tmpdir(), 'recc-examples-')), 'ratings-60
 writeFileSync(tinyData, toUData(generateRatings({ ...SMALL_SPEC, nUsers: 60, nItems: 40, nRatings: 900, minPerUser: 5, maxPerUser: 40, seed: 4060 })));
 
 /** `recc run`'s default backend */
-const MODE = 'js';
+const MODE = 'wasm';
 
 function trainOn(l: Loaded, steps = STEPS): TrainResult {
   const backend = new GpuBackend(MODE, l.compiled.module.spaces);

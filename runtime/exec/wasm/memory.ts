@@ -8,6 +8,7 @@
 // never detached), so arrays handed out keep working.
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { MAX_PAGES } from '../../../compiler/codegen/wasm/kernel.ts';
+import { SizeLimitError } from '../../../compiler/ir/limits.ts';
 
 const PAGE = 65536;
 const ALIGN = 16;
@@ -49,9 +50,21 @@ export class Arena {
   private alloc(bytes: number): number {
     const ptr = this.top;
     const end = ptr + Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN;
-    if (end > MAX_PAGES * PAGE) throw new RangeError(`wasm memory: ${end.toLocaleString('en-US')} bytes do not fit in WebAssembly's 4 GiB; use --mode js`);
+    if (end > MAX_PAGES * PAGE) throw new SizeLimitError(`the wasm kernels need ${end.toLocaleString('en-US')} bytes of memory, beyond WebAssembly's 4 GiB; use --mode js (no such limit), smaller dims or less data`);
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((Math.max(end, have * 1.5) - have) / PAGE));
+    if (end > have) {
+      const want = Math.min(MAX_PAGES * PAGE, Math.max(end, have * 1.5));
+      try {
+        this.memory.grow(Math.ceil((want - have) / PAGE));
+      } catch {
+        // the host could not give that much memory (1.5× growth) — then exactly what is needed
+        try {
+          this.memory.grow(Math.ceil((end - have) / PAGE));
+        } catch {
+          throw new SizeLimitError(`the wasm kernels need ${end.toLocaleString('en-US')} bytes of memory, more than this machine gives WebAssembly; use --mode js, smaller dims or less data`);
+        }
+      }
+    }
     this.top = end;
     return ptr;
   }
