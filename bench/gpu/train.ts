@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
-import { createBackend, type BackendMode } from '../../runtime/exec/backends.ts';
+import { createBackend, type BackendMode } from '../../runtime/backends/backends.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { loadDataset } from '../../runtime/data/dataset.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../../runtime/data/synthetic.ts';

@@ -7,6 +7,7 @@
 // `training` is the same loop as a generator that yields after each step (the CLI yields to the
 // event loop there, so a signal can stop it); its whole state can be saved (`checkpoint`, written by
 // runtime/train/checkpoint.ts) and resumed (`resume`) with the same numbers as a run never stopped.
+import { neighbourRun } from './neighbours.ts';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { logqTableName } from '../../compiler/ir/spaces.ts';
@@ -34,6 +35,8 @@ export interface TrainOptions {
   readonly init?: ReadonlyMap<string, Float32Array>;
   /** called after each step and each evaluation (progress display) */
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first step: how many steps the run will take in all, per epoch, and those already done (resumed) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
   readonly earlyStopping?: EarlyStoppingTracker;
@@ -116,12 +119,16 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
 export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): Generator<number, TrainResult, void> {
   // alternating exact block updates (ALS) are their own loop
   if (compiled.model.train.optimizer.kind === 'als') return trainAls(compiled, ds, opts);
+  // a neighbours model (ItemCF) has nothing to train: its tables are computed from the data
+  if (compiled.model.neighbours.length > 0) return neighbourRun(compiled, ds, opts);
   const started = performance.now();
   const cfg = { ...compiled.model.train, optimizer: compiled.model.train.optimizer };
   const full = ds.train;
   const fullSizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, fullSizes, cfg.seed);
   warmStart(params, opts.init);
+  // a backend with its own memory (wasm) takes the params there once; the optimizer updates them in place
+  opts.backend.adopt?.(params);
   const state = opts.resume ? resumedOptimizer(opts.resume, params) : createState(cfg.optimizer, params);
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
@@ -179,6 +186,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   // webgpu: params and optimizer slots stay on the device (resident.ts), except under user batches
   const dev = steps.userDomain === undefined ? ResidentTrainer.for(opts.backend, cfg.optimizer, params, state) : undefined;
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
+  opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
@@ -194,9 +202,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
-    // resident: gradients stay on the device in their dense or touched-rows form, updated there
+    // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
+    // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
     const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env);
-    const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
+    const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
     let total = 0;

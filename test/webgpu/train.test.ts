@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { WebGpuBackend } from '../../runtime/exec/webgpu/backend.ts';
 import { train, type TrainResult } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';
