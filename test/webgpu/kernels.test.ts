@@ -15,7 +15,7 @@ import { children } from '../../compiler/plan/plan.ts';
 import { compileSource } from '../../compiler/compile.ts';
 import { batchKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
 import { ReferenceBackend, type Backend } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { WebGpuBackend } from '../../runtime/exec/webgpu/backend.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { Rng } from '../../runtime/data/rng.ts';
