@@ -16,7 +16,7 @@
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N] [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -43,6 +43,8 @@ function stepsFor(model: string): number {
   return c?.model.train.batch.kind === 'full' ? 6 : 16;
 }
 const MODE = option('mode', 'js');
+/** --mode wasm: threads the kernels run on (1: the one-core comparison) */
+const THREADS = option('threads', '1');
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');
@@ -124,6 +126,7 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
 function runRecc(model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
   const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
+  if (MODE === 'wasm') args.push('--threads', THREADS);
   if (record) args.push('--record', record);
   return child(process.execPath, args, process.env) as { out?: ReccRun; error?: string };
 }

@@ -51,7 +51,7 @@ const opened: GpuBackend[] = [];
 afterAll(() => opened.forEach((b) => b.dispose()));
 
 function backendsFor(l: Loaded): Backends {
-  const gpus = (['js', 'webasm', 'cpu'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
+  const gpus = (['js', 'webasm', 'cpu', 'wasm'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
   opened.push(...gpus);
   return { ref: new ReferenceBackend(), gpus };
 }
