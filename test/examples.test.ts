@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { generateRatings, SMALL_SPEC, toUData } from '../runtime/data/synthetic.ts';
 import { initParams, train, type TrainResult } from '../runtime/train/train.ts';
 import { EXAMPLES_DIR, exampleFiles, loadExample, objective, withTrainSeed, type Loaded } from './helpers/examples.ts';

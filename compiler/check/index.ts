@@ -13,6 +13,7 @@ import { checkRunnable, whereWithConsts } from './runnable.ts';
 import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
+import { sweepInfo } from './sweep.ts';
 
 export interface CheckOptions {
   /** `--set name=value` overrides of consts and dims */
@@ -176,6 +177,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     if (split && s.validate) split = { ...split, validate: validateInfo(s.validate, m, split, seed, report) };
   }
 
+  const train = env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN;
+  const evaluate = env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report, num) : { metrics: [], every: undefined };
   return {
     name: env.model?.name.name ?? fileBase(program.file),
     file: program.file,
@@ -190,8 +193,9 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
       [...env.defs.values()].map((d) => [d.name.name, { name: d.name.name, params: d.params.map((p) => ({ name: p.name.name, ...(p.type ? { type: p.type.name } : {}) })), body: d.body, decl: d }]),
     ),
     terms,
-    train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
-    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report, num) : { metrics: [], every: undefined },
+    train,
+    evaluate,
+    ...(env.sweep ? { sweep: sweepInfo(env.sweep, { consts: env.consts, dims: env.dims, train, metrics: evaluate.metrics }, report) } : {}),
   };
 }
 
@@ -372,8 +376,14 @@ function trainInfo(
         assertNever(e);
     }
   }
-  if (optimizer.kind === 'als') optimizer = { ...optimizer, blocks, solver };
-  else {
+  if (optimizer.kind === 'als') {
+    optimizer = { ...optimizer, blocks, solver };
+    // ALS solves each block on all the data (or on user batches): a tuple batch would be silently ignored
+    const tuples = block.entries.find((x) => x.kind === 'Batch' && !x.full && x.size && !x.unit);
+    if (tuples && tuples.kind === 'Batch')
+      report(warning('RC0670', `\`batch ${tuples.size!.text}\` (tuples) has no effect under \`optimizer als\``, tuples.span, 'ignored by `als`',
+        'ALS solves each block on all the training data; remove it, or write `batch N users` to solve the user rows N at a time'));
+  } else {
     const stray = block.entries.find((x) => x.kind === 'Blocks' || x.kind === 'Solver');
     if (stray) {
       report(error('RC0560', `\`${stray.kind.toLowerCase()}\` is a setting of \`optimizer als\``, stray.span, `ignored by \`${optimizer.kind}\``, {

@@ -157,6 +157,23 @@ export interface EvaluateInfo {
   readonly earlyStop?: EarlyStopInfo;
 }
 
+/** An axis of a `sweep` block: a list of values, or a range (`whole`: drawn as whole numbers). */
+export type SweepAxisInfo =
+  | { readonly name: string; readonly kind: 'list'; readonly values: readonly number[] }
+  | { readonly name: string; readonly kind: 'uniform' | 'loguniform'; readonly lo: number; readonly hi: number; readonly whole: boolean };
+
+/** `sweep { … }` (check/sweep.ts): the search `recc sweep` runs; its command-line flags override these. */
+export interface SweepInfo {
+  readonly search: 'random' | 'grid';
+  readonly trials?: number;
+  readonly seed: number;
+  /** a metric of `evaluate`, as written (`ndcg@10`) */
+  readonly objective?: string;
+  /** k-fold cross-validation as the objective; absent: the split's validation part */
+  readonly folds?: number;
+  readonly axes: readonly SweepAxisInfo[];
+}
+
 export interface Model {
   readonly name: string;
   readonly file: string;
@@ -173,6 +190,8 @@ export interface Model {
   readonly terms: readonly TermInfo[];
   readonly train: TrainInfo;
   readonly evaluate: EvaluateInfo;
+  /** the `sweep { … }` block, when the model has one */
+  readonly sweep?: SweepInfo;
 }
 
 /** The relation training batches come from and metrics are computed on: the split's, else the first file's. */

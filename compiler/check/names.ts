@@ -122,6 +122,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
     split: singles.split,
     train: singles.train,
     evaluate: singles.evaluate,
+    sweep: singles.sweep,
   };
 }
 

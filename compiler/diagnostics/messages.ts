@@ -78,6 +78,18 @@ export const messages = {
   RC0561: 'an ALS block in which the objective is not a polynomial of degree at most 2',
   RC0562: 'an ALS block whose rows the objective couples (not separable row by row)',
   RC0590: 'a construct that checks but that the compiler cannot lower yet',
+  RC0600: 'a `sweep` axis names no const or dim of the model, nor `lr`, `steps` or `epochs`',
+  RC0601: 'a `sweep` range with an unknown distribution (not `uniform`, `loguniform` or `int`)',
+  RC0602: 'a `sweep` range whose ends are out of order, not positive (log-uniform) or not whole (int)',
+  RC0603: 'a `sweep` value the axis cannot take (a dim, `steps` or `epochs` not whole, `lr` not positive)',
+  RC0604: 'a `sweep` entry, axis or listed value given twice',
+  RC0605: 'an unknown `sweep` search, or a grid search over a range',
+  RC0606: 'a `sweep` objective that is not a metric of the `evaluate` block',
+  RC0607: '`trials`, `folds` or `seed` of a `sweep` out of range',
+  RC0608: 'a `sweep` of `lr` with `optimizer als` (no learning rate)',
+  RC0609: 'a `sweep` over both `steps` and `epochs`',
+  RC0610: 'a `sweep` block with no axis',
+  RC0611: '`trials` in a grid `sweep`, which runs every combination (warning)',
   RC0615: '`ips` after a metric that has no inverse-propensity-scored form (only recall@K and ndcg@K)',
   RC0616: '`ips(…)` with an unknown argument, or a propensity exponent `gamma` outside [0, 10]',
   RC0617: 'a `neighbours` table with an unknown similarity measure (only `cosine`)',
@@ -87,6 +99,7 @@ export const messages = {
   RC0621: 'a `neighbours` table read by a loss or reg term (only `def score` may read it)',
   RC0622: 'a model with a `neighbours` table that also has trained params or loss terms',
   RC0623: '`def score` of a model with a `neighbours` table is not the ItemCF walk `sum(j in item: ((u, j) in likes) * S[j, i])`',
+  RC0670: 'a tuple batch (`batch N`) under `optimizer als`, which solves blocks on all the data or on user batches (warning)',
 } as const satisfies Record<string, string>;
 
 export type Code = keyof typeof messages;

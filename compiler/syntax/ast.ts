@@ -29,7 +29,8 @@ export type Decl =
   | DefDecl
   | TermDecl
   | TrainBlock
-  | EvaluateBlock;
+  | EvaluateBlock
+  | SweepBlock;
 
 export interface ModelDecl {
   readonly kind: 'ModelDecl';
@@ -247,6 +248,35 @@ export type EvaluateEntry =
 export interface EvaluateBlock {
   readonly kind: 'EvaluateBlock';
   readonly entries: readonly EvaluateEntry[];
+  readonly span: Span;
+}
+
+/** A number of a `sweep` block, with its sign: `-1`, `1e-3`. */
+export interface SignedNumber {
+  readonly value: number;
+  /** as written, sign included */
+  readonly text: string;
+  readonly span: Span;
+}
+
+/** `lr ~ loguniform(1e-3, 1e-1)`, `l2w ~ uniform(0, 0.1)`, `d ~ int(8, 64)`; `d in [16, 32, 64]` */
+export type SweepAxis =
+  | { readonly kind: 'Range'; readonly name: Ident; readonly dist: Ident; readonly lo: SignedNumber; readonly hi: SignedNumber; readonly span: Span }
+  | { readonly kind: 'List'; readonly name: Ident; readonly values: readonly SignedNumber[]; readonly span: Span };
+
+export type SweepEntry =
+  | { readonly kind: 'Search'; readonly value: Ident; readonly span: Span }
+  | { readonly kind: 'Trials'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Folds'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Objective'; readonly metric: MetricRef; readonly span: Span }
+  | { readonly kind: 'Seed'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Axis'; readonly axis: SweepAxis; readonly span: Span };
+
+/** `sweep { … }`: the hyperparameter search `recc sweep` runs (compiler/check/sweep.ts checks it). */
+export interface SweepBlock {
+  readonly kind: 'SweepBlock';
+  /** in source order */
+  readonly entries: readonly SweepEntry[];
   readonly span: Span;
 }
 

@@ -31,7 +31,7 @@ const RULE_OF_KEYWORD: Readonly<Record<string, string>> = {
 /** how many characters are lexed at a time (more, up to the end of the line); tests vary it (`pieceChars`) */
 const PIECE_CHARS = 16 * 1024;
 
-const DECL_START = 'a declaration starts with `model`, `import`, `index`, `data`, `split`, `dim`, `const`, `param`, `def`, `loss`, `reg`, `train`, `evaluate` or `neighbours`';
+const DECL_START = 'a declaration starts with `model`, `import`, `index`, `data`, `split`, `dim`, `const`, `param`, `def`, `loss`, `reg`, `train`, `evaluate`, `sweep` or `neighbours`';
 
 /** The shape of each declaration, shown as help under its syntax errors. */
 const DECL_HELP: Readonly<Record<string, string>> = {
