@@ -16,6 +16,7 @@ import { sweep } from './commands/sweep.ts';
 import { explain } from './commands/explain.ts';
 import { exportCommand } from './commands/export.ts';
 import { recommend } from './commands/recommend.ts';
+import { report } from './commands/report.ts';
 import { run } from './commands/run.ts';
 import { serve } from './commands/serve.ts';
 import { similar } from './commands/similar.ts';
@@ -28,7 +29,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand, cv, sweep, compare];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand, cv, sweep, compare, report];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);

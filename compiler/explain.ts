@@ -108,7 +108,7 @@ export function wrap(head: string, text: string, indent: number): string[] {
 }
 
 /** `simplify → expand+contract → expand+contract` as `simplify → expand+contract ×2`. */
-function ruleList(rules: readonly string[]): string {
+export function ruleList(rules: readonly string[]): string {
   const out: string[] = [];
   for (let j = 0; j < rules.length; ) {
     let n = 1;
@@ -119,7 +119,7 @@ function ruleList(rules: readonly string[]): string {
   return out.join(' → ');
 }
 
-const RULE_MEANING: Readonly<Record<string, string>> = {
+export const RULE_MEANING: Readonly<Record<string, string>> = {
   simplify: 'δ-elimination: sum(x: [x = y]·g(x)) = g(y)',
   'fm-pairwise': 'sum over pairs j < l of a symmetric a_j·a_l = ½((sum_j a_j)² − sum_j a_j²), O(k·nnz) instead of O(k·nnz²)',
   'expand+contract': 'powers of sums expanded, then the summation order chosen by cost (Gramians such as UᵀU)',

@@ -10,6 +10,7 @@
 // batches, and their losses per term at every step are compared: they must agree to ~5 digits at
 // step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
 // loudly and the exit code is 1.
+// Glue: the share of each recc step's wall time outside the kernels (the executor's per-kernel times).
 // Timing: per run, the median CPU (and wall) seconds of steps 2…N (step 1 compiles kernels), times
 // steps per epoch (1 full batch, ⌈tuples/4096⌉ mini-batch); the table shows the median over reps and
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
@@ -186,17 +187,24 @@ function ratio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—';
 }
 
+/** The share of a recc run's step wall time spent outside kernels: median over steps 2…N. */
+function glueShare(r: ReccRun): number {
+  return median(r.steps.slice(1).map((s) => (s.wall > 0 ? 1 - s.kernel / s.wall : NaN)));
+}
+
 function summary(cells: readonly Cell[]): void {
   console.log(`\nseconds per epoch (median over runs of each run's median step 2…N × steps/epoch), peak RSS (median over runs); ratios recc/numpy`);
-  console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
+  console.log('glue: the share of recc\'s step wall time outside kernels (batches, env, optimizer, host sums; median of steps 2…N)');
+  console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │  glue │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
   for (const c of cells) {
     const spe = c.recc[0]?.stepsPerEpoch ?? c.numpy[0]?.stepsPerEpoch ?? NaN;
     const rc = median(c.recc.map((r) => perEpoch(r, 'cpu'))), nc = median(c.numpy.map((r) => perEpoch(r, 'cpu')));
     const rw = median(c.recc.map((r) => perEpoch(r, 'wall'))), nw = median(c.numpy.map((r) => perEpoch(r, 'wall')));
     const rm = median(c.recc.map((r) => r.maxRssKb / 1024)), nm = median(c.numpy.map((r) => r.maxRssKb / 1024));
+    const glue = median(c.recc.map((r) => glueShare(r)));
     const ag = c.agreement ? `${c.agreement.first.toExponential(1)} / ${c.agreement.all.toExponential(1)}${c.agreement.ok ? '' : '  DISAGREE'}` : '—';
     console.log(
-      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
+      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${Number.isFinite(glue) ? `${(100 * glue).toFixed(0)}%`.padStart(5) : '    —'} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
     );
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
-import { evalMany, type Backend, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
+import { evalMany, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
 import { GpuBackend } from '../../runtime/exec/backends.ts';
 import type { ExecMode } from '../../runtime/exec/executor.ts';
 import { filterRelation, type Relation } from '../../runtime/data/load.ts';
@@ -24,7 +24,7 @@ import type { Expr } from '../../compiler/ir/nodes.ts';
 
 /** What one run reports (one JSON line on stdout). */
 export interface ReccRun {
-  readonly steps: readonly { readonly step: number; readonly terms: Record<string, number>; readonly total: number; readonly cpu: number; readonly wall: number }[];
+  readonly steps: readonly { readonly step: number; readonly terms: Record<string, number>; readonly total: number; readonly cpu: number; readonly wall: number; readonly kernel: number }[];
   readonly stepsPerEpoch: number;
   readonly batch: number;
   readonly tuples: number;
@@ -95,9 +95,9 @@ class Watched implements Backend {
   constructor(private readonly inner: GpuBackend, private readonly see: (env: Env) => void) {
     this.name = inner.name;
   }
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
     this.see(env);
-    return evalMany(this.inner, scalars, tensors, env);
+    return evalMany(this.inner, scalars, tensors, env, opts);
   }
   scalar(e: Expr, env: Env): number {
     return this.inner.scalar(e, env);
@@ -146,17 +146,22 @@ function trainRecc(model: string, s: Shape, dim: number, batchOverride: number |
         }
       })
     : gpu;
-  const times: { cpu: number; wall: number }[] = [];
+  // kernel seconds per step from the executor's records (the rest of a step is glue: batches, env, optimizer)
+  const kernelMs = () => gpu.report().reduce((a, k) => a + k.ms, 0);
+  const times: { cpu: number; wall: number; kernel: number }[] = [];
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
+  let kernel0 = kernelMs();
   const r = train(compiled, ds, {
     backend,
     steps,
     onStep: () => {
       const cpu = process.cpuUsage(cpu0);
-      times.push({ cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wall0) / 1000 });
+      const k = kernelMs();
+      times.push({ cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wall0) / 1000, kernel: (k - kernel0) / 1000 });
       cpu0 = process.cpuUsage();
       wall0 = performance.now();
+      kernel0 = k;
     },
   });
   const fallbacks = gpu.fallbacks().length;
@@ -178,7 +183,7 @@ function main(): void {
   const stepsPerEpoch = Math.ceil(n / run.batch);
   if (record) writeRecord(recordDir, record, run.compiled, run.ds, { model, dim, steps, batch: run.batch, stepsPerEpoch, tuples: n });
   const out: ReccRun = {
-    steps: run.result.log.map((l, k) => ({ step: l.step, terms: { ...l.terms }, total: l.total, cpu: run.times[k]?.cpu ?? NaN, wall: run.times[k]?.wall ?? NaN })),
+    steps: run.result.log.map((l, k) => ({ step: l.step, terms: { ...l.terms }, total: l.total, cpu: run.times[k]?.cpu ?? NaN, wall: run.times[k]?.wall ?? NaN, kernel: run.times[k]?.kernel ?? NaN })),
     stepsPerEpoch,
     batch: run.batch,
     tuples: n,

@@ -16,6 +16,8 @@ import type { TrainResult, TrainState } from '../../runtime/train/train.ts';
 import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
 import { publicSizes } from '../../compiler/ir/spaces.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
+import { explainSummary } from '../lib/explain-summary.ts';
+import { Progress } from '../lib/progress.ts';
 
 /** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
 export const MODES = ['js', 'webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
@@ -31,7 +33,7 @@ export const run = command({
   summary: 'train, evaluate, and write the run folder (metrics, loss log, params, report)',
   description:
     'Trains on the data the model names (its split gives the test rows); --data and --test replace it.\n' +
-    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/, serving/ (what recommend and serve read) and report.md.\n' +
+    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/, serving/ (what recommend and serve read), explain.json, report.md and report.html.\n' +
     'The run works in OUT.partial/ and renames it onto OUT when done, so OUT is always one whole run; ' +
     'an --out folder that is not empty is refused unless --force. It writes a checkpoint every ' +
     `${DEFAULT_CHECKPOINT_SECONDS} s (and on Ctrl-C, then stops; Ctrl-C twice stops at once); ` +
@@ -126,9 +128,15 @@ export const run = command({
     const out = resumeOut ?? flags.out ?? rt.runFolder.defaultRunFolder(model.name);
     makeFolder(dirname(resolve(out)), '--out', out);
     const lock = rt.runFolder.lockRunFolder(out);
+    // the progress bar's redraw timer must end with the run, however it ends
+    let progress: Progress | undefined;
+    const release = (): void => {
+      progress?.stop();
+      lock.release();
+    };
     const finish = (code: number | Promise<number>): number | Promise<number> => {
-      if (typeof code === 'number') lock.release();
-      else void code.then(lock.release, lock.release);
+      if (typeof code === 'number') release();
+      else void code.then(release, release);
       return code;
     };
     let code: number | Promise<number>;
@@ -167,7 +175,7 @@ export const run = command({
       const checkpointPath = join(partial, CHECKPOINT_FILE);
       let savedStep: number | undefined = resumeState?.step;
       const stop: { signal?: NodeJS.Signals } = {};
-      let lastPrint = 0;
+      progress = quiet ? undefined : new Progress({ stream: process.stderr });
       const run = rt.train.training(compiled, ds, {
         backend,
         init,
@@ -188,17 +196,14 @@ export const run = command({
           },
         },
         stop: () => stop.signal !== undefined,
-        onStep: (s) => {
-          const now = performance.now();
-          if (quiet || (now - lastPrint < 1000 && s.step !== 1)) return;
-          lastPrint = now;
-          const terms = Object.entries(s.terms).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join('  ');
-          log(`  step ${String(s.step).padStart(6)}  epoch ${s.epoch.toFixed(2).padStart(7)}  lr ${s.lr.toPrecision(3)}  ${terms}  total ${s.total.toPrecision(5)}  (${s.ms.toFixed(1)} ms/step)`);
-        },
-        onEval: (e) => log(`  eval  step ${e.step} on ${e.on}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
+        // progress (cli/lib/progress.ts): a redrawing bar on a terminal, periodic lines elsewhere
+        onStart: (plan) => progress?.start(plan),
+        onStep: (s) => progress?.step(s),
+        onEval: (e) => progress?.line(`  eval  step ${e.step} on ${e.on}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
       });
 
       const done = (result: TrainResult): number => {
+        progress?.stop();
         if (backend instanceof GpuBackend) {
           for (const f of backend.fallbacks()) log(`  warning: kernel ${f.step} ran on ${f.backend} instead of ${settings.mode}: ${f.fallbackReason ?? 'unknown reason'}`);
         }
@@ -219,8 +224,12 @@ export const run = command({
           writeLossLog(partial, compiled, result.log);
           writeMetrics(partial, summary);
           writeReport(partial, compiled, summary);
+          // the compiler's account of a step (explain.json) and the HTML report, which reads the folder's files
+          const sized = rt.stepSizes.stepSizes(compiled, ds);
+          writeAtomic(join(partial, 'explain.json'), JSON.stringify(explainSummary(compiled, sized.step, sized.atRows), null, 2) + '\n');
           writeAtomic(join(partial, 'model.recmodel'), readFileSync(modelPath, 'utf8'));
           writeAtomic(join(partial, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
+          rt.runReport.writeRunReport(partial);
           rt.runFolder.finishRunFolder(partial, out);
         } catch (err) {
           throw writeFailure(rt, err, partial, out, partial, result.diverged ? savedStep : result.stepsRun);
@@ -244,7 +253,7 @@ export const run = command({
           `${model.name}: ${result.stepsRun} steps in ${result.seconds.toFixed(1)} s` +
             (final ? ` · test ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
             (result.heldOut.best ? `\nparams from ${rt.runFolder.paramsOrigin(result)}${result.heldOut.stoppedAt !== undefined ? `; stopped early after step ${result.heldOut.stoppedAt}` : ''}` : '') +
-            `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md)\n`,
+            `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md, report.html)\n`,
         );
         return 0;
       };
@@ -255,7 +264,7 @@ export const run = command({
         code = done(it.value);
       } else code = trainWithSignals(run, stop, () => lock.release(), checkpointPath).then(done);
     } catch (err) {
-      lock.release();
+      release();
       throw err;
     }
     return finish(code);

@@ -13,6 +13,7 @@ import { checkWithBindings, crossValidate, trainOne } from '../experiment/folds.
 import { cvSummary } from '../experiment/cv-report.ts';
 import { gridConfigs, parseAxis, randomConfig, type Config } from '../experiment/space.ts';
 import { SweepFolder, type SweepSpec, type TrialRecord } from '../experiment/sweep-folder.ts';
+import { writeSweepReport } from '../experiment/sweep-html.ts';
 import { ALLOW_DENSE_FLAG, modelFile, SET_FLAG } from './common.ts';
 import { MODES } from './run.ts';
 
@@ -150,11 +151,12 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
   const { markdown, best } = folder.writeTables(spec, axes, [...done.values()]);
+  writeSweepReport(folder.dir);
   const what = spec.folds ? `mean ${spec.objective} over ${spec.folds} folds` : `validation ${spec.objective}`;
   process.stdout.write(
     `${markdown}` +
       (best ? `best: trial ${best.trial} (${Object.entries(best.config).map(([k, v]) => `${k}=${v}`).join(', ')}): ${what} ${best.objective!.toFixed(4)}\n` : 'no trial finished with a finite objective\n') +
-      `sweep folder: ${folder.dir}/ (trials.csv, trials.json, trials.jsonl, best.json, sweep.md)\n`,
+      `sweep folder: ${folder.dir}/ (trials.csv, trials.json, trials.jsonl, best.json, sweep.md, report.html)\n`,
   );
   return best ? 0 : 1;
 }

@@ -6,7 +6,7 @@ import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../comp
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
+import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from './backend.ts';
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
 
 export type BackendMode = ExecMode | 'reference';
@@ -50,8 +50,8 @@ export class GpuBackend implements Backend {
     return p;
   }
 
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
-    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env));
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
+    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env), opts);
     return {
       scalars: r.slice(0, scalars.length).map((x) => (typeof x === 'number' ? x : x[0]!)),
       tensors: r.slice(scalars.length).map((x) => (typeof x === 'number' ? Float32Array.of(x) : x)),

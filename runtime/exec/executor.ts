@@ -5,7 +5,8 @@
 // segment bounds, gpu.js only); CSR indexes are cached per id array. The js kernels read params,
 // data and int32 ids where they live (no copies) and index with integers (no 2^24 limit). Which
 // backend really ran each kernel is recorded: gpu.js's webasm silently degrades to cpu otherwise.
-import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
+import { createRequire } from 'node:module';
+import type { GPU as GpuJs, IKernelRunShortcut, KernelOutput } from 'gpu.js';
 import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
 import type { Sizes } from '../../compiler/ir/module.ts';
@@ -53,6 +54,12 @@ export interface ExecutorOptions {
   readonly strict?: boolean;
 }
 
+/** gpu.js, loaded on first use: `--mode js` (the default) never loads it (~15 MB of memory, and its start time). */
+let gpuJs: typeof import('gpu.js') | undefined;
+function loadGpuJs(): typeof import('gpu.js') {
+  return (gpuJs ??= createRequire(import.meta.url)('gpu.js') as typeof import('gpu.js'));
+}
+
 const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
 
 /** Counting sort of tuple indices by id; stable, so each segment lists tuples in order. */
@@ -98,7 +105,7 @@ export const MAX_LIVE_KERNELS = 256;
 
 export class Executor {
   /** gpu.js, created on first use (never for `js`) */
-  private gpuInstance: GPU | undefined;
+  private gpuInstance: GpuJs | undefined;
   /** by source text and argument sizes: equal kernels are shared across steps and plans */
   private readonly kernels = new Map<string, Compiled>();
   /** per step and specialization (rounded CSR bounds) */
@@ -125,9 +132,9 @@ export class Executor {
     private readonly opts: ExecutorOptions = {},
   ) {}
 
-  private get gpu(): GPU {
+  private get gpu(): GpuJs {
     if (this.mode === 'js') throw new InternalError('the js executor has no gpu.js instance');
-    this.gpuInstance ??= new GPU({ mode: this.mode });
+    this.gpuInstance ??= new (loadGpuJs().GPU)({ mode: this.mode });
     return this.gpuInstance;
   }
 
@@ -146,7 +153,7 @@ export class Executor {
   }
 
   /** Runs a group plan: every step once, then each expression's result (as `run` gives it). */
-  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32): (Float32Array | number)[] {
+  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32, opts: { readonly reuse?: boolean } = {}): (Float32Array | number)[] {
     // sizes the env does not hold (the planner's split-K box counts) are the plan's own
     for (const [space, n] of Object.entries(plan.sizes)) {
       const m = env.sizes.get(space);
@@ -154,8 +161,9 @@ export class Executor {
     }
     const temps = new Map<string, Float32Array>();
     const exact = new Map<string, number>();
-    // temps that no result names never leave this call: the js kernels write them into buffers kept per step
-    const results = new Set(plan.results.map((r) => r.result));
+    // temps that no result names never leave this call: the js kernels write them into buffers kept per
+    // step; with `reuse`, the results too (the caller reads them before its next such call)
+    const results = new Set(opts.reuse ? [] : plan.results.map((r) => r.result));
     for (const s of plan.steps) {
       switch (s.kind) {
         case 'host-sum': {

@@ -38,6 +38,8 @@ export interface AlsOptions {
   readonly backend: Backend;
   readonly init?: ReadonlyMap<string, Float32Array>;
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first sweep (a sweep is a step and an epoch) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** overrides the number of sweeps */
   readonly steps?: number;
@@ -272,6 +274,7 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   let diverged: AlsResult['diverged'];
   let sweep = 0;
   let t0 = performance.now();
+  opts.onStart?.({ totalSteps: sweeps, stepsPerEpoch: 1, startStep: 0 });
   for (; sweep < sweeps && !diverged && !stopped; sweep++) {
     t0 = performance.now();
     for (const [j, block] of compiled.blocks.entries()) {

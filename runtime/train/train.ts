@@ -33,6 +33,8 @@ export interface TrainOptions {
   readonly init?: ReadonlyMap<string, Float32Array>;
   /** called after each step and each evaluation (progress display) */
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first step: how many steps the run will take in all, per epoch, and those already done (resumed) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
   readonly earlyStopping?: EarlyStoppingTracker;
@@ -171,6 +173,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     step = opts.resume.step;
   }
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
+  opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
@@ -186,7 +189,8 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
-    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
+    // the gradients are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
+    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
     let total = 0;
