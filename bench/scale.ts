@@ -19,7 +19,7 @@ import { repoRoot } from '../runtime/data/data-paths.ts';
 import type { Dataset } from '../runtime/data/dataset.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { generateRatings, ML1M_SPEC, type SyntheticSpec } from '../runtime/data/synthetic.ts';
-import { createBackend, type BackendMode } from '../runtime/exec/backends.ts';
+import { createBackend, type BackendMode } from '../runtime/backends/backends.ts';
 import { train } from '../runtime/train/train.ts';
 import { fromSynthetic, identityIds, option, type Shape } from './common.ts';
 

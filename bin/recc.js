@@ -4,41 +4,50 @@
 // source it was built from; otherwise it registers tsx's loader and runs the TypeScript sources as
 // they are, so an edited checkout never runs stale code and no build step is required.
 // RECC_NO_DIST=1 forces the sources.
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('../', import.meta.url);
+const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** dist/'s entry, if dist/ was built from the sources as they are now. */
-function freshDist() {
+// An installed copy (…/node_modules/recc) has every file's mtime set by the install, so there a source
+// of the recorded size is trusted without hashing it (hashing all of them cost ~100 ms per start); a
+// checkout (or an `npm link` of one, which runs from its real path) still hashes a changed file.
+// Paths are plain strings and node:crypto is loaded only to hash: both showed in a start's profile.
+const installed = /\/node_modules\/[^/]+\/$/.test(root);
+
+/** dist/'s manifest, if dist/ was built from the sources as they are now. */
+async function freshDist() {
   if (process.env.RECC_NO_DIST) return undefined;
   let manifest;
   try {
-    manifest = JSON.parse(readFileSync(new URL('dist/manifest.json', root), 'utf8'));
+    manifest = JSON.parse(readFileSync(`${root}dist/manifest.json`, 'utf8'));
   } catch {
     return undefined;
   }
-  if (manifest?.version !== 1 || typeof manifest.entry !== 'string' || typeof manifest.inputs !== 'object') return undefined;
+  if (manifest?.version !== 2 || typeof manifest.entry !== 'string' || typeof manifest.inputs !== 'object' || !Array.isArray(manifest.commands)) return undefined;
+  let createHash;
   for (const [file, want] of Object.entries(manifest.inputs)) {
-    const url = new URL(file, root);
-    try {
-      const st = statSync(url);
-      if (st.size !== want.size) return undefined;
-      // an unchanged mtime is trusted; a changed one (a checkout, a touch) is settled by the content
-      if (st.mtimeMs !== want.mtimeMs && createHash('sha256').update(readFileSync(url)).digest('hex') !== want.sha256) return undefined;
-    } catch {
-      return undefined;
+    const path = root + file;
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st || st.size !== want.size) return undefined;
+    // an unchanged mtime is trusted; a changed one (a checkout, a touch) is settled by the content
+    if (st.mtimeMs !== want.mtimeMs && !installed) {
+      createHash ??= (await import('node:crypto')).createHash;
+      if (createHash('sha256').update(readFileSync(path)).digest('hex') !== want.sha256) return undefined;
     }
   }
-  return new URL(`dist/${manifest.entry}`, root);
+  return manifest;
 }
 
-const entry = freshDist();
-let main;
-if (entry) ({ main } = await import(entry.href));
-else {
+const dist = await freshDist();
+const argv = process.argv.slice(2);
+if (dist) {
+  // cli/start.ts: help and --version from the manifest's command list, anything else through main
+  const { start } = await import(new URL(`../dist/${dist.entry}`, import.meta.url).href);
+  process.exitCode = await start(argv, dist.commands);
+} else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../cli/main.ts'));
+  const { main } = await import('../cli/main.ts');
+  process.exitCode = await main(argv);
 }
-process.exitCode = await main(process.argv.slice(2));

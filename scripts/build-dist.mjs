@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Precompiles the CLI (cli/main.ts and everything it imports; api.ts, the library API, as dist/api.js; the lazily imported runtime as separate
+// Precompiles the CLI (cli/start.ts, the executable's entry; cli/main.ts and everything it imports; api.ts, the library API, as dist/api.js; the lazily imported runtime as separate
 // chunks) to plain JavaScript in dist/, so bin/recc.js starts without tsx's loader. `npm install` and
 // `npm ci` run it as `prepare`; `npm run build` runs it by hand. dist/ is only a cache: bin/recc.js
 // uses it while dist/manifest.json matches every source it was built from, and runs the TypeScript
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -44,7 +44,7 @@ try {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { main: 'cli/main.ts', api: 'api.ts' },
+    entryPoints: { start: 'cli/start.ts', main: 'cli/main.ts', api: 'api.ts' },
     outdir: tmp,
     bundle: true,
     splitting: true,
@@ -53,7 +53,8 @@ try {
     target: 'node20',
     // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
     // take longer to load than recc check runs; the runtime's packages load lazily and stay external
-    external: ['gpu.js', 'ajv'],
+    // yauzl (CommonJS, requires node's fs at run time) cannot be bundled into ESM chunks: it stays external too
+    external: ['gpu.js', 'ajv', 'yauzl'],
     // keep node_modules/… paths even where node_modules is a link (a worktree's): the manifest names
     // the bundled packages' package.json as an installed copy of recc will have them
     preserveSymlinks: true,
@@ -73,7 +74,11 @@ try {
     const st = statSync(path);
     inputs[file] = { size: st.size, mtimeMs: st.mtimeMs, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
   }
-  writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ version: 1, entry: 'main.js', esbuild: esbuild.version, inputs }, null, 1) + '\n');
+  // the commands' names and summaries, for `recc --help` without loading them (cli/start.ts)
+  const { COMMANDS } = await import(pathToFileURL(join(tmp, 'main.js')).href);
+  const { summariesOf } = await import(pathToFileURL(join(tmp, 'start.js')).href);
+  const commands = summariesOf(COMMANDS);
+  writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ version: 2, entry: 'start.js', esbuild: esbuild.version, commands, inputs }, null, 1) + '\n');
   rmSync(dist, { recursive: true, force: true });
   renameSync(tmp, dist);
   console.log(`recc: built dist/ from ${Object.keys(inputs).length} sources in ${Date.now() - started} ms`);

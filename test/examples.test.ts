@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { generateRatings, SMALL_SPEC, toUData } from '../runtime/data/synthetic.ts';
 import { initParams, train, type TrainResult } from '../runtime/train/train.ts';
 import { EXAMPLES_DIR, exampleFiles, loadExample, objective, withTrainSeed, type Loaded } from './helpers/examples.ts';
@@ -25,7 +25,7 @@ const tinyData = join(mkdtempSync(join(tmpdir(), 'recc-examples-')), 'ratings-60
 writeFileSync(tinyData, toUData(generateRatings({ ...SMALL_SPEC, nUsers: 60, nItems: 40, nRatings: 900, minPerUser: 5, maxPerUser: 40, seed: 4060 })));
 
 /** `recc run`'s default backend */
-const MODE = 'js';
+const MODE = 'wasm';
 
 function trainOn(l: Loaded, steps = STEPS): TrainResult {
   const backend = new GpuBackend(MODE, l.compiled.module.spaces);

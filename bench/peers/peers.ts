@@ -4,8 +4,8 @@
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
 // shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default js kernels (--mode webasm for gpu.js), the
 // runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
-// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. The first
-// recc run records its initial params and every mini-batch (tuples and sampled negatives); each
+// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. A first,
+// untimed recc run records its initial params and every mini-batch (tuples and sampled negatives); each
 // reference run replays them, so both optimize the same objective from the same point on the same
 // batches, and their losses per term at every step are compared: they must agree to ~5 digits at
 // step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
@@ -16,7 +16,7 @@
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N] [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -43,6 +43,8 @@ function stepsFor(model: string): number {
   return c?.model.train.batch.kind === 'full' ? 6 : 16;
 }
 const MODE = option('mode', 'js');
+/** --mode wasm: threads the kernels run on (1: the one-core comparison) */
+const THREADS = option('threads', '1');
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');
@@ -124,6 +126,7 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
 function runRecc(model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
   const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
+  if (MODE === 'wasm') args.push('--threads', THREADS);
   if (record) args.push('--record', record);
   return child(process.execPath, args, process.env) as { out?: ReccRun; error?: string };
 }
@@ -229,15 +232,18 @@ function main(): void {
           cells.push(cell);
           const replay = join(tmp, `${shapeName}-${model}-d${dim}`);
           console.log(`\n${model} ${s.label} d=${dim}`);
+          // an untimed run records the replay (its copying of every batch would count as recc's step time)
+          const recorded = runRecc(model, dataDir, dim, steps, replay);
+          if (!recorded.out) cell.errors.push(`recc (recording the replay): ${recorded.error}`);
           for (let rep = 0; rep < REPS; rep++) {
-            const a = runRecc(model, dataDir, dim, steps, rep === 0 ? replay : undefined);
+            const a = runRecc(model, dataDir, dim, steps);
             if (a.out) cell.recc.push(a.out);
             else cell.errors.push(`recc: ${a.error}`);
             if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
             if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
             const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
-            // the reference replays the first recc run: without it there is nothing to replay
-            if (noPython || cell.recc.length === 0) {
+            // the reference replays the recording run: without it there is nothing to replay
+            if (noPython || !recorded.out) {
               console.log(`  run ${rep + 1}: recc ${line(a.out)}`);
               continue;
             }

@@ -5,14 +5,14 @@
 // prints one JSON line: per-step losses per term, CPU and wall seconds per step, peak RSS.
 // With --record DIR it also writes what the Python reference needs to replay the run: the params
 // recc started from, every step's batch columns (ids, ratings, sampled negatives), and meta.json.
-//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu] [--record DIR]
+//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu|wasm] [--threads N] [--record DIR]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
 import { evalMany, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import type { ExecMode } from '../../runtime/exec/executor.ts';
 import { filterRelation, type Relation } from '../../runtime/data/load.ts';
 import { predicate, type Dataset } from '../../runtime/data/dataset.ts';
@@ -105,6 +105,9 @@ class Watched implements Backend {
   tensor(e: Expr, out: Parameters<Backend['tensor']>[1], env: Env): Float32Array {
     return this.inner.tensor(e, out, env);
   }
+  adopt(params: Map<string, Float32Array>): void {
+    this.inner.adopt(params);
+  }
   dispose(): void {
     this.inner.dispose();
   }
@@ -132,7 +135,7 @@ function trainRecc(model: string, s: Shape, dim: number, batchOverride: number |
   const batch = b.kind === 'tuples' && b.size < rel.size ? b.size : rel.size;
   const relSizes = new Map([...ds.train].map(([name, r]) => [name, r.size]));
   const compiled = compileAt(file, text, dim, s, relSizes, ds.primary, batch);
-  const gpu = new GpuBackend(mode, compiled.module.spaces);
+  const gpu = new GpuBackend(mode, compiled.module.spaces, { threads: Number(option('threads', '1')) });
   const backend = record
     ? new Watched(gpu, (env) => {
         if (record.params.size === 0) for (const p of compiled.module.params) record.params.set(p.name, Float32Array.from(env.tensors.get(p.name)!.data));

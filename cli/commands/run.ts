@@ -6,11 +6,12 @@
 // with the same numbers as a run never stopped.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { command, UsageError, UserError, type CommandContext } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { reccVersion } from '../lib/version.ts';
-import type { BackendMode } from '../../runtime/exec/backends.ts';
+import type { BackendMode } from '../../runtime/backends/backends.ts';
 import type { CheckpointIdentity } from '../../runtime/train/checkpoint.ts';
 import type { TrainResult, TrainState } from '../../runtime/train/train.ts';
 import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
@@ -19,11 +20,11 @@ import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import { explainSummary } from '../lib/explain-summary.ts';
 import { Progress } from '../lib/progress.ts';
 
-/** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
-export const MODES = ['js', 'webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
+/** runtime/backends/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
+export const MODES = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'] as const satisfies readonly BackendMode[];
 
 /** The --mode a run gets when none is given. */
-export const DEFAULT_MODE: (typeof MODES)[number] = 'js';
+export const DEFAULT_MODE: (typeof MODES)[number] = 'wasm';
 
 /** A checkpoint after each this many seconds of training, unless --checkpoint-secs says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
@@ -47,7 +48,8 @@ export const run = command({
     { kind: 'string', name: 'resume', arg: 'RUN', meaning: 'continue the interrupted run RUN (its --out) from its last checkpoint, with its own model, data and settings', default: 'a new run' },
     { kind: 'string', name: 'init', arg: 'RUN_DIR', meaning: "warm start from a previous run's params, rows matched by external id", default: "the model's initializers" },
     SET_FLAG,
-    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter)" },
+    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter), wasm (recc's own WebAssembly SIMD kernels, --threads), webgpu (gpu.js WebGPU kernels, params resident on the device; needs the optional webgpu package and a Vulkan driver, never falls back), auto (webgpu on a hardware adapter, else js)" },
+    { kind: 'count', name: 'threads', arg: 'N', min: 1, meaning: 'with --mode wasm: threads the kernels run on (the results are the same bytes for any N)', default: 'the number of cores' },
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: 'stop after N updates, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: 'stop after N passes over the training data, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'checkpoint-every', arg: 'N', min: 0, value: 0, meaning: 'also write a checkpoint every N steps (0: by time only)' },
@@ -160,7 +162,7 @@ export const run = command({
       };
       writeAtomic(join(partial, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
 
-      const backend = createBackend(settings.mode, compiled.module.spaces);
+      const backend = webgpuBackend(() => createBackend(settings.mode, compiled.module.spaces, { threads: flags.threads ?? availableParallelism() }));
       log(`recc run ${model.name}: ${ds.protocol}`);
       log(`  sizes ${publicSizes(compiled.module.spaces, sizes).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
       log(`  run folder ${out} (working in ${partial})`);
@@ -431,5 +433,17 @@ async function trainWithSignals(run: Generator<number, TrainResult, void>, stop:
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `--mode webgpu` without a device is the user's setup to fix (exit 1, the reason and how), not a bug. */
+function webgpuBackend<B>(make: () => B): B {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'NoWebGpuError') {
+      throw new UserError(`--mode webgpu: ${err.message}\n  = help: run with --mode js (or --mode auto, which picks the CPU when no GPU answers); the README's GPU section lists what to install`);
+    }
+    throw err;
   }
 }

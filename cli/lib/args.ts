@@ -345,7 +345,7 @@ export function commandHelp(c: CommandSpec): string {
 }
 
 /** `recc help`: every command with its summary. */
-export function globalHelp(commands: readonly CommandSpec[]): string {
+export function globalHelp(commands: readonly Pick<CommandSpec, 'name' | 'summary'>[]): string {
   return [
     'recc — a compiler for recommendation models',
     '',

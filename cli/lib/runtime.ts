@@ -3,7 +3,7 @@
 // the tests load them once for every in-process call. Also: which runtime errors are the user's.
 export interface Runtime {
   readonly artifact: typeof import('../../runtime/output/artifact.ts');
-  readonly backends: typeof import('../../runtime/exec/backends.ts');
+  readonly backends: typeof import('../../runtime/backends/backends.ts');
   readonly env: typeof import('../../runtime/exec/env.ts');
   readonly data: typeof import('../../runtime/data/load.ts');
   readonly dataset: typeof import('../../runtime/data/dataset.ts');
@@ -21,7 +21,7 @@ export interface Runtime {
 export async function loadRuntime(): Promise<Runtime> {
   const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint, runReport] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
-    import('../../runtime/exec/backends.ts'),
+    import('../../runtime/backends/backends.ts'),
     import('../../runtime/exec/env.ts'),
     import('../../runtime/data/load.ts'),
     import('../../runtime/data/dataset.ts'),

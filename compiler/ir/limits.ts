@@ -23,18 +23,26 @@ export function tensorFits(cells: number): boolean {
   return cells <= MAX_TENSOR_CELLS;
 }
 
+/**
+ * 4294967296 → "4,294,967,296". Not toLocaleString: its first call loads ICU's locale data (~80 ms),
+ * and these texts are built when the module loads, on every start of the CLI (`recc --help` too).
+ */
+export function groupDigits(n: number): string {
+  return Number.isSafeInteger(n) ? String(n).replace(/\B(?=(\d{3})+$)/g, ',') : n.toLocaleString('en-US');
+}
+
 /** The tensor limit in words, for help lines. */
-export const TENSOR_LIMIT_TEXT = `2^32 = ${MAX_TENSOR_CELLS.toLocaleString('en-US')} cells per tensor (16 GiB as float32)`;
+export const TENSOR_LIMIT_TEXT = `2^32 = ${groupDigits(MAX_TENSOR_CELLS)} cells per tensor (16 GiB as float32)`;
 
 /** "600 × 1000000 = 600,000,000 cells (2.2 GiB as float32)": a size, in words, for diagnostics. */
 export function describeCells(factors: readonly (readonly [string, number])[]): string {
   const cells = factors.reduce((p, [, n]) => p * n, 1);
-  const product = factors.length > 1 ? `${factors.map(([name, n]) => `|${name}| ${n.toLocaleString('en-US')}`).join(' × ')} = ` : '';
-  return `${product}${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)} as float32)`;
+  const product = factors.length > 1 ? `${factors.map(([name, n]) => `|${name}| ${groupDigits(n)}`).join(' × ')} = ` : '';
+  return `${product}${groupDigits(cells)} cells (${bytes(cells * 4)} as float32)`;
 }
 
 /** The limit in words, for help lines. */
-export const LIMIT_TEXT = `2^24 = ${MAX_EXACT_INDEX.toLocaleString('en-US')} cells per tensor or kernel (gpu.js indexes in float32)`;
+export const LIMIT_TEXT = `2^24 = ${groupDigits(MAX_EXACT_INDEX)} cells per tensor or kernel (gpu.js indexes in float32)`;
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];

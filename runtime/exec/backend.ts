@@ -15,6 +15,9 @@ export interface Backend {
    * backend can share their common work. Optional: `evalMany` below falls back to one call each.
    */
   evalMany?(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult;
+  /** Optional: moves params (by name) into the backend's own memory once; the map then holds views
+   * there, which the optimizer updates in place (wasm: the kernels' arena) */
+  adopt?(params: Map<string, Float32Array>): void;
   /** releases kernels and buffers */
   dispose(): void;
 }

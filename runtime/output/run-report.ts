@@ -72,6 +72,24 @@ const median = (xs: readonly number[]): number => {
 };
 const fmt = (x: number, digits = 4): string => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
 
+/** metrics.json's `earlyStop` (run-folder.ts writeMetrics) */
+interface EarlyStopJson {
+  readonly metric: string;
+  readonly direction: string;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly stoppedAt: number | null;
+  readonly bestStep: number | null;
+  readonly bestValue: number | null;
+}
+
+/** The early-stopping rule and what it did, in words. */
+function earlyStopText(e: EarlyStopJson): string {
+  const rule = `on ${e.metric} (${e.direction === 'min' ? 'lower' : 'higher'} is better), patience ${e.patience}${e.minDelta ? `, min delta ${e.minDelta}` : ''}`;
+  const best = e.bestStep !== null && e.bestValue !== null ? `; best ${fmt(e.bestValue)} at step ${e.bestStep}` : '';
+  return `${rule}${best}${e.stoppedAt !== null ? `; stopped after step ${e.stoppedAt}` : ''}`;
+}
+
 /** The report's sections for the run in `dir`. */
 export function runReportPage(dir: string): { title: string; subtitle: string; sections: Section[] } {
   const metrics = readJson(dir, 'metrics.json');
@@ -126,7 +144,7 @@ export function runReportPage(dir: string): { title: string; subtitle: string; s
       ['length', run?.steps != null ? `--steps ${run.steps}` : run?.epochs != null ? `--epochs ${run.epochs}` : "the model's"],
       ...(run?.data ? [['data', String(run.data)] as [string, string]] : []),
       ...(run?.init ? [['warm start', String(run.init)] as [string, string]] : []),
-      ...(metrics.earlyStop ? [['early stopping', JSON.stringify(metrics.earlyStop)] as [string, string]] : []),
+      ...(metrics.earlyStop ? [['early stopping', earlyStopText(metrics.earlyStop as EarlyStopJson)] as [string, string]] : []),
     ],
   });
   sections.push({ kind: 'heading', text: 'Protocol and sizes' });
