@@ -207,6 +207,12 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned, ${formatBytes(plan.cost.bytes / 4)} of temps`);
   out.push(`  (the step's plan: ${kernels} kernels and ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once)`);
   if (c.blocks?.length) out.push(`  (optimizer als: a step is one block update, here ${c.blocks[0]!.param}'s — terms, H and g(0) — and a sweep updates ${c.blocks.map((b) => b.param).join(', ')})`);
+  const ub = c.model.train.batch;
+  if (c.blocks?.length && ub.kind === 'users') {
+    // runtime/train/als.ts alsBatches: the blocks whose rows are the batched domain
+    const rowsOf = c.blocks.filter((b) => b.hasRowAxis && c.module.params.find((p) => p.name === b.param)?.shape[0] === ub.domain).map((b) => b.param);
+    if (rowsOf.length) out.push(`  (batch ${ub.size} ${ub.domain}s: ${rowsOf.join(', ')} solved ${ub.size} rows at a time, H for ${ub.size} rows in memory; the other blocks on all the data)`);
+  }
   return out.join('\n');
 }
 

@@ -4,8 +4,8 @@
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
 // shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default js kernels (--mode webasm for gpu.js), the
 // runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
-// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. The first
-// recc run records its initial params and every mini-batch (tuples and sampled negatives); each
+// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. A first,
+// untimed recc run records its initial params and every mini-batch (tuples and sampled negatives); each
 // reference run replays them, so both optimize the same objective from the same point on the same
 // batches, and their losses per term at every step are compared: they must agree to ~5 digits at
 // step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
@@ -232,15 +232,18 @@ function main(): void {
           cells.push(cell);
           const replay = join(tmp, `${shapeName}-${model}-d${dim}`);
           console.log(`\n${model} ${s.label} d=${dim}`);
+          // an untimed run records the replay (its copying of every batch would count as recc's step time)
+          const recorded = runRecc(model, dataDir, dim, steps, replay);
+          if (!recorded.out) cell.errors.push(`recc (recording the replay): ${recorded.error}`);
           for (let rep = 0; rep < REPS; rep++) {
-            const a = runRecc(model, dataDir, dim, steps, rep === 0 ? replay : undefined);
+            const a = runRecc(model, dataDir, dim, steps);
             if (a.out) cell.recc.push(a.out);
             else cell.errors.push(`recc: ${a.error}`);
             if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
             if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
             const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
-            // the reference replays the first recc run: without it there is nothing to replay
-            if (noPython || cell.recc.length === 0) {
+            // the reference replays the recording run: without it there is nothing to replay
+            if (noPython || !recorded.out) {
               console.log(`  run ${rep + 1}: recc ${line(a.out)}`);
               continue;
             }

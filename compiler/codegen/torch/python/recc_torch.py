@@ -750,6 +750,8 @@ def train(pkg, args):
     B = batch["size"] if batch["kind"] == "tuples" and batch["size"] < prel.size else None
     per_epoch = max(1, math.ceil(prel.size / B)) if B else 1
     total = args.steps if args.steps is not None else (args.epochs * per_epoch if args.epochs is not None else (cfg["length"]["count"] if cfg["length"]["unit"] == "steps" else cfg["length"]["count"] * per_epoch))
+    if cfg["optimizer"]["kind"] == "als" and total > 0:
+        raise SystemExit("%s trains by optimizer als (exact block updates), which this package does not run yet: train it with recc and export the run folder; here --steps 0 evaluates its params, --objective and --check work" % spec["model"])
     every = spec["evaluate"]["every"]
     eval_every = 0 if every is None else (every["count"] if every["unit"] == "steps" else every["count"] * per_epoch)
     batch_gen = torch.Generator().manual_seed(cfg["seed"] + 1)
