@@ -41,7 +41,10 @@ export function findWebgpu(): { path: string } | { reason: string } {
   } catch {
     return { reason: 'the optional `webgpu` package is not installed (npm install webgpu@0.6.2)' };
   }
-  const version = (require(pkgPath) as { version: string }).version;
+  const pkg = require(pkgPath) as { name?: string; version: string };
+  // package.json's `overrides` put an empty package in its place so gpu.js's pin (0.2.9) is not installed
+  if (pkg.name !== 'webgpu') return { reason: 'the optional `webgpu` package is not installed (npm run gpu:install, or npm install webgpu@0.6.2)' };
+  const version = pkg.version;
   const [maj, min] = version.split('.').map(Number) as [number, number];
   if (maj === 0 && min < 6) return { reason: `webgpu ${version} is installed; recc needs ≥ 0.6.2 (0.2.x needs glibc 2.38)` };
   return { path: pkgPath.replace(/package\.json$/, 'index.js') };

@@ -8,7 +8,7 @@
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { MAX_EXACT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
 import { columnKey } from '../../../compiler/ir/spaces.ts';
-import { emitKernel, loopBoundFor } from '../../../compiler/codegen/gpujs.ts';
+import { commentText, emitKernel, loopBoundFor } from '../../../compiler/codegen/gpujs.ts';
 import { children, csrKey, type Arg, type GroupPlan, type Step } from '../../../compiler/plan/plan.ts';
 import type { Expr } from '../../../compiler/ir/nodes.ts';
 import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
@@ -131,6 +131,13 @@ export class WebGpuExecutor {
     if (key) return key;
     const emitted = emitKernel(s, plan, { maxSeg });
     this.checkSize(s.cells, `the output of kernel ${s.name}`);
+    // gpu.js binds each array argument and the output as a storage buffer
+    const bindings = s.args.length + 1;
+    if (bindings > this.device.adapter.maxStorageBuffersPerShaderStage) {
+      throw new SizeLimitError(
+        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${this.device.adapter.maxStorageBuffersPerShaderStage} storage buffers per kernel (packing them is not implemented); use --mode js or wasm`,
+      );
+    }
     key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
     if (!this.sent.has(key)) {
       this.device.post({ op: 'kernel', key, source: emitted.source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
