@@ -13,7 +13,7 @@ import { hasErrors, renderDiagnostics, type Diagnostic } from './compiler/diagno
 import type { SourceFile } from './compiler/diagnostics/source.ts';
 import { loadDataset, type Dataset } from './runtime/data/dataset.ts';
 import { sizesFor } from './runtime/exec/env.ts';
-import { createBackend, type BackendMode } from './runtime/exec/backends.ts';
+import { createBackend, type BackendMode } from './runtime/backends/backends.ts';
 import { evaluateModel, type EvalSide } from './runtime/eval/evaluate.ts';
 import { train as trainLoop, type TrainResult, type StepLog } from './runtime/train/train.ts';
 import { loadServingModel } from './runtime/serve/serving-model.ts';

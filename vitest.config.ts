@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 /** training on ML-100K (skipped, with the reason printed, where the data is absent) */
 const ML100K = ['test/**/*ml100k*.test.ts'];
 
+/** the HTML reports in headless Chromium (skipped, with the reason printed, where none is installed) */
+const BROWSER = ['test/browser/**/*.test.ts'];
+
 export default defineConfig({
   // `import … from 'recc'` in a test is the library API's source (package.json's exports name dist/api.js, built by npm)
   resolve: { alias: { recc: new URL('./api.ts', import.meta.url).pathname } },
@@ -17,12 +20,16 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: ML100K, testTimeout: 120_000, hookTimeout: 120_000 },
+        test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: [...ML100K, ...BROWSER], testTimeout: 120_000, hookTimeout: 120_000 },
       },
       {
         extends: true,
         // a loaded machine may take several times an idle one's minute; a hang still ends
         test: { name: 'ml100k', include: ML100K, testTimeout: 900_000, hookTimeout: 900_000 },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: BROWSER, testTimeout: 300_000, hookTimeout: 120_000 },
       },
     ],
   },

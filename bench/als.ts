@@ -18,7 +18,7 @@ import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { ml100kDir, repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset, type Dataset } from '../runtime/data/dataset.ts';
 import { evalMany } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
 import type { ExecMode } from '../runtime/exec/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/data/synthetic.ts';

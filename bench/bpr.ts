@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
 import type { Dataset } from '../runtime/data/dataset.ts';

@@ -2,7 +2,7 @@
 // vs recc's own backend on the same model and data: mf-gramian and ENMF at the ML-1M shape
 // (synthetic: 6040 users × 3706 items, 1M ratings). Interleaved A B A B, medians of the per-step
 // times each run logs after its first (warm-up) steps; the ratio is torch / recc.
-//   npx tsx bench/export.ts [--steps 12] [--reps 2] [--mode webasm|cpu] [--device cpu|cuda] [--shape ml1m|small]
+//   npx tsx bench/export.ts [--steps 12] [--reps 2] [--mode js|wasm|webasm|cpu] (default js) [--device cpu|cuda] [--shape ml1m|small]
 // On a CUDA machine: bench/export-cuda.sh runs this with --device cuda.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { option } from './common.ts';
 
 const steps = Number(option('steps', '12'));
 const reps = Number(option('reps', '2'));
-const mode = option('mode', 'webasm');
+const mode = option('mode', 'js');
 const device = option('device', 'cpu');
 const shape = option('shape', 'ml1m');
 const python = findTorchPython();

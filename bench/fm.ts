@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { formatBytes, formatCount, type Cost } from '../compiler/passes/cost.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset, type Dataset } from '../runtime/data/dataset.ts';

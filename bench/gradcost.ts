@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { formatCount } from '../compiler/passes/cost.ts';
 import { evalMany } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { loadDataset } from '../runtime/data/dataset.ts';
 import type { ExecMode } from '../runtime/exec/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/data/synthetic.ts';

@@ -9,7 +9,7 @@ import { grad } from '../compiler/autodiff/grad.ts';
 import { idx } from '../compiler/ir/nodes.ts';
 import { cost, formatBytes, formatCount } from '../compiler/passes/cost.ts';
 import { optimize } from '../compiler/passes/pipeline.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import type { Env, TensorValue } from '../compiler/ir/interp.ts';
 import { Rng } from '../runtime/data/rng.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource } from '../compiler/compile.ts';
 import { hasErrors } from '../compiler/diagnostics/diagnostics.ts';
-import { createBackend, type BackendMode } from '../runtime/exec/backends.ts';
+import { createBackend, type BackendMode } from '../runtime/backends/backends.ts';
 import { ml100kDir, missingDataReason, repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset } from '../runtime/data/dataset.ts';
 import { train } from '../runtime/train/train.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { formatBytes, formatCount, type Cost } from '../compiler/passes/cost.ts';
 import { evalMany } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { ml100kDir, repoRoot } from '../runtime/data/data-paths.ts';
 import { loadDataset, type Dataset } from '../runtime/data/dataset.ts';
 import type { ExecMode } from '../runtime/exec/executor.ts';

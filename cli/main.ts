@@ -13,9 +13,11 @@ import { compare } from './commands/compare.ts';
 import { compile } from './commands/compile.ts';
 import { cv } from './commands/cv.ts';
 import { sweep } from './commands/sweep.ts';
+import { data } from './commands/data.ts';
 import { explain } from './commands/explain.ts';
 import { exportCommand } from './commands/export.ts';
 import { recommend } from './commands/recommend.ts';
+import { report } from './commands/report.ts';
 import { run } from './commands/run.ts';
 import { serve } from './commands/serve.ts';
 import { similar } from './commands/similar.ts';
@@ -28,7 +30,7 @@ export { loadRuntime, type Runtime } from './lib/runtime.ts';
 type AnyCommand = Command<readonly Flag[], Runtime>;
 
 /** The commands, in the order `recc help` lists them. */
-export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand, cv, sweep, compare];
+export const COMMANDS: readonly AnyCommand[] = [check, explain, compile, run, recommend, similar, serve, annIndex, exportCommand, cv, sweep, compare, report, data];
 
 const byName = (name: string): AnyCommand => {
   const c = COMMANDS.find((c) => c.name === name);

@@ -26,6 +26,7 @@ import { rowGradient, rowSpaces, type RowGradient } from './passes/row-support.t
 import { gradientCostDiagnostics, plannedCost } from './gradient-cost.ts';
 import { stepSizes } from './step-sizes.ts';
 import { factorScore, type NoFactors, type ScoreFactors } from './passes/score-factors.ts';
+import { neighbourScore, type NeighbourScore } from './passes/neighbour-score.ts';
 import { sourceFile, type SourceFile } from './diagnostics/source.ts';
 import { alsBlocks, alsDiagnostics, deriveBlock } from './passes/block-quadratic.ts';
 import { factorSumRules } from './passes/factor-sums.ts';
@@ -82,6 +83,8 @@ export interface CompiledScore {
   readonly pairs: (PairsForm & CompiledExpr) | Unavailable;
   /** the pairs form as user-side × item-side products (passes/score-factors.ts): what serving stores */
   readonly factors: ScoreFactors | NoFactors;
+  /** with a `neighbours` table: the score as a walk over the user's items (passes/neighbour-score.ts) */
+  readonly neighbours?: NeighbourScore;
 }
 
 /**
@@ -211,7 +214,9 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     const rows = rowGradient(p.name, g.expr, out, module.spaces);
     return rows ? { ...g, rows } : g;
   });
-  const score = compileScore(model, module.spaces, sizeOf);
+  const scored = compileScore(model, module.spaces, sizeOf);
+  const tableProblems = scored.problem ? [scored.problem] : [];
+  const score = scored.score;
   // the touched-rows spaces join the space table (the planner and the trainer size them per step)
   const rowsSpaces = rowSpaces(grads.flatMap((g) => (g.rows ? [g.rows] : [])));
   const compiledModule: IRModule = rowsSpaces.size ? { ...module, spaces: new Map([...module.spaces, ...rowsSpaces]) } : module;
@@ -245,16 +250,30 @@ function compileChecked(model: Model, opts: CompileOptions): { compiled: Compile
     },
     allowDense: opts.allowDense === true,
   });
-  const diagnostics = [...lowered.diagnostics, ...alsProblems, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
+  const diagnostics = [...lowered.diagnostics, ...tableProblems, ...alsProblems, ...dense, ...gradientCost, ...perExampleDomainDiagnostics(model, module.spaces, terms, sizeOf)];
   if (hasErrors(diagnostics)) return { compiled: undefined, diagnostics };
   const ordered = blockParams.map((p) => blocks.find((b) => b.param === p.name)!);
   return { compiled: { model, module: compiledModule, terms, grads, score, sizes, ...(ordered.length ? { blocks: ordered } : {}) }, diagnostics };
 }
 
 /** The score forms, rewritten where evaluation rewrites them (see CompiledScore). */
-function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: string) => number): CompiledScore | undefined {
+function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: string) => number): { score: CompiledScore | undefined; problem?: Diagnostic } {
   const forms = lowerScore(model);
-  if (!forms) return undefined;
+  // a model with a neighbours table is served and evaluated by its neighbour form only (RC0623 if none)
+  const tables = new Set(model.neighbours.map((t) => t.name));
+  const table = model.neighbours[0];
+  const problem = (reason: string): Diagnostic => {
+    const def = model.defs.get('score');
+    return { code: 'RC0623', severity: 'error', message: `\`def score\` does not read the neighbours table \`${table!.name}\` as ItemCF does`, span: def ? def.decl.name.span : table!.decl.name.span, label: 'not a neighbour score', notes: [{ message: reason }], help: `write \`def score(u, i) = sum(j in item: ((u, j) in ${table!.neighbours!.relation}) * ${table!.name}[j, i])\`` };
+  };
+  if (!forms) return table ? { score: undefined, problem: problem('the model has no `def score` over a relation') } : { score: undefined };
+  let neighbours: NeighbourScore | undefined;
+  if (table) {
+    if (forms.pairs.kind === 'unavailable') return { score: undefined, problem: problem(forms.pairs.reason) };
+    const n = neighbourScore(forms.pairs.expr, forms.pairs.out[0]!, forms.pairs.out[1]!, tables, spaces);
+    if (n.kind === 'unavailable') return { score: undefined, problem: problem(n.reason) };
+    neighbours = n;
+  }
   const asWritten = (written: Expr): CompiledExpr => {
     const c = cost(written, sizeOf);
     return { written, expr: written, steps: [], costWritten: c, cost: c };
@@ -265,11 +284,14 @@ function compileScore(model: Model, spaces: IRModule['spaces'], sizeOf: (s: stri
     return { written, expr: o.expr, steps: o.steps, costWritten: cost(written, sizeOf), cost: cost(o.expr, sizeOf) };
   };
   return {
-    relation: forms.relation,
-    tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
-    rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
-    pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
-    factors: pairs.kind === 'unavailable' ? pairs : factorScore(pairs.expr, pairs.out[0], pairs.out[1], spaces),
+    score: {
+      relation: forms.relation,
+      tuples: tuples.kind === 'unavailable' ? tuples : { ...tuples, ...asWritten(tuples.expr) },
+      rows: rows.kind === 'unavailable' ? rows : { ...rows, ...optimized(rows.expr) },
+      pairs: pairs.kind === 'unavailable' ? pairs : { ...pairs, ...asWritten(pairs.expr) },
+      factors: pairs.kind === 'unavailable' ? pairs : factorScore(pairs.expr, pairs.out[0], pairs.out[1], spaces),
+      ...(neighbours ? { neighbours } : {}),
+    },
   };
 }
 

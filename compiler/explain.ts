@@ -108,7 +108,7 @@ export function wrap(head: string, text: string, indent: number): string[] {
 }
 
 /** `simplify → expand+contract → expand+contract` as `simplify → expand+contract ×2`. */
-function ruleList(rules: readonly string[]): string {
+export function ruleList(rules: readonly string[]): string {
   const out: string[] = [];
   for (let j = 0; j < rules.length; ) {
     let n = 1;
@@ -119,7 +119,7 @@ function ruleList(rules: readonly string[]): string {
   return out.join(' → ');
 }
 
-const RULE_MEANING: Readonly<Record<string, string>> = {
+export const RULE_MEANING: Readonly<Record<string, string>> = {
   simplify: 'δ-elimination: sum(x: [x = y]·g(x)) = g(y)',
   'fm-pairwise': 'sum over pairs j < l of a symmetric a_j·a_l = ½((sum_j a_j)² − sum_j a_j²), O(k·nnz) instead of O(k·nnz²)',
   'expand+contract': 'powers of sums expanded, then the summation order chosen by cost (Gramians such as UᵀU)',
@@ -207,6 +207,12 @@ export function explainCompiled(c: Compiled, opts: ExplainOptions = {}): string 
   out.push(`total per training step: ${formatCount(before)} FLOPs as written → ${formatCount(plan.cost.flops)} FLOPs as planned, ${formatBytes(plan.cost.bytes / 4)} of temps`);
   out.push(`  (the step's plan: ${kernels} kernels and ${plan.steps.length - kernels} host steps; temps shared by terms and gradients counted once)`);
   if (c.blocks?.length) out.push(`  (optimizer als: a step is one block update, here ${c.blocks[0]!.param}'s — terms, H and g(0) — and a sweep updates ${c.blocks.map((b) => b.param).join(', ')})`);
+  const ub = c.model.train.batch;
+  if (c.blocks?.length && ub.kind === 'users') {
+    // runtime/train/als.ts alsBatches: the blocks whose rows are the batched domain
+    const rowsOf = c.blocks.filter((b) => b.hasRowAxis && c.module.params.find((p) => p.name === b.param)?.shape[0] === ub.domain).map((b) => b.param);
+    if (rowsOf.length) out.push(`  (batch ${ub.size} ${ub.domain}s: ${rowsOf.join(', ')} solved ${ub.size} rows at a time, H for ${ub.size} rows in memory; the other blocks on all the data)`);
+  }
   return out.join('\n');
 }
 

@@ -28,6 +28,27 @@ export type DeclarationCstChildren = {
   termDecl?: TermDeclCstNode[];
   trainBlock?: TrainBlockCstNode[];
   evaluateBlock?: EvaluateBlockCstNode[];
+  sweepBlock?: SweepBlockCstNode[];
+  neighboursDecl?: NeighboursDeclCstNode[];
+};
+
+export interface NeighboursDeclCstNode extends CstNode {
+  name: "neighboursDecl";
+  children: NeighboursDeclCstChildren;
+}
+
+export type NeighboursDeclCstChildren = {
+  Neighbours: IToken[];
+  name: IToken[];
+  LBracket: IToken[];
+  axis: IToken[];
+  Comma?: IToken[];
+  RBracket: IToken[];
+  Equals: IToken[];
+  measure: IToken[];
+  LParen: IToken[];
+  callArgs: CallArgsCstNode[];
+  RParen: IToken[];
 };
 
 export interface ModelDeclCstNode extends CstNode {
@@ -495,6 +516,19 @@ export type MetricCstChildren = {
   Identifier: IToken[];
   At?: IToken[];
   NumberLit?: IToken[];
+  ipsOpt?: IpsOptCstNode[];
+};
+
+export interface IpsOptCstNode extends CstNode {
+  name: "ipsOpt";
+  children: IpsOptCstChildren;
+}
+
+export type IpsOptCstChildren = {
+  ips: IToken[];
+  LParen?: IToken[];
+  callArgs?: CallArgsCstNode[];
+  RParen?: IToken[];
 };
 
 export interface EveryEntryCstNode extends CstNode {
@@ -521,6 +555,57 @@ export type EarlyStopEntryCstChildren = {
   patience: IToken[];
   MinDelta?: IToken[];
   minDelta?: IToken[];
+};
+
+export interface SweepBlockCstNode extends CstNode {
+  name: "sweepBlock";
+  children: SweepBlockCstChildren;
+}
+
+export type SweepBlockCstChildren = {
+  Sweep: IToken[];
+  LBrace: IToken[];
+  Search?: IToken[];
+  search?: IToken[];
+  Trials?: IToken[];
+  trials?: IToken[];
+  Folds?: IToken[];
+  folds?: IToken[];
+  Objective?: IToken[];
+  objective?: MetricCstNode[];
+  seedOpt?: SeedOptCstNode[];
+  sweepAxis?: SweepAxisCstNode[];
+  RBrace: IToken[];
+};
+
+export interface SweepAxisCstNode extends CstNode {
+  name: "sweepAxis";
+  children: SweepAxisCstChildren;
+}
+
+export type SweepAxisCstChildren = {
+  name: IToken[];
+  Tilde?: IToken[];
+  dist?: IToken[];
+  LParen?: IToken[];
+  lo?: SweepNumberCstNode[];
+  Comma?: (IToken)[];
+  hi?: SweepNumberCstNode[];
+  RParen?: IToken[];
+  In?: IToken[];
+  LBracket?: IToken[];
+  values?: SweepNumberCstNode[];
+  RBracket?: IToken[];
+};
+
+export interface SweepNumberCstNode extends CstNode {
+  name: "sweepNumber";
+  children: SweepNumberCstChildren;
+}
+
+export type SweepNumberCstChildren = {
+  Minus?: IToken[];
+  NumberLit: IToken[];
 };
 
 export interface ExpressionCstNode extends CstNode {

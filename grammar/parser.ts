@@ -82,7 +82,23 @@ export class RecParser extends CstParser {
       { ALT: () => this.SUBRULE(this.termDecl) },
       { ALT: () => this.SUBRULE(this.trainBlock) },
       { ALT: () => this.SUBRULE(this.evaluateBlock) },
+      { ALT: () => this.SUBRULE(this.sweepBlock) },
+      { ALT: () => this.SUBRULE(this.neighboursDecl) },
     ]));
+  });
+
+  /** `neighbours S[item, item] = cosine(likes, top = 50)` */
+  private neighboursDecl = this.RULE('neighboursDecl', () => {
+    this.CONSUME(T.Neighbours);
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.LBracket);
+    this.AT_LEAST_ONE_SEP(this.once(44, () => ({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'axis' }) })));
+    this.CONSUME(T.RBracket);
+    this.CONSUME(T.Equals);
+    this.CONSUME3(T.Identifier, { LABEL: 'measure' });
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.callArgs);
+    this.CONSUME(T.RParen);
   });
 
   private modelDecl = this.RULE('modelDecl', () => {
@@ -379,6 +395,18 @@ export class RecParser extends CstParser {
       this.CONSUME(T.At);
       this.CONSUME(T.NumberLit);
     });
+    // `ndcg@20 ips` | `recall@20 ips(gamma = 0.8)`: inverse-propensity-scored; `ips` is a plain word
+    // read by spelling, so the next entry's `every`/`patience` (identifiers too) are never taken
+    this.OPTION2(this.once(45, () => ({ GATE: () => this.LA(1).image === 'ips', DEF: () => this.SUBRULE(this.ipsOpt) })));
+  });
+
+  private ipsOpt = this.RULE('ipsOpt', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'ips' });
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.callArgs);
+      this.CONSUME(T.RParen);
+    });
   });
 
   private everyEntry = this.RULE('everyEntry', () => {
@@ -399,6 +427,75 @@ export class RecParser extends CstParser {
       this.CONSUME(T.MinDelta);
       this.CONSUME2(T.NumberLit, { LABEL: 'minDelta' });
     });
+  });
+
+  /** `sweep { search random trials 20 seed 1 objective rmse folds 5  lr ~ loguniform(1e-3, 1e-1)  d in [16, 32] }` */
+  private sweepBlock = this.RULE('sweepBlock', () => {
+    this.CONSUME(T.Sweep);
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR(this.once(41, () => [
+        {
+          ALT: () => {
+            this.CONSUME(T.Search);
+            this.CONSUME(T.Identifier, { LABEL: 'search' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Trials);
+            this.CONSUME(T.NumberLit, { LABEL: 'trials' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Folds);
+            this.CONSUME2(T.NumberLit, { LABEL: 'folds' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Objective);
+            this.SUBRULE(this.metric, { LABEL: 'objective' });
+          },
+        },
+        { ALT: () => this.SUBRULE(this.seedOpt) },
+        { ALT: () => this.SUBRULE(this.sweepAxis) },
+      ])),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `NAME ~ loguniform(a, b)` | `uniform(a, b)` | `int(a, b)`, or `NAME in [a, b, c]` */
+  private sweepAxis = this.RULE('sweepAxis', () => {
+    this.CONSUME(T.Identifier, { LABEL: 'name' });
+    this.OR(this.once(42, () => [
+      {
+        ALT: () => {
+          this.CONSUME(T.Tilde);
+          this.CONSUME2(T.Identifier, { LABEL: 'dist' });
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.sweepNumber, { LABEL: 'lo' });
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.sweepNumber, { LABEL: 'hi' });
+          this.CONSUME(T.RParen);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.In);
+          this.CONSUME(T.LBracket);
+          this.AT_LEAST_ONE_SEP(this.once(43, () => ({ SEP: T.Comma, DEF: () => this.SUBRULE3(this.sweepNumber, { LABEL: 'values' }) })));
+          this.CONSUME(T.RBracket);
+        },
+      },
+    ]));
+  });
+
+  /** a number with an optional `-` */
+  private sweepNumber = this.RULE('sweepNumber', () => {
+    this.OPTION(() => this.CONSUME(T.Minus));
+    this.CONSUME(T.NumberLit);
   });
 
   // -------------------------------------------------------------------------------------------

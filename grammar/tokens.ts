@@ -35,6 +35,9 @@ export const Loss = hard('Loss', 'loss');
 export const Reg = hard('Reg', 'reg');
 export const Train = hard('Train', 'train');
 export const Evaluate = hard('Evaluate', 'evaluate');
+export const Sweep = hard('Sweep', 'sweep');
+/** `neighbours S[item, item] = cosine(likes, top = 50)`: an item–item table computed from data (ItemCF) */
+export const Neighbours = hard('Neighbours', 'neighbours');
 /**
  * Every binary operator (`or and < <= > >= == != + - * / .`): the parser reads an expression as one
  * flat `operand (BinaryOp operand)*` chain and cst-to-ast.ts resolves precedence (a category token,
@@ -71,6 +74,11 @@ export const Patience = soft('Patience', 'patience');
 export const MinDelta = soft('MinDelta', 'min_delta');
 export const Blocks = soft('Blocks', 'blocks');
 export const Solver = soft('Solver', 'solver');
+// `sweep { … }` entries (compiler/check/sweep.ts)
+export const Search = soft('Search', 'search');
+export const Trials = soft('Trials', 'trials');
+export const Objective = soft('Objective', 'objective');
+export const Folds = soft('Folds', 'folds');
 
 export const LessEq = createToken({ name: 'LessEq', pattern: /<=/, categories: [BinaryOp] });
 export const GreaterEq = createToken({ name: 'GreaterEq', pattern: />=/, categories: [BinaryOp] });
@@ -99,7 +107,7 @@ export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
 export const At = createToken({ name: 'At', pattern: /@/ });
 
 /** Tokens that begin a declaration: the parser's recovery and parse.ts's one-error-per-declaration rule. */
-export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate];
+export const declKeywords: readonly TokenType[] = [Model, Import, Index, Data, Split, Dim, Const, Param, Def, Loss, Reg, Train, Evaluate, Sweep, Neighbours];
 
 export const allTokens: readonly TokenType[] = [
   WhiteSpace,
@@ -118,6 +126,7 @@ export const allTokens: readonly TokenType[] = [
   Holdout,
   LeaveOneOut,
   KFold,
+  Folds,
   Fold,
   Files,
   Seed,
@@ -136,6 +145,9 @@ export const allTokens: readonly TokenType[] = [
   MinDelta,
   Blocks,
   Solver,
+  Search,
+  Trials,
+  Objective,
   Identifier,
   LessEq,
   GreaterEq,

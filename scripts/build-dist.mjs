@@ -53,7 +53,8 @@ try {
     target: 'node20',
     // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
     // take longer to load than recc check runs; the runtime's packages load lazily and stay external
-    external: ['gpu.js', 'ajv'],
+    // yauzl (CommonJS, requires node's fs at run time) cannot be bundled into ESM chunks: it stays external too
+    external: ['gpu.js', 'ajv', 'yauzl'],
     // keep node_modules/… paths even where node_modules is a link (a worktree's): the manifest names
     // the bundled packages' package.json as an installed copy of recc will have them
     preserveSymlinks: true,

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileSource } from '../compiler/compile.ts';
 import { batchKey, totalKey } from '../compiler/ir/spaces.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import type { Relation } from '../runtime/data/load.ts';
 import { syntheticMl1m } from '../runtime/data/synthetic.ts';
 import { initParams } from '../runtime/train/train.ts';

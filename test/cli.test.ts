@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/main.ts';
 import { MODES } from '../cli/commands/run.ts';
 import { ReferenceBackend } from '../runtime/exec/backend.ts';
-import { BACKEND_MODES } from '../runtime/exec/backends.ts';
+import { BACKEND_MODES } from '../runtime/backends/backends.ts';
 import { validatePlan } from '../runtime/output/artifact.ts';
 import { readNpy } from '../runtime/output/npy.ts';
 import { readParams, type ParamManifestEntry } from '../runtime/output/run-folder.ts';
@@ -447,7 +447,7 @@ describe('(j) a strict command line: every flag is known, every value checked, e
   });
 
   it.each([
-    ['--mode gpuu', ['run', GRAMIAN, '--mode', 'gpuu'], '--mode must be one of js, webasm, cpu, reference; got `gpuu`'],
+    ['--mode gpuu', ['run', GRAMIAN, '--mode', 'gpuu'], '--mode must be one of js, webasm, cpu, reference, wasm, webgpu, auto; got `gpuu`'],
     ['--steps abc', ['run', GRAMIAN, '--steps', 'abc'], '--steps expects a whole number, got `abc`'],
     ['--steps -3', ['run', GRAMIAN, '--steps=-3'], '--steps expects a whole number, got `-3`'],
     ['--epochs 0', ['run', GRAMIAN, '--epochs', '0'], '--epochs expects a positive whole number, got `0`'],

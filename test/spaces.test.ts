@@ -9,7 +9,7 @@ import { compileSource, type Compiled } from '../compiler/compile.ts';
 import { evalScalar, type Env } from '../compiler/ir/interp.ts';
 import { displayName, publicSizes, totalKey } from '../compiler/ir/spaces.ts';
 import { nodes } from '../compiler/ir/walk.ts';
-import { GpuBackend } from '../runtime/exec/backends.ts';
+import { GpuBackend } from '../runtime/backends/backends.ts';
 import { repoRoot } from '../runtime/data/data-paths.ts';
 import { prng, randomEnv, relErr } from './helpers/ir-env.ts';
 

@@ -4,18 +4,19 @@
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
 // shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default js kernels (--mode webasm for gpu.js), the
 // runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
-// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. The first
-// recc run records its initial params and every mini-batch (tuples and sampled negatives); each
+// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. A first,
+// untimed recc run records its initial params and every mini-batch (tuples and sampled negatives); each
 // reference run replays them, so both optimize the same objective from the same point on the same
 // batches, and their losses per term at every step are compared: they must agree to ~5 digits at
 // step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
 // loudly and the exit code is 1.
+// Glue: the share of each recc step's wall time outside the kernels (the executor's per-kernel times).
 // Timing: per run, the median CPU (and wall) seconds of steps 2…N (step 1 compiles kernels), times
 // steps per epoch (1 full batch, ⌈tuples/4096⌉ mini-batch); the table shows the median over reps and
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N] [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -42,6 +43,8 @@ function stepsFor(model: string): number {
   return c?.model.train.batch.kind === 'full' ? 6 : 16;
 }
 const MODE = option('mode', 'js');
+/** --mode wasm: threads the kernels run on (1: the one-core comparison) */
+const THREADS = option('threads', '1');
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');
@@ -123,6 +126,7 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
 function runRecc(model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
   const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
+  if (MODE === 'wasm') args.push('--threads', THREADS);
   if (record) args.push('--record', record);
   return child(process.execPath, args, process.env) as { out?: ReccRun; error?: string };
 }
@@ -186,17 +190,24 @@ function ratio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—';
 }
 
+/** The share of a recc run's step wall time spent outside kernels: median over steps 2…N. */
+function glueShare(r: ReccRun): number {
+  return median(r.steps.slice(1).map((s) => (s.wall > 0 ? 1 - s.kernel / s.wall : NaN)));
+}
+
 function summary(cells: readonly Cell[]): void {
   console.log(`\nseconds per epoch (median over runs of each run's median step 2…N × steps/epoch), peak RSS (median over runs); ratios recc/numpy`);
-  console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
+  console.log('glue: the share of recc\'s step wall time outside kernels (batches, env, optimizer, host sums; median of steps 2…N)');
+  console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │  glue │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
   for (const c of cells) {
     const spe = c.recc[0]?.stepsPerEpoch ?? c.numpy[0]?.stepsPerEpoch ?? NaN;
     const rc = median(c.recc.map((r) => perEpoch(r, 'cpu'))), nc = median(c.numpy.map((r) => perEpoch(r, 'cpu')));
     const rw = median(c.recc.map((r) => perEpoch(r, 'wall'))), nw = median(c.numpy.map((r) => perEpoch(r, 'wall')));
     const rm = median(c.recc.map((r) => r.maxRssKb / 1024)), nm = median(c.numpy.map((r) => r.maxRssKb / 1024));
+    const glue = median(c.recc.map((r) => glueShare(r)));
     const ag = c.agreement ? `${c.agreement.first.toExponential(1)} / ${c.agreement.all.toExponential(1)}${c.agreement.ok ? '' : '  DISAGREE'}` : '—';
     console.log(
-      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
+      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${Number.isFinite(glue) ? `${(100 * glue).toFixed(0)}%`.padStart(5) : '    —'} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
     );
   }
 }
@@ -221,15 +232,18 @@ function main(): void {
           cells.push(cell);
           const replay = join(tmp, `${shapeName}-${model}-d${dim}`);
           console.log(`\n${model} ${s.label} d=${dim}`);
+          // an untimed run records the replay (its copying of every batch would count as recc's step time)
+          const recorded = runRecc(model, dataDir, dim, steps, replay);
+          if (!recorded.out) cell.errors.push(`recc (recording the replay): ${recorded.error}`);
           for (let rep = 0; rep < REPS; rep++) {
-            const a = runRecc(model, dataDir, dim, steps, rep === 0 ? replay : undefined);
+            const a = runRecc(model, dataDir, dim, steps);
             if (a.out) cell.recc.push(a.out);
             else cell.errors.push(`recc: ${a.error}`);
             if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
             if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
             const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
-            // the reference replays the first recc run: without it there is nothing to replay
-            if (noPython || cell.recc.length === 0) {
+            // the reference replays the recording run: without it there is nothing to replay
+            if (noPython || !recorded.out) {
               console.log(`  run ${rep + 1}: recc ${line(a.out)}`);
               continue;
             }

@@ -5,14 +5,14 @@
 // prints one JSON line: per-step losses per term, CPU and wall seconds per step, peak RSS.
 // With --record DIR it also writes what the Python reference needs to replay the run: the params
 // recc started from, every step's batch columns (ids, ratings, sampled negatives), and meta.json.
-//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu] [--record DIR]
+//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu|wasm] [--threads N] [--record DIR]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
-import { evalMany, type Backend, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { evalMany, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../../runtime/exec/backend.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import type { ExecMode } from '../../runtime/exec/executor.ts';
 import { filterRelation, type Relation } from '../../runtime/data/load.ts';
 import { predicate, type Dataset } from '../../runtime/data/dataset.ts';
@@ -24,7 +24,7 @@ import type { Expr } from '../../compiler/ir/nodes.ts';
 
 /** What one run reports (one JSON line on stdout). */
 export interface ReccRun {
-  readonly steps: readonly { readonly step: number; readonly terms: Record<string, number>; readonly total: number; readonly cpu: number; readonly wall: number }[];
+  readonly steps: readonly { readonly step: number; readonly terms: Record<string, number>; readonly total: number; readonly cpu: number; readonly wall: number; readonly kernel: number }[];
   readonly stepsPerEpoch: number;
   readonly batch: number;
   readonly tuples: number;
@@ -95,15 +95,18 @@ class Watched implements Backend {
   constructor(private readonly inner: GpuBackend, private readonly see: (env: Env) => void) {
     this.name = inner.name;
   }
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
     this.see(env);
-    return evalMany(this.inner, scalars, tensors, env);
+    return evalMany(this.inner, scalars, tensors, env, opts);
   }
   scalar(e: Expr, env: Env): number {
     return this.inner.scalar(e, env);
   }
   tensor(e: Expr, out: Parameters<Backend['tensor']>[1], env: Env): Float32Array {
     return this.inner.tensor(e, out, env);
+  }
+  adopt(params: Map<string, Float32Array>): void {
+    this.inner.adopt(params);
   }
   dispose(): void {
     this.inner.dispose();
@@ -132,7 +135,7 @@ function trainRecc(model: string, s: Shape, dim: number, batchOverride: number |
   const batch = b.kind === 'tuples' && b.size < rel.size ? b.size : rel.size;
   const relSizes = new Map([...ds.train].map(([name, r]) => [name, r.size]));
   const compiled = compileAt(file, text, dim, s, relSizes, ds.primary, batch);
-  const gpu = new GpuBackend(mode, compiled.module.spaces);
+  const gpu = new GpuBackend(mode, compiled.module.spaces, { threads: Number(option('threads', '1')) });
   const backend = record
     ? new Watched(gpu, (env) => {
         if (record.params.size === 0) for (const p of compiled.module.params) record.params.set(p.name, Float32Array.from(env.tensors.get(p.name)!.data));
@@ -146,17 +149,22 @@ function trainRecc(model: string, s: Shape, dim: number, batchOverride: number |
         }
       })
     : gpu;
-  const times: { cpu: number; wall: number }[] = [];
+  // kernel seconds per step from the executor's records (the rest of a step is glue: batches, env, optimizer)
+  const kernelMs = () => gpu.report().reduce((a, k) => a + k.ms, 0);
+  const times: { cpu: number; wall: number; kernel: number }[] = [];
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
+  let kernel0 = kernelMs();
   const r = train(compiled, ds, {
     backend,
     steps,
     onStep: () => {
       const cpu = process.cpuUsage(cpu0);
-      times.push({ cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wall0) / 1000 });
+      const k = kernelMs();
+      times.push({ cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wall0) / 1000, kernel: (k - kernel0) / 1000 });
       cpu0 = process.cpuUsage();
       wall0 = performance.now();
+      kernel0 = k;
     },
   });
   const fallbacks = gpu.fallbacks().length;
@@ -178,7 +186,7 @@ function main(): void {
   const stepsPerEpoch = Math.ceil(n / run.batch);
   if (record) writeRecord(recordDir, record, run.compiled, run.ds, { model, dim, steps, batch: run.batch, stepsPerEpoch, tuples: n });
   const out: ReccRun = {
-    steps: run.result.log.map((l, k) => ({ step: l.step, terms: { ...l.terms }, total: l.total, cpu: run.times[k]?.cpu ?? NaN, wall: run.times[k]?.wall ?? NaN })),
+    steps: run.result.log.map((l, k) => ({ step: l.step, terms: { ...l.terms }, total: l.total, cpu: run.times[k]?.cpu ?? NaN, wall: run.times[k]?.wall ?? NaN, kernel: run.times[k]?.kernel ?? NaN })),
     stepsPerEpoch,
     batch: run.batch,
     tuples: n,

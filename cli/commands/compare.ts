@@ -2,11 +2,13 @@
 // per run: the model, its `--set` values (run.json), steps, seconds, the test metrics of its saved
 // params and, with a validation part, the validation metrics of those params. Markdown on stdout
 // (a table that also reads as text), or CSV with --csv. Also takes `recc cv` folders (cv.json: the
-// folds' means) so cross-validated and single-split results can share a table.
+// folds' means) so cross-validated and single-split results can share a table. --readme FILE writes
+// the table between FILE's markers (cli/experiment/readme-table.ts): the README's ranking table.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { command, UserError } from '../lib/args.ts';
+import { command, UsageError, UserError } from '../lib/args.ts';
 import { summarize, toCsv, toMarkdown, type Row } from '../experiment/table.ts';
+import { writeReadmeTable } from '../experiment/readme-table.ts';
 
 interface Entry {
   readonly name: string;
@@ -43,11 +45,13 @@ export const compare = command({
   description:
     'One row per folder: the model, its --set values, steps, seconds, and the test metrics of its saved params\n' +
     '(with a validation part, also `val METRIC`); a `recc cv` folder gives the mean over its folds.\n' +
-    '--sort METRIC orders the rows (errors such as rmse ascending, other metrics descending).',
+    '--sort METRIC orders the rows (errors such as rmse ascending, other metrics descending). --readme FILE writes the Markdown\n' +
+    'table between the `<!-- recc compare:begin -->` and `<!-- recc compare:end -->` lines of FILE (the README\'s ranking table).',
   operands: [{ name: 'RUN', meaning: 'a run folder (`recc run --out`) or a `recc cv` folder', repeat: true }],
   flags: [
     { kind: 'boolean', name: 'csv', meaning: 'print CSV instead of a Markdown table' },
     { kind: 'string', name: 'sort', arg: 'METRIC', meaning: 'order the rows by this metric, best first', default: 'the order given' },
+    { kind: 'string', name: 'readme', arg: 'FILE', meaning: 'also write the Markdown table between the recc compare markers of FILE', default: 'stdout only' },
   ],
   needsRuntime: () => false,
   run: ({ operands, flags }) => {
@@ -62,7 +66,14 @@ export const compare = command({
     }
     const columns = ['run', 'model', ...settings, 'protocol', 'steps', 'seconds', ...metrics];
     const rows: Row[] = entries.map((e) => ({ run: e.name, model: e.model, ...e.settings, ...e.cells, ...e.metrics }));
-    process.stdout.write(flags.csv ? toCsv(columns, rows) : toMarkdown(columns, rows));
+    if (flags.readme !== undefined && flags.csv) throw new UsageError('--readme writes the Markdown table; leave out --csv');
+    const table = flags.csv ? toCsv(columns, rows) : toMarkdown(columns, rows);
+    process.stdout.write(table);
+    if (flags.readme !== undefined) {
+      if (!existsSync(flags.readme)) throw new UserError(`--readme ${flags.readme}: no such file`);
+      const changed = writeReadmeTable(flags.readme, table);
+      process.stderr.write(`${flags.readme}: the table between the recc compare markers ${changed ? 'rewritten' : 'unchanged'}\n`);
+    }
     return 0;
   },
 });

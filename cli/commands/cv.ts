@@ -6,6 +6,7 @@ import { command, UsageError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { crossValidate } from '../experiment/folds.ts';
 import { writeCv } from '../experiment/cv-report.ts';
+import { writeCvReport } from '../experiment/cv-html.ts';
 import { ALLOW_DENSE_FLAG, makeFolder, SET_FLAG } from './common.ts';
 import { MODES } from './run.ts';
 
@@ -15,7 +16,7 @@ export const cv = command({
   description:
     "The model's split must be `kfold k` (or --folds K replaces it) (its `fold` is ignored: every fold 0..k-1 is trained from the same seed).\n" +
     'Each fold reports the held-out fold\'s metrics of the params its run ends with; the table adds mean, std (population), min and max.\n' +
-    'Writes folds.csv, cv.json and cv.md. Besides consts and dims, --set takes lr, steps and epochs.',
+    'Writes folds.csv, cv.json, cv.md and report.html. Besides consts and dims, --set takes lr, steps and epochs.',
   operands: [{ name: 'FILE', meaning: 'a .recmodel file with a `kfold k` split' }],
   flags: [
     { kind: 'string', name: 'data', arg: 'FILE', meaning: "training data, replacing the model's primary relation's file", default: 'the file the model names' },
@@ -55,7 +56,8 @@ export const cv = command({
     const out = flags.out ?? `runs/${result.model}-cv-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     makeFolder(out, '--out');
     const md = writeCv(out, result, rt.runFolder.writeAtomic);
-    process.stdout.write(`${result.model}: ${result.k}-fold cross-validation in ${((performance.now() - started) / 1000).toFixed(1)} s · ${result.protocol}\n${md}folder: ${out}/ (folds.csv, cv.json, cv.md)\n`);
+    writeCvReport(out);
+    process.stdout.write(`${result.model}: ${result.k}-fold cross-validation in ${((performance.now() - started) / 1000).toFixed(1)} s · ${result.protocol}\n${md}folder: ${out}/ (folds.csv, cv.json, cv.md, report.html)\n`);
     return result.folds.some((f) => f.diverged) ? 1 : 0;
   },
 });

@@ -73,14 +73,17 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
   makeFolder(out, '--out');
   const pkg = torchPackage(compiled, reccVersion());
   rt.torchExport.writeTorchPackage(out, compiled, ds, pkg, pythonRuntimeFiles());
+  let trained: Map<string, Float32Array> | undefined;
   if (runDir) {
-    // the run's trained values replace the initializers (rows matched by external id)
-    const trained = rt.runFolder.readParams(runDir, compiled, ds);
+    // the run's trained values replace the initializers (rows matched by external id; a row the run
+    // never saw is NaN in its .npy and keeps its initializer: recc_torch.start_params)
+    const read = rt.runFolder.readParams(runDir, compiled, ds);
+    trained = read.params;
     const specPath = join(out, 'spec.json');
     const spec = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
     const files: Record<string, string> = {};
     for (const p of pkg.spec.params) {
-      const v = trained.params.get(p.name);
+      const v = read.params.get(p.name);
       if (!v) continue;
       const shape = compiled.module.params.find((x) => x.name === p.name)!.shape.map((s) => r.sizes.get(s)!);
       const f = `data/param-${p.py}.npy`;
@@ -89,14 +92,16 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
     }
     spec.trained = files;
     writeFileSync(specPath, JSON.stringify(spec, null, 1) + '\n');
-    trained.notes.forEach((n) => process.stderr.write(`note: ${n}\n`));
+    read.notes.forEach((n) => process.stderr.write(`note: ${n}\n`));
   }
   process.stdout.write(
     `exported ${compiled.model.name} → ${out}/ (model.py, recc_torch.py, train.py, spec.json, data/)\n` +
-      `  train: python3 ${join(out, 'train.py')}   ·   DDP: python3 -m torch.distributed.run --nproc_per_node 2 ${join(out, 'train.py')}\n`,
+      (runDir ? `  params: the trained values of ${runDir} (train.py --init initial starts from the initializers instead)\n` : '') +
+      `  train: python3 ${join(out, 'train.py')}   ·   DDP: python3 ${join(out, 'train.py')} --nproc 2, or python3 -m torch.distributed.run --standalone --nproc_per_node 2 ${join(out, 'train.py')}\n`,
   );
   if (!opts.check) return 0;
-  const { rows } = checkTorch(rt, out, compiled, ds, pkg);
+  const { rows } = checkTorch(rt, out, compiled, ds, pkg, trained);
+  if (trained) process.stdout.write(`  (at the run's trained params)\n`);
   const width = Math.max(...rows.map((x) => x.what.length));
   for (const x of rows) process.stdout.write(`  ${x.what.padEnd(width)}  recc ${x.recc.toExponential(12).padStart(20)}  torch ${x.torch.toExponential(12).padStart(20)}  rel ${x.rel.toExponential(2)}\n`);
   const bad = rows.filter((x) => !(x.rel <= CHECK_TOLERANCE));
@@ -105,11 +110,11 @@ export function exportTorch(rt: Runtime, target: string, opts: ExportOptions): n
 }
 
 /** Runs the package's float64 check and compares it with recc's reference interpreter. */
-export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage): { rows: CheckRow[]; shapes: number[][] } {
+export function checkTorch(rt: Runtime, out: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage, trained?: ReadonlyMap<string, Float32Array>): { rows: CheckRow[]; shapes: number[][] } {
   const python = findTorchPython();
   if (!python) throw new UserError('--check needs Python 3 with torch and numpy (Debian: apt-get install python3-torch python3-numpy; or set RECC_PYTHON)');
   const envDir = join(out, 'check');
-  const ref = rt.torchExport.writeCheckEnv(envDir, compiled, ds, pkg);
+  const ref = rt.torchExport.writeCheckEnv(envDir, compiled, ds, pkg, trained);
   const result = join(envDir, 'result.json');
   try {
     execFileSync(python, [join(out, 'train.py'), '--check', envDir, '--out', result], { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -6,22 +6,25 @@
 // with the same numbers as a run never stopped.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { command, UsageError, UserError, type CommandContext } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { reccVersion } from '../lib/version.ts';
-import type { BackendMode } from '../../runtime/exec/backends.ts';
+import type { BackendMode } from '../../runtime/backends/backends.ts';
 import type { CheckpointIdentity } from '../../runtime/train/checkpoint.ts';
 import type { TrainResult, TrainState } from '../../runtime/train/train.ts';
 import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
 import { publicSizes } from '../../compiler/ir/spaces.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
+import { explainSummary } from '../lib/explain-summary.ts';
+import { Progress } from '../lib/progress.ts';
 
-/** runtime/exec/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
-export const MODES = ['js', 'webasm', 'cpu', 'reference'] as const satisfies readonly BackendMode[];
+/** runtime/backends/backends.ts's BACKEND_MODES, named here so that `recc run --help` needs no runtime (a test compares them) */
+export const MODES = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'] as const satisfies readonly BackendMode[];
 
 /** The --mode a run gets when none is given. */
-export const DEFAULT_MODE: (typeof MODES)[number] = 'js';
+export const DEFAULT_MODE: (typeof MODES)[number] = 'wasm';
 
 /** A checkpoint after each this many seconds of training, unless --checkpoint-secs says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;
@@ -31,7 +34,7 @@ export const run = command({
   summary: 'train, evaluate, and write the run folder (metrics, loss log, params, report)',
   description:
     'Trains on the data the model names (its split gives the test rows); --data and --test replace it.\n' +
-    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/, serving/ (what recommend and serve read) and report.md.\n' +
+    'Writes metrics.json, loss.csv, params/*.npy (with manifest.json), ids/, serving/ (what recommend and serve read), explain.json, report.md and report.html.\n' +
     'The run works in OUT.partial/ and renames it onto OUT when done, so OUT is always one whole run; ' +
     'an --out folder that is not empty is refused unless --force. It writes a checkpoint every ' +
     `${DEFAULT_CHECKPOINT_SECONDS} s (and on Ctrl-C, then stops; Ctrl-C twice stops at once); ` +
@@ -45,7 +48,8 @@ export const run = command({
     { kind: 'string', name: 'resume', arg: 'RUN', meaning: 'continue the interrupted run RUN (its --out) from its last checkpoint, with its own model, data and settings', default: 'a new run' },
     { kind: 'string', name: 'init', arg: 'RUN_DIR', meaning: "warm start from a previous run's params, rows matched by external id", default: "the model's initializers" },
     SET_FLAG,
-    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter)" },
+    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter), wasm (recc's own WebAssembly SIMD kernels, --threads), webgpu (gpu.js WebGPU kernels, params resident on the device; needs the optional webgpu package and a Vulkan driver, never falls back), auto (webgpu on a hardware adapter, else js)" },
+    { kind: 'count', name: 'threads', arg: 'N', min: 1, meaning: 'with --mode wasm: threads the kernels run on (the results are the same bytes for any N)', default: 'the number of cores' },
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: 'stop after N updates, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: 'stop after N passes over the training data, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'checkpoint-every', arg: 'N', min: 0, value: 0, meaning: 'also write a checkpoint every N steps (0: by time only)' },
@@ -126,9 +130,15 @@ export const run = command({
     const out = resumeOut ?? flags.out ?? rt.runFolder.defaultRunFolder(model.name);
     makeFolder(dirname(resolve(out)), '--out', out);
     const lock = rt.runFolder.lockRunFolder(out);
+    // the progress bar's redraw timer must end with the run, however it ends
+    let progress: Progress | undefined;
+    const release = (): void => {
+      progress?.stop();
+      lock.release();
+    };
     const finish = (code: number | Promise<number>): number | Promise<number> => {
-      if (typeof code === 'number') lock.release();
-      else void code.then(lock.release, lock.release);
+      if (typeof code === 'number') release();
+      else void code.then(release, release);
       return code;
     };
     let code: number | Promise<number>;
@@ -152,7 +162,7 @@ export const run = command({
       };
       writeAtomic(join(partial, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
 
-      const backend = createBackend(settings.mode, compiled.module.spaces);
+      const backend = webgpuBackend(() => createBackend(settings.mode, compiled.module.spaces, { threads: flags.threads ?? availableParallelism() }));
       log(`recc run ${model.name}: ${ds.protocol}`);
       log(`  sizes ${publicSizes(compiled.module.spaces, sizes).map(([k, v]) => `|${k}|=${v}`).join(' ')} · backend ${backend.name} · seed ${model.train.seed}`);
       log(`  run folder ${out} (working in ${partial})`);
@@ -167,7 +177,7 @@ export const run = command({
       const checkpointPath = join(partial, CHECKPOINT_FILE);
       let savedStep: number | undefined = resumeState?.step;
       const stop: { signal?: NodeJS.Signals } = {};
-      let lastPrint = 0;
+      progress = quiet ? undefined : new Progress({ stream: process.stderr });
       const run = rt.train.training(compiled, ds, {
         backend,
         init,
@@ -188,17 +198,14 @@ export const run = command({
           },
         },
         stop: () => stop.signal !== undefined,
-        onStep: (s) => {
-          const now = performance.now();
-          if (quiet || (now - lastPrint < 1000 && s.step !== 1)) return;
-          lastPrint = now;
-          const terms = Object.entries(s.terms).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join('  ');
-          log(`  step ${String(s.step).padStart(6)}  epoch ${s.epoch.toFixed(2).padStart(7)}  lr ${s.lr.toPrecision(3)}  ${terms}  total ${s.total.toPrecision(5)}  (${s.ms.toFixed(1)} ms/step)`);
-        },
-        onEval: (e) => log(`  eval  step ${e.step} on ${e.on}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
+        // progress (cli/lib/progress.ts): a redrawing bar on a terminal, periodic lines elsewhere
+        onStart: (plan) => progress?.start(plan),
+        onStep: (s) => progress?.step(s),
+        onEval: (e) => progress?.line(`  eval  step ${e.step} on ${e.on}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`),
       });
 
       const done = (result: TrainResult): number => {
+        progress?.stop();
         if (backend instanceof GpuBackend) {
           for (const f of backend.fallbacks()) log(`  warning: kernel ${f.step} ran on ${f.backend} instead of ${settings.mode}: ${f.fallbackReason ?? 'unknown reason'}`);
         }
@@ -219,8 +226,12 @@ export const run = command({
           writeLossLog(partial, compiled, result.log);
           writeMetrics(partial, summary);
           writeReport(partial, compiled, summary);
+          // the compiler's account of a step (explain.json) and the HTML report, which reads the folder's files
+          const sized = rt.stepSizes.stepSizes(compiled, ds);
+          writeAtomic(join(partial, 'explain.json'), JSON.stringify(explainSummary(compiled, sized.step, sized.atRows), null, 2) + '\n');
           writeAtomic(join(partial, 'model.recmodel'), readFileSync(modelPath, 'utf8'));
           writeAtomic(join(partial, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
+          rt.runReport.writeRunReport(partial);
           rt.runFolder.finishRunFolder(partial, out);
         } catch (err) {
           throw writeFailure(rt, err, partial, out, partial, result.diverged ? savedStep : result.stepsRun);
@@ -244,7 +255,7 @@ export const run = command({
           `${model.name}: ${result.stepsRun} steps in ${result.seconds.toFixed(1)} s` +
             (final ? ` · test ${wanted.map((m) => `${m} ${final.metrics[m]?.toFixed(4)}`).join(' · ')}` : '') +
             (result.heldOut.best ? `\nparams from ${rt.runFolder.paramsOrigin(result)}${result.heldOut.stoppedAt !== undefined ? `; stopped early after step ${result.heldOut.stoppedAt}` : ''}` : '') +
-            `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md)\n`,
+            `\nrun folder: ${out}/ (metrics.json, loss.csv, params/*.npy, ids/, report.md, report.html)\n`,
         );
         return 0;
       };
@@ -255,7 +266,7 @@ export const run = command({
         code = done(it.value);
       } else code = trainWithSignals(run, stop, () => lock.release(), checkpointPath).then(done);
     } catch (err) {
-      lock.release();
+      release();
       throw err;
     }
     return finish(code);
@@ -422,5 +433,17 @@ async function trainWithSignals(run: Generator<number, TrainResult, void>, stop:
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `--mode webgpu` without a device is the user's setup to fix (exit 1, the reason and how), not a bug. */
+function webgpuBackend<B>(make: () => B): B {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'NoWebGpuError') {
+      throw new UserError(`--mode webgpu: ${err.message}\n  = help: run with --mode js (or --mode auto, which picks the CPU when no GPU answers); the README's GPU section lists what to install`);
+    }
+    throw err;
   }
 }

@@ -1,9 +1,13 @@
-// `recc sweep FILE --param NAME=SPEC…`: a hyperparameter search. Each trial is one configuration of
+// `recc sweep FILE [--param NAME=SPEC…]`: a hyperparameter search, spelled in the model's `sweep { … }`
+// block (compiler/check/sweep.ts) or on the command line: with --param the command line is the whole
+// sweep and the block is not read; without, the block's axes and settings are used, each setting
+// overridden by its flag and an axis fixed by --set dropped. Each trial is one configuration of
 // the axes (cli/experiment/space.ts: a grid, or seeded random draws), trained by a child process
 // (`recc sweep --out DIR --trial N`, which reads the sweep from DIR/sweep.json), up to --jobs at a
 // time; its objective is a validation metric, or with --folds K the mean over K folds of
 // cross-validation. The folder (cli/experiment/sweep-folder.ts) holds every trial and makes a killed
-// sweep resumable: rerun the same command line and finished trials are not run again.
+// sweep resumable: rerun the same command line and finished trials are not run again. --retrain then
+// trains the best configuration once more and reports test (cli/experiment/retrain.ts).
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +15,10 @@ import { command, UsageError, UserError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { checkWithBindings, crossValidate, trainOne } from '../experiment/folds.ts';
 import { cvSummary } from '../experiment/cv-report.ts';
-import { gridConfigs, parseAxis, randomConfig, type Config } from '../experiment/space.ts';
+import { axisText, gridConfigs, parseAxis, randomConfig, type Axis, type Config } from '../experiment/space.ts';
+import { retrainBest } from '../experiment/retrain.ts';
 import { SweepFolder, type SweepSpec, type TrialRecord } from '../experiment/sweep-folder.ts';
+import { writeSweepReport } from '../experiment/sweep-html.ts';
 import { ALLOW_DENSE_FLAG, modelFile, SET_FLAG } from './common.ts';
 import { MODES } from './run.ts';
 
@@ -23,19 +29,22 @@ export const sweep = command({
   name: 'sweep',
   summary: 'hyperparameter search: grid or seeded random trials, in parallel, resumable',
   description:
-    'Axes are consts and dims of the model, or lr, steps, epochs: --param d=16,32,64 (a list), --param lr=loguniform(1e-4,1e-1),\n' +
-    '--param l2w=uniform(0,1), --param d=int(8,64), or --param lr=1e-4..1e-1 (log-uniform when it spans two decades or more).\n' +
+    "The sweep is the model's `sweep { … }` block, each setting overridden by its flag and an axis fixed by --set NAME=V dropped;\n" +
+    'with --param the command line is the whole sweep (the block is not read). Axes are consts and dims of the model, or lr, steps, epochs: --param d=16,32,64 (a list), --param lr=loguniform(1e-4,1e-1),\n' +
+    '--param l2w=uniform(0,1), --param d=int(8,64), --param d=logint(8,256), or --param lr=1e-4..1e-1 (log-uniform when it spans two decades or more).\n' +
     "The objective is a metric of the model's `evaluate`, on the split's validation part, or with --folds K its mean over K folds.\n" +
     'Writes trials/NNNN/trial.json, trials.jsonl, trials.csv, trials.json, best.json and sweep.md into --out; the same\n' +
-    'command line on the same folder resumes a killed sweep without rerunning finished trials.',
+    'command line on the same folder resumes a killed sweep without rerunning finished trials. --retrain then trains the best\n' +
+    'configuration on train+validation (with --folds: on the split\'s training side) and reports test once (retrain.json, retrain.md).',
   operands: [{ name: 'FILE', meaning: 'a .recmodel file' }],
   flags: [
-    { kind: 'list', name: 'param', arg: 'NAME=SPEC', meaning: 'an axis of the search: a list of values or a range (repeatable)', default: 'none (required unless --trial)' },
-    { kind: 'choice', name: 'search', choices: ['random', 'grid'], value: 'random', meaning: 'random draws (seeded) or every combination of the lists' },
-    { kind: 'count', name: 'trials', arg: 'N', min: 1, value: 20, meaning: 'the number of random trials (grid: every combination)' },
-    { kind: 'count', name: 'seed', arg: 'N', min: 0, value: 0, meaning: 'the seed of the random draws' },
-    { kind: 'count', name: 'folds', arg: 'K', min: 2, meaning: "objective: the mean over K folds (the model's split becomes `kfold K`)", default: 'the validation part of the split' },
-    { kind: 'string', name: 'objective', arg: 'METRIC', meaning: 'the metric to optimize (rmse, mae, logloss are minimized, others maximized)', default: "the early_stop metric, else the model's first" },
+    { kind: 'list', name: 'param', arg: 'NAME=SPEC', meaning: 'an axis of the search: a list of values or a range (repeatable); given, the sweep block is not read', default: "the model's `sweep { … }` block" },
+    { kind: 'string', name: 'search', arg: 'random|grid', meaning: 'random draws (seeded) or every combination of the lists', default: "the sweep block's, else random" },
+    { kind: 'count', name: 'trials', arg: 'N', min: 1, meaning: 'the number of random trials (grid: every combination)', default: "the sweep block's, else 20" },
+    { kind: 'count', name: 'seed', arg: 'N', min: 0, meaning: 'the seed of the random draws', default: "the sweep block's, else 0" },
+    { kind: 'count', name: 'folds', arg: 'K', min: 2, meaning: "objective: the mean over K folds (the model's split becomes `kfold K`)", default: "the sweep block's, else the validation part of the split" },
+    { kind: 'string', name: 'objective', arg: 'METRIC', meaning: 'the metric to optimize (rmse, mae, logloss are minimized, others maximized)', default: "the sweep block's, else the early_stop metric, else the model's first" },
+    { kind: 'boolean', name: 'retrain', meaning: 'after the sweep, train the best configuration on train+validation and report test once' },
     { kind: 'count', name: 'jobs', short: 'j', arg: 'N', min: 1, value: 1, meaning: 'trials run at once, each in its own process' },
     { kind: 'string', name: 'out', short: 'o', arg: 'DIR', meaning: 'the sweep folder (an existing one with the same sweep is resumed)', default: 'runs/MODEL-sweep' },
     { ...SET_FLAG, meaning: 'a fixed value for every trial: a const or dim, or lr, steps, epochs (repeatable)' },
@@ -55,35 +64,41 @@ export const sweep = command({
       return runTrial(runtime(), flags.out, flags.trial);
     }
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give either --steps or --epochs, not both');
-    if (flags.param.length === 0) throw new UsageError('recc sweep needs at least one --param NAME=SPEC (e.g. --param lr=loguniform(1e-4,1e-1))');
+    if (flags.search !== undefined && flags.search !== 'random' && flags.search !== 'grid') throw new UsageError(`--search takes random or grid, not \`${flags.search}\``);
     const path = resolve(modelFile(operands[0]!));
-    const axes = flags.param.map(parseAxis);
-    const dup = axes.find((a, j) => axes.findIndex((b) => b.name === a.name) !== j);
+    const cliAxes = flags.param.map(parseAxis);
+    const dup = cliAxes.find((a, j) => cliAxes.findIndex((b) => b.name === a.name) !== j);
     if (dup) throw new UsageError(`--param ${dup.name} is given twice`);
     const fixed = new Map(flags.set);
     if (flags.steps !== undefined) fixed.set('steps', flags.steps);
     if (flags.epochs !== undefined) fixed.set('epochs', flags.epochs);
-    const clash = axes.find((a) => fixed.has(a.name));
+    const clash = cliAxes.find((a) => fixed.has(a.name));
     if (clash) throw new UsageError(`${clash.name} is both swept (--param) and fixed (--set, --steps or --epochs)`);
-    // the model with the fixed values: its metrics, and whether the objective has a validation part
+    // the model with the fixed values: its sweep block, its metrics, and whether the objective has a validation part
     const checked = checkWithBindings(path, fixed);
     if (!checked) return 1;
     const model = checked.model;
+    const block = cliAxes.length ? undefined : model.sweep;
+    const axes = cliAxes.length ? cliAxes : blockAxes(block?.axes ?? [], fixed);
+    if (axes.length === 0)
+      throw new UsageError(`recc sweep needs an axis: a \`sweep { … }\` block in ${operands[0]} (e.g. \`sweep { lr ~ loguniform(1e-4, 1e-1) }\`) or --param NAME=SPEC`);
+    const search = (flags.search ?? block?.search ?? 'random') as SweepSpec['search'];
+    const folds = flags.folds ?? block?.folds;
     const metrics = model.evaluate.metrics.map((m) => (m.k === undefined ? m.name : `${m.name}@${m.k}`));
-    const objective = flags.objective ?? (model.evaluate.earlyStop ? metrics.find((m) => m.startsWith(model.evaluate.earlyStop!.metric.name)) : undefined) ?? metrics[0];
+    const objective = flags.objective ?? block?.objective ?? (model.evaluate.earlyStop ? metrics.find((m) => m.startsWith(model.evaluate.earlyStop!.metric.name)) : undefined) ?? metrics[0];
     if (objective === undefined) throw new UserError(`${operands[0]}: the model's \`evaluate { metrics … }\` names no metric for the sweep to optimize`);
     if (!metrics.includes(objective)) throw new UsageError(`--objective ${objective} is not one of the model's metrics (${metrics.join(', ')})`);
-    if (flags.folds === undefined && !model.split?.validate)
+    if (folds === undefined && !model.split?.validate)
       throw new UserError(`${operands[0]}: the objective needs held-out data other than test: add \`, validate 0.1\` to the model's split, or pass --folds K (cross-validation)`);
-    const configs = flags.search === 'grid' ? gridConfigs(axes) : undefined;
+    const configs = search === 'grid' ? gridConfigs(axes) : undefined;
     const spec: SweepSpec = {
       version: 1,
       model: path,
-      params: flags.param,
-      search: flags.search,
-      seed: flags.seed,
-      trials: configs ? configs.length : flags.trials,
-      ...(flags.folds !== undefined ? { folds: flags.folds } : {}),
+      params: axes.map(axisText),
+      search,
+      seed: flags.seed ?? block?.seed ?? 0,
+      trials: configs ? configs.length : (flags.trials ?? block?.trials ?? 20),
+      ...(folds !== undefined ? { folds } : {}),
       objective,
       direction: MINIMIZED.has(objective.replace(/@.*/, '')) ? 'min' : 'max',
       fixed: Object.fromEntries(fixed),
@@ -92,9 +107,19 @@ export const sweep = command({
       allowDense: flags['allow-dense'],
     };
     const out = flags.out ?? `runs/${model.name}-sweep`;
-    return runSweep(new SweepFolder(out), spec, axes.map((a) => a.name), flags.jobs, flags.quiet);
+    const folder = new SweepFolder(out);
+    return runSweep(folder, spec, axes.map((a) => a.name), flags.jobs, flags.quiet).then((code) => (code === 0 && flags.retrain ? retrainBest(runtime(), folder, spec, flags.quiet) : code));
   },
 });
+
+/**
+ * The block's axes less those the command line fixes: a name --set gives, and `steps`/`epochs` when
+ * --steps, --epochs or --set fixes either (a run has one stopping rule).
+ */
+function blockAxes(block: readonly Axis[], fixed: ReadonlyMap<string, number>): Axis[] {
+  const length = fixed.has('steps') || fixed.has('epochs');
+  return block.filter((a) => !fixed.has(a.name) && !(length && (a.name === 'steps' || a.name === 'epochs')));
+}
 
 /** Trial `i`'s configuration. */
 function configOf(spec: SweepSpec, i: number): Config {
@@ -150,11 +175,12 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
   const { markdown, best } = folder.writeTables(spec, axes, [...done.values()]);
+  writeSweepReport(folder.dir);
   const what = spec.folds ? `mean ${spec.objective} over ${spec.folds} folds` : `validation ${spec.objective}`;
   process.stdout.write(
     `${markdown}` +
       (best ? `best: trial ${best.trial} (${Object.entries(best.config).map(([k, v]) => `${k}=${v}`).join(', ')}): ${what} ${best.objective!.toFixed(4)}\n` : 'no trial finished with a finite objective\n') +
-      `sweep folder: ${folder.dir}/ (trials.csv, trials.json, trials.jsonl, best.json, sweep.md)\n`,
+      `sweep folder: ${folder.dir}/ (trials.csv, trials.json, trials.jsonl, best.json, sweep.md, report.html)\n`,
   );
   return best ? 0 : 1;
 }

@@ -9,7 +9,7 @@ import { hasErrors, renderDiagnostics, type Diagnostic } from '../../compiler/di
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import type { Model } from '../../compiler/check/model.ts';
 import type { DataOptions } from '../../runtime/data/dataset.ts';
-import type { BackendMode } from '../../runtime/exec/backends.ts';
+import type { BackendMode } from '../../runtime/backends/backends.ts';
 import { UsageError, UserError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { splitBindings, withTrainOverrides } from './overrides.ts';

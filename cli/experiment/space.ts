@@ -1,6 +1,7 @@
 // A sweep's search space: one axis per `--param NAME=SPEC`, and the configurations of a grid or a
 // seeded random search over them. SPEC is a list `32,64,128`, or a range: `uniform(a,b)`,
-// `loguniform(a,b)`, `int(a,b)` (whole numbers, uniform), or `a..b` (log-uniform when it spans two
+// `loguniform(a,b)`, `int(a,b)` (whole numbers, uniform), `logint(a,b)` (whole numbers, log-uniform,
+// rounded), or `a..b` (log-uniform when it spans two
 // decades or more and a > 0, else uniform; whole numbers when both ends are written as whole numbers).
 // Trial i of a random search draws from Rng(seed).fork(i + 1) alone, so a resumed sweep draws every
 // trial's configuration again exactly, whichever trials it had finished.
@@ -18,11 +19,11 @@ const isWhole = (text: string): boolean => /^[-+]?\d+$/.test(text.trim());
 
 /** `NAME=SPEC` → an axis; a malformed one is a usage error that shows the forms. */
 export function parseAxis(text: string): Axis {
-  const forms = 'NAME=a,b,c (a list), NAME=uniform(a,b), NAME=loguniform(a,b), NAME=int(a,b) or NAME=a..b';
+  const forms = 'NAME=a,b,c (a list), NAME=uniform(a,b), NAME=loguniform(a,b), NAME=int(a,b), NAME=logint(a,b) or NAME=a..b';
   const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(.+?)\s*$/.exec(text);
   if (!m) throw new UsageError(`--param expects ${forms}; got \`${text}\``);
   const [, name, spec] = m as unknown as [string, string, string];
-  const fn = new RegExp(`^(uniform|loguniform|int)\\(\\s*(${NUM})\\s*,\\s*(${NUM})\\s*\\)$`).exec(spec);
+  const fn = new RegExp(`^(uniform|loguniform|int|logint)\\(\\s*(${NUM})\\s*,\\s*(${NUM})\\s*\\)$`).exec(spec);
   const dots = new RegExp(`^(${NUM})\\s*\\.\\.\\s*(${NUM})$`).exec(spec);
   const range = (kind: 'uniform' | 'loguniform', loText: string, hiText: string, whole: boolean): Axis => {
     const lo = Number(loText), hi = Number(hiText);
@@ -32,8 +33,8 @@ export function parseAxis(text: string): Axis {
   };
   if (fn) {
     const [, f, a, b] = fn as unknown as [string, string, string, string];
-    if (f === 'int' && !(isWhole(a) && isWhole(b))) throw new UsageError(`--param ${name}: int(a,b) takes whole numbers; got \`${spec}\``);
-    return range(f === 'loguniform' ? 'loguniform' : 'uniform', a, b, f === 'int');
+    if ((f === 'int' || f === 'logint') && !(isWhole(a) && isWhole(b))) throw new UsageError(`--param ${name}: ${f}(a,b) takes whole numbers; got \`${spec}\``);
+    return range(f === 'loguniform' || f === 'logint' ? 'loguniform' : 'uniform', a, b, f === 'int' || f === 'logint');
   }
   if (dots) {
     const [, a, b] = dots as unknown as [string, string, string];
@@ -45,6 +46,13 @@ export function parseAxis(text: string): Axis {
   if (parts.some((p) => !new RegExp(`^${NUM}$`).test(p)) || values.some((v) => !Number.isFinite(v)))
     throw new UsageError(`--param expects ${forms}; got \`${text}\``);
   return { name, kind: 'list', values };
+}
+
+/** The `--param` text of an axis (what parseAxis reads back as the same axis): a `sweep { … }` block's axes are kept in sweep.json this way. */
+export function axisText(a: Axis): string {
+  if (a.kind === 'list') return `${a.name}=${a.values.map(String).join(',')}`;
+  const f = a.kind === 'loguniform' ? (a.whole ? 'logint' : 'loguniform') : a.whole ? 'int' : 'uniform';
+  return `${a.name}=${f}(${a.lo},${a.hi})`;
 }
 
 /** Every combination of the axes' lists (the first axis varies slowest); ranges cannot be gridded. */

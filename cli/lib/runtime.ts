@@ -3,7 +3,7 @@
 // the tests load them once for every in-process call. Also: which runtime errors are the user's.
 export interface Runtime {
   readonly artifact: typeof import('../../runtime/output/artifact.ts');
-  readonly backends: typeof import('../../runtime/exec/backends.ts');
+  readonly backends: typeof import('../../runtime/backends/backends.ts');
   readonly env: typeof import('../../runtime/exec/env.ts');
   readonly data: typeof import('../../runtime/data/load.ts');
   readonly dataset: typeof import('../../runtime/data/dataset.ts');
@@ -15,12 +15,13 @@ export interface Runtime {
   readonly stepSizes: typeof import('../../runtime/train/step-sizes.ts');
   readonly torchExport: typeof import('../../runtime/export/torch.ts');
   readonly checkpoint: typeof import('../../runtime/train/checkpoint.ts');
+  readonly runReport: typeof import('../../runtime/output/run-report.ts');
 }
 
 export async function loadRuntime(): Promise<Runtime> {
-  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint] = await Promise.all([
+  const [artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint, runReport] = await Promise.all([
     import('../../runtime/output/artifact.ts'),
-    import('../../runtime/exec/backends.ts'),
+    import('../../runtime/backends/backends.ts'),
     import('../../runtime/exec/env.ts'),
     import('../../runtime/data/load.ts'),
     import('../../runtime/data/dataset.ts'),
@@ -32,8 +33,9 @@ export async function loadRuntime(): Promise<Runtime> {
     import('../../runtime/train/step-sizes.ts'),
     import('../../runtime/export/torch.ts'),
     import('../../runtime/train/checkpoint.ts'),
+    import('../../runtime/output/run-report.ts'),
   ]);
-  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint };
+  return { artifact, backends, env, data, dataset, evaluate, runFolder, serve, servingFiles, train, stepSizes, torchExport, checkpoint, runReport };
 }
 
 /** A data, evaluation, artifact, run folder (.npy), recommendation, export or checkpoint problem: the user's to fix, shown without a stack. */

@@ -26,6 +26,7 @@ export interface Env {
   readonly split: A.SplitDecl | undefined;
   readonly train: A.TrainBlock | undefined;
   readonly evaluate: A.EvaluateBlock | undefined;
+  readonly sweep: A.SweepBlock | undefined;
 }
 
 /** Elementwise builtins of one argument. */

@@ -82,6 +82,7 @@ const WHAT: Readonly<Record<A.Decl['kind'], string>> = {
   TermDecl: 'a loss or reg term',
   TrainBlock: 'a `train` block',
   EvaluateBlock: 'an `evaluate` block',
+  SweepBlock: 'a `sweep` block',
 };
 
 interface Target {

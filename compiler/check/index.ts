@@ -4,7 +4,7 @@
 // Output: the `Model` of model.ts with defaults filled in, plus every diagnostic, sorted by position.
 import type * as A from '../syntax/ast.ts';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostics.ts';
-import type { AlsInfo, BatchInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
+import type { AlsInfo, BatchInfo, ParamInfo, DefInfo, EarlyStopInfo, EvaluateInfo, MetricInfo, Model, OptimizerInfo, ScheduleInfo, SplitInfo, TermInfo, TrainInfo, ValidateInfo } from './model.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { evalConst } from './consts.ts';
 import type { Env } from './env.ts';
@@ -13,6 +13,7 @@ import { checkRunnable, whereWithConsts } from './runnable.ts';
 import { assertNever, didYouMean, error, warning, type Report } from './report.ts';
 import type { ImportedFile } from './imports.ts';
 import { checkTypes, type TypesResult } from './shapes.ts';
+import { sweepInfo } from './sweep.ts';
 
 export interface CheckOptions {
   /** `--set name=value` overrides of consts and dims */
@@ -106,7 +107,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
 
   // Terms and the params they reach.
   const terms: TermInfo[] = env.terms.map((t) => ({ name: t.name.name, role: t.role, body: t.body, decl: t }));
-  if (!terms.some((t) => t.role === 'loss')) {
+  const tables = [...env.params.values()].filter((p) => p.decl.neighbours);
+  if (!terms.some((t) => t.role === 'loss') && tables.length === 0) {
     const first = program.decls[0];
     report(error('RC0501', 'the model has no loss term', first ? first.span : { file: program.file, start: 0, end: 0 }, undefined, {
       help: 'add one, e.g. `loss fit = mean((u, i, r) in ratings: (r - score(u, i))^2)`',
@@ -119,8 +121,9 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     if (ps.size === 0)
       report(warning('RC0502', `the ${t.role} term \`${t.name.name}\` does not depend on any param`, t.name.span, 'constant term', 'its gradient is zero; it only shifts the reported objective'));
   }
+  neighbourRules(env, tables, used, report);
   for (const p of env.params.values())
-    if (!used.has(p.name)) report(warning('RC0503', `param \`${p.name}\` is never used`, p.decl.name.span, 'unused param', 'no term depends on it, so training never changes it'));
+    if (!used.has(p.name) && !p.decl.neighbours) report(warning('RC0503', `param \`${p.name}\` is never used`, p.decl.name.span, 'unused param', 'no term depends on it, so training never changes it'));
 
   // Split.
   let split: SplitInfo | undefined;
@@ -174,6 +177,8 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     if (split && s.validate) split = { ...split, validate: validateInfo(s.validate, m, split, seed, report) };
   }
 
+  const train = env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN;
+  const evaluate = env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report, num) : { metrics: [], every: undefined };
   return {
     name: env.model?.name.name ?? fileBase(program.file),
     file: program.file,
@@ -182,14 +187,35 @@ function buildModel(env: Env, types: TypesResult, report: Report): Model {
     consts: env.consts,
     relations: [...env.relations.values()],
     split,
-    params: [...env.params.values()],
+    params: [...env.params.values()].filter((p) => !p.decl.neighbours),
+    neighbours: tables.filter((p) => p.neighbours),
     defs: new Map<string, DefInfo>(
       [...env.defs.values()].map((d) => [d.name.name, { name: d.name.name, params: d.params.map((p) => ({ name: p.name.name, ...(p.type ? { type: p.type.name } : {}) })), body: d.body, decl: d }]),
     ),
     terms,
-    train: env.train ? trainInfo(env.train, env, num, positiveInt, report) : DEFAULT_TRAIN,
-    evaluate: env.evaluate ? evaluateInfo(env.evaluate, env.split, positiveInt, report) : { metrics: [], every: undefined },
+    train,
+    evaluate,
+    ...(env.sweep ? { sweep: sweepInfo(env.sweep, { consts: env.consts, dims: env.dims, train, metrics: evaluate.metrics }, report) } : {}),
   };
+}
+
+/**
+ * A `neighbours` table is read by `def score` only (RC0621: not by a loss or reg term, whose gradient
+ * it would not have), and a model with one is an ItemCF-style model: no params or loss terms besides
+ * it (RC0622; mixing a neighbour score with trained factors is not supported yet).
+ */
+function neighbourRules(env: Env, tables: readonly ParamInfo[], usedByTerms: ReadonlySet<string>, report: Report): void {
+  if (tables.length === 0) return;
+  for (const t of tables)
+    if (usedByTerms.has(t.name))
+      report(error('RC0621', `neighbours table \`${t.name}\` is used by a loss or reg term`, t.decl.name.span, 'read by a term', { help: `read it in \`def score\` only, e.g. \`def score(u, i) = sum(j in item: ((u, j) in likes) * ${t.name}[j, i])\`` }));
+  const trained = [...env.params.values()].find((p) => !p.decl.neighbours);
+  const term = env.terms[0];
+  if (trained || term)
+    report(error('RC0622', 'a model with a neighbours table cannot also have trained params or loss terms (yet)', trained ? trained.decl.name.span : term!.name.span, trained ? 'a trained param' : 'a loss or reg term', {
+      notes: [{ message: `the neighbours table \`${tables[0]!.name}\` is declared at {at}`, span: tables[0]!.decl.name.span }],
+      help: 'write the neighbour model (ItemCF) and the factor model as two model files and compare them with `recc compare`',
+    }));
 }
 
 /** Positional-or-named arguments against an ordered list of names; unknown names are reported. */
@@ -350,8 +376,14 @@ function trainInfo(
         assertNever(e);
     }
   }
-  if (optimizer.kind === 'als') optimizer = { ...optimizer, blocks, solver };
-  else {
+  if (optimizer.kind === 'als') {
+    optimizer = { ...optimizer, blocks, solver };
+    // ALS solves each block on all the data (or on user batches): a tuple batch would be silently ignored
+    const tuples = block.entries.find((x) => x.kind === 'Batch' && !x.full && x.size && !x.unit);
+    if (tuples && tuples.kind === 'Batch')
+      report(warning('RC0670', `\`batch ${tuples.size!.text}\` (tuples) has no effect under \`optimizer als\``, tuples.span, 'ignored by `als`',
+        'ALS solves each block on all the training data; remove it, or write `batch N users` to solve the user rows N at a time'));
+  } else {
     const stray = block.entries.find((x) => x.kind === 'Blocks' || x.kind === 'Solver');
     if (stray) {
       report(error('RC0560', `\`${stray.kind.toLowerCase()}\` is a setting of \`optimizer als\``, stray.span, `ignored by \`${optimizer.kind}\``, {
@@ -390,10 +422,28 @@ function validateInfo(v: A.ValidateClause, m: A.SplitMethod, split: SplitInfo, s
   return { fraction: f.value, seed: vseed };
 }
 
+/** The metrics `ips` may weight: per-user sums over relevant items (runtime/eval/ips.ts). */
+const IPS_METRICS: readonly string[] = ['recall', 'ndcg'];
+
+/** `ips` / `ips(gamma = G)` after a metric: RC0615 on another metric, RC0616 for a bad argument. */
+function ipsInfo(name: string, ips: NonNullable<A.MetricRef['ips']>, num: (e: A.Expr) => number | undefined, report: Report): { gamma?: number } | undefined {
+  if (!IPS_METRICS.includes(name)) {
+    report(error('RC0615', `\`${name}\` has no inverse-propensity-scored form`, ips.span, '`ips` not allowed here', { help: `\`ips\` weights ${IPS_METRICS.map((x) => `\`${x}@K\``).join(' and ')}; write e.g. \`ndcg@20 ips\`` }));
+    return undefined;
+  }
+  const got = namedArgs(ips.args, ['gamma'], '`ips`', 'RC0616', num, report);
+  const gamma = got.get('gamma');
+  if (gamma && !(gamma.value >= 0 && gamma.value <= 10)) {
+    report(error('RC0616', 'the propensity exponent `gamma` must lie in [0, 10]', gamma.span, `found ${gamma.value}`, { help: 'propensity ∝ popularity^gamma; leave it out (`ips`) to fit it by maximum likelihood' }));
+    return undefined;
+  }
+  return gamma ? { gamma: gamma.value } : {};
+}
+
 /** Errors (rmse, mae, logloss) go down as a model improves; ranking metrics and auc go up. */
 const MINIMIZED = new Set(['rmse', 'mae', 'logloss']);
 
-function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, positiveInt: (n: A.NumberLit, what: string) => number, report: Report): EvaluateInfo {
+function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, positiveInt: (n: A.NumberLit, what: string) => number, report: Report, num: (e: A.Expr) => number | undefined): EvaluateInfo {
   const metrics: MetricInfo[] = [];
   let every: EvaluateInfo['every'];
   let stop: Extract<A.EvaluateEntry, { kind: 'EarlyStop' }> | undefined;
@@ -419,7 +469,7 @@ function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, po
     for (const m of e.metrics) {
       const name = m.name.name;
       const rule = METRICS[name];
-      const full = m.k ? `${name}@${m.k.text}` : name;
+      const full = (m.k ? `${name}@${m.k.text}` : name) + (m.ips ? ' ips' : '');
       if (!(name in METRICS)) {
         const help = didYouMean(name, Object.keys(METRICS));
         report(error('RC0510', `unknown metric \`${name}\``, m.name.span, 'not a metric', { help: help ?? `metrics are ${Object.keys(METRICS).map((x) => `\`${x}\``).join(', ')}` }));
@@ -439,7 +489,8 @@ function evaluateInfo(block: A.EvaluateBlock, split: A.SplitDecl | undefined, po
         continue;
       }
       names.add(full);
-      metrics.push({ name, ...(m.k ? { k: m.k.value } : {}) });
+      const ips = m.ips ? ipsInfo(name, m.ips, num, report) : undefined;
+      metrics.push({ name, ...(m.k ? { k: m.k.value } : {}), ...(ips ? { ips } : {}) });
     }
   }
   const earlyStop = stop && earlyStopInfo(stop, metrics, every !== undefined, split, block.span, positiveInt, report);
@@ -465,7 +516,7 @@ function earlyStopInfo(
   const patience = positiveInt(e.patience, 'the patience (evaluations without improvement)');
   const minDelta = e.minDelta?.value ?? 0;
   let ok = true;
-  const target = metrics.find((m) => m.name === name && m.k === k);
+  const target = metrics.find((m) => m.name === name && m.k === k && (m.ips !== undefined) === (e.metric.ips !== undefined));
   if (!target) {
     ok = false;
     const listed = metrics.map((m) => (m.k === undefined ? m.name : `${m.name}@${m.k}`));

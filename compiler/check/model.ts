@@ -43,6 +43,22 @@ export interface ParamInfo {
   readonly shape: readonly Axis[];
   readonly init: InitInfo;
   readonly decl: ast.ParamDecl;
+  /** a `neighbours` table (check/neighbours.ts): computed from the data, never trained */
+  readonly neighbours?: NeighboursInfo;
+}
+
+/**
+ * `neighbours S[item, item] = cosine(likes, top = M)`: for each item i of `domain`, its `top` items j
+ * with the largest cosine |V_i ∩ V_j| / (√|V_i| √|V_j|), V_i = the `userColumn` ids of `relation`'s
+ * training tuples with `itemColumn` = i; every other S[i, j] is 0 (runtime/train/neighbours.ts).
+ */
+export interface NeighboursInfo {
+  readonly measure: 'cosine';
+  readonly relation: string;
+  readonly userColumn: string;
+  readonly itemColumn: string;
+  readonly domain: string;
+  readonly top: number;
 }
 
 export interface DefInfo {
@@ -121,6 +137,8 @@ export interface MetricInfo {
   /** rmse, mae, recall, precision, ndcg, hr, mrr, auc, logloss */
   readonly name: string;
   readonly k?: number;
+  /** `ips`: inverse-propensity-scored (recall and ndcg only); gamma undefined = fitted on the training data */
+  readonly ips?: { readonly gamma?: number };
 }
 
 /** `early_stop on METRIC patience N [min_delta X]`: the metric is one of `metrics`, measured on validation. */
@@ -139,6 +157,23 @@ export interface EvaluateInfo {
   readonly earlyStop?: EarlyStopInfo;
 }
 
+/** An axis of a `sweep` block: a list of values, or a range (`whole`: drawn as whole numbers). */
+export type SweepAxisInfo =
+  | { readonly name: string; readonly kind: 'list'; readonly values: readonly number[] }
+  | { readonly name: string; readonly kind: 'uniform' | 'loguniform'; readonly lo: number; readonly hi: number; readonly whole: boolean };
+
+/** `sweep { … }` (check/sweep.ts): the search `recc sweep` runs; its command-line flags override these. */
+export interface SweepInfo {
+  readonly search: 'random' | 'grid';
+  readonly trials?: number;
+  readonly seed: number;
+  /** a metric of `evaluate`, as written (`ndcg@10`) */
+  readonly objective?: string;
+  /** k-fold cross-validation as the objective; absent: the split's validation part */
+  readonly folds?: number;
+  readonly axes: readonly SweepAxisInfo[];
+}
+
 export interface Model {
   readonly name: string;
   readonly file: string;
@@ -149,10 +184,14 @@ export interface Model {
   readonly relations: readonly RelationInfo[];
   readonly split: SplitInfo | undefined;
   readonly params: readonly ParamInfo[];
+  /** `neighbours` tables (ItemCF): read by `def score` like params, computed from data, never trained */
+  readonly neighbours: readonly ParamInfo[];
   readonly defs: ReadonlyMap<string, DefInfo>;
   readonly terms: readonly TermInfo[];
   readonly train: TrainInfo;
   readonly evaluate: EvaluateInfo;
+  /** the `sweep { … }` block, when the model has one */
+  readonly sweep?: SweepInfo;
 }
 
 /** The relation training batches come from and metrics are computed on: the split's, else the first file's. */

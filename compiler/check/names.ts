@@ -11,6 +11,7 @@ import { FORMATS, type Env } from './env.ts';
 import type { ImportedFile } from './imports.ts';
 import type { Axis, ColumnInfo, InitInfo, ParamInfo, RelationInfo } from './model.ts';
 import { checkRecursion } from './recursion.ts';
+import { neighboursInfo } from './neighbours.ts';
 import { assertNever, didYouMean, error, type Report } from './report.ts';
 import { nameResolver } from './resolve.ts';
 import { buildScope } from './scope.ts';
@@ -98,7 +99,8 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
       default:
         return assertNever(d.init);
     }
-    params.set(d.name.name, { name: d.name.name, shape, init, decl: d });
+    const table = d.neighbours ? neighboursInfo({ ...d, neighbours: d.neighbours }, shape, relations, (e) => evalConst(e, { globals, consts, dims }, report), report) : undefined;
+    params.set(d.name.name, { name: d.name.name, shape, init, decl: d, ...(table ? { neighbours: table } : {}) });
   }
 
   // 5. Def parameter types and every body's names.
@@ -120,6 +122,7 @@ export function checkNames(program: A.Program, sets: ReadonlyMap<string, number>
     split: singles.split,
     train: singles.train,
     evaluate: singles.evaluate,
+    sweep: singles.sweep,
   };
 }
 

@@ -13,6 +13,7 @@ export interface Singles {
   readonly split?: A.SplitDecl;
   readonly train?: A.TrainBlock;
   readonly evaluate?: A.EvaluateBlock;
+  readonly sweep?: A.SweepBlock;
 }
 
 export interface Scope {
@@ -48,7 +49,7 @@ export function buildScope(program: A.Program, imports: readonly ImportedFile[],
   const domains: string[] = [];
   const terms: A.TermDecl[] = [];
   const defs = new Map<string, A.DefDecl>();
-  const singles: { model?: A.ModelDecl; split?: A.SplitDecl; train?: A.TrainBlock; evaluate?: A.EvaluateBlock } = {};
+  const singles: { model?: A.ModelDecl; split?: A.SplitDecl; train?: A.TrainBlock; evaluate?: A.EvaluateBlock; sweep?: A.SweepBlock } = {};
   const termNames = new Map<string, Span>();
 
   const declare = (sym: Sym): void => {
@@ -122,6 +123,9 @@ export function buildScope(program: A.Program, imports: readonly ImportedFile[],
         break;
       case 'EvaluateBlock':
         single('evaluate', d, 'an `evaluate` block');
+        break;
+      case 'SweepBlock':
+        single('sweep', d, 'a `sweep` block');
         break;
       default:
         assertNever(d);

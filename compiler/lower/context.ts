@@ -105,7 +105,9 @@ export function lowerState(model: Model, diagnosticsOnly: boolean): LowerState {
     samplers: [],
     samplerTables: new Map(),
     params,
-    paramShape: new Map(params.map((p) => [p.name, p.shape] as const)),
+    // neighbours tables are read like params (tensor 'param' nodes) but are not module params: nothing
+    // trains them, and only the neighbour form of `def score` (passes/neighbour-score.ts) reads them
+    paramShape: new Map([...params, ...model.neighbours.map((p) => ({ name: p.name, shape: p.shape.map((a) => a.name) }))].map((p) => [p.name, p.shape] as const)),
     wholeFns: new Map(),
     fresh,
   };

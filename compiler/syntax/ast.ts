@@ -29,7 +29,8 @@ export type Decl =
   | DefDecl
   | TermDecl
   | TrainBlock
-  | EvaluateBlock;
+  | EvaluateBlock
+  | SweepBlock;
 
 export interface ModelDecl {
   readonly kind: 'ModelDecl';
@@ -155,6 +156,11 @@ export interface ParamDecl {
   readonly name: Ident;
   readonly shape: readonly Ident[];
   readonly init: ParamInit;
+  /**
+   * `neighbours S[item, item] = cosine(likes, top = 50)`: a table computed from the data when the run
+   * starts (ItemCF's top-M item–item cosines), not trained; `init` is then a placeholder 0
+   */
+  readonly neighbours?: { readonly measure: Ident; readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 
@@ -217,6 +223,8 @@ export interface TrainBlock {
 export interface MetricRef {
   readonly name: Ident;
   readonly k?: NumberLit;
+  /** `ips` or `ips(gamma = 0.8)`: inverse-propensity-scored (runtime/eval/ips.ts) */
+  readonly ips?: { readonly args: readonly NamedArg[]; readonly span: Span };
   readonly span: Span;
 }
 
@@ -240,6 +248,35 @@ export type EvaluateEntry =
 export interface EvaluateBlock {
   readonly kind: 'EvaluateBlock';
   readonly entries: readonly EvaluateEntry[];
+  readonly span: Span;
+}
+
+/** A number of a `sweep` block, with its sign: `-1`, `1e-3`. */
+export interface SignedNumber {
+  readonly value: number;
+  /** as written, sign included */
+  readonly text: string;
+  readonly span: Span;
+}
+
+/** `lr ~ loguniform(1e-3, 1e-1)`, `l2w ~ uniform(0, 0.1)`, `d ~ int(8, 64)`; `d in [16, 32, 64]` */
+export type SweepAxis =
+  | { readonly kind: 'Range'; readonly name: Ident; readonly dist: Ident; readonly lo: SignedNumber; readonly hi: SignedNumber; readonly span: Span }
+  | { readonly kind: 'List'; readonly name: Ident; readonly values: readonly SignedNumber[]; readonly span: Span };
+
+export type SweepEntry =
+  | { readonly kind: 'Search'; readonly value: Ident; readonly span: Span }
+  | { readonly kind: 'Trials'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Folds'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Objective'; readonly metric: MetricRef; readonly span: Span }
+  | { readonly kind: 'Seed'; readonly value: NumberLit; readonly span: Span }
+  | { readonly kind: 'Axis'; readonly axis: SweepAxis; readonly span: Span };
+
+/** `sweep { … }`: the hyperparameter search `recc sweep` runs (compiler/check/sweep.ts checks it). */
+export interface SweepBlock {
+  readonly kind: 'SweepBlock';
+  /** in source order */
+  readonly entries: readonly SweepEntry[];
   readonly span: Span;
 }
 

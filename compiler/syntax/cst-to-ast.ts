@@ -163,6 +163,8 @@ class Converter {
       return { kind: 'TrainBlock', entries: (d.children.trainEntry ?? []).map((e) => this.trainEntry(e)), span: this.nspan(d) };
     }
     if (c.evaluateBlock) return this.evaluateBlock(one(c.evaluateBlock, 'evaluateBlock'));
+    if (c.sweepBlock) return this.sweepBlock(one(c.sweepBlock, 'sweepBlock'));
+    if (c.neighboursDecl) return this.neighboursDecl(one(c.neighboursDecl, 'neighboursDecl'));
     throw new InternalError('cst: empty declaration');
   }
 
@@ -262,6 +264,21 @@ class Converter {
     return { kind: 'Files', train: unquote(tr.image), test: unquote(te.image), trainSpan: this.tspan(tr), testSpan: this.tspan(te), span: this.nspan(m) };
   }
 
+  /** `neighbours S[item, item] = cosine(likes, top = 50)`: a ParamDecl computed from data, not trained */
+  private neighboursDecl(d: C.NeighboursDeclCstNode): A.ParamDecl {
+    const sp = this.nspan(d);
+    const measure = this.ident(one(d.children.measure, 'neighbours measure'));
+    const { args } = this.callArgs(one(d.children.callArgs, 'neighbours arguments'), measure.name, undefined);
+    return {
+      kind: 'ParamDecl',
+      name: this.ident(one(d.children.name, 'neighbours name')),
+      shape: (d.children.axis ?? []).map((t) => this.ident(t)),
+      init: { kind: 'ValueInit', value: { kind: 'NumberLit', value: 0, text: '0', span: measure.span }, span: measure.span },
+      neighbours: { measure, args, span: sp },
+      span: sp,
+    };
+  }
+
   private paramDecl(d: C.ParamDeclCstNode): A.ParamDecl {
     const name = this.ident(one(d.children.name, 'param name'));
     const shape = (d.children.axis ?? []).map((t) => this.ident(t));
@@ -335,10 +352,16 @@ class Converter {
     return { kind: 'Batch', size, ...(d.children.unit ? { unit: this.ident(one(d.children.unit, 'batch unit')) } : {}), full: false, span: sp };
   }
 
+  private ipsOpt(d: C.IpsOptCstNode): NonNullable<A.MetricRef['ips']> {
+    const args = d.children.callArgs ? this.callArgs(one(d.children.callArgs, 'ips arguments'), 'ips', undefined).args : [];
+    return { args, span: this.nspan(d) };
+  }
+
   private evaluateBlock(d: C.EvaluateBlockCstNode): A.EvaluateBlock {
     const metric = (x: C.MetricCstNode): A.MetricRef => ({
       name: this.ident(one(x.children.Identifier, 'metric')),
       ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+      ...(x.children.ipsOpt ? { ips: this.ipsOpt(one(x.children.ipsOpt, 'ips')) } : {}),
       span: this.nspan(x),
     });
     const entries: A.EvaluateEntry[] = [
@@ -365,6 +388,43 @@ class Converter {
     ];
     entries.sort((a, b) => a.span.start - b.span.start);
     return { kind: 'EvaluateBlock', entries, span: this.nspan(d) };
+  }
+
+  private sweepBlock(d: C.SweepBlockCstNode): A.SweepBlock {
+    const c = d.children;
+    const kw = (k: IToken, v: Span): Span => joinSpans(this.tspan(k), v);
+    const signed = (n: C.SweepNumberCstNode): A.SignedNumber => {
+      const lit = this.number(one(n.children.NumberLit, 'sweep number'));
+      const neg = n.children.Minus !== undefined;
+      return { value: neg ? -lit.value : lit.value, text: neg ? `-${lit.text}` : lit.text, span: this.nspan(n) };
+    };
+    const pairs = <X,>(keys: readonly IToken[] | undefined, values: readonly X[] | undefined): [IToken, X][] => (keys ?? []).map((k, j) => [k, values![j]!]);
+    const entries: A.SweepEntry[] = [
+      ...pairs(c.Search, c.search).map(([k, v]): A.SweepEntry => ({ kind: 'Search', value: this.ident(v), span: kw(k, this.tspan(v)) })),
+      ...pairs(c.Trials, c.trials).map(([k, v]): A.SweepEntry => ({ kind: 'Trials', value: this.number(v), span: kw(k, this.tspan(v)) })),
+      ...pairs(c.Folds, c.folds).map(([k, v]): A.SweepEntry => ({ kind: 'Folds', value: this.number(v), span: kw(k, this.tspan(v)) })),
+      ...pairs(c.Objective, c.objective).map(([k, v]): A.SweepEntry => ({ kind: 'Objective', metric: this.metricRef(v), span: kw(k, this.nspan(v)) })),
+      ...(c.seedOpt ?? []).map((n): A.SweepEntry => ({ kind: 'Seed', value: this.number(one(n.children.NumberLit, 'seed')), span: this.nspan(n) })),
+      ...(c.sweepAxis ?? []).map((n): A.SweepEntry => {
+        const x = n.children;
+        const name = this.ident(one(x.name, 'sweep axis'));
+        const sp = this.nspan(n);
+        const axis: A.SweepAxis = x.dist
+          ? { kind: 'Range', name, dist: this.ident(one(x.dist, 'distribution')), lo: signed(one(x.lo, 'low end')), hi: signed(one(x.hi, 'high end')), span: sp }
+          : { kind: 'List', name, values: (x.values ?? []).map(signed), span: sp };
+        return { kind: 'Axis', axis, span: sp };
+      }),
+    ];
+    entries.sort((a, b) => a.span.start - b.span.start);
+    return { kind: 'SweepBlock', entries, span: this.nspan(d) };
+  }
+
+  private metricRef(x: C.MetricCstNode): A.MetricRef {
+    return {
+      name: this.ident(one(x.children.Identifier, 'metric')),
+      ...(x.children.NumberLit ? { k: this.number(one(x.children.NumberLit, 'metric k')) } : {}),
+      span: this.nspan(x),
+    };
   }
 
   // --- expressions ------------------------------------------------------------------------------

@@ -25,13 +25,13 @@ const EXPR_RULES: ReadonlySet<string> = new Set(['expression', 'operand', 'nameE
 /** The declaration rule each declaration keyword starts. */
 const RULE_OF_KEYWORD: Readonly<Record<string, string>> = {
   Model: 'modelDecl', Import: 'importDecl', Index: 'indexDecl', Data: 'dataDecl', Split: 'splitDecl', Dim: 'dimDecl',
-  Const: 'constDecl', Param: 'paramDecl', Def: 'defDecl', Loss: 'termDecl', Reg: 'termDecl', Train: 'trainBlock', Evaluate: 'evaluateBlock',
+  Const: 'constDecl', Param: 'paramDecl', Def: 'defDecl', Loss: 'termDecl', Reg: 'termDecl', Train: 'trainBlock', Evaluate: 'evaluateBlock', Neighbours: 'neighboursDecl',
 };
 
 /** how many characters are lexed at a time (more, up to the end of the line); tests vary it (`pieceChars`) */
 const PIECE_CHARS = 16 * 1024;
 
-const DECL_START = 'a declaration starts with `model`, `import`, `index`, `data`, `split`, `dim`, `const`, `param`, `def`, `loss`, `reg`, `train` or `evaluate`';
+const DECL_START = 'a declaration starts with `model`, `import`, `index`, `data`, `split`, `dim`, `const`, `param`, `def`, `loss`, `reg`, `train`, `evaluate`, `sweep` or `neighbours`';
 
 /** The shape of each declaration, shown as help under its syntax errors. */
 const DECL_HELP: Readonly<Record<string, string>> = {
@@ -46,6 +46,7 @@ const DECL_HELP: Readonly<Record<string, string>> = {
   defDecl: 'a def is written `def score(u: user, i: item) = U[u] . V[i]`',
   termDecl: 'a term is written `loss fit = mean((u, i, r) in ratings: (r - score(u, i))^2)` or `reg l2 = ...`',
   trainBlock: 'train entries are `optimizer adam(lr = 0.01)`, `schedule step(0.5, every = 100)`, `epochs 20`, `steps 2000`, `batch full`, `batch 4096`, `batch 256 users` and `seed 42`',
+  neighboursDecl: 'a neighbour table is written `neighbours S[item, item] = cosine(likes, top = 50)`',
   evaluateBlock: 'evaluate entries are `metrics rmse, mae, recall@10`, `every 5 epochs` and `early_stop on ndcg@10 patience 3 min_delta 0.001`',
 };
 

@@ -14,6 +14,9 @@ import type { Backend } from '../exec/backend.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { globalAuc, logloss, mae, rankingMetrics, rmse, userItems } from './metrics.ts';
+import { fitGamma, ipsRankingMetrics, ipsWeights, itemPopularity } from './ips.ts';
+import { itemsKey, neighbourScores, type NeighbourScorer } from './neighbour-scores.ts';
+
 import { entriesOf, sparseColumns } from '../data/sparse.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 
@@ -35,8 +38,8 @@ export class EvalError extends Error {
 
 const RANKING = new Set(['recall', 'precision', 'ndcg', 'hr', 'mrr', 'auc']);
 
-export function metricName(m: { name: string; k?: number }): string {
-  return m.k === undefined ? m.name : `${m.name}@${m.k}`;
+export function metricName(m: { name: string; k?: number; ips?: object }): string {
+  return (m.k === undefined ? m.name : `${m.name}@${m.k}`) + (m.ips ? ' ips' : '');
 }
 
 /** The compiled form of `def score` the metric needs, or the reason the model has none. */
@@ -143,7 +146,12 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
     const testUI = userItems(test.ids.get(cols[0]!)!, test.ids.get(cols[1]!)!, nUsers);
     const block = Math.max(1, Math.floor(4_000_000 / Math.max(1, nItems)));
     let cache: { u0: number; scores: Float32Array | Float64Array } | undefined;
+    const walk = compiled.score!.neighbours;
+    const neighbourRow = walk ? new Float64Array(nItems) : undefined;
+    const scorer = walk ? neighbourScorer(walk, ds, params, nUsers, nItems) : undefined;
     const scores = (u: number): ArrayLike<number> => {
+      // a neighbour score (ItemCF) walks the user's items through the sparse table instead
+      if (scorer) return neighbourScores(scorer, u, neighbourRow!);
       if (!cache || u < cache.u0 || u >= cache.u0 + block) {
         const u0 = Math.floor(u / block) * block;
         cache = { u0, scores: scoreBlock(compiled, ds, params, backend, u0, Math.min(nUsers, u0 + block)) };
@@ -151,13 +159,46 @@ export function evaluateModel(compiled: Compiled, ds: Dataset, params: ReadonlyM
       const off = (u - cache.u0) * nItems;
       return cache.scores.subarray(off, off + nItems);
     };
-    const ks = [...new Set(ranking.map((m) => m.k ?? 10))];
-    for (const k of ks) {
+    const plain = ranking.filter((m) => !m.ips);
+    for (const k of [...new Set(plain.map((m) => m.k ?? 10))]) {
       const r = rankingMetrics({ nUsers, nItems, scores, train: trainUI, test: testUI, k });
-      for (const m of ranking) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall'];
+      for (const m of plain) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall'];
+    }
+    // IPS (runtime/eval/ips.ts): propensities from the training popularity, γ fitted on them
+    // (by maximum likelihood, tens of ms on ML-100K) unless the metric gives it
+    const weighted = ranking.filter((m) => m.ips);
+    if (weighted.length) {
+      const popularity = itemPopularity(trainUI, nItems);
+      let fitted: number | undefined;
+      for (const [gamma, ms] of groupBy(weighted, (m) => m.ips!.gamma ?? (fitted ??= fitGamma(trainUI, nItems)))) {
+        const weights = ipsWeights(popularity, gamma);
+        for (const k of [...new Set(ms.map((m) => m.k ?? 10))]) {
+          const r = ipsRankingMetrics({ nUsers, nItems, scores, train: trainUI, test: testUI, k }, weights);
+          for (const m of ms) if ((m.k ?? 10) === k) metrics[metricName(m)] = r[m.name as 'recall' | 'ndcg'];
+        }
+      }
     }
   }
   return { step, epoch, on, metrics };
+}
+
+/** The evaluation's view of a neighbour score: the walked relation's training tuples per user, the table. */
+function neighbourScorer(walk: NonNullable<CompiledScore['neighbours']>, ds: Dataset, params: ReadonlyMap<string, Float32Array>, nUsers: number, nItems: number): NeighbourScorer {
+  const rel = ds.train.get(walk.relation);
+  const weights = params.get(walk.table);
+  const items = params.get(itemsKey(walk.table));
+  if (!rel || !weights || !items) throw new EvalError(`the neighbours table ${walk.table} or the relation ${walk.relation} is missing`);
+  const ui = userItems(rel.ids.get(walk.userColumn)!, rel.ids.get(walk.itemColumn)!, nUsers);
+  return { offsets: ui.offsets, walked: ui.items, top: weights.length / Math.max(1, nItems), items, weights, coef: walk.coef };
+}
+
+function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    out.set(k, [...(out.get(k) ?? []), x]);
+  }
+  return out;
 }
 
 function concat(parts: readonly Int32Array[]): Int32Array {

@@ -14,7 +14,10 @@ export interface Backend {
    * Several expressions over one env at once (the terms and gradients of a training step), so a
    * backend can share their common work. Optional: `evalMany` below falls back to one call each.
    */
-  evalMany?(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult;
+  evalMany?(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult;
+  /** Optional: moves params (by name) into the backend's own memory once; the map then holds views
+   * there, which the optimizer updates in place (wasm: the kernels' arena) */
+  adopt?(params: Map<string, Float32Array>): void;
   /** releases kernels and buffers */
   dispose(): void;
 }
@@ -25,14 +28,22 @@ export interface TensorRequest {
   readonly out: readonly Idx[];
 }
 
+export interface EvalManyOptions {
+  /**
+   * the caller reads the tensors before its next `reuse` call: a backend may write them into buffers
+   * it keeps and overwrites then (a training step's gradients: no fresh arrays every step)
+   */
+  readonly reuse?: boolean;
+}
+
 export interface ManyResult {
   readonly scalars: number[];
   readonly tensors: (Float32Array | Float64Array)[];
 }
 
 /** `backend.evalMany` when it has one, else each expression on its own: same values either way. */
-export function evalMany(backend: Backend, scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
-  if (backend.evalMany) return backend.evalMany(scalars, tensors, env);
+export function evalMany(backend: Backend, scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
+  if (backend.evalMany) return backend.evalMany(scalars, tensors, env, opts);
   return { scalars: scalars.map((e) => backend.scalar(e, env)), tensors: tensors.map((t) => backend.tensor(t.expr, t.out, env)) };
 }
 

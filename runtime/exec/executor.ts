@@ -5,7 +5,8 @@
 // segment bounds, gpu.js only); CSR indexes are cached per id array. The js kernels read params,
 // data and int32 ids where they live (no copies) and index with integers (no 2^24 limit). Which
 // backend really ran each kernel is recorded: gpu.js's webasm silently degrades to cpu otherwise.
-import { GPU, type IKernelRunShortcut, type KernelOutput } from 'gpu.js';
+import { createRequire } from 'node:module';
+import type { GPU as GpuJs, IKernelRunShortcut, KernelOutput } from 'gpu.js';
 import { InternalError } from '../../compiler/diagnostics/diagnostics.ts';
 import { assertNever, evalCmp, evalUnary, type Expr } from '../../compiler/ir/nodes.ts';
 import type { Sizes } from '../../compiler/ir/module.ts';
@@ -14,8 +15,9 @@ import { emitKernel, loopBoundFor, type EmittedKernel } from '../../compiler/cod
 import { emitJsKernel } from '../../compiler/codegen/js.ts';
 import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
+import { WasmRunner } from './wasm/runner.ts';
 
-export type ExecMode = 'js' | 'webasm' | 'cpu';
+export type ExecMode = 'js' | 'webasm' | 'cpu' | 'wasm';
 
 export interface TensorValue32 {
   readonly data: Float32Array;
@@ -51,9 +53,19 @@ export interface KernelRecord {
 export interface ExecutorOptions {
   /** throw instead of recording when gpu.js runs a kernel on another backend than asked */
   readonly strict?: boolean;
+  /** wasm: threads in all, the calling one included (default 1); results do not depend on it */
+  readonly threads?: number;
+  /** wasm: planned flops below which a kernel runs on one thread (default 200,000; tests use 0) */
+  readonly minParallelFlops?: number;
 }
 
-const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
+/** gpu.js, loaded on first use: `--mode js` (the default) never loads it (~15 MB of memory, and its start time). */
+let gpuJs: typeof import('gpu.js') | undefined;
+function loadGpuJs(): typeof import('gpu.js') {
+  return (gpuJs ??= createRequire(import.meta.url)('gpu.js') as typeof import('gpu.js'));
+}
+
+const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel', wasm: 'WasmKernel' };
 
 /** Counting sort of tuple indices by id; stable, so each segment lists tuples in order. */
 export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids'): Csr {
@@ -98,7 +110,7 @@ export const MAX_LIVE_KERNELS = 256;
 
 export class Executor {
   /** gpu.js, created on first use (never for `js`) */
-  private gpuInstance: GPU | undefined;
+  private gpuInstance: GpuJs | undefined;
   /** by source text and argument sizes: equal kernels are shared across steps and plans */
   private readonly kernels = new Map<string, Compiled>();
   /** per step and specialization (rounded CSR bounds) */
@@ -125,9 +137,71 @@ export class Executor {
     private readonly opts: ExecutorOptions = {},
   ) {}
 
-  private get gpu(): GPU {
-    if (this.mode === 'js') throw new InternalError('the js executor has no gpu.js instance');
-    this.gpuInstance ??= new GPU({ mode: this.mode });
+  /** wasm: the runner (memory arena, kernels, threads), created on first use */
+  private wasmRunner: WasmRunner | undefined;
+  private readonly wasmRecords = new WeakMap<object, KernelRecord>();
+
+  private get wasm(): WasmRunner {
+    this.wasmRunner ??= new WasmRunner({ threads: this.opts.threads, minParallelFlops: this.opts.minParallelFlops });
+    return this.wasmRunner;
+  }
+
+  /** wasm: moves params into the kernels' memory once; the caller's map then holds views there */
+  adopt(params: Map<string, Float32Array>): void {
+    if (this.mode === 'wasm') this.wasm.adopt(params);
+  }
+
+  /**
+   * A step on wasm: its wasm kernel over the arena, or (a kernel the wasm lowering does not cover)
+   * its js kernel, recorded as a JsKernel with the reason — `fallbacks()` lists it.
+   */
+  private runWasm(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, scratch: boolean): Float32Array {
+    const k = this.wasm.kernelFor(s, plan);
+    if (!k.ok) {
+      const t0 = performance.now();
+      const out = this.runJs(s, plan, env, temps, scratch, false);
+      this.recordWasm(k, s, 'JsKernel', `no wasm kernel (${k.unsupported}): ran the js kernel`, performance.now() - t0);
+      return out;
+    }
+    const csrs = new Map<string, Csr>();
+    for (const u of s.csr) {
+      const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
+      if (n === undefined) throw new InternalError(`no size for ${u.domain}`);
+      csrs.set(csrKey(u.rel, u.col), this.csrFor(u.rel, u.col, env, n));
+    }
+    const args = s.args.map((a) => this.jsArgValue(a, env, temps, csrs) as Float32Array | Int32Array);
+    const t0 = performance.now();
+    const buf = this.wasm.run(k, s, args);
+    // a result leaves the arena (the step's buffer is rewritten by the next run)
+    const out = scratch ? buf : buf.slice();
+    this.recordWasm(k, s, 'WasmKernel', null, performance.now() - t0);
+    return out;
+  }
+
+  private recordWasm(key: object, s: Step, backend: string, reason: string | null, ms: number): void {
+    let r = this.wasmRecords.get(key);
+    if (!r) {
+      r = { step: s.name, backend, fallbackReason: reason, calls: 0, ms: 0 };
+      this.wasmRecords.set(key, r);
+      this.records.push(r);
+    }
+    r.calls++;
+    r.ms += ms;
+  }
+
+  /** wasm: kernel runs split over threads so far */
+  get parallelRuns(): number {
+    return this.wasmRunner?.parallelRuns ?? 0;
+  }
+
+  /** wasm: threads the kernels run on */
+  get threads(): number {
+    return this.mode === 'wasm' ? this.wasm.threads : 1;
+  }
+
+  private get gpu(): GpuJs {
+    if (this.mode === 'js' || this.mode === 'wasm') throw new InternalError(`the ${this.mode} executor has no gpu.js instance`);
+    this.gpuInstance ??= new (loadGpuJs().GPU)({ mode: this.mode });
     return this.gpuInstance;
   }
 
@@ -136,6 +210,7 @@ export class Executor {
     for (const s of plan.steps) {
       if (s.kind !== 'kernel') continue;
       if (this.mode === 'js') this.jsKernelFor(s, plan);
+      else if (this.mode === 'wasm') this.wasm.kernelFor(s, plan);
       else if (s.csr.length === 0) this.kernelFor(s, plan, new Map());
     }
   }
@@ -146,7 +221,7 @@ export class Executor {
   }
 
   /** Runs a group plan: every step once, then each expression's result (as `run` gives it). */
-  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32): (Float32Array | number)[] {
+  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'> & Partial<GroupPlan>, env: Env32, opts: { readonly reuse?: boolean } = {}): (Float32Array | number)[] {
     // sizes the env does not hold (the planner's split-K box counts) are the plan's own
     for (const [space, n] of Object.entries(plan.sizes)) {
       const m = env.sizes.get(space);
@@ -154,8 +229,10 @@ export class Executor {
     }
     const temps = new Map<string, Float32Array>();
     const exact = new Map<string, number>();
-    // temps that no result names never leave this call: the js kernels write them into buffers kept per step
-    const results = new Set(plan.results.map((r) => r.result));
+    if (this.mode === 'wasm') this.wasm.beginRun();
+    // temps that no result names never leave this call: the js kernels write them into buffers kept per
+    // step; with `reuse`, the results too (the caller reads them before its next such call)
+    const results = new Set(opts.reuse ? [] : plan.results.map((r) => r.result));
     for (const s of plan.steps) {
       switch (s.kind) {
         case 'host-sum': {
@@ -174,7 +251,10 @@ export class Executor {
           break;
         }
         case 'kernel':
-          temps.set(s.name, this.mode === 'js' ? this.runJs(s, plan, env, temps, !results.has(s.name)) : this.runKernel(s, plan, env, temps));
+          temps.set(
+            s.name,
+            this.mode === 'js' ? this.runJs(s, plan, env, temps, !results.has(s.name)) : this.mode === 'wasm' ? this.runWasm(s, plan, env, temps, !results.has(s.name)) : this.runKernel(s, plan, env, temps),
+          );
           break;
         default:
           return assertNever(s.kind);
@@ -197,6 +277,8 @@ export class Executor {
   }
 
   destroy(): void {
+    this.wasmRunner?.dispose();
+    this.wasmRunner = undefined;
     this.gpuInstance?.destroy();
     this.gpuInstance = undefined;
   }
@@ -362,7 +444,7 @@ export class Executor {
     return c;
   }
 
-  private runJs(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, scratch: boolean): Float32Array {
+  private runJs(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, scratch: boolean, record = true): Float32Array {
     const csrs = new Map<string, Csr>();
     for (const u of s.csr) {
       const n = Object.hasOwn(plan.sizes, u.domain) ? plan.sizes[u.domain] : undefined;
@@ -380,6 +462,7 @@ export class Executor {
     const t0 = performance.now();
     c.fn(out, ...args);
     const ms = performance.now() - t0;
+    if (!record) return out;
     if (!c.record) {
       c.record = { step: s.name, backend: 'JsKernel', fallbackReason: null, calls: 0, ms: 0 };
       this.records.push(c.record);
@@ -451,8 +534,8 @@ function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakM
   return p;
 }
 
-/** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps). */
-function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
+/** float64 evaluation of a closed loop-free expression over scalars (the host-eval steps; also the webgpu executor's). */
+export function evalHost(e: Expr, plan: Pick<KernelPlan, 'sizes'>, env: Env32, temps: ReadonlyMap<string, Float32Array>, exact: ReadonlyMap<string, number>): number {
   const go = (x: Expr): number => evalHost(x, plan, env, temps, exact);
   switch (e.op) {
     case 'const':

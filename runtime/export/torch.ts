@@ -68,10 +68,17 @@ function writeData(dir: string, compiled: Compiled, ds: Dataset, pkg: TorchPacka
     return out;
   };
   const domains: Record<string, number> = {};
+  // the external id of each dense index, per domain (row r of a param over `user` is user ids[r]),
+  // as a run folder's ids/*.json: what maps the package's rows (and a run's trained rows) back to the data
+  const externalIds: Record<string, string> = {};
   for (const sp of spaces.values()) {
     if (sp.kind !== 'domain') continue;
-    domains[names.name('size', sp.name)] = ds.ids.get(sp.name).size;
-    domains[names.name('size', totalKey(sp.name))] = ds.ids.get(sp.name).size;
+    const ids = ds.ids.get(sp.name);
+    domains[names.name('size', sp.name)] = ids.size;
+    domains[names.name('size', totalKey(sp.name))] = ids.size;
+    const f = `data/ids-${names.name('size', sp.name)}.json`;
+    writeFileSync(join(dir, f), JSON.stringify(Array.from({ length: ids.size }, (_, r) => ids.external(r))) + '\n');
+    externalIds[sp.name] = f;
   }
   const cols: Record<string, Record<string, string>> = {};
   const domainCols: Record<string, Record<string, string>> = {};
@@ -88,11 +95,27 @@ function writeData(dir: string, compiled: Compiled, ds: Dataset, pkg: TorchPacka
     protocol: ds.protocol,
     label: labelCol ? names.name('data', columnKey(ds.primary, labelCol.name)) : null,
     domains,
+    external_ids: externalIds,
     cols,
     domain_cols: domainCols,
     train: side(ds.train, 'train'),
     test: side(ds.test, 'test'),
   };
+}
+
+/**
+ * The params an exported package starts from: the initializers, overlaid with a run's trained values
+ * where it has them (a NaN row, one the run never saw, keeps its initializer: recc_torch.start_params).
+ */
+export function startParams(init: Map<string, Float32Array>, trained?: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  if (!trained) return init;
+  const out = new Map(init);
+  for (const [name, v] of trained) {
+    const base = init.get(name);
+    if (!base) continue;
+    out.set(name, v.map((x, k) => (Number.isNaN(x) ? base[k]! : x)));
+  }
+  return out;
 }
 
 export interface Reference {
@@ -108,12 +131,12 @@ export interface Reference {
  * written under `dir` with Python names, and recc's float64 reference interpreter's value of every
  * term and of every param's gradient of the objective there.
  */
-export function writeCheckEnv(dir: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage): Reference {
+export function writeCheckEnv(dir: string, compiled: Compiled, ds: Dataset, pkg: TorchPackage, trained?: ReadonlyMap<string, Float32Array>): Reference {
   mkdirSync(dir, { recursive: true });
   const cfg = compiled.model.train;
   const full = ds.train;
   const fullSizes = sizesFor(compiled, ds, full, full);
-  const params = initParams(compiled, fullSizes, cfg.seed);
+  const params = startParams(initParams(compiled, fullSizes, cfg.seed), trained);
   const samplers = compiled.module.samplers;
   const dists = samplers.map((smp) => {
     const ex = smp.kind === 'per-tuple' ? smp.exclude : undefined;

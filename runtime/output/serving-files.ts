@@ -19,6 +19,7 @@ import type { Relation } from '../data/load.ts';
 import { ReferenceBackend, type Backend } from '../exec/backend.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
 import { userItems, type UserItems } from '../eval/metrics.ts';
+import { itemsKey } from '../eval/neighbour-scores.ts';
 import { f32, i32, writeNpy, type NpyArray } from './npy.ts';
 import { writeAtomic } from './run-folder.ts';
 import { SERVING_VERSION, type ServingJson, type ServingTerm } from './serving-format.ts';
@@ -36,6 +37,19 @@ export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, 
   const seen = seenSets(ds, pairs.cols, pairs.domains);
   writeNpyAtomic(join(sdir, 'seen-offsets.npy'), i32([nUsers + 1], seen.sets.offsets));
   writeNpyAtomic(join(sdir, 'seen-items.npy'), i32([seen.sets.items.length], seen.sets.items));
+  const walk = compiled.score?.neighbours;
+  if (walk) {
+    // ItemCF: the table and each user's walked items (the score's relation), instead of factors
+    const weights = params.get(walk.table)!;
+    const rows = params.get(itemsKey(walk.table))!;
+    const top = weights.length / Math.max(1, nItems);
+    writeNpyAtomic(join(sdir, 'neighbour-items.npy'), i32([nItems, top], Int32Array.from(rows)));
+    writeNpyAtomic(join(sdir, 'neighbour-weights.npy'), f32([nItems, top], weights));
+    const rel = ds.train.get(walk.relation)!;
+    const walked = userItems(rel.ids.get(walk.userColumn)!, rel.ids.get(walk.itemColumn)!, nUsers);
+    writeNpyAtomic(join(sdir, 'walk-offsets.npy'), i32([nUsers + 1], walked.offsets));
+    writeNpyAtomic(join(sdir, 'walk-items.npy'), i32([walked.items.length], walked.items));
+  }
   const terms: ServingTerm[] = [];
   let width = 0;
   let interactionWidth = 0;
@@ -75,9 +89,10 @@ export function writeServingFiles(dir: string, compiled: Compiled, ds: Dataset, 
     width,
     interactionWidth,
     terms,
-    factorsUnavailable: factors.kind === 'unavailable' ? factors.reason : (notFinite ?? null),
+    factorsUnavailable: walk ? null : factors.kind === 'unavailable' ? factors.reason : (notFinite ?? null),
     seenFrom: seen.from,
     seenPairs: seen.sets.items.length,
+    ...(walk ? { neighbours: { table: walk.table, relation: walk.relation, top: params.get(walk.table)!.length / Math.max(1, nItems), coef: walk.coef } } : {}),
   };
   writeAtomic(join(sdir, 'serving.json'), JSON.stringify(json, null, 2) + '\n');
   return json;

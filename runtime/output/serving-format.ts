@@ -28,5 +28,11 @@ export interface ServingJson {
   /** the training relations whose (user, item) pairs count as seen */
   readonly seenFrom: readonly string[];
   readonly seenPairs: number;
+  /**
+   * an ItemCF score (compiler/passes/neighbour-score.ts): score(u, i) = coef · Σ_{j ∈ walked[u]} S[j, i],
+   * from serving/neighbour-{items,weights}.npy (|item| × top) and serving/walk-{offsets,items}.npy
+   * (each user's items of the walked relation, CSR); X and Y are then empty (width 0)
+   */
+  readonly neighbours?: { readonly table: string; readonly relation: string; readonly top: number; readonly coef: number };
 }
 

@@ -91,6 +91,7 @@ export class AnnIndex {
 
   /** Builds the index over `m`'s items (threads: 0 = all cores). */
   static build(m: ServingModel, metric: AnnMetric, p: AnnParams = DEFAULT_ANN, threads = 0): AnnIndex {
+    if (m.neighbours) throw new RecommendError(`${m.meta.model} is a neighbour model (ItemCF): it scores by walking each user's items through its neighbours table, with no vectors to index; recommend without --ann (exact, O(|likes_u| · top) per user)`);
     const columns = metric === 'ip' ? m.width : m.meta.interactionWidth;
     if (columns === 0) throw new RecommendError(`the score of ${m.meta.model} has no interaction term: its items have no geometry for a cosine index`);
     let maxNorm = 0;

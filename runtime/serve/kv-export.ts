@@ -42,6 +42,7 @@ const le = (a: Float32Array | Int32Array): Buffer => Buffer.from(a.buffer, a.byt
 
 /** Writes the export into `dir` (replacing an earlier export there, never anything else). */
 export function exportKv(m: ServingModel, dir: string): KvManifest {
+  if (m.neighbours) throw new RecommendError(`${m.meta.model} is a neighbour model (ItemCF): it has no user vectors to store; its table is ${m.dir}/serving/neighbour-items.npy and neighbour-weights.npy`);
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     const earlier = entries.includes('manifest.json') && (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kind?: string }).kind === KV_KIND;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { IdMap } from '../data/ids.ts';
 import { readNpy } from '../output/npy.ts';
 import { SERVING_VERSION, type ServingJson } from '../output/serving-format.ts';
+import type { NeighbourScorer } from '../eval/neighbour-scores.ts';
 
 /** A run folder cannot answer (missing files, an unknown id, a score without factors): the user's to fix. */
 export class RecommendError extends Error {
@@ -23,6 +24,8 @@ export interface ServingModel {
   /** CSR of each user's training items, sorted */
   readonly seenOffsets: Int32Array;
   readonly seenItems: Int32Array;
+  /** an ItemCF run (serving.json `neighbours`): the score walks the table instead of X · Y */
+  readonly neighbours?: NeighbourScorer;
 }
 
 export function loadServingModel(dir: string): ServingModel {
@@ -40,13 +43,24 @@ export function loadServingModel(dir: string): ServingModel {
   };
   const users = ids(meta.userDomain);
   const items = ids(meta.itemDomain);
-  const X = readNpy(join(sdir, 'user-factors.npy'));
-  const Y = readNpy(join(sdir, 'item-factors.npy'));
+  const nb = meta.neighbours;
+  const X = nb ? { shape: [users.size, 0], data: new Float32Array(0) } : readNpy(join(sdir, 'user-factors.npy'));
+  const Y = nb ? { shape: [items.size, 0], data: new Float32Array(0) } : readNpy(join(sdir, 'item-factors.npy'));
   const off = readNpy(join(sdir, 'seen-offsets.npy'));
   const seen = readNpy(join(sdir, 'seen-items.npy'));
   const check = (ok: boolean, what: string): void => {
     if (!ok) throw new RecommendError(`${sdir}: ${what} does not match serving.json (${meta.users} users, ${meta.items} items, width ${meta.width}); re-run \`recc run\``);
   };
+  let neighbours: NeighbourScorer | undefined;
+  if (nb) {
+    const rows = readNpy(join(sdir, 'neighbour-items.npy'));
+    const weights = readNpy(join(sdir, 'neighbour-weights.npy'));
+    const wOff = readNpy(join(sdir, 'walk-offsets.npy'));
+    const walked = readNpy(join(sdir, 'walk-items.npy'));
+    check(rows.shape.join() === `${items.size},${nb.top}` && weights.shape.join() === rows.shape.join(), 'neighbour-items.npy or neighbour-weights.npy');
+    check(wOff.shape[0] === users.size + 1, 'walk-offsets.npy');
+    neighbours = { offsets: wOff.data as Int32Array, walked: walked.data as Int32Array, top: nb.top, items: rows.data as Int32Array, weights: weights.data as Float32Array, coef: nb.coef };
+  }
   check(X.shape.join() === `${users.size},${meta.width}` && users.size === meta.users, 'user-factors.npy');
   check(Y.shape.join() === `${items.size},${meta.width}` && items.size === meta.items, 'item-factors.npy');
   check(off.shape[0] === users.size + 1, 'seen-offsets.npy');
@@ -60,6 +74,7 @@ export function loadServingModel(dir: string): ServingModel {
     width: meta.width,
     seenOffsets: off.data as Int32Array,
     seenItems: seen.data as Int32Array,
+    ...(neighbours ? { neighbours } : {}),
   };
 }
 

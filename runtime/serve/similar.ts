@@ -48,11 +48,19 @@ function nearest(M: Float32Array, n: number, stride: number, w: number, q: numbe
 }
 
 function geometryWidth(m: ServingModel): number {
+  if (m.neighbours) throw new RecommendError(`${m.meta.model} is a neighbour model (ItemCF): its ${m.meta.userDomain}s have no vectors; \`recc similar --item\` lists an item's neighbours`);
   if (m.meta.interactionWidth === 0) throw new RecommendError(`the score of ${m.meta.model} has no term that pairs a user with an item, so its ${m.meta.itemDomain}s have no geometry to compare`);
   return m.meta.interactionWidth;
 }
 
 export function similarItems(m: ServingModel, item: number, k: number, metric: Metric): Neighbours {
+  // an ItemCF run: the item's row of the neighbours table (cosines already, best first)
+  if (m.neighbours) {
+    const { top, items, weights } = m.neighbours;
+    const rows: number[] = [];
+    for (let r = 0; r < Math.min(k, top) && items[item * top + r]! >= 0; r++) rows.push(items[item * top + r]!);
+    return { rows: Int32Array.from(rows), scores: Float64Array.from(rows, (_, r) => weights[item * top + r]!) };
+  }
   return nearest(m.Y, m.items.size, m.width, geometryWidth(m), item, k, metric);
 }
 

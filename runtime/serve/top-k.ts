@@ -3,6 +3,7 @@
 // per block, the block's user rows stay in cache), accumulated in float64; each user's top K comes
 // from a size-K heap over the items it has not seen (ties: lower item index first, as in evaluation).
 import { topK } from '../eval/metrics.ts';
+import { neighbourScores } from '../eval/neighbour-scores.ts';
 import type { ServingModel } from './serving-model.ts';
 
 export interface TopKResult {
@@ -21,6 +22,11 @@ const BLOCK = 64;
 export function scoreUsers(m: ServingModel, rows: ArrayLike<number>, out: Float64Array): void {
   const w = m.width;
   const nItems = m.items.size;
+  // an ItemCF run: each user's score row through the neighbours table (runtime/eval/neighbour-scores.ts)
+  if (m.neighbours) {
+    for (let b = 0; b < rows.length; b++) neighbourScores(m.neighbours, rows[b]!, out.subarray(b * nItems, (b + 1) * nItems));
+    return;
+  }
   const { X, Y } = m;
   const n = rows.length;
   for (let i = 0; i < nItems; i++) {

@@ -9,6 +9,14 @@
 // whole training data: a sweep is one pass. A row whose H_r and g_r(0) are zero (an id without any
 // data, under per-observation regularization) keeps its value; any other H_r that is not positive
 // definite stops the run, naming the block.
+// With `batch N users` (user mini-batches), a block whose rows are that domain is solved N rows at a
+// time: each batch's H_r and g_r(0) come from the batch's world (its tuples, its rows of the params,
+// the domain's size |B|: user-batch.ts, as the gradient trainer's steps), so H holds N·n² numbers
+// instead of |user|·n². The rows are independent, so the batches of one update see the same other
+// blocks and the update is that of the whole block; each batch lands on the minimizer of the model's
+// batch objective over its rows, which is the whole objective's when every term that reads the block
+// scales alike under the batch (sums over the batched domain, means over relations: the examples).
+// The other blocks are solved on all the training data, once per sweep.
 import type { Compiled, CompiledBlock } from '../../compiler/compile.ts';
 import type { AlsInfo } from '../../compiler/check/model.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
@@ -18,7 +26,9 @@ import type { EvalResult } from '../eval/evaluate.ts';
 import type { EarlyStopping } from './early-stop.ts';
 import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { makeEnv, sizesFor } from '../exec/env.ts';
+import type { Relation } from '../data/load.ts';
 import { initParams, warmStart, type StepLog } from './init.ts';
+import { restrictRelations } from './user-batch.ts';
 
 // train.ts dispatches here and hands over its options and returns this result: the shapes are
 // train.ts's TrainOptions and TrainResult (declared structurally, so the two files do not import each
@@ -28,6 +38,8 @@ export interface AlsOptions {
   readonly backend: Backend;
   readonly init?: ReadonlyMap<string, Float32Array>;
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first sweep (a sweep is a step and an epoch) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** overrides the number of sweeps */
   readonly steps?: number;
@@ -154,6 +166,78 @@ export function updateBlock(compiled: Compiled, block: CompiledBlock, backend: B
   return { terms: many.scalars, singularRow };
 }
 
+/** One user batch's world: its members (dense ids), relations and sizes; fixed across sweeps. */
+export interface AlsBatch {
+  readonly members: Int32Array;
+  readonly relations: ReadonlyMap<string, Relation>;
+  readonly sizes: ReadonlyMap<string, number>;
+}
+
+/**
+ * The batches of `batch N users` for ALS: contiguous runs of N members of the domain in id order (the
+ * rows are independent, so the order does not change an update), or undefined without user batches
+ * smaller than the domain.
+ */
+export function alsBatches(compiled: Compiled, ds: Dataset): { domain: string; batches: AlsBatch[] } | undefined {
+  const b = compiled.model.train.batch;
+  if (b.kind !== 'users') return undefined;
+  const full = ds.train;
+  const n = ds.ids.get(b.domain).size;
+  if (b.size >= n) return undefined;
+  const batches: AlsBatch[] = [];
+  for (let lo = 0; lo < n; lo += b.size) {
+    const members = Int32Array.from({ length: Math.min(b.size, n - lo) }, (_, j) => lo + j);
+    const relations = restrictRelations(full, b.domain, members, n);
+    const sizes = sizesFor(compiled, ds, relations, full);
+    sizes.set(b.domain, members.length);
+    batches.push({ members, relations, sizes });
+  }
+  return { domain: b.domain, batches };
+}
+
+/** Whether `block` is solved batch by batch: its param's rows are the batched domain. */
+export function isBatchedBlock(compiled: Compiled, block: CompiledBlock, domain: string | undefined): boolean {
+  return domain !== undefined && block.hasRowAxis && compiled.module.params.find((p) => p.name === block.param)?.shape[0] === domain;
+}
+
+/**
+ * The update of a block over the batched domain, one batch at a time: each batch's H and g(0) in its
+ * world (the params over the domain sliced to its rows), its rows solved and written back into `env`'s
+ * array of the block. Returns the first row (a dense id of the domain) whose H_r is not positive
+ * definite, or −1.
+ */
+export function updateBlockBatched(compiled: Compiled, block: CompiledBlock, backend: Backend, env: Env, domain: string, batches: readonly AlsBatch[], solver: Solver): number {
+  const target = env.tensors.get(block.param)!.data as Float32Array | Float64Array;
+  const { n } = blockShape(block, env.sizes);
+  const domainSize = env.sizes.get(domain)!;
+  for (const b of batches) {
+    const benv = batchEnv(compiled, env, domain, domainSize, b);
+    const many = evalMany(backend, [], [{ expr: block.hessian.expr, out: block.hessian.out }, { expr: block.gradAtZero.expr, out: block.gradAtZero.out }], benv);
+    const rows = benv.tensors.get(block.param)!.data as Float32Array | Float64Array;
+    const bad = solveRows(many.tensors[0]!, many.tensors[1]!, b.members.length, n, solver, rows);
+    b.members.forEach((m, j) => target.set(rows.subarray(j * n, j * n + n), m * n));
+    if (bad >= 0) return b.members[bad]!;
+  }
+  return -1;
+}
+
+/** `env` seen from one batch: its relations and sizes, every param over the domain sliced to its rows. */
+export function batchEnv(compiled: Compiled, env: Env, domain: string, domainSize: number, b: AlsBatch): Env {
+  const params = new Map<string, Float32Array>();
+  for (const p of compiled.module.params) {
+    const full = env.tensors.get(p.name)!.data as Float32Array | Float64Array;
+    if (p.shape[0] !== domain) {
+      params.set(p.name, full as Float32Array);
+      continue;
+    }
+    const row = full.length / domainSize;
+    const slice = new (full.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(b.members.length * row);
+    b.members.forEach((m, j) => slice.set(full.subarray(m * row, m * row + row), j * row));
+    params.set(p.name, slice as Float32Array);
+  }
+  return makeEnv(compiled, b.sizes, params, b.relations);
+}
+
 export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): AlsResult {
   const started = performance.now();
   const cfg = compiled.model.train;
@@ -165,6 +249,7 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   warmStart(params, opts.init);
   // no sampler tables: the compiler refuses ALS for an objective that draws samples
   const env = makeEnv(compiled, sizes, params, full);
+  const batched = alsBatches(compiled, ds);
   const sweeps = opts.steps ?? opts.epochs ?? opt.sweeps;
   const every = compiled.model.evaluate.every;
   const evalEvery = every ? every.count : 0;
@@ -189,10 +274,15 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   let diverged: AlsResult['diverged'];
   let sweep = 0;
   let t0 = performance.now();
+  opts.onStart?.({ totalSteps: sweeps, stepsPerEpoch: 1, startStep: 0 });
   for (; sweep < sweeps && !diverged && !stopped; sweep++) {
     t0 = performance.now();
     for (const [j, block] of compiled.blocks.entries()) {
-      const { terms, singularRow } = updateBlock(compiled, block, opts.backend, env, opt.solver);
+      const inBatches = batched !== undefined && isBatchedBlock(compiled, block, batched.domain);
+      // a batched block's update evaluates no terms on all the data: the objective is evaluated apart
+      const { terms, singularRow } = inBatches
+        ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
+        : updateBlock(compiled, block, opts.backend, env, opt.solver);
       // the terms at the start of the sweep close the previous sweep's log entry
       if (j === 0 && sweep > 0) {
         const done = record(sweep, terms, t0);

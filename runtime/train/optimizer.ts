@@ -17,7 +17,7 @@ export interface OptimizerState {
 export function createState(opt: OptimizerInfo, params: ReadonlyMap<string, Float32Array>): OptimizerState {
   const nSlots = opt.kind === 'adam' ? 2 : opt.kind === 'sgd' && opt.momentum === 0 ? 0 : 1;
   const slots = new Map<string, Float32Array[]>();
-  for (const [name, p] of params) slots.set(name, Array.from({ length: nSlots }, () => new Float32Array(p.length)));
+  for (const [name, p] of params) slots.set(name, Array.from({ length: nSlots }, () => new Float32Array(p.length).fill(0)));
   return { slots, step: 0 };
 }
 
@@ -60,61 +60,83 @@ export function applyUpdate(
   state.step++;
   for (const [name, g] of grads) {
     const p = params.get(name)!;
-    // the elements to update as segments [start, start + len) of p, read from g at offset `from`:
-    // one segment for a dense gradient, one per touched row for a row-sparse one
+    const slots = state.slots.get(name)!;
+    // the elements to update as segments: one for a dense gradient (rows undefined, the whole param),
+    // one per touched row for a row-sparse one (row r of the values updates param row rows[r])
     const sparse = isRowSparse(g);
     const values = sparse ? g.values : g;
-    const n = sparse ? g.rows.length : 1;
-    const len = sparse ? g.width : p.length;
     const rows = sparse ? g.rows : undefined;
-    const slots = state.slots.get(name)!;
+    const width = sparse ? g.width : p.length;
     switch (opt.kind) {
-      case 'sgd': {
-        const m = slots[0];
-        const mu = opt.momentum;
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            if (m) {
-              m[j] = mu * m[j]! + gj;
-              p[j] = p[j]! - lr * m[j]!;
-            } else p[j] = p[j]! - lr * gj;
-          }
-        }
+      case 'sgd':
+        if (slots[0]) sgdMomentum(p, slots[0], values, rows, width, lr, opt.momentum);
+        else sgd(p, values, rows, width, lr);
         break;
-      }
-      case 'adagrad': {
-        const s = slots[0]!;
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            s[j] = s[j]! + gj * gj;
-            p[j] = p[j]! - (lr * gj) / (Math.sqrt(s[j]!) + opt.eps);
-          }
-        }
+      case 'adagrad':
+        adagrad(p, slots[0]!, values, rows, width, lr, opt.eps);
         break;
-      }
-      case 'adam': {
-        const [m, v] = slots as [Float32Array, Float32Array];
-        const { beta1, beta2, eps } = opt;
-        const c1 = 1 - Math.pow(beta1, state.step);
-        const c2 = 1 - Math.pow(beta2, state.step);
-        for (let r = 0; r < n; r++) {
-          const base = rows ? rows[r]! * len : 0;
-          for (let c = 0; c < len; c++) {
-            const j = base + c;
-            const gj = values[r * len + c]!;
-            m[j] = beta1 * m[j]! + (1 - beta1) * gj;
-            v[j] = beta2 * v[j]! + (1 - beta2) * gj * gj;
-            p[j] = p[j]! - (lr * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + eps);
-          }
-        }
+      case 'adam':
+        adam(p, slots[0]!, slots[1]!, values, rows, width, lr, opt.beta1, opt.beta2, opt.eps, 1 - Math.pow(opt.beta1, state.step), 1 - Math.pow(opt.beta2, state.step));
         break;
-      }
+    }
+  }
+}
+
+// One function per rule, each looping over its segments (n = rows.length, or 1 for a dense gradient)
+// and their `width` elements; allocation-free, and each reads back the float32 slot it just wrote, so
+// the numbers are those of the rule as written above.
+
+/** θ ← θ − η·g */
+function sgd(p: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number): void {
+  const n = rows ? rows.length : 1;
+  for (let r = 0; r < n; r++) {
+    const at = rows ? rows[r]! * width : 0;
+    const from = r * width;
+    for (let c = 0; c < width; c++) p[at + c] = p[at + c]! - lr * g[from + c]!;
+  }
+}
+
+/** m ← μ·m + g; θ ← θ − η·m */
+function sgdMomentum(p: Float32Array, m: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, mu: number): void {
+  const n = rows ? rows.length : 1;
+  for (let r = 0; r < n; r++) {
+    const at = rows ? rows[r]! * width : 0;
+    const from = r * width;
+    for (let c = 0; c < width; c++) {
+      const j = at + c;
+      m[j] = mu * m[j]! + g[from + c]!;
+      p[j] = p[j]! - lr * m[j]!;
+    }
+  }
+}
+
+/** s ← s + g²; θ ← θ − η·g / (√s + ε) */
+function adagrad(p: Float32Array, s: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, eps: number): void {
+  const n = rows ? rows.length : 1;
+  for (let r = 0; r < n; r++) {
+    const at = rows ? rows[r]! * width : 0;
+    const from = r * width;
+    for (let c = 0; c < width; c++) {
+      const j = at + c;
+      const gj = g[from + c]!;
+      s[j] = s[j]! + gj * gj;
+      p[j] = p[j]! - (lr * gj) / (Math.sqrt(s[j]!) + eps);
+    }
+  }
+}
+
+/** m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − η·(m/c₁) / (√(v/c₂) + ε), c_k = 1 − β_k^step */
+function adam(p: Float32Array, m: Float32Array, v: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number): void {
+  const n = rows ? rows.length : 1;
+  for (let r = 0; r < n; r++) {
+    const at = rows ? rows[r]! * width : 0;
+    const from = r * width;
+    for (let c = 0; c < width; c++) {
+      const j = at + c;
+      const gj = g[from + c]!;
+      m[j] = beta1 * m[j]! + (1 - beta1) * gj;
+      v[j] = beta2 * v[j]! + (1 - beta2) * gj * gj;
+      p[j] = p[j]! - (lr * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + eps);
     }
   }
 }

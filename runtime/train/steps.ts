@@ -51,12 +51,22 @@ export class Batcher {
   }
 }
 
+/** The batch's tuples of each column: plain gather loops (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower). */
 function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
-  for (const [c, a] of rel.ids) ids.set(c, Int32Array.from(rows, (t) => a[t]!));
-  for (const [c, a] of rel.values) values.set(c, Float64Array.from(rows, (t) => a[t]!));
-  return { ...rel, size: rows.length, ids, values };
+  const n = rows.length;
+  for (const [c, a] of rel.ids) {
+    const out = new Int32Array(n);
+    for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
+    ids.set(c, out);
+  }
+  for (const [c, a] of rel.values) {
+    const out = new Float64Array(n);
+    for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
+    values.set(c, out);
+  }
+  return { ...rel, size: n, ids, values };
 }
 
 /** One step's data. */

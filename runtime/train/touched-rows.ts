@@ -16,8 +16,13 @@ import type { Relation } from '../data/load.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */
 export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number): Int32Array {
+  // a byte per id (a bitmap's cost without its shifts), the distinct ids into one typed array; sorted
+  // by scanning the bitmap when they are a large part of the domain, else by sorting them
   const seen = new Uint8Array(domainSize);
-  const rows: number[] = [];
+  let total = 0;
+  for (const s of g.sources) total += relations.get(s.rel)?.ids.get(s.col)?.length ?? 0;
+  const rows = new Int32Array(Math.min(total, domainSize));
+  let n = 0;
   for (const s of g.sources) {
     const ids = relations.get(s.rel)?.ids.get(s.col);
     if (!ids) continue;
@@ -25,10 +30,12 @@ export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relat
       const id = ids[t]!;
       if (id < 0 || id >= domainSize || seen[id]) continue;
       seen[id] = 1;
-      rows.push(id);
+      rows[n++] = id;
     }
   }
-  return Int32Array.from(rows).sort();
+  if (n * 16 < domainSize) return rows.slice(0, n).sort();
+  for (let id = 0, k = 0; id < domainSize; id++) if (seen[id]) rows[k++] = id;
+  return n === rows.length ? rows : rows.slice(0, n);
 }
 
 /** n rounded up to a multiple of a quarter of its octave (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, …). */

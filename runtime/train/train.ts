@@ -7,6 +7,7 @@
 // `training` is the same loop as a generator that yields after each step (the CLI yields to the
 // event loop there, so a signal can stop it); its whole state can be saved (`checkpoint`, written by
 // runtime/train/checkpoint.ts) and resumed (`resume`) with the same numbers as a run never stopped.
+import { neighbourRun } from './neighbours.ts';
 import type { Compiled } from '../../compiler/compile.ts';
 import type { TensorValue } from '../../compiler/ir/interp.ts';
 import { logqTableName } from '../../compiler/ir/spaces.ts';
@@ -23,6 +24,7 @@ import { EarlyStopping as EarlyStoppingTracker, type BestSoFar } from './early-s
 import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { initParams, paramShape, warmStart, type StepLog } from './init.ts';
 import { trainAls } from './als.ts';
+import { ResidentTrainer } from './resident.ts';
 
 export { initParams, paramShape, type StepLog } from './init.ts';
 
@@ -33,6 +35,8 @@ export interface TrainOptions {
   readonly init?: ReadonlyMap<string, Float32Array>;
   /** called after each step and each evaluation (progress display) */
   readonly onStep?: (log: StepLog) => void;
+  /** called once before the first step: how many steps the run will take in all, per epoch, and those already done (resumed) */
+  readonly onStart?: (plan: { readonly totalSteps: number; readonly stepsPerEpoch: number; readonly startStep: number }) => void;
   readonly onEval?: (r: EvalResult) => void;
   /** the early-stopping tracker to continue from (a resumed run); default: a fresh one for the model's `early_stop` */
   readonly earlyStopping?: EarlyStoppingTracker;
@@ -115,12 +119,16 @@ export function train(compiled: Compiled, ds: Dataset, opts: TrainOptions): Trai
 export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): Generator<number, TrainResult, void> {
   // alternating exact block updates (ALS) are their own loop
   if (compiled.model.train.optimizer.kind === 'als') return trainAls(compiled, ds, opts);
+  // a neighbours model (ItemCF) has nothing to train: its tables are computed from the data
+  if (compiled.model.neighbours.length > 0) return neighbourRun(compiled, ds, opts);
   const started = performance.now();
   const cfg = { ...compiled.model.train, optimizer: compiled.model.train.optimizer };
   const full = ds.train;
   const fullSizes = sizesFor(compiled, ds, full, full);
   const params = initParams(compiled, fullSizes, cfg.seed);
   warmStart(params, opts.init);
+  // a backend with its own memory (wasm) takes the params there once; the optimizer updates them in place
+  opts.backend.adopt?.(params);
   const state = opts.resume ? resumedOptimizer(opts.resume, params) : createState(cfg.optimizer, params);
 
   // samplers: one distribution per sampler (popularity from its training relation), one seeded stream
@@ -150,11 +158,13 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   const resumedStopping = rule && savedStop ? EarlyStoppingTracker.resume(rule, savedStop, opts.resume!.extra.tensors.size > 0 ? opts.resume!.extra.tensors : undefined) : undefined;
   const heldOut = new HeldOut(compiled, ds, opts.backend, resumedStopping ?? opts.earlyStopping);
   /** evaluates after `step` updates; true when early stopping ends the run there */
-  const evaluateNow = (step: number): boolean =>
-    heldOut.evaluate(params, step, step / stepsPerEpoch, (r) => {
+  const evaluateNow = (step: number): boolean => {
+    dev?.sync(); // resident params: the device holds the current ones
+    return heldOut.evaluate(params, step, step / stepsPerEpoch, (r) => {
       evals.push(r);
       opts.onEval?.(r);
     });
+  };
   let stoppedEarly = false;
 
   // trainer state that other parts keep across a resume goes in `extra` (JSON, and float32 arrays)
@@ -162,7 +172,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const tracker = heldOut.stopping;
     return { json: tracker ? { earlyStop: tracker.state } : {}, tensors: new Map(tracker?.bestParams ?? []) };
   };
-  const snapshot = (done: number): TrainState => ({ step: done, params, optimizer: state, steps: steps.state(), log, evals, extra: extra() });
+  const snapshot = (done: number): TrainState => {
+    dev?.sync();
+    return { step: done, params, optimizer: state, steps: steps.state(), log, evals, extra: extra() };
+  };
   let step = 0;
   if (opts.resume) {
     resumeInto(opts.resume, params, steps);
@@ -170,7 +183,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     evals.push(...opts.resume.evals);
     step = opts.resume.step;
   }
+  // webgpu: params and optimizer slots stay on the device (resident.ts), except under user batches
+  const dev = steps.userDomain === undefined ? ResidentTrainer.for(opts.backend, cfg.optimizer, params, state) : undefined;
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
+  opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
@@ -186,7 +202,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
     // every term and gradient in one call, so the backend can share their common work
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
-    const many = evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env);
+    // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
+    // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
+    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env);
+    const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
     let total = 0;
@@ -202,8 +221,12 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       log.push(entry());
       break;
     }
+    if (dev && onDevice) {
+      const width = (name: string): number => paramShape(compiled, fullSizes, name).slice(1).reduce((a, b) => a * b, 1);
+      dev.update(compiled.grads.map((g) => ({ param: g.param, rows: touched.get(g.param), atRows: atRows.has(g.param), width: width(g.param) })), onDevice.grads, lr);
+    }
     const grads = new Map<string, Gradient>();
-    for (const [gi, g] of compiled.grads.entries()) {
+    for (const [gi, g] of (dev ? [] : compiled.grads).entries()) {
       const rows = touched.get(g.param);
       const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
       // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
@@ -222,7 +245,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       log.push(entry());
       break;
     }
-    applyUpdate(cfg.optimizer, state, params, grads, lr);
+    if (!dev) applyUpdate(cfg.optimizer, state, params, grads, lr);
     const done = entry();
     log.push(done);
     opts.onStep?.(done);
@@ -235,12 +258,15 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     if (checkpoints.due(step + 1)) checkpoints.save(step + 1, snapshot);
     yield step + 1;
   }
+  dev?.sync();
   if (stopped) {
+    dev?.release();
     const paramsFrom = { step, epoch: step / stepsPerEpoch };
     return { params, log, evals, stepsRun: step, heldOut: { evaluatedOn: heldOut.on, paramsFrom }, seconds: (performance.now() - started) / 1000, stopped };
   }
   if (!diverged && !stoppedEarly && opts.checkpoint?.atEnd) checkpoints.save(step, snapshot);
   if (!diverged && !stoppedEarly && (evalEvery === 0 || step % evalEvery !== 0)) evaluateNow(step);
+  dev?.release();
   const report = heldOut.finish(params, step, stepsPerEpoch, { diverged: diverged !== undefined, stoppedEarly }, (r) => opts.onEval?.(r));
   return { params, log, evals, stepsRun: step, diverged, heldOut: report, seconds: (performance.now() - started) / 1000 };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createBackend } from '../../runtime/exec/backends.ts';
+import { createBackend } from '../../runtime/backends/backends.ts';
 import { train } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample, objective } from '../helpers/examples.ts';
 

@@ -10,7 +10,7 @@ import { rng } from './fixtures.ts';
 
 const N = 1_000_000;
 
-describe.each(['js', 'webasm', 'cpu'] as const)('closed sum over 1,000,000 terms on %s', (mode) => {
+describe.each(['js', 'webasm', 'cpu', 'wasm'] as const)('closed sum over 1,000,000 terms on %s', (mode) => {
   it('matches float64 within 1e-5 relative', () => {
     const r = rng(11);
     const x = Float32Array.from({ length: N }, () => r());

@@ -232,7 +232,7 @@ afterAll(() => {
   for (const e of executors.values()) e.destroy();
 });
 
-describe.each(['js', 'webasm', 'cpu'] as const)('%s kernels match interp', (mode) => {
+describe.each(['js', 'webasm', 'cpu', 'wasm'] as const)('%s kernels match interp', (mode) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_, cs) => {
     const fx = makeFixture(cs.sizes);
     const plan = planExpr(cs.expr, cs.out, fx.spaces, fx.sizes, cs.opts);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Env } from '../../compiler/ir/interp.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
 import { ReferenceBackend, type Backend } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { generateRatings, SMALL_SPEC, toUData } from '../../runtime/data/synthetic.ts';
@@ -51,7 +51,7 @@ const opened: GpuBackend[] = [];
 afterAll(() => opened.forEach((b) => b.dispose()));
 
 function backendsFor(l: Loaded): Backends {
-  const gpus = (['js', 'webasm', 'cpu'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
+  const gpus = (['js', 'webasm', 'cpu', 'wasm'] as const).map((m) => new GpuBackend(m, l.compiled.module.spaces));
   opened.push(...gpus);
   return { ref: new ReferenceBackend(), gpus };
 }

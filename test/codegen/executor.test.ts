@@ -25,7 +25,7 @@ describe('buildCsr', () => {
   });
 });
 
-describe.each(['js', 'webasm', 'cpu'] as const)('Executor on %s', (mode) => {
+describe.each(['js', 'webasm', 'cpu', 'wasm'] as const)('Executor on %s', (mode) => {
   it('rebuilds the CSR index when a mini-batch brings a new id array, reusing kernels', () => {
     const fx = makeFixture({ users: 31, items: 19, d: 4, nnz: 200, seed: 21 });
     const plan = planExpr(gradU, [a, b], fx.spaces, fx.sizes);
@@ -42,7 +42,7 @@ describe.each(['js', 'webasm', 'cpu'] as const)('Executor on %s', (mode) => {
     expectClose(second, evalTensor(gradU, env2, [a, b]));
     expect(second).not.toEqual(first);
     const kernels = ex.report();
-    expect(kernels.every((x) => x.backend === { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' }[mode])).toBe(true);
+    expect(kernels.every((x) => x.backend === { js: 'JsKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel', wasm: 'WasmKernel' }[mode])).toBe(true);
     // one kernel per step unless the CSR bound (a power of two) changed between the batches
     expect(kernels.length).toBeLessThanOrEqual(plan.steps.filter((x) => x.kind === 'kernel').length + 1);
     expect(ex.fallbacks()).toEqual([]);

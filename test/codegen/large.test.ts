@@ -1,5 +1,5 @@
 // Real sizes: a kernel whose output passes 2^24 cells (gpu.js's exact float32 index limit) runs on
-// the js executor, which indexes with integers; its cells match a float64 computation on a strided
+// the js and wasm executors, which index with integers; its cells match a float64 computation on a strided
 // sample. gpu.js refuses the same step with a message that names the limit and the way out.
 // Memory: the output (17 M float32 cells, 68 MB) and a small relation; no param of that size.
 import { describe, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ describe('a kernel over more than 2^24 cells', () => {
     expect(last.cells).toBeGreaterThan(MAX_EXACT_INDEX);
   });
 
-  it('runs on js and matches float64 on a strided sample of cells', () => {
+  it.each(['js', 'wasm'] as const)('runs on %s and matches float64 on a strided sample of cells', (mode) => {
     const r = rng(17);
     const users = Int32Array.from({ length: NNZ }, () => Math.floor(r() * USERS));
     // some tuples on the last rows, whose cells sit past 2^24
@@ -57,8 +57,9 @@ describe('a kernel over more than 2^24 cells', () => {
         ['ratings.item', items],
       ]),
     };
-    const ex = new Executor('js', { strict: true });
+    const ex = new Executor(mode, { strict: true });
     const got = ex.run(plan, env);
+    expect(ex.fallbacks()).toEqual([]);
     ex.destroy();
     if (typeof got === 'number') throw new Error('expected a tensor');
     expect(got.length).toBe(USERS * D);

@@ -15,7 +15,7 @@ import { optimize } from '../../compiler/passes/pipeline.ts';
 import { Executor, type ExecMode } from '../../runtime/exec/executor.ts';
 import { compileSource } from '../../compiler/compile.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { train } from '../../runtime/train/train.ts';
 import { TINY_PREAMBLE, tinyDataset } from '../helpers/tiny-dataset.ts';
 import { a, b, c, expectClose, gather, i, k, makeFixture, t, u, type FixtureSizes } from './fixtures.ts';
@@ -80,7 +80,7 @@ afterAll(() => {
   for (const x of executors.values()) x.destroy();
 });
 
-describe.each(['js', 'webasm', 'cpu'] as const)('max/min kernels on %s match interp', (mode) => {
+describe.each(['js', 'webasm', 'cpu', 'wasm'] as const)('max/min kernels on %s match interp', (mode) => {
   it.each(cases.map((cs) => [cs.name, cs] as const))('%s', (_, cs) => {
     const fx = makeFixture(cs.sizes);
     const plan = planExpr(cs.expr, cs.out, fx.spaces, fx.sizes);
@@ -174,7 +174,7 @@ reg peak = 0.1 * max((u, i) in likes: score(u, i)^2)
 reg low = 0.1 * mean(u in user: -min(f in d: U[u, f]))
 train { optimizer adam(lr = 0.05) steps 8 batch 6 seed 3 }
 `;
-  it.each(['js', 'webasm', 'cpu'] as const)('on %s, as on the reference backend', (mode) => {
+  it.each(['js', 'webasm', 'cpu', 'wasm'] as const)('on %s, as on the reference backend', (mode) => {
     const r = compileSource('/tmp/max-min.recmodel', text);
     expect(r.diagnostics.map((d) => d.code)).toEqual([]);
     // V's gradient is row-sparse: the argmax indicator is evaluated at the touched rows too

@@ -1,4 +1,4 @@
-// A compiled model is code: names from a model file must never reach the emitted JavaScript.
+// A compiled model is code: names from a model file must never reach the emitted JavaScript or WebAssembly.
 // Kernel sources may contain only generated identifiers, keywords, Math functions and numbers
 // (comments are sanitized); hostile names still compute the right numbers.
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { evalTensor, type Env } from '../../compiler/ir/interp.ts';
 import { planExpr } from '../../compiler/plan/plan.ts';
 import { commentText, emitKernel, flt } from '../../compiler/codegen/gpujs.ts';
 import { emitJsKernel } from '../../compiler/codegen/js.ts';
+import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
 import { buildCsr, Executor } from '../../runtime/exec/executor.ts';
 import { expectClose, rng } from './fixtures.ts';
 
@@ -57,7 +58,7 @@ describe('kernel sources', () => {
       ]),
       ids: new Map([[`${rel}.${dom}`, ids]]),
     };
-    const exs = [new Executor('webasm', { strict: true }), new Executor('js', { strict: true })];
+    const exs = [new Executor('webasm', { strict: true }), new Executor('js', { strict: true }), new Executor('wasm', { strict: true })];
     for (const [e, out] of [
       [loss, []],
       [grad, [a, k]],
@@ -74,6 +75,10 @@ describe('kernel sources', () => {
           // no comment line can end early: every line of the source is code or a whole comment
           for (const line of source.split('\n')) expect(line).not.toMatch(/[\u2028\u2029\r]/);
         }
+        // a wasm module names only its imports and export (env, mem, kernel, Math functions)
+        const w = emitWasmKernel(s, plan);
+        expect(w.ok).toBe(true);
+        if (w.ok) for (const h of [...HOSTILE, 'process', 'require']) expect(Buffer.from(w.bytes).includes(Buffer.from(h)), h).toBe(false);
       }
       for (const ex of exs) {
         const got = ex.run(plan, { ...env, tensors: env.tensors as never });

@@ -1,7 +1,7 @@
 // The sweep's search space: each SPEC form parses to its axis, a grid is every combination, random
 // trials are reproducible from (seed, trial) alone and log-uniform draws spread evenly over decades.
 import { describe, expect, it } from 'vitest';
-import { gridConfigs, parseAxis, randomConfig } from '../../cli/experiment/space.ts';
+import { axisText, gridConfigs, parseAxis, randomConfig } from '../../cli/experiment/space.ts';
 
 describe('sweep search space', () => {
   it('parses lists and ranges; `a..b` is log-uniform when it spans two decades', () => {
@@ -11,6 +11,20 @@ describe('sweep search space', () => {
     expect(parseAxis('gramw=0.001..1')).toMatchObject({ kind: 'loguniform' });
     expect(parseAxis('l2w=0.1..0.5')).toMatchObject({ kind: 'uniform', whole: false });
     for (const bad of ['lr', 'lr=', 'lr=loguniform(0,1)', 'lr=uniform(2,1)', 'd=int(1.5,4)', 'd=a,b']) expect(() => parseAxis(bad), bad).toThrow(/--param/);
+  });
+
+  it('logint(a,b) draws whole numbers log-uniformly; axisText reads back as the same axis (how sweep.json keeps a block\'s axes)', () => {
+    expect(parseAxis('d=logint(8,256)')).toEqual({ name: 'd', kind: 'loguniform', lo: 8, hi: 256, whole: true });
+    expect(() => parseAxis('d=logint(8,25.5)')).toThrow(/whole numbers/);
+    for (const text of ['d=16,32,64', 'lr=loguniform(0.0001,0.1)', 'l2w=uniform(-1,1)', 'd=int(8,64)', 'd=logint(8,256)', 'x=uniform(1e-7,0.5)']) {
+      const a = parseAxis(text);
+      expect(parseAxis(axisText(a)), text).toEqual(a);
+    }
+    const d = parseAxis('d=logint(8,256)');
+    for (let i = 0; i < 200; i++) {
+      const v = randomConfig([d], 2, i).d!;
+      expect(Number.isInteger(v) && v >= 8 && v <= 256).toBe(true);
+    }
   });
 
   it('a grid is every combination, the first axis slowest; ranges cannot be gridded', () => {

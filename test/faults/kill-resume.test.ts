@@ -93,7 +93,7 @@ describe('a kill while the run folder is being saved', () => {
     const model = seededVariant(join(root, 'models'), 'mf-biased', 41);
     const base = join(root, 'save-base');
     expect(recc('run', model, '--out', base, '--steps', '6', '-q').code).toBe(0);
-    const whole = ['ids', 'loss.csv', 'metrics.json', 'model.recmodel', 'params', 'report.md', 'run.json', 'serving'];
+    const whole = ['explain.json', 'ids', 'loss.csv', 'metrics.json', 'model.recmodel', 'params', 'report.html', 'report.md', 'run.json', 'serving'];
     for (const delay of [0, 2, 5]) {
       const out = join(root, `save-kill-${delay}`);
       const child = spawnRecc(['run', model, '--out', out, '--steps', '6', '--checkpoint-secs', '0', '-q']);

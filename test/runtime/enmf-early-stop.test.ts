@@ -70,6 +70,8 @@ describe('ENMF with a validation split and early stopping (bundled data)', () =>
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain(`- params: from the best validation ndcg@20`);
     expect(report).toContain(`| ${best.step} (best) |`);
+    // the HTML report says the same (runtime/output/run-report.ts)
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(`on ndcg@20 (higher is better), patience 3; best ${best.metrics['ndcg@20']!.toFixed(4)} at step ${best.step}`);
     expect(r.stderr).toMatch(new RegExp(`eval  step ${best.step} on test:`));
     // the saved params are byte for byte those of the same run stopped at the best step
     const short = join(dir, 'short');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../compiler/compile.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/diagnostics.ts';
-import { createBackend } from '../../runtime/exec/backends.ts';
+import { createBackend } from '../../runtime/backends/backends.ts';
 import { loadDataset } from '../../runtime/data/dataset.ts';
 import { EvalError, evaluateModel, predictRows } from '../../runtime/eval/evaluate.ts';
 import { globalAuc, logloss } from '../../runtime/eval/metrics.ts';

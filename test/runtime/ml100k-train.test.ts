@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { missingDataReason, ml100kDir } from '../../runtime/data/data-paths.ts';
 import { train, type TrainResult } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';

@@ -13,7 +13,7 @@ import { explainCompiled } from '../../compiler/explain.ts';
 import { evalTensor, type Env, type TensorValue } from '../../compiler/ir/interp.ts';
 import { batchKey, logqTableName, totalKey } from '../../compiler/ir/spaces.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
-import { GpuBackend } from '../../runtime/exec/backends.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import type { GradientOptimizerInfo as OptimizerInfo } from '../../compiler/check/model.ts';

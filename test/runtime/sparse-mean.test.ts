@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../compiler/compile.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/diagnostics.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
-import { createBackend, GpuBackend } from '../../runtime/exec/backends.ts';
+import { createBackend, GpuBackend } from '../../runtime/backends/backends.ts';
 import { loadDataset } from '../../runtime/data/dataset.ts';
 import { predictRows } from '../../runtime/eval/evaluate.ts';
 import { train } from '../../runtime/train/train.ts';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../compiler/compile.ts';
 import type { Sampler } from '../../compiler/ir/module.ts';
 import { EXCLUDE_RETRIES } from '../../compiler/lower/lower.ts';
-import { createBackend } from '../../runtime/exec/backends.ts';
+import { createBackend } from '../../runtime/backends/backends.ts';
 import type { Relation } from '../../runtime/data/load.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { Rng } from '../../runtime/data/rng.ts';

@@ -4,6 +4,7 @@
 # samplers, per-rank shards), recc's optimizers and schedules, the evaluation metrics, the float64
 # check against recc's reference interpreter, and the torch.distributed (DDP) training loop.
 # Works with PyTorch 1.13 (Debian's python3-torch) and 2.x: no API newer than 1.13 is used.
+import datetime
 import json
 import math
 import os
@@ -593,29 +594,120 @@ def main(pkg, argv):
     ap.add_argument("--no-eval", action="store_true", help="skip evaluation")
     ap.add_argument("--check", metavar="ENV_DIR", help="evaluate terms and gradients in float64 at the env recc wrote")
     ap.add_argument("--out", help="with --check: the JSON file to write")
-    ap.add_argument("--nproc", type=int, default=1, help="start N local processes with torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, ...): for launchers where torchrun is unavailable or broken (Debian's 1.13 under Python 3.11)")
-    ap.add_argument("--port", type=int, default=29500, help="with --nproc: the rendezvous port on 127.0.0.1")
+    ap.add_argument("--nproc", type=int, default=1, help="start N local processes with torchrun's environment (RANK, WORLD_SIZE, ...): for machines where torchrun is unavailable or broken (Debian's 1.13 under Python 3.11)")
+    ap.add_argument("--port", type=int, help="with --nproc: rendezvous over TCP at 127.0.0.1:PORT (default: a file in a fresh temporary folder, which no other job can join)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds a rank waits in a collective (gloo/nccl) before it fails instead of hanging; with --nproc, a failed worker also stops the others (default 1800)")
+    ap.add_argument("--init", choices=["trained", "initial"], default="trained", help="start from the run's trained params (a package exported from a run folder; the default) or from the model's initializers")
+    ap.add_argument("--objective", metavar="OUT.json", help="write every term on the whole training data at the starting params (see --init) and exit")
     args = ap.parse_args(argv)
     if args.check:
         check(pkg, args.check, args.out)
+        return
+    if args.objective:
+        objective_at(pkg, args)
         return
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         launch(argv, args.nproc, args.port)
         return
     train(pkg, args)
+    if WORLD > 1:
+        # every rank has passed train()'s final barrier: leave without tearing down the process
+        # group (gloo's teardown in 1.13 can leave a rank spinning) and without interpreter shutdown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def launch(argv, n, port):
-    """Runs this entry point in n processes with the environment torchrun gives its workers."""
+    """Runs this entry point in n local processes with the environment torchrun gives its workers.
+    The rendezvous is a file in a fresh temporary folder (RECC_INIT_FILE) unless a port is given: a
+    fixed TCP port can be taken, or joined, by another job on the same machine, whose ranks then wait
+    on each other forever. When a worker fails, the others are stopped (they would otherwise wait in
+    a collective for the rest of --timeout)."""
+    import shutil
+    import signal
     import subprocess
+    import tempfile
 
-    procs = []
-    for r in range(n):
-        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n))
-        procs.append(subprocess.Popen([sys.executable, sys.argv[0]] + list(argv), env=env))
-    codes = [p.wait() for p in procs]
+    tmp = tempfile.mkdtemp(prefix="recc-rdzv-")
+    base = dict(os.environ, WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n), MASTER_ADDR="127.0.0.1")
+    if port is None:
+        base["RECC_INIT_FILE"] = os.path.join(tmp, "rendezvous")
+    else:
+        base["MASTER_PORT"] = str(port)
+    if "GLOO_SOCKET_IFNAME" not in base and os.path.exists("/sys/class/net/lo"):
+        base["GLOO_SOCKET_IFNAME"] = "lo"  # the loopback interface: the ranks talk over 127.0.0.1
+    procs = [subprocess.Popen([sys.executable, sys.argv[0]] + list(argv), env=dict(base, RANK=str(r), LOCAL_RANK=str(r))) for r in range(n)]
+    codes = [None] * n
+    try:
+        while any(c is None for c in codes):
+            for r, p in enumerate(procs):
+                if codes[r] is None:
+                    codes[r] = p.poll()
+            if any(c not in (None, 0) for c in codes):
+                for p in procs:
+                    if p.poll() is None:
+                        p.send_signal(signal.SIGKILL)
+                codes = [p.wait() for p in procs]
+                break
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
     if any(codes):
-        raise SystemExit("a worker failed (exit codes %s)" % codes)
+        raise SystemExit("a worker failed (exit codes %s); the others were stopped" % codes)
+
+
+def sizes0(spec):
+    """The sizes of the domains and dims (the params' shapes)."""
+    S0 = dict(spec["data"]["domains"])
+    for sp in spec["spaces"].values():
+        if sp["kind"] == "dim":
+            S0[sp["size"]] = sp["dim"]
+    return S0
+
+
+def start_params(pkg, model, spec, S0, init):
+    """The params training starts from: the initializers (one seeded generator, in declaration
+    order), then, for a package exported from a run folder (spec "trained") unless init is
+    "initial", the run's trained values. recc wrote them with rows in this package's id order
+    (matched by external id, data/ids-*.json); a row the run never saw is NaN there and keeps its
+    initializer, as `recc run --init` does."""
+    gen = torch.Generator().manual_seed(spec["train"]["seed"])
+    params = model.init_params(S0, gen)
+    trained = spec.get("trained") if init == "trained" else None
+    for py, f in (trained or {}).items():
+        t = torch.from_numpy(np.load(os.path.join(pkg, f)).astype(np.float64)).to(DTYPE)
+        if py not in params or tuple(t.shape) != tuple(params[py].shape):
+            raise SystemExit("%s: shape %s does not fit param %s %s" % (f, tuple(t.shape), py, tuple(params[py].shape) if py in params else "(unknown)"))
+        params[py] = torch.where(torch.isnan(t), params[py], t)
+    return params
+
+
+def objective_at(pkg, args):
+    """Every term on the whole training data (one full batch, samples drawn once) at the params
+    training would start from: recc's objective at a run's trained params, for a package exported
+    from a run folder. Written as JSON to args.objective."""
+    model, spec = load(pkg, args.device, torch.float64 if args.dtype == "float64" else torch.float32)
+    train_side = load_side(pkg, "train", spec)
+    S0 = sizes0(spec)
+    params = {k: v.to(DEVICE) for k, v in start_params(pkg, model, spec, S0, args.init).items()}
+    samplers = [Sampler(s, spec, train_side, S0) for s in spec["samplers"]]
+    tables = {smp.s["py_table"]: smp.logq.to(DTYPE).to(DEVICE) for smp in samplers}
+    rels = dict(train_side)
+    sample_gen = torch.Generator().manual_seed(spec["train"]["seed"] + 2)
+    for smp in samplers:
+        smp.add_to(rels, spec, sample_gen)
+    env = make_env(spec, rels, train_side, {}, tables)
+    with torch.no_grad():
+        _, parts = Objective(model, spec, params)(env, env, {})
+    values = term_values(spec, parts)
+    with open(args.objective, "w") as f:
+        json.dump({"terms": {t["name"]: v for t, v in zip(spec["terms"], values)}, "total": sum(values), "params": "trained" if spec.get("trained") and args.init == "trained" else "initial", "torch": torch.__version__}, f, indent=1)
+    print("objective at the %s params: %s  total %.10g" % ("trained" if spec.get("trained") and args.init == "trained" else "initial", "  ".join("%s %.10g" % (t["name"], v) for t, v in zip(spec["terms"], values)), sum(values)))
 
 
 def train(pkg, args):
@@ -628,17 +720,19 @@ def train(pkg, args):
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
             device = "cuda:%d" % torch.cuda.current_device()
-        dist.init_process_group(backend)
+        # a collective that waits longer than --timeout fails (gloo and nccl honour it) instead of hanging
+        wait = datetime.timedelta(seconds=args.timeout)
+        init_file = os.environ.get("RECC_INIT_FILE")
+        if init_file:
+            dist.init_process_group(backend, init_method="file://" + init_file, rank=RANK, world_size=WORLD, timeout=wait)
+        else:
+            dist.init_process_group(backend, timeout=wait)
     model, spec = load(pkg, device, torch.float64 if args.dtype == "float64" else torch.float32)
     cfg = spec["train"]
     train_side = load_side(pkg, "train", spec)
     test_side = load_side(pkg, "test", spec)
-    S0 = dict(spec["data"]["domains"])
-    for sp in spec["spaces"].values():
-        if sp["kind"] == "dim":
-            S0[sp["size"]] = sp["dim"]
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    params = {k: v.to(DEVICE) for k, v in model.init_params(S0, gen).items()}
+    S0 = sizes0(spec)
+    params = {k: v.to(DEVICE) for k, v in start_params(pkg, model, spec, S0, args.init).items()}
     obj = Objective(model, spec, params)
     net = obj
     if WORLD > 1:
@@ -656,6 +750,8 @@ def train(pkg, args):
     B = batch["size"] if batch["kind"] == "tuples" and batch["size"] < prel.size else None
     per_epoch = max(1, math.ceil(prel.size / B)) if B else 1
     total = args.steps if args.steps is not None else (args.epochs * per_epoch if args.epochs is not None else (cfg["length"]["count"] if cfg["length"]["unit"] == "steps" else cfg["length"]["count"] * per_epoch))
+    if cfg["optimizer"]["kind"] == "als" and total > 0:
+        raise SystemExit("%s trains by optimizer als (exact block updates), which this package does not run yet: train it with recc and export the run folder; here --steps 0 evaluates its params, --objective and --check work" % spec["model"])
     every = spec["evaluate"]["every"]
     eval_every = 0 if every is None else (every["count"] if every["unit"] == "steps" else every["count"] * per_epoch)
     batch_gen = torch.Generator().manual_seed(cfg["seed"] + 1)
@@ -709,8 +805,8 @@ def train(pkg, args):
             with open(args.metrics, "w") as f:
                 json.dump({"model": spec["model"], "steps": total, "world": WORLD, "evals": evals, "torch": torch.__version__}, f, indent=2)
     if WORLD > 1:
+        # every rank reaches this barrier before any leaves (main() then exits without teardown)
         dist.barrier()
-        dist.destroy_process_group()
 
 
 def do_eval(model, spec, obj, train_side, test_side, tables, step_, evals):

@@ -6,25 +6,31 @@ import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../comp
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
-import { ReferenceBackend, type Backend, type ManyResult, type TensorRequest } from './backend.ts';
-import { Executor, type Env32, type ExecMode, type TensorValue32 } from './executor.ts';
+import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, type TensorRequest } from '../exec/backend.ts';
+import { Executor, type Env32, type ExecMode, type TensorValue32 } from '../exec/executor.ts';
+import { autoDevice } from '../exec/webgpu/device.ts';
+import { WebGpuBackend } from '../exec/webgpu/backend.ts';
 
-export type BackendMode = ExecMode | 'reference';
+export type BackendMode = ExecMode | 'reference' | 'webgpu' | 'auto';
 
-export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference'];
+export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'];
 
 /** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
 const MAX_CACHED_PLANS = 64;
 
 export class GpuBackend implements Backend {
-  readonly name: string;
+  name: string;
   private readonly exec: Executor;
   private readonly plans = new Map<string, KernelPlan>();
   private readonly groups = new Map<string, GroupPlan>();
 
-  constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>) {
-    this.exec = new Executor(mode);
-    this.name = mode === 'js' ? 'js (recc kernels)' : `gpu.js ${mode}`;
+  constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}) {
+    this.exec = new Executor(mode, { threads: opts.threads, minParallelFlops: opts.minParallelFlops });
+    this.name = mode === 'js' ? 'js (recc kernels)' : mode === 'wasm' ? `wasm (recc kernels, ${this.exec.threads} thread${this.exec.threads === 1 ? '' : 's'})` : `gpu.js ${mode}`;
+  }
+
+  adopt(params: Map<string, Float32Array>): void {
+    this.exec.adopt(params);
   }
 
   plan(e: Expr, out: readonly Idx[], env: Env): KernelPlan {
@@ -50,8 +56,8 @@ export class GpuBackend implements Backend {
     return p;
   }
 
-  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): ManyResult {
-    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env));
+  evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
+    const r = this.exec.runGroup(this.planGroup(scalars, tensors, env), to32(env), opts);
     return {
       scalars: r.slice(0, scalars.length).map((x) => (typeof x === 'number' ? x : x[0]!)),
       tensors: r.slice(scalars.length).map((x) => (typeof x === 'number' ? Float32Array.of(x) : x)),
@@ -73,6 +79,11 @@ export class GpuBackend implements Backend {
     return this.exec.fallbacks();
   }
 
+  /** wasm: kernel runs split over threads so far */
+  get parallelRuns(): number {
+    return this.exec.parallelRuns;
+  }
+
   report(): ReturnType<Executor['report']> {
     return this.exec.report();
   }
@@ -90,6 +101,26 @@ function to32(env: Env): Env32 {
   return { sizes: env.sizes, tensors, ids: env.ids };
 }
 
-export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>): Backend {
-  return mode === 'reference' ? new ReferenceBackend() : new GpuBackend(mode, spaces);
+export interface BackendOptions {
+  /** wasm: threads in all (default 1); the results are the same bytes for any number */
+  readonly threads?: number;
+  /** wasm: planned flops below which a kernel runs on one thread (tests: 0, to split every kernel) */
+  readonly minParallelFlops?: number;
+}
+
+/**
+ * The backend of a --mode. `webgpu` throws NoWebGpuError (webgpu/device.ts) with the reason when no
+ * adapter answers, never falling back; `auto` is webgpu on a hardware adapter, else recc's js kernels
+ * (a software adapter such as lavapipe runs slower than them), and its name says why.
+ */
+export function createBackend(mode: BackendMode, spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}): Backend {
+  if (mode === 'reference') return new ReferenceBackend();
+  if (mode === 'webgpu') return new WebGpuBackend(spaces);
+  if (mode === 'auto') {
+    const pick = autoDevice();
+    if ('device' in pick) return new WebGpuBackend(spaces, pick.device);
+    const js = new GpuBackend('js', spaces, opts);
+    return Object.assign(js, { name: `${js.name}; auto: ${pick.reason}` });
+  }
+  return new GpuBackend(mode, spaces, opts);
 }

@@ -1,0 +1,111 @@
+// The wasm mode's runner: compiles each plan step's wasm kernel once (codegen/wasm/kernel.ts; cached
+// per step and shared by equal modules), places its arguments in the arena (memory.ts: resident
+// params where they live, data/ids/CSR cached by identity, anything else copied for the run), runs it
+// on the calling thread or split over the thread pool (threads.ts), and leaves its output in a step
+// buffer of the arena. A step with no wasm kernel runs its js kernel instead, and is counted.
+import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
+import { emitWasmKernel, type EmittedWasm } from '../../../compiler/codegen/wasm/kernel.ts';
+import type { Arg, KernelPlan, Step } from '../../../compiler/plan/plan.ts';
+import { Arena } from './memory.ts';
+import { ThreadPool } from './threads.ts';
+
+export interface WasmOptions {
+  /** threads in all, the calling one included (default 1) */
+  readonly threads?: number;
+  /** planned flops below which a kernel runs on the calling thread alone (default 200,000) */
+  readonly minParallelFlops?: number;
+}
+
+/** A step's wasm kernel, ready to run. */
+export interface WasmKernel {
+  readonly ok: true;
+  readonly id: number;
+  readonly module: WebAssembly.Module;
+  readonly fn: (...a: number[]) => void;
+  readonly emitted: Extract<EmittedWasm, { ok: true }>;
+}
+
+export type Lowered = WasmKernel | Extract<EmittedWasm, { ok: false }>;
+
+/** Work (planned flops) below which a kernel runs on the calling thread alone. */
+const MIN_PARALLEL_FLOPS = 200_000;
+
+export class WasmRunner {
+  readonly arena = new Arena();
+  private readonly pool: ThreadPool | undefined;
+  private readonly byStep = new WeakMap<Step, Lowered>();
+  private readonly bySource = new Map<string, WasmKernel>();
+  private readonly scratchKey = {};
+  private nextId = 0;
+  /** kernel runs split over threads so far */
+  parallelRuns = 0;
+
+  constructor(readonly opts: WasmOptions = {}) {
+    const t = opts.threads ?? 1;
+    this.pool = t > 1 ? new ThreadPool(t, this.arena.memory) : undefined;
+  }
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** The step's wasm kernel, or why it has none (then its js kernel runs). */
+  kernelFor(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>): Lowered {
+    const hit = this.byStep.get(s);
+    if (hit) return hit;
+    const e = emitWasmKernel(s, plan);
+    let k: Lowered;
+    if (!e.ok) k = e;
+    else {
+      const key = `${e.elems.join(',')}\u0000${e.js.source}`;
+      let w = this.bySource.get(key);
+      if (!w) {
+        const module = new WebAssembly.Module(e.bytes);
+        const env = { mem: this.arena.memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow };
+        const fn = new WebAssembly.Instance(module, { env }).exports.kernel as (...a: number[]) => void;
+        w = { ok: true, id: this.nextId++, module, fn, emitted: e };
+        this.bySource.set(key, w);
+      }
+      k = w;
+    }
+    this.byStep.set(s, k);
+    return k;
+  }
+
+  beginRun(): void {
+    this.arena.beginRun();
+  }
+
+  /** Where argument `a`'s value lies in memory (copied there when it is not yet). */
+  address(a: Arg, value: Float32Array | Int32Array): number {
+    const own = this.arena.addressOf(value);
+    if (own !== undefined) return own;
+    // data never changes in place: cache its copy; params, hypers and temps of js steps may
+    const fixed = a.kind !== 'temp' && (a.kind !== 'tensor' || a.tensorKind === 'data');
+    return fixed ? this.arena.cachedCopy(value) : this.arena.transient(value);
+  }
+
+  /** Runs kernel `k` of step `s` with its arguments; returns the step's buffer (a view into memory). */
+  run(k: WasmKernel, s: Step, args: readonly (Float32Array | Int32Array)[]): Float32Array {
+    const e = k.emitted;
+    if (args.length !== s.args.length) throw new InternalError(`step ${s.name}: ${args.length} arguments for ${s.args.length}`);
+    const ptrs = s.args.map((a, j) => this.address(a, args[j]!));
+    const out = this.arena.buffer(s, s.cells);
+    const outPtr = this.arena.addressOf(out)!;
+    const parallel = this.pool && e.rows !== undefined && e.rows >= 2 * this.pool.threads && s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS);
+    const scratch = this.arena.scratch(this.scratchKey, Math.max(16, e.scratchBytes) * this.threads);
+    if (parallel) this.parallelRuns++;
+    if (parallel) this.pool!.run(k.id, k.module, k.fn, [outPtr, ...ptrs, scratch], Math.max(16, e.scratchBytes), e.rows!);
+    else k.fn(outPtr, ...ptrs, scratch, 0, e.rows ?? 0);
+    return out;
+  }
+
+  /** Params by name, moved into memory once: the trainer's optimizer then updates them there. */
+  adopt(params: Map<string, Float32Array>): void {
+    for (const [name, p] of params) if (this.arena.addressOf(p) === undefined) params.set(name, this.arena.resident(p));
+  }
+
+  dispose(): void {
+    this.pool?.close();
+  }
+}

@@ -1,0 +1,277 @@
+// WebGPU executor: runs a KernelPlan's steps on the device (device.ts), each kernel step being the
+// same gpu.js kernel source as on webasm (codegen/gpujs.ts; gpu.js translates it to WGSL). Temps
+// stay in device buffers between steps; host-sum steps read their partial sums back (float64 sum on
+// the host, as on every backend), batched into one readback. Inputs: immutable arrays (data columns,
+// id columns, CSR indexes) are uploaded once per array and kept; params are uploaded each call unless
+// the caller made them resident (`resident`, runtime/train/resident.ts), in which case the device
+// copy is the truth. A result can stay on the device (`keep`) for the optimizer kernel.
+import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
+import { MAX_EXACT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
+import { columnKey } from '../../../compiler/ir/spaces.ts';
+import { emitKernel, loopBoundFor } from '../../../compiler/codegen/gpujs.ts';
+import { children, csrKey, type Arg, type GroupPlan, type Step } from '../../../compiler/plan/plan.ts';
+import type { Expr } from '../../../compiler/ir/nodes.ts';
+import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
+import type { Device } from './device.ts';
+
+/** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
+export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
+
+export class WebGpuExecutor {
+  /** tensors whose device copy is the truth, by tensor name → buffer id */
+  readonly resident = new Map<string, number>();
+  private readonly uploaded = new WeakMap<object, number>();
+  private readonly freeOnGc = new FinalizationRegistry<number>((id) => this.device.post({ op: 'free', ids: [id] }));
+  private readonly csrs = new WeakMap<object, Map<number, Csr>>();
+  private readonly floatCache = new WeakMap<object, Float32Array>();
+  private readonly permCache = new WeakMap<Csr, WeakMap<object, Float32Array>>();
+  /** one output buffer per step (rewritten every run) and kernel keys already sent */
+  private readonly stepOut = new WeakMap<Step, number>();
+  private readonly keysByStep = new WeakMap<Step, Map<string, string>>();
+  private readonly sent = new Set<string>();
+  private readonly limit: number;
+  /** device copies of scalar results kept on the device, by result position */
+  private readonly keptScalars = new Map<number, number>();
+  kernelsRun = 0;
+
+  constructor(readonly device: Device) {
+    this.limit = Math.min(device.adapter.maxStorageBufferBindingSize, device.adapter.maxBufferSize);
+  }
+
+  /** Runs every step; results as `keep` asks: true keeps tensor results on the device. */
+  runGroup(plan: Pick<GroupPlan, 'sizes' | 'steps' | 'results'>, env: Env32, keep: readonly boolean[] = []): DeviceResult[] {
+    for (const [space, n] of Object.entries(plan.sizes)) {
+      const m = env.sizes.get(space);
+      if (m !== undefined && m !== n) throw new InternalError(`plan made for |${space}| = ${n}, env has ${m}: plan again`);
+    }
+    /** device temps by step name; scalars computed on the host by name */
+    const temps = new Map<string, number>();
+    const exact = new Map<string, number>();
+    const pending: Step[] = [];
+    /** reads the pending host-sums' partials and the one-cell kernel temps in `cells`, in one readback */
+    const resolve = (cells: readonly string[] = []): void => {
+      const one = cells.filter((c) => !exact.has(c) && temps.has(c));
+      if (!pending.length && !one.length) return;
+      const parts = this.device.read([...pending.map((s) => temps.get(s.of!)!), ...one.map((c) => temps.get(c)!)]);
+      pending.forEach((s, j) => {
+        let acc = 0;
+        for (const x of parts[j]!) acc += x;
+        exact.set(s.name, acc);
+      });
+      one.forEach((c, j) => exact.set(c, parts[pending.length + j]![0]!));
+      pending.length = 0;
+    };
+    const scalarTemps = new Map<string, number>();
+    for (const s of plan.steps) {
+      if (s.kind === 'host-sum') {
+        if (!temps.has(s.of!)) throw new InternalError(`no partials ${s.of}`);
+        pending.push(s);
+      } else if (s.kind === 'host-eval') {
+        resolve(tempsIn(s.expr));
+        exact.set(s.name, evalHost(s.expr, plan, env, new Map(), exact));
+      } else {
+        const csrs = this.csrsOf(s, plan.sizes, env);
+        const args = s.args.map((a) => {
+          if (a.kind === 'temp' && !temps.has(a.temp)) {
+            // a host scalar read by a kernel: uploaded once per run
+            resolve([a.temp]);
+            const v = exact.get(a.temp);
+            if (v === undefined) throw new InternalError(`temp ${a.temp} used before it is computed`);
+            let id = scalarTemps.get(a.temp);
+            if (id === undefined) {
+              id = this.device.id();
+              scalarTemps.set(a.temp, id);
+              this.device.upload(id, Float32Array.of(v), a.temp);
+            }
+            return id;
+          }
+          return this.argBuffer(a, env, temps, csrs);
+        });
+        const key = this.kernelKey(s, plan, csrs);
+        let out = this.stepOut.get(s);
+        if (out === undefined) this.stepOut.set(s, (out = this.device.id()));
+        this.device.post({ op: 'run', key, args, out, what: `kernel ${s.name}` });
+        this.kernelsRun++;
+        temps.set(s.name, out);
+      }
+    }
+    resolve();
+    if (scalarTemps.size) this.device.post({ op: 'free', ids: [...scalarTemps.values()] });
+    // tensor results to read, all in one readback
+    const reads = plan.results.map((r, j) => (!r.scalar && !keep[j] ? temps.get(r.result) : undefined));
+    const ids = reads.filter((x): x is number => x !== undefined);
+    const got = ids.length ? this.device.read(ids) : [];
+    let g = 0;
+    return plan.results.map((r, j) => {
+      if (r.scalar) {
+        // a scalar kernel without a host-sum: one cell
+        const v = exact.get(r.result) ?? this.device.read([temps.get(r.result)!])[0]![0]!;
+        if (!keep[j]) return v;
+        // kept (the gradient of a scalar param): its float32 value back on the device, 4 bytes
+        let id = this.keptScalars.get(j);
+        if (id === undefined) this.keptScalars.set(j, (id = this.device.id()));
+        this.device.upload(id, Float32Array.of(v), r.result);
+        return { buffer: id, length: 1 };
+      }
+      if (keep[j]) {
+        const step = plan.steps.find((s) => s.name === r.result)!;
+        return { buffer: temps.get(r.result)!, length: step.cells };
+      }
+      return got[g++]!;
+    });
+  }
+
+  private kernelKey(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, csrs: ReadonlyMap<string, Csr>): string {
+    // a CSR-ordered step only permutes: its source does not depend on the segment lengths
+    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
+    const spec = [...maxSeg].map(([k, n]) => `${k}=${loopBoundFor(n)}`).join(';');
+    let m = this.keysByStep.get(s);
+    if (!m) this.keysByStep.set(s, (m = new Map()));
+    let key = m.get(spec);
+    if (key) return key;
+    const emitted = emitKernel(s, plan, { maxSeg });
+    this.checkSize(s.cells, `the output of kernel ${s.name}`);
+    key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+    if (!this.sent.has(key)) {
+      this.device.post({ op: 'kernel', key, source: emitted.source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
+      this.sent.add(key);
+    }
+    m.set(spec, key);
+    return key;
+  }
+
+  /** Tensors beyond one storage binding are refused with the sizes (tiling them is not implemented). */
+  checkSize(cells: number, what: string): void {
+    if (cells * 4 > this.limit) {
+      throw new SizeLimitError(
+        `${what} has ${cells.toLocaleString('en-US')} cells (${(cells * 4 / 2 ** 20).toFixed(1)} MiB), beyond this WebGPU adapter's ${(this.limit / 2 ** 20).toFixed(0)} MiB per storage buffer; use --mode js, smaller dims or a GPU with a larger maxStorageBufferBindingSize`,
+      );
+    }
+  }
+
+  private csrsOf(s: Step, sizes: Readonly<Record<string, number>>, env: Env32): Map<string, Csr> {
+    const out = new Map<string, Csr>();
+    for (const u of s.csr) {
+      const n = Object.hasOwn(sizes, u.domain) ? sizes[u.domain] : undefined;
+      if (n === undefined) throw new InternalError(`no size for ${u.domain}`);
+      const ids = env.ids.get(columnKey(u.rel, u.col));
+      if (!ids) throw new InternalError(`no id column ${u.rel}.${u.col}`);
+      let m = this.csrs.get(ids);
+      if (!m) this.csrs.set(ids, (m = new Map()));
+      let c = m.get(n);
+      if (!c) m.set(n, (c = buildCsr(ids, n, `${u.rel}.${u.col}`)));
+      out.set(csrKey(u.rel, u.col), c);
+    }
+    return out;
+  }
+
+  /** The device buffer of an argument: resident, cached per immutable host array, or uploaded now. */
+  private argBuffer(a: Arg, env: Env32, temps: ReadonlyMap<string, number>, csrs: ReadonlyMap<string, Csr>): number {
+    switch (a.kind) {
+      case 'tensor': {
+        const r = this.resident.get(a.tensor);
+        if (r !== undefined) return r;
+        const t = env.tensors.get(a.tensor);
+        if (!t) throw new InternalError(`no value for tensor ${a.tensor}`);
+        // params change between calls (host optimizer); data columns do not; a hyper is kept per value
+        if (a.tensorKind === 'param') return this.uploadFresh(a, t.data);
+        if (a.tensorKind === 'hyper' && t.data.length === 1) return this.hyper(a.tensor, t.data[0]!);
+        return this.uploadOnce(t.data, a.tensor);
+      }
+      case 'temp': {
+        const id = temps.get(a.temp);
+        if (id === undefined) throw new InternalError(`temp ${a.temp} used before it is computed`);
+        return id;
+      }
+      case 'ids':
+        return this.uploadOnce(this.floats(env, columnKey(a.rel, a.col)), `${a.rel}.${a.col}`);
+      case 'csr-offsets':
+        return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.offsets), `csr ${a.rel}.${a.col}`);
+      case 'csr-perm':
+        return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.perm), `csr ${a.rel}.${a.col}`);
+      case 'csr-ids': {
+        const csr = csrs.get(csrKey(a.rel, a.col))!;
+        const ids = this.floats(env, columnKey(a.rel, a.of));
+        let m = this.permCache.get(csr);
+        if (!m) this.permCache.set(csr, (m = new WeakMap()));
+        let p = m.get(ids);
+        if (!p) {
+          p = new Float32Array(csr.perm.length);
+          for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
+          m.set(ids, p);
+        }
+        return this.uploadOnce(p, `${a.rel}.${a.of}`);
+      }
+    }
+  }
+
+  /** The per-call parameter buffer of a non-resident param (one id per tensor name, rewritten). */
+  private readonly paramIds = new Map<string, number>();
+
+  private uploadFresh(a: Arg & { kind: 'tensor' }, data: Float32Array): number {
+    this.checkSize(data.length, `tensor ${a.tensor}`);
+    let id = this.paramIds.get(a.tensor);
+    if (id === undefined) this.paramIds.set(a.tensor, (id = this.device.id()));
+    this.device.upload(id, data, a.tensor);
+    return id;
+  }
+
+  private readonly hypers = new Map<string, number>();
+
+  private hyper(name: string, value: number): number {
+    const key = `${name}\u0000${value}`;
+    let id = this.hypers.get(key);
+    if (id === undefined) {
+      id = this.device.id();
+      this.device.upload(id, Float32Array.of(value), name);
+      this.hypers.set(key, id);
+    }
+    return id;
+  }
+
+  private uploadOnce(data: Float32Array, what: string): number {
+    let id = this.uploaded.get(data);
+    if (id === undefined) {
+      this.checkSize(data.length, what);
+      id = this.device.id();
+      this.device.upload(id, data, what);
+      this.uploaded.set(data, id);
+      this.freeOnGc.register(data, id);
+    }
+    return id;
+  }
+
+  private floats(env: Env32, key: string): Float32Array {
+    const ids = env.ids.get(key);
+    if (!ids) throw new InternalError(`no id column ${key}`);
+    if (ids instanceof Float32Array) return ids;
+    let f = this.floatCache.get(ids);
+    if (!f) {
+      f = Float32Array.from(ids);
+      for (let t = 0; t < f.length; t++) if (!(f[t]! >= 0 && f[t]! < MAX_EXACT_INDEX)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+      this.floatCache.set(ids, f);
+    }
+    return f;
+  }
+
+  private floatsOf(a: Int32Array): Float32Array {
+    let f = this.floatCache.get(a);
+    if (!f) {
+      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`a CSR index over ${a[a.length - 1]} tuples exceeds exact float32 indexing; use --mode js`);
+      f = Float32Array.from(a);
+      this.floatCache.set(a, f);
+    }
+    return f;
+  }
+}
+
+/** The temps a host-eval expression reads (closed scalars). */
+function tempsIn(e: Expr): string[] {
+  const out = new Set<string>();
+  const go = (x: Expr): void => {
+    if (x.op === 'tensor' && x.kind === 'temp') out.add(x.name);
+    for (const c of children(x)) go(c);
+  };
+  go(e);
+  return [...out];
+}

@@ -1,0 +1,143 @@
+// The wasm mode (codegen/wasm/, runtime/exec/wasm/): its kernels write the same bytes as the js
+// kernels of the same steps (one schedule, the same IEEE operations, SIMD lanes included) on every
+// term and gradient of the full-batch examples, with no step left to the js fallback; 1, 2 and 3
+// threads give the same bytes with every splittable kernel really split; training on wasm (params
+// resident in the arena, the optimizer updating them there) ends with the js run's params; the
+// memory arena keeps resident arrays, caches by identity, reuses its per-run region and survives
+// growth; every kernel step of the other examples lowers; and text outside the js kernels'
+// statement language is refused, not lowered.
+// The oracle tests (accuracy, corpus, examples-kernels, executor, large, reduce) run wasm as well.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseKernel, Unsupported } from '../../compiler/codegen/wasm/parse.ts';
+import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
+import { planGroup } from '../../compiler/plan/plan.ts';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
+import { makeEnv } from '../../runtime/exec/env.ts';
+import { Arena } from '../../runtime/exec/wasm/memory.ts';
+import { initParams, train } from '../../runtime/train/train.ts';
+import { EXAMPLES_DIR, loadExample, type Loaded } from '../helpers/examples.ts';
+
+const opened: GpuBackend[] = [];
+afterAll(() => opened.forEach((b) => b.dispose()));
+const backend = (l: Loaded, mode: 'js' | 'wasm', threads = 1): GpuBackend => {
+  const b = new GpuBackend(mode, l.compiled.module.spaces, { threads, minParallelFlops: 0 });
+  opened.push(b);
+  return b;
+};
+
+const load = (f: string): Loaded => {
+  const path = join(EXAMPLES_DIR, f);
+  return loadExample(path, readFileSync(path, 'utf8'));
+};
+
+/** every term (float64 host sums of float32 partials) and gradient of one full-batch step */
+function step(l: Loaded, b: GpuBackend): { scalars: number[]; tensors: Uint8Array[] } {
+  const env = makeEnv(l.compiled, l.sizes, initParams(l.compiled, l.sizes, 3), l.ds.train);
+  const r = b.evalMany(
+    l.compiled.terms.map((t) => t.expr),
+    l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })),
+    env,
+  );
+  return { scalars: r.scalars, tensors: r.tensors.map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength).slice()) };
+}
+
+describe.each(['mf-gramian.recmodel', 'enmf.recmodel', 'mf-biased.recmodel'])('%s on wasm', (file) => {
+  const l = load(file);
+  const want = step(l, backend(l, 'js'));
+
+  it('writes the js kernels’ bytes, every step on a wasm kernel', () => {
+    const b = backend(l, 'wasm');
+    const got = step(l, b);
+    expect(got.scalars).toEqual(want.scalars);
+    got.tensors.forEach((t, j) => expect(Buffer.compare(t, want.tensors[j]!), `∂/∂${l.compiled.grads[j]!.param}`).toBe(0));
+    expect(b.fallbacks()).toEqual([]);
+    expect(b.report().length).toBeGreaterThan(3);
+  });
+
+  it('gives the same bytes on 1, 2 and 3 threads, with its row loops split', () => {
+    for (const threads of [2, 3]) {
+      const b = backend(l, 'wasm', threads);
+      const got = step(l, b);
+      expect(got.scalars).toEqual(want.scalars);
+      got.tensors.forEach((t, j) => expect(Buffer.compare(t, want.tensors[j]!), `${threads} threads: ∂/∂${l.compiled.grads[j]!.param}`).toBe(0));
+      expect(b.parallelRuns, 'kernels split over threads').toBeGreaterThan(3);
+    }
+  });
+});
+
+// the other constructs: sparse features and FM pairs, sampled softmax (logsumexp, max), NCE and
+// hinge (samplers, relu), iALS (whole-data weights)
+describe.each(['fm.recmodel', 'sampled-softmax.recmodel', 'nce.recmodel', 'hinge.recmodel', 'ials.recmodel'])('%s', (file) => {
+  it('lowers every kernel step to a valid wasm module (none left to the js fallback)', () => {
+    const l = load(file);
+    const g = planGroup([...l.compiled.terms.map((t) => ({ expr: t.expr, out: [] })), ...l.compiled.grads.map((x) => ({ expr: x.expr, out: x.out }))], l.compiled.module.spaces, l.sizes);
+    const kernels = g.steps.filter((s) => s.kind === 'kernel');
+    expect(kernels.length).toBeGreaterThan(2);
+    for (const s of kernels) {
+      const w = emitWasmKernel(s, g);
+      expect(w.ok ? '' : w.unsupported, s.name).toBe('');
+      if (w.ok) expect(WebAssembly.validate(w.bytes), s.name).toBe(true);
+    }
+  });
+});
+
+describe('training on wasm', () => {
+  it('ends with the params of the same run on js (params resident, updated in place)', () => {
+    const l = load('mf-biased.recmodel');
+    const js = train(l.compiled, l.ds, { backend: backend(l, 'js'), steps: 4 });
+    const wb = backend(l, 'wasm', 2);
+    const wasm = train(l.compiled, l.ds, { backend: wb, steps: 4 });
+    for (const [name, p] of js.params) expect(Buffer.compare(Buffer.from(p.buffer, p.byteOffset, p.byteLength), Buffer.from(wasm.params.get(name)!.buffer, wasm.params.get(name)!.byteOffset, p.byteLength)), name).toBe(0);
+    expect(js.log.map((s) => s.total)).toEqual(wasm.log.map((s) => s.total));
+    // the params the run returns live in the kernels' memory
+    expect(wasm.params.get('U')!.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(wb.fallbacks()).toEqual([]);
+  });
+});
+
+describe('the wasm memory arena', () => {
+  it('keeps resident arrays, caches copies by identity, reuses the per-run region, survives growth', () => {
+    const a = new Arena({ initial: 1 << 16, cacheBudget: 1 << 20 });
+    const p = a.resident(Float32Array.from([1, 2, 3]));
+    expect([...p]).toEqual([1, 2, 3]);
+    const at = a.addressOf(p)!;
+    expect(at).toBeGreaterThan(0);
+    expect(new Float32Array(a.memory.buffer, at, 3)[1]).toBe(2);
+
+    const ids = Int32Array.from([5, 6, 7]);
+    const c1 = a.cachedCopy(ids);
+    expect(a.cachedCopy(ids)).toBe(c1);
+    expect([...new Int32Array(a.memory.buffer, c1, 3)]).toEqual([5, 6, 7]);
+    expect(a.cachedCopy(p)).toBe(at); // an arena array is its own copy
+
+    a.beginRun();
+    const t1 = a.transient(Float32Array.from([9]));
+    a.beginRun();
+    expect(a.transient(Float32Array.from([8]))).toBe(t1);
+
+    // growth: far past the initial 64 KiB; earlier views still read and write the same memory
+    const big = new Float32Array(1 << 20).fill(4);
+    const bp = a.cachedCopy(big);
+    expect(a.memory.buffer.byteLength).toBeGreaterThan(4 << 20);
+    p[0] = 11;
+    expect(new Float32Array(a.memory.buffer, at, 1)[0]).toBe(11);
+    expect(new Float32Array(a.memory.buffer, bp + 4 * 1000, 1)[0]).toBe(4);
+
+    // past its budget the cache is dropped at the next run; resident arrays stay
+    a.beginRun();
+    expect(a.used).toBe(a.residentBytes);
+    expect(a.cachedCopy(ids)).not.toBe(bp);
+    expect(p[0]).toBe(11);
+  });
+});
+
+describe('the js kernel statement language', () => {
+  it('refuses text outside it (the step then runs its js kernel)', () => {
+    expect(() => parseKernel('out[0] = eval(1);')).toThrow(Unsupported);
+    expect(() => parseKernel('while (1) { }')).toThrow(Unsupported);
+    expect(() => parseKernel('out[0] = Math.random(1.0);')).toThrow(Unsupported);
+    expect(parseKernel('for (let i0 = 0; i0 < 4; i0++) {\n  out[i0] = 1.0;\n}')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,72 @@
+// Acceptance (issue 12, items 2 and 3): one short training run of each model family (mf-gramian and
+// enmf full batch, bpr and mf-biased in mini-batches, on the bundled data) on webgpu with params
+// resident on the device reaches the js kernels' metrics and loss within float32 noise; and after
+// warm-up a step moves only the loss terms' partial sums to the host, and to the device only the
+// optimizer's 32-byte uniforms (full batch) plus the batch's ids, CSR index and touched rows
+// (mini-batches) — never the params. Skipped with the reason where no WebGPU device answers.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GpuBackend } from '../../runtime/backends/backends.ts';
+import { WebGpuBackend } from '../../runtime/exec/webgpu/backend.ts';
+import { train, type TrainResult } from '../../runtime/train/train.ts';
+import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';
+import { relErr } from '../helpers/ir-env.ts';
+import { openTestDevice } from './available.ts';
+
+const { device, skip } = openTestDevice();
+afterAll(() => device?.close());
+
+/** the families, each with a step count that ends on no evaluation of its own but the last */
+const FAMILIES = [
+  { file: 'mf-gramian.recmodel', steps: 12 },
+  { file: 'enmf.recmodel', steps: 12 },
+  { file: 'bpr.recmodel', steps: 8 },
+  { file: 'mf-biased.recmodel', steps: 5 },
+] as const;
+
+describe.skipIf(skip !== undefined)(`training on webgpu with resident params${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  describe.each(FAMILIES)('examples/$file, $steps steps', ({ file, steps }) => {
+    const path = join(EXAMPLES_DIR, file);
+    const l = loadExample(path, readFileSync(path, 'utf8'));
+    const paramBytes = [...l.compiled.module.params].reduce((a, p) => a + p.shape.reduce((n, s) => n * (l.sizes.get(s) ?? 1), 1) * 4, 0);
+
+    it('reaches the js metrics and loss, and a step after warm-up moves no params', () => {
+      const js = new GpuBackend('js', l.compiled.module.spaces);
+      const want = train(l.compiled, l.ds, { backend: js, steps });
+      js.dispose();
+
+      const gpu = new WebGpuBackend(l.compiled.module.spaces, device);
+      const perStep: { toDevice: number; toHost: number }[] = [];
+      let last = { ...gpu.device.traffic };
+      const got: TrainResult = train(l.compiled, l.ds, {
+        backend: gpu,
+        steps,
+        onStep: () => {
+          const now = gpu.device.traffic;
+          perStep.push({ toDevice: now.toDevice - last.toDevice, toHost: now.toHost - last.toHost });
+          last = { ...now };
+        },
+      });
+
+      expect(got.stepsRun).toBe(steps);
+      const a = want.log.at(-1)!;
+      const b = got.log.at(-1)!;
+      expect(relErr(b.total, a.total), `last loss: webgpu ${b.total} vs js ${a.total}`).toBeLessThan(1e-3);
+      const wm = (want.heldOut.test ?? want.evals.at(-1)!).metrics;
+      const gm = (got.heldOut.test ?? got.evals.at(-1)!).metrics;
+      for (const [k, v] of Object.entries(wm)) expect(Math.abs(gm[k]! - v), `${k}: webgpu ${gm[k]} vs js ${v}`).toBeLessThan(2e-3);
+
+      // steps 3.. (kernels built, data columns and CSR indexes of the full data uploaded once)
+      const warm = perStep.slice(2);
+      const batched = l.compiled.model.train.batch.kind === 'tuples' && l.compiled.model.train.batch.size < l.ds.train.get(l.ds.primary)!.size;
+      const uniforms = 32 * l.compiled.grads.length;
+      for (const [j, t] of warm.entries()) {
+        expect(t.toHost, `step ${j + 3}: ${t.toHost} bytes to the host (params are ${paramBytes})`).toBeLessThan(Math.min(16_384, paramBytes / 4));
+        if (batched) expect(t.toDevice, `step ${j + 3}: ${t.toDevice} bytes to the device`).toBeLessThan(paramBytes / 4);
+        else expect(t.toDevice, `step ${j + 3}: only the update kernels' uniforms`).toBe(uniforms);
+      }
+      console.log(`${file} on webgpu: ${steps} steps, after warm-up per step ${Math.max(...warm.map((t) => t.toDevice))} B to the device, ${Math.max(...warm.map((t) => t.toHost))} B to the host; params ${paramBytes} B; last loss ${b.total.toPrecision(6)} (js ${a.total.toPrecision(6)})`);
+    });
+  });
+});
