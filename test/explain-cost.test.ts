@@ -52,7 +52,8 @@ describe.each(exampleFiles())('%s', (file) => {
   const l = loadExample(path, readFileSync(path, 'utf8'));
   const s = stepSizes(l.compiled, l.ds);
 
-  it('predicts the FLOPs of a training step within 2× of the loop trips its kernels execute', () => {
+  // a model whose only table is a `neighbours` table (ItemCF) is computed from the data, with no training step
+  it.skipIf(l.compiled.model.neighbours !== undefined)('predicts the FLOPs of a training step within 2× of the loop trips its kernels execute', () => {
     const predicted = trainingStepPlan(l.compiled, s.step, s.atRows).cost.flops;
     const counted = countFirstStep(l).flops;
     expect(counted).toBeGreaterThan(0);

@@ -31,7 +31,8 @@ describe('recc run --mode webgpu | auto', () => {
   it('--mode auto with no adapter: trains on the js kernels and says why', () => {
     const r = run('auto', noDriver);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/backend js \(recc kernels\); auto: /);
+    // the run's log (sizes, backend) is on stderr since the progress bar took it there
+    expect(r.stderr).toMatch(/backend js \(recc kernels\); auto: /);
   });
 
   const probe = Device.probe();
