@@ -13,7 +13,7 @@ const arg = (name: string, fallback: string): string => {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 };
 /** the ranking examples of the README's table (bench/ranking.ts trains the same ones) */
-const MODELS = ['bpr', 'hinge', 'nce', 'sampled-softmax', 'logistic-mf', 'mostpop', 'enmf'];
+const MODELS = ['bpr', 'hinge', 'nce', 'sampled-softmax', 'logistic-mf', 'mostpop', 'enmf', 'itemcf'];
 const models = arg('models', MODELS.join(',')).split(',');
 const jobs = Math.max(1, Number(arg('jobs', '1')));
 
