@@ -8,7 +8,7 @@ import { crossValidate } from '../experiment/folds.ts';
 import { writeCv } from '../experiment/cv-report.ts';
 import { writeCvReport } from '../experiment/cv-html.ts';
 import { ALLOW_DENSE_FLAG, makeFolder, SET_FLAG } from './common.ts';
-import { MODES } from './run.ts';
+import { DEFAULT_MODE, MODES } from './run.ts';
 
 export const cv = command({
   name: 'cv',
@@ -23,7 +23,7 @@ export const cv = command({
     { kind: 'count', name: 'folds', arg: 'K', min: 2, meaning: "replace the model's split by `kfold K` on the same relation and seed", default: "the model's `kfold k`" },
     { kind: 'string', name: 'out', short: 'o', arg: 'DIR', meaning: 'the folder to write', default: 'runs/MODEL-cv-TIME' },
     { ...SET_FLAG, meaning: 'give a `const` or dim of the model another value, or lr, steps, epochs, e.g. --set d=64,lr=0.01 (repeatable)' },
-    { kind: 'choice', name: 'mode', choices: MODES, value: 'webasm', meaning: 'the gpu.js backend the kernels run on (reference: the plain-JS executor)' },
+    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: 'where the kernels run, as for `recc run --mode`' },
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: "stop each fold after N updates, overriding the model's `train { … }`", default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: "stop each fold after N passes over its training data", default: "the model's steps or epochs" },
     { kind: 'boolean', name: 'quiet', short: 'q', meaning: 'no progress lines on stderr' },

@@ -20,7 +20,7 @@ import { retrainBest } from '../experiment/retrain.ts';
 import { SweepFolder, type SweepSpec, type TrialRecord } from '../experiment/sweep-folder.ts';
 import { writeSweepReport } from '../experiment/sweep-html.ts';
 import { ALLOW_DENSE_FLAG, modelFile, SET_FLAG } from './common.ts';
-import { MODES } from './run.ts';
+import { DEFAULT_MODE, MODES } from './run.ts';
 
 /** Metrics that are errors (lower is better); every other metric is maximized. */
 const MINIMIZED = new Set(['rmse', 'mae', 'logloss']);
@@ -51,7 +51,7 @@ export const sweep = command({
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: "every trial's length in updates", default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: "every trial's length in passes over the training data", default: "the model's steps or epochs" },
     { kind: 'string', name: 'data', arg: 'FILE', meaning: "training data, replacing the model's primary relation's file", default: 'the file the model names' },
-    { kind: 'choice', name: 'mode', choices: MODES, value: 'webasm', meaning: 'the gpu.js backend the kernels run on (reference: the plain-JS executor)' },
+    { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: 'where the kernels run, as for `recc run --mode`' },
     { kind: 'count', name: 'trial', arg: 'N', min: 0, meaning: 'run only trial N of the sweep in --out (what the child processes run)', default: 'every trial' },
     { kind: 'boolean', name: 'quiet', short: 'q', meaning: 'no progress lines on stderr' },
     ALLOW_DENSE_FLAG,
