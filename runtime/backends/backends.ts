@@ -2,7 +2,7 @@
 // (`webasm`, `cpu`). The kernel backend plans each expression for the sizes at hand (codegen/plan.ts;
 // plans are cached per expression and sizes) and runs the plan's kernels through the Executor, which
 // records what really ran.
-import { planExpr, planGroup, type GroupPlan, type KernelPlan } from '../../compiler/plan/plan.ts';
+import { planExpr, type GroupPlan, type KernelPlan } from '../../compiler/plan/plan.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Space } from '../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
@@ -10,21 +10,21 @@ import { ReferenceBackend, type Backend, type EvalManyOptions, type ManyResult, 
 import { Executor, type Env32, type ExecMode, type TensorValue32 } from '../exec/executor.ts';
 import { autoDevice } from '../exec/webgpu/device.ts';
 import { WebGpuBackend } from '../exec/webgpu/backend.ts';
+import { GroupPlans, MAX_CACHED_PLANS } from '../exec/group-plans.ts';
 
 export type BackendMode = ExecMode | 'reference' | 'webgpu' | 'auto';
 
 export const BACKEND_MODES: readonly BackendMode[] = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'];
 
-/** Plans kept per backend; a run whose batch sizes vary every step would otherwise keep them all. */
-const MAX_CACHED_PLANS = 64;
 
 export class GpuBackend implements Backend {
   name: string;
   private readonly exec: Executor;
   private readonly plans = new Map<string, KernelPlan>();
-  private readonly groups = new Map<string, GroupPlan>();
+  private readonly groupPlans: GroupPlans;
 
   constructor(readonly mode: ExecMode, private readonly spaces: ReadonlyMap<string, Space>, opts: BackendOptions = {}) {
+    this.groupPlans = new GroupPlans(spaces);
     this.exec = new Executor(mode, { threads: opts.threads, minParallelFlops: opts.minParallelFlops });
     this.name = mode === 'js' ? 'js (recc kernels)' : mode === 'wasm' ? `wasm (recc kernels, ${this.exec.threads} thread${this.exec.threads === 1 ? '' : 's'})` : `gpu.js ${mode}`;
   }
@@ -46,14 +46,7 @@ export class GpuBackend implements Backend {
 
   /** One plan for several expressions: shared temps (per-tuple residuals, Gramians) run once. */
   planGroup(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): GroupPlan {
-    const key = `${scalars.map((e) => e.id).join(',')}|${tensors.map((t) => `${t.expr.id}:${t.out.map((i) => `${i.name}:${i.space}`).join(',')}`).join(';')}|${[...env.sizes].map(([k, v]) => `${k}=${v}`).join(',')}`;
-    let p = this.groups.get(key);
-    if (!p) {
-      p = planGroup([...scalars.map((expr) => ({ expr, out: [] })), ...tensors], this.spaces, env.sizes);
-      if (this.groups.size >= MAX_CACHED_PLANS) this.groups.clear();
-      this.groups.set(key, p);
-    }
-    return p;
+    return this.groupPlans.get(scalars, tensors, env);
   }
 
   evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {

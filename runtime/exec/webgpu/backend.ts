@@ -2,7 +2,7 @@
 // through the WebGPU executor. Its name says which adapter really answered. Besides the Backend
 // interface it offers what device-resident training needs (runtime/train/resident.ts): the executor's
 // resident tensors, results kept on the device, and the device itself (optimizer kernels, traffic).
-import { planGroup, type GroupPlan } from '../../../compiler/plan/plan.ts';
+import type { GroupPlan } from '../../../compiler/plan/plan.ts';
 import type { Env } from '../../../compiler/ir/interp.ts';
 import type { Space } from '../../../compiler/ir/module.ts';
 import type { Expr, Idx } from '../../../compiler/ir/nodes.ts';
@@ -10,32 +10,25 @@ import type { Backend, ManyResult, TensorRequest } from '../backend.ts';
 import type { Env32, TensorValue32 } from '../executor.ts';
 import { adapterLine, Device } from './device.ts';
 import { WebGpuExecutor, type DeviceResult } from './executor.ts';
+import { GroupPlans } from '../group-plans.ts';
 
-/** Plans kept; a run whose batch sizes vary every step would otherwise keep them all. */
-const MAX_CACHED_PLANS = 64;
 
 export class WebGpuBackend implements Backend {
   readonly name: string;
   readonly device: Device;
   readonly exec: WebGpuExecutor;
-  private readonly groups = new Map<string, GroupPlan>();
+  private readonly groupPlans: GroupPlans;
 
   /** Opens the device; throws NoWebGpuError (device.ts) with the reason when none answers. */
-  constructor(private readonly spaces: ReadonlyMap<string, Space>, device?: Device) {
+  constructor(spaces: ReadonlyMap<string, Space>, device?: Device) {
+    this.groupPlans = new GroupPlans(spaces);
     this.device = device ?? Device.open();
     this.exec = new WebGpuExecutor(this.device);
     this.name = `webgpu (gpu.js kernels on ${adapterLine(this.device.adapter)})`;
   }
 
   planGroup(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): GroupPlan {
-    const key = `${scalars.map((e) => e.id).join(',')}|${tensors.map((t) => `${t.expr.id}:${t.out.map((i) => `${i.name}:${i.space}`).join(',')}`).join(';')}|${[...env.sizes].map(([k, v]) => `${k}=${v}`).join(',')}`;
-    let p = this.groups.get(key);
-    if (!p) {
-      p = planGroup([...scalars.map((expr) => ({ expr, out: [] })), ...tensors], this.spaces, env.sizes);
-      if (this.groups.size >= MAX_CACHED_PLANS) this.groups.clear();
-      this.groups.set(key, p);
-    }
-    return p;
+    return this.groupPlans.get(scalars, tensors, env);
   }
 
   /** Terms and tensors of one env; tensors flagged in `keep` stay on the device (buffer ids). */
