@@ -146,6 +146,11 @@ export class Executor {
     return this.wasmRunner;
   }
 
+  /** wasm: the kernels' memory (undefined in the other modes) */
+  get wasmArena(): WasmRunner['arena'] | undefined {
+    return this.mode === 'wasm' ? this.wasm.arena : undefined;
+  }
+
   /** wasm: moves params into the kernels' memory once; the caller's map then holds views there */
   adopt(params: Map<string, Float32Array>): void {
     if (this.mode === 'wasm') this.wasm.adopt(params);
