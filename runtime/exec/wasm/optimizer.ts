@@ -9,7 +9,7 @@
 // Every kernel walks segments alike: `n` rows of `width` elements, param row rows[r] (or r when
 // `rows` is 0: a dense gradient is one row as wide as the param), gradient row r (`atRows`: the
 // gradient holds the touched rows only) or rows[r] (a dense gradient read at the touched rows).
-import { Code, encodeModule, Op, T } from '../../../compiler/codegen/wasm/binary.ts';
+import { Code, encodeModule, Op, Simd, T } from '../../../compiler/codegen/wasm/binary.ts';
 import { MAX_PAGES } from '../../../compiler/codegen/wasm/kernel.ts';
 
 export type UpdateRule = 'sgd' | 'momentum' | 'adagrad' | 'adam';
@@ -33,17 +33,76 @@ const RETURN = 0x0f;
 const I32_STORE = 0x36;
 
 /**
- * The segment walk: `body(j, gAt, done)` per element, j the param element's byte address, gAt the
- * gradient element's; `done` is the branch depth that leaves both loops (for an early exit).
+ * How a rule's body computes: on one element in f64 locals, or on two neighbours at once in f64x2
+ * lanes (each lane the scalar operations in the same order: the same bits).
  */
-function segmentKernel(declare: (c: Code) => void, body: (c: Code, j: number, gAt: number) => void): Code {
+interface Lanes {
+  readonly t: typeof T.f64 | typeof T.v128;
+  /** the float32(s) at the address on the stack, as f64 */
+  load(c: Code): void;
+  /** stack: address, value → stores the value rounded to float32 */
+  store(c: Code): void;
+  /** value → the value rounded to float32 and back */
+  round(c: Code): void;
+  /** a binary op (f64 opcode names), or sqrt */
+  op(c: Code, name: 'mul' | 'add' | 'sub' | 'div' | 'sqrt'): void;
+  /** hyper-parameter h (a function parameter; its splat for lanes) */
+  hyper(c: Code, h: number): void;
+}
+
+const SCALAR_OPS = { mul: Op.f64Mul, add: Op.f64Add, sub: Op.f64Sub, div: Op.f64Div, sqrt: Op.f64Sqrt } as const;
+const SIMD_OPS = { mul: Simd.f64x2Mul, add: Simd.f64x2Add, sub: Simd.f64x2Sub, div: Simd.f64x2Div, sqrt: Simd.f64x2Sqrt } as const;
+
+const scalar: Lanes = {
+  t: T.f64,
+  load: (c) => c.mem(Op.f32Load, 2).op(Op.f64PromoteF32),
+  store: (c) => c.op(Op.f32DemoteF64).mem(Op.f32Store, 2),
+  round: (c) => c.op(Op.f32DemoteF64, Op.f64PromoteF32),
+  op: (c, name) => c.op(SCALAR_OPS[name]),
+  hyper: (c, h) => c.get(h),
+};
+
+/** f64x2 lanes; `splats` maps each hyper-parameter to its splat local */
+function pairs(splats: ReadonlyMap<number, number>): Lanes {
+  return {
+    t: T.v128,
+    load: (c) => c.simd(Simd.v128Load64Zero, 2, 0).simd(Simd.f64x2PromoteLowF32x4),
+    store: (c) => c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.v128Store64Lane, 2, 0, 0),
+    round: (c) => c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.f64x2PromoteLowF32x4),
+    op: (c, name) => c.simd(SIMD_OPS[name]),
+    hyper: (c, h) => c.get(splats.get(h)!),
+  };
+}
+
+/** A body for one element (scalar) or two (lanes): `j` and `gAt` hold the first element's byte addresses. */
+type Body = (c: Code, j: number, gAt: number, v: Lanes, locals: (t: Lanes['t']) => number) => void;
+
+/**
+ * The segment walk. Within a row, pairs of elements go through `body` on f64x2 lanes (when `simd`),
+ * the odd one last on scalars; `declare` makes the locals both share.
+ */
+function segmentKernel(body: Body, simd: boolean, hypers: readonly number[] = []): Code {
   const c = new Code(PARAMS.length);
-  declare(c);
   const r = c.local(T.i32);
   const k = c.local(T.i32);
   const pRow = c.local(T.i32);
   const j = c.local(T.i32);
   const gAt = c.local(T.i32);
+  const splats = new Map(hypers.map((h) => [h, c.local(T.v128)]));
+  const byType = new Map<number, number[]>();
+  // locals per type, handed out in order for each body (the scalar and the lanes body share none)
+  const pool = (): ((t: Lanes['t']) => number) => {
+    const used = new Map<number, number>();
+    return (t) => {
+      const n = used.get(t) ?? 0;
+      used.set(t, n + 1);
+      const list = byType.get(t) ?? [];
+      byType.set(t, list);
+      while (list.length <= n) list.push(c.local(t));
+      return list[n]!;
+    };
+  };
+  for (const [h, l] of splats) c.get(h).simd(Simd.f64x2Splat).set(l);
   c.i32(0).set(r);
   c.op(Op.block, 0x40, Op.loop, 0x40);
   c.get(r).get(N).op(Op.i32GeS, Op.br_if, 1);
@@ -53,13 +112,17 @@ function segmentKernel(declare: (c: Code) => void, body: (c: Code, j: number, gA
   c.get(P).get(pRow).get(WIDTH).op(Op.i32Mul).i32(4).op(Op.i32Mul, Op.i32Add).set(j);
   c.get(G).get(r).get(pRow).get(AT_ROWS).op(SELECT).get(WIDTH).op(Op.i32Mul).i32(4).op(Op.i32Mul, Op.i32Add).set(gAt);
   c.i32(0).set(k);
-  c.op(Op.block, 0x40, Op.loop, 0x40);
-  c.get(k).get(WIDTH).op(Op.i32GeS, Op.br_if, 1);
-  body(c, j, gAt);
-  c.get(j).i32(4).op(Op.i32Add).set(j);
-  c.get(gAt).i32(4).op(Op.i32Add).set(gAt);
-  c.get(k).i32(1).op(Op.i32Add).set(k);
-  c.op(Op.br, 0, Op.end, Op.end);
+  const loop = (step: number, v: Lanes): void => {
+    c.op(Op.block, 0x40, Op.loop, 0x40);
+    c.get(k).i32(step).op(Op.i32Add).get(WIDTH).op(Op.i32GtS, Op.br_if, 1);
+    body(c, j, gAt, v, pool());
+    c.get(j).i32(4 * step).op(Op.i32Add).set(j);
+    c.get(gAt).i32(4 * step).op(Op.i32Add).set(gAt);
+    c.get(k).i32(step).op(Op.i32Add).set(k);
+    c.op(Op.br, 0, Op.end, Op.end);
+  };
+  if (simd) loop(2, pairs(splats));
+  loop(1, scalar);
   c.get(r).i32(1).op(Op.i32Add).set(r);
   c.op(Op.br, 0, Op.end, Op.end);
   return c;
@@ -70,89 +133,133 @@ function slotAt(c: Code, slot: number, j: number): Code {
   return c.get(slot).get(j).get(P).op(Op.i32Sub, Op.i32Add);
 }
 
-/** Pushes the float32 at the address on the stack, as f64. */
-function load(c: Code): Code {
-  return c.mem(Op.f32Load, 2).op(Op.f64PromoteF32);
-}
-
-/** Stores f64 local `value` as float32 at the address `at` pushes; local `back` gets the stored value read back. */
-function store(c: Code, at: () => void, value: number, back: number): void {
-  at();
-  c.get(value).op(Op.f32DemoteF64).mem(Op.f32Store, 2);
-  c.get(value).op(Op.f32DemoteF64, Op.f64PromoteF32).set(back);
-}
-
 /**
  * One rule's kernel. Hypers: lr; momentum h1 = μ; adagrad h1 = ε; adam h1 = β₁, h2 = 1 − β₁, h3 = β₂,
  * h4 = 1 − β₂, h5 = ε, h6 = c₁, h7 = c₂.
  */
 function ruleKernel(rule: UpdateRule): Code {
-  let gv = 0, a = 0, m = 0, v = 0;
-  return segmentKernel(
-    (c) => {
-      gv = c.local(T.f64);
-      a = c.local(T.f64);
-      m = c.local(T.f64);
-      v = c.local(T.f64);
-    },
-    (c, j, gAt) => {
-      c.get(gAt);
-      load(c).set(gv);
-      switch (rule) {
-        case 'sgd':
-          // θ − η·g
-          c.get(j).get(j);
-          load(c).get(LR).get(gv).op(Op.f64Mul, Op.f64Sub, Op.f32DemoteF64).mem(Op.f32Store, 2);
-          return;
-        case 'momentum':
-          // μ·m + g, then θ − η·m
-          c.get(H1);
-          load(slotAt(c, S0, j)).op(Op.f64Mul).get(gv).op(Op.f64Add).set(a);
-          store(c, () => slotAt(c, S0, j), a, m);
-          c.get(j).get(j);
-          load(c).get(LR).get(m).op(Op.f64Mul, Op.f64Sub, Op.f32DemoteF64).mem(Op.f32Store, 2);
-          return;
-        case 'adagrad':
-          // s + g·g, then θ − (η·g) / (√s + ε)
-          load(slotAt(c, S0, j)).get(gv).get(gv).op(Op.f64Mul, Op.f64Add).set(a);
-          store(c, () => slotAt(c, S0, j), a, m);
-          c.get(j).get(j);
-          load(c).get(LR).get(gv).op(Op.f64Mul).get(m).op(Op.f64Sqrt).get(H1).op(Op.f64Add, Op.f64Div, Op.f64Sub, Op.f32DemoteF64).mem(Op.f32Store, 2);
-          return;
-        case 'adam':
-          // β₁·m + (1−β₁)·g
-          c.get(H1);
-          load(slotAt(c, S0, j)).op(Op.f64Mul).get(H2).get(gv).op(Op.f64Mul, Op.f64Add).set(a);
-          store(c, () => slotAt(c, S0, j), a, m);
-          // β₂·v + ((1−β₂)·g)·g
-          c.get(H3);
-          load(slotAt(c, S1, j)).op(Op.f64Mul).get(H4).get(gv).op(Op.f64Mul).get(gv).op(Op.f64Mul, Op.f64Add).set(a);
-          store(c, () => slotAt(c, S1, j), a, v);
-          // θ − (η·(m/c₁)) / (√(v/c₂) + ε)
-          c.get(j).get(j);
-          load(c).get(LR).get(m).get(H6).op(Op.f64Div, Op.f64Mul).get(v).get(H7).op(Op.f64Div, Op.f64Sqrt).get(H5).op(Op.f64Add, Op.f64Div, Op.f64Sub, Op.f32DemoteF64).mem(Op.f32Store, 2);
-          return;
-      }
-    },
-  );
+  const used: Record<UpdateRule, number[]> = { sgd: [LR], momentum: [LR, H1], adagrad: [LR, H1], adam: [LR, H1, H2, H3, H4, H5, H6, H7] };
+  const body: Body = (c, j, gAt, v, local) => {
+    const gv = local(v.t), m = local(v.t), s = local(v.t);
+    c.get(gAt);
+    v.load(c);
+    c.set(gv);
+    /** the slot value `value` leaves, stored rounded at slot `slot`, read back into `back` */
+    const keep = (slot: number, value: () => void, back: number): void => {
+      slotAt(c, slot, j);
+      value();
+      c.tee(back);
+      v.store(c);
+      c.get(back);
+      v.round(c);
+      c.set(back);
+    };
+    /** θ ← θ − step(), stored rounded */
+    const descend = (stepValue: () => void): void => {
+      c.get(j).get(j);
+      v.load(c);
+      stepValue();
+      v.op(c, 'sub');
+      v.store(c);
+    };
+    switch (rule) {
+      case 'sgd':
+        // θ − η·g
+        descend(() => {
+          v.hyper(c, LR);
+          c.get(gv);
+          v.op(c, 'mul');
+        });
+        return;
+      case 'momentum':
+        // m ← μ·m + g; θ − η·m
+        keep(S0, () => {
+          v.hyper(c, H1);
+          v.load(slotAt(c, S0, j));
+          v.op(c, 'mul');
+          c.get(gv);
+          v.op(c, 'add');
+        }, m);
+        descend(() => {
+          v.hyper(c, LR);
+          c.get(m);
+          v.op(c, 'mul');
+        });
+        return;
+      case 'adagrad':
+        // s ← s + g·g; θ − (η·g) / (√s + ε)
+        keep(S0, () => {
+          v.load(slotAt(c, S0, j));
+          c.get(gv).get(gv);
+          v.op(c, 'mul');
+          v.op(c, 'add');
+        }, s);
+        descend(() => {
+          v.hyper(c, LR);
+          c.get(gv);
+          v.op(c, 'mul');
+          c.get(s);
+          v.op(c, 'sqrt');
+          v.hyper(c, H1);
+          v.op(c, 'add');
+          v.op(c, 'div');
+        });
+        return;
+      case 'adam':
+        // m ← β₁·m + (1−β₁)·g
+        keep(S0, () => {
+          v.hyper(c, H1);
+          v.load(slotAt(c, S0, j));
+          v.op(c, 'mul');
+          v.hyper(c, H2);
+          c.get(gv);
+          v.op(c, 'mul');
+          v.op(c, 'add');
+        }, m);
+        // v ← β₂·v + ((1−β₂)·g)·g
+        keep(S1, () => {
+          v.hyper(c, H3);
+          v.load(slotAt(c, S1, j));
+          v.op(c, 'mul');
+          v.hyper(c, H4);
+          c.get(gv);
+          v.op(c, 'mul');
+          c.get(gv);
+          v.op(c, 'mul');
+          v.op(c, 'add');
+        }, s);
+        // θ − (η·(m/c₁)) / (√(v/c₂) + ε)
+        descend(() => {
+          v.hyper(c, LR);
+          c.get(m);
+          v.hyper(c, H6);
+          v.op(c, 'div');
+          v.op(c, 'mul');
+          c.get(s);
+          v.hyper(c, H7);
+          v.op(c, 'div');
+          v.op(c, 'sqrt');
+          v.hyper(c, H5);
+          v.op(c, 'add');
+          v.op(c, 'div');
+        });
+        return;
+    }
+  };
+  return segmentKernel(body, true, used[rule]);
 }
 
 /** The finiteness check: writes (i32, at `out`) the byte address of the first gradient element that is not finite, else 0. */
 function finiteKernel(): Code {
-  let x = 0;
-  const c = segmentKernel(
-    (c) => {
-      x = c.local(T.f64);
-    },
-    (c, _j, gAt) => {
-      // x − x is 0 for a finite x, NaN for ±∞ and NaN
-      c.get(gAt);
-      load(c).tee(x).get(x).op(Op.f64Sub).f64(0).op(Op.f64Eq, Op.i32Eqz, Op.if, 0x40);
-      c.get(OUT).get(gAt).mem(I32_STORE, 2);
-      c.op(RETURN, Op.end);
-    },
-  );
-  return c;
+  return segmentKernel((c, _j, gAt, v, local) => {
+    const x = local(v.t);
+    // x − x is 0 for a finite x, NaN for ±∞ and NaN
+    c.get(gAt);
+    v.load(c);
+    c.tee(x).get(x).op(Op.f64Sub).f64(0).op(Op.f64Eq, Op.i32Eqz, Op.if, 0x40);
+    c.get(OUT).get(gAt).mem(I32_STORE, 2);
+    c.op(RETURN, Op.end);
+  }, false);
 }
 
 type Fn = (...a: number[]) => void;
