@@ -4,7 +4,9 @@
 // seed (batches fork 1, samples fork 2, user batches fork 3 of the train seed). `train` steps
 // through it; `step-sizes.ts` takes its first step to cost a step for `recc explain`.
 import type { Compiled } from '../../compiler/compile.ts';
-import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
+import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
+import type { Expr, Ix } from '../../compiler/ir/nodes.ts';
+import { nodes } from '../../compiler/ir/walk.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng, type RngState } from '../data/rng.ts';
@@ -19,7 +21,8 @@ export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
-  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng) {
+  /** `keep`: the columns (`rel.col`) a step reads; the others are not gathered (default: all) */
+  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng, private readonly keep?: ReadonlySet<string>) {
     this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
     this.rng.shuffle(this.order);
   }
@@ -45,28 +48,67 @@ export class Batcher {
     }
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
     this.pos += rows.length;
-    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows)]]);
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep)]]);
     for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
     return out;
   }
 }
 
-/** The batch's tuples of each column: plain gather loops (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower). */
-function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
+/**
+ * The batch's tuples of each column (of those in `keep`, when given): plain gather loops
+ * (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower).
+ */
+function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<string>): Relation {
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
   const n = rows.length;
   for (const [c, a] of rel.ids) {
+    if (keep && !keep.has(columnKey(rel.name, c))) continue;
     const out = new Int32Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     ids.set(c, out);
   }
   for (const [c, a] of rel.values) {
+    if (keep && !keep.has(columnKey(rel.name, c))) continue;
     const out = new Float64Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     values.set(c, out);
   }
   return { ...rel, size: n, ids, values };
+}
+
+/**
+ * The relation columns (`rel.col`) a training step reads: data tensors and id gathers of the terms
+ * and gradients (dense and touched-rows forms), the touched rows' sources, and the samplers' own
+ * reads (an exclusion's owner column, an in-batch set's source column). A batch gathers only these:
+ * the others (a `time` column that only split the data) would cost a random gather each step.
+ */
+export function readColumns(compiled: Compiled): Set<string> {
+  const out = new Set<string>();
+  const ix = (x: Ix): void => {
+    if (x.kind === 'gather') out.add(columnKey(x.rel, x.col));
+  };
+  const exprs: Expr[] = [...compiled.terms.map((t) => t.expr), ...compiled.grads.flatMap((g) => (g.rows ? [g.expr, g.rows.expr] : [g.expr]))];
+  const seen = new Set<number>();
+  for (const e of exprs) {
+    for (const x of nodes(e)) {
+      if (seen.has(x.id)) continue;
+      seen.add(x.id);
+      if (x.op === 'tensor') {
+        if (x.kind === 'data') out.add(x.name);
+        x.ix.forEach(ix);
+      } else if (x.op === 'eq') {
+        ix(x.a);
+        ix(x.b);
+      } else if (x.op === 'ord') ix(x.ix);
+    }
+  }
+  for (const g of compiled.grads) for (const s of g.rows?.sources ?? []) out.add(columnKey(s.rel, s.col));
+  for (const s of compiled.module.samplers) {
+    if (s.kind === 'per-tuple' && s.exclude) out.add(columnKey(s.rel, s.exclude.tupleCol));
+    if (s.kind === 'set' && s.source && s.sourceCol) out.add(columnKey(s.source, s.sourceCol));
+  }
+  return out;
 }
 
 /** One step's data. */
@@ -113,7 +155,7 @@ export class Steps {
     const cfg = compiled.model.train;
     this.full = ds.train;
     const primary = this.full.get(ds.primary);
-    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
+    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1), readColumns(compiled)) : undefined;
     this.userBatcher =
       cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
         ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
@@ -189,10 +231,14 @@ export class Steps {
     if (this.rowGrads.size) {
       const withRows = new Map(relations);
       const b = new Map(sizes);
+      // params reached through the same columns (U and bu through the batch's users) share their rows
+      const bySources = new Map<string, Int32Array>();
       for (const g of compiled.grads) {
         if (!g.rows || !this.rowGrads.has(g.param)) continue;
         const domainSize = sizes.get(g.rows.domain) ?? 0;
-        const rows = touchedRows(g.rows, relations, domainSize);
+        const key = `${domainSize}|${g.rows.sources.map((s) => columnKey(s.rel, s.col)).join(',')}`;
+        let rows = bySources.get(key);
+        if (!rows) bySources.set(key, (rows = touchedRows(g.rows, relations, domainSize)));
         const capacity = rowsCapacity(rows.length, domainSize, this.rowCapacity.get(g.param));
         this.rowCapacity.set(g.param, capacity);
         touched.set(g.param, rows);
