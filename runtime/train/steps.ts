@@ -7,6 +7,7 @@ import type { Compiled } from '../../compiler/compile.ts';
 import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
 import type { Expr, Ix } from '../../compiler/ir/nodes.ts';
 import { nodes } from '../../compiler/ir/walk.ts';
+import { StepPool } from '../exec/step-pool.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng, type RngState } from '../data/rng.ts';
@@ -40,7 +41,7 @@ export class Batcher {
     this.rng = Rng.fromState(st.rng);
   }
   /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
-  next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
+  next(full: ReadonlyMap<string, Relation> = new Map(), pool?: StepPool): Map<string, Relation> {
     if (this.pos >= this.order.length) {
       this.pos = 0;
       this.epoch++;
@@ -48,7 +49,7 @@ export class Batcher {
     }
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
     this.pos += rows.length;
-    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep)]]);
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep, pool)]]);
     for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
     return out;
   }
@@ -58,19 +59,19 @@ export class Batcher {
  * The batch's tuples of each column (of those in `keep`, when given): plain gather loops
  * (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower).
  */
-function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<string>): Relation {
+function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<string>, pool?: StepPool): Relation {
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
   const n = rows.length;
   for (const [c, a] of rel.ids) {
     if (keep && !keep.has(columnKey(rel.name, c))) continue;
-    const out = new Int32Array(n);
+    const out = pool ? pool.int32(n) : new Int32Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     ids.set(c, out);
   }
   for (const [c, a] of rel.values) {
     if (keep && !keep.has(columnKey(rel.name, c))) continue;
-    const out = new Float64Array(n);
+    const out = pool ? pool.float64(n) : new Float64Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     values.set(c, out);
   }
@@ -148,6 +149,8 @@ export class Steps {
   /** row-sparse gradients run at the batch's touched rows (not under user batches, which slice the params themselves) */
   private readonly rowGrads: ReadonlySet<string>;
   private readonly rowCapacity = new Map<string, number>();
+  /** what a step derives from its batch lives until the next step (step-pool.ts) */
+  private readonly pool = new StepPool();
   /** the stream samples are drawn from (`opts.samples.rng`, until a restore replaces it) */
   private samples: Rng | undefined;
 
@@ -197,13 +200,15 @@ export class Steps {
     return this.userBatcher?.domain;
   }
 
+  /** The next step's data; the arrays of the previous one are dead from here on (they are reused). */
   next(): StepData {
     const { compiled, ds, full, fullSizes } = this;
+    this.pool.reset();
     let relations: ReadonlyMap<string, Relation> = full;
     let sizes: ReadonlyMap<string, number> = fullSizes;
     if (this.batcher) {
       const b = new Map(full);
-      for (const [name, r] of this.batcher.next(full)) b.set(name, r);
+      for (const [name, r] of this.batcher.next(full, this.pool)) b.set(name, r);
       relations = b;
       sizes = sizesFor(compiled, ds, b, full);
     }
@@ -220,7 +225,7 @@ export class Steps {
     const samplers = compiled.module.samplers;
     if (this.opts.samples && samplers.length) {
       const drawn = new Map(relations);
-      drawSamples(samplers, this.opts.samples.dists, drawn, this.samples!);
+      drawSamples(samplers, this.opts.samples.dists, drawn, this.samples!, this.pool);
       relations = drawn;
       const b = sizesFor(compiled, ds, drawn, full);
       if (members) b.set(this.userBatcher!.domain, members.length);
@@ -238,13 +243,13 @@ export class Steps {
         const domainSize = sizes.get(g.rows.domain) ?? 0;
         const key = `${domainSize}|${g.rows.sources.map((s) => columnKey(s.rel, s.col)).join(',')}`;
         let rows = bySources.get(key);
-        if (!rows) bySources.set(key, (rows = touchedRows(g.rows, relations, domainSize)));
+        if (!rows) bySources.set(key, (rows = touchedRows(g.rows, relations, domainSize, this.pool)));
         const capacity = rowsCapacity(rows.length, domainSize, this.rowCapacity.get(g.param));
         this.rowCapacity.set(g.param, capacity);
         touched.set(g.param, rows);
         if (capacity >= domainSize) continue;
         atRows.add(g.param);
-        const rel = rowsRelation(g.rows, rows, capacity);
+        const rel = rowsRelation(g.rows, rows, capacity, this.pool);
         withRows.set(rel.name, rel);
         for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
       }
