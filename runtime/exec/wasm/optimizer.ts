@@ -30,6 +30,8 @@ const [LR, H1, H2, H3, H4, H5, H6, H7] = [9, 10, 11, 12, 13, 14, 15, 16];
 const PARAMS = [...Array<number>(9).fill(T.i32), ...Array<number>(8).fill(T.f64)] as (typeof T.i32 | typeof T.f64)[];
 const SELECT = 0x1b;
 const RETURN = 0x0f;
+const F64X2_EQ = 0x47;
+const I64X2_ALL_TRUE = 0xc3;
 const I32_STORE = 0x36;
 
 /**
@@ -256,10 +258,17 @@ function finiteKernel(): Code {
     // x − x is 0 for a finite x, NaN for ±∞ and NaN
     c.get(gAt);
     v.load(c);
-    c.tee(x).get(x).op(Op.f64Sub).f64(0).op(Op.f64Eq, Op.i32Eqz, Op.if, 0x40);
-    c.get(OUT).get(gAt).mem(I32_STORE, 2);
-    c.op(RETURN, Op.end);
-  }, false);
+    if (v === scalar) {
+      c.tee(x).get(x).op(Op.f64Sub).f64(0).op(Op.f64Eq, Op.i32Eqz, Op.if, 0x40);
+      c.get(OUT).get(gAt).mem(I32_STORE, 2);
+      c.op(RETURN, Op.end);
+      return;
+    }
+    // a pair with a non-finite lane leaves the pairs' loop (br 2 from inside the `if`): the scalar
+    // loop goes on from that pair and names the element
+    c.tee(x).get(x).simd(Simd.f64x2Sub).f64(0).simd(Simd.f64x2Splat).simd(F64X2_EQ).simd(I64X2_ALL_TRUE);
+    c.op(Op.i32Eqz, Op.if, 0x40, Op.br, 2, Op.end);
+  }, true);
 }
 
 type Fn = (...a: number[]) => void;
