@@ -64,6 +64,27 @@ describe('the wasm update kernels', () => {
     }
   });
 
+  it('adam past the step where its bias corrections reach 1 (their divisions left out) keeps the JS bits', () => {
+    // β₁ = 0.1, β₂ = 0.2: 1 − βᵗ is exactly 1 from t = 17 and t = 24 on
+    const opt: GradientOptimizerInfo = { kind: 'adam', lr: 0.01, beta1: 0.1, beta2: 0.2, eps: 1e-8 };
+    const arena = new Arena({ initial: 1 << 16 });
+    const kernels = new WasmOptimizer(arena.memory);
+    const start = random(nRows * width);
+    const jsP = new Map([['W', Float32Array.from(start)]]);
+    const jsState = createState(opt, jsP);
+    const wP = arena.resident(start);
+    const wSlots = createState(opt, new Map([['W', wP]])).slots.get('W')!.map((x) => arena.resident(x));
+    for (let t = 1; t <= 30; t++) {
+      const g = random(nRows * width);
+      applyUpdate(opt, jsState, jsP, new Map([['W', g]]), opt.lr);
+      const gw = arena.resident(g);
+      kernels.update('adam', { p: arena.addressOf(wP)!, g: arena.addressOf(gw)!, rows: 0, n: 1, width: wP.length, atRows: true }, arena.addressOf(wSlots[0]!)!, arena.addressOf(wSlots[1]!)!, opt.lr, [0.1, 1 - 0.1, 0.2, 1 - 0.2, 1e-8, 1 - Math.pow(0.1, t), 1 - Math.pow(0.2, t)]);
+      expect(Buffer.compare(bytes(wP), bytes(jsP.get('W')!)), `step ${t}`).toBe(0);
+    }
+    expect(1 - Math.pow(0.1, 30)).toBe(1);
+    expect(1 - Math.pow(0.2, 30)).toBe(1);
+  });
+
   it('finds the first non-finite gradient element in row order', () => {
     const arena = new Arena({ initial: 1 << 16 });
     const kernels = new WasmOptimizer(arena.memory);

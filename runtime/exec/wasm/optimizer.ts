@@ -139,7 +139,7 @@ function slotAt(c: Code, slot: number, j: number): Code {
  * One rule's kernel. Hypers: lr; momentum h1 = μ; adagrad h1 = ε; adam h1 = β₁, h2 = 1 − β₁, h3 = β₂,
  * h4 = 1 − β₂, h5 = ε, h6 = c₁, h7 = c₂.
  */
-function ruleKernel(rule: UpdateRule): Code {
+function ruleKernel(rule: UpdateRule, unbiased: { readonly c1: boolean; readonly c2: boolean } = { c1: false, c2: false }): Code {
   const used: Record<UpdateRule, number[]> = { sgd: [LR], momentum: [LR, H1], adagrad: [LR, H1], adam: [LR, H1, H2, H3, H4, H5, H6, H7] };
   const body: Body = (c, j, gAt, v, local) => {
     const gv = local(v.t), m = local(v.t), s = local(v.t);
@@ -232,14 +232,20 @@ function ruleKernel(rule: UpdateRule): Code {
         }, s);
         // θ − (η·(m/c₁)) / (√(v/c₂) + ε)
         descend(() => {
+          // (a bias correction c that has reached 1 exactly — β₁ᵗ below 2⁻⁵⁴ after ~350 steps — divides
+          // nothing: x/1 is x, and its division is left out)
           v.hyper(c, LR);
           c.get(m);
-          v.hyper(c, H6);
-          v.op(c, 'div');
+          if (!unbiased.c1) {
+            v.hyper(c, H6);
+            v.op(c, 'div');
+          }
           v.op(c, 'mul');
           c.get(s);
-          v.hyper(c, H7);
-          v.op(c, 'div');
+          if (!unbiased.c2) {
+            v.hyper(c, H7);
+            v.op(c, 'div');
+          }
           v.op(c, 'sqrt');
           v.hyper(c, H5);
           v.op(c, 'add');
@@ -301,6 +307,7 @@ export class WasmOptimizer {
   /** One update of the segments' params by `rule`; s0, s1: the slots' addresses (0 when unused); hypers as ruleKernel says. */
   update(rule: UpdateRule, s: Segments, s0: number, s1: number, lr: number, h: readonly number[]): void {
     const [h1 = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, h7 = 0] = h;
-    this.fn(rule, () => ruleKernel(rule))(s.p, s.g, s.rows, s.n, s.width, s.atRows ? 1 : 0, s0, s1, 0, lr, h1, h2, h3, h4, h5, h6, h7);
+    const unbiased = { c1: rule === 'adam' && h6 === 1, c2: rule === 'adam' && h7 === 1 };
+    this.fn(`${rule}${unbiased.c1 ? '-c1' : ''}${unbiased.c2 ? '-c2' : ''}`, () => ruleKernel(rule, unbiased))(s.p, s.g, s.rows, s.n, s.width, s.atRows ? 1 : 0, s0, s1, 0, lr, h1, h2, h3, h4, h5, h6, h7);
   }
 }
