@@ -134,19 +134,6 @@ function walkRow(g: Gen, w: RowWalk, inner: readonly PlanIdx[], acc: string): vo
   for (let j = 0; j <= inner.length; j++) g.close();
 }
 
-/**
- * Where a split step's summed indices stop being boxed: the first of the trailing ones split into
- * boxes of one value each (a dense column index), behind at least one leading index; the length of
- * `over` when there are none such (or nothing leads them).
- */
-function columnBoxes(step: Step, s: ExprOf<'sum'>): number {
-  const dims = step.split!.dims;
-  if (dims.length !== s.over.length) return s.over.length;
-  let cut = dims.length;
-  while (cut > 1 && dims[cut - 1]!.chunk === 1 && dims[cut - 1]!.chunks === dims[cut - 1]!.idx.size && dims[cut - 1]!.chunks > 1) cut--;
-  return cut === dims.length || cut === 0 ? s.over.length : cut;
-}
-
 /** Emits the JavaScript kernel for a `kernel` step of `plan`. */
 export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>): EmittedJs {
   if (step.kind !== 'kernel') throw new InternalError(`codegen: step ${step.name} is a ${step.kind} step`);
@@ -165,51 +152,52 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     g.bindWalk(t, { rel: o.rel, col: o.col, pos: r });
     g.line(`out[${r}] = ${g.expr(step.expr)};`);
     g.close();
+  } else if (step.split && step.expr.op === 'sum' && columnBoxes(step, step.expr) < step.expr.over.length) {
+    // the trailing summed indices are boxed one value each (Σ_t Σ_k U[user[t], k]² in boxes of
+    // (256 tuples) × (1 column)): the chunks of one leading box share its tuples, so the box is
+    // walked once with those indices innermost (unit stride), each chunk's partial sum in its own
+    // float64 slot, added in the same order as chunk by chunk — the same bits
+    const s = step.expr;
+    const free = step.out.slice(0, -1);
+    const chunks = step.out[step.out.length - 1]!.size;
+    const cut = columnBoxes(step, s);
+    const dims = step.split.dims;
+    const tail = s.over.slice(cut).map((i, j) => ({ name: i.name, space: i.space, size: dims[cut + j]!.idx.size }));
+    const inner = [...free, ...tail];
+    const tailCells = tail.reduce((a, i) => a * i.size, 1);
+    const cells = inner.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
+    const hv = g.fresh('i');
+    g.open(`for (let ${hv} = 0; ${hv} < ${int(chunks / tailCells)}; ${hv}++)`);
+    // the leading indices alone: splitSum reads only `over` and `body`, and the dims by position
+    splitSum(g, { ...s, over: s.over.slice(0, cut) }, { ...step, split: { ...step.split, dims: dims.slice(0, cut) } }, hv, { inner, acc });
+    const fv = g.fresh('i');
+    const tv = g.fresh('i');
+    g.open(`for (let ${fv} = 0; ${fv} < ${int(cells / tailCells)}; ${fv}++)`);
+    g.open(`for (let ${tv} = 0; ${tv} < ${int(tailCells)}; ${tv}++)`);
+    g.line(`out[${fv} * ${int(chunks)} + ${hv} * ${int(tailCells)} + ${tv}] = ${acc}[${fv} * ${int(tailCells)} + ${tv}];`);
+    g.close();
+    g.close();
+    g.close();
   } else if (step.split) {
     const s = step.expr;
     if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
     // the chunk index is the last output axis; the others are the sum's free indices, which loop
     // inside each box (its tuples' gathers and per-tuple values are read once per box, not per cell)
     const free = step.out.slice(0, -1);
+    const cells = free.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
+    const cv = g.fresh('i');
     const chunks = step.out[step.out.length - 1]!.size;
-    const cut = columnBoxes(step, s);
-    if (cut < s.over.length) {
-      // the trailing summed indices are boxed one value each (Σ_t Σ_k U[user[t], k]² in boxes of
-      // (256 tuples) × (1 column)): the chunks of one leading box share its tuples, so the box is
-      // walked once with those indices innermost (unit stride), each chunk's partial sum in its own
-      // float64 slot, added in the same order as chunk by chunk — the same bits
-      const dims = step.split.dims;
-      const tail = s.over.slice(cut).map((i, j) => ({ name: i.name, space: i.space, size: dims[cut + j]!.idx.size }));
-      const inner = [...free, ...tail];
-      const tailCells = tail.reduce((a, i) => a * i.size, 1);
-      const cells = inner.reduce((a, i) => a * i.size, 1);
-      const acc = g.fresh('s');
-      g.line(`const ${acc} = new Float64Array(${int(cells)});`);
-      const hv = g.fresh('i');
-      g.open(`for (let ${hv} = 0; ${hv} < ${int(chunks / tailCells)}; ${hv}++)`);
-      // the leading indices alone: splitSum reads only `over` and `body`, and the dims by position
-      splitSum(g, { ...s, over: s.over.slice(0, cut) }, { ...step, split: { ...step.split, dims: dims.slice(0, cut) } }, hv, { inner, acc });
-      const fv = g.fresh('i');
-      const tv = g.fresh('i');
-      g.open(`for (let ${fv} = 0; ${fv} < ${int(cells / tailCells)}; ${fv}++)`);
-      g.open(`for (let ${tv} = 0; ${tv} < ${int(tailCells)}; ${tv}++)`);
-      g.line(`out[${fv} * ${int(chunks)} + ${hv} * ${int(tailCells)} + ${tv}] = ${acc}[${fv} * ${int(tailCells)} + ${tv}];`);
-      g.close();
-      g.close();
-      g.close();
-    } else {
-      const cells = free.reduce((a, i) => a * i.size, 1);
-      const acc = g.fresh('s');
-      g.line(`const ${acc} = new Float64Array(${int(cells)});`);
-      const cv = g.fresh('i');
-      g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
-      splitSum(g, s, step, cv, { inner: free, acc });
-      const f = g.fresh('i');
-      g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
-      g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
-      g.close();
-      g.close();
-    }
+    g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
+    splitSum(g, s, step, cv, { inner: free, acc });
+    const f = g.fresh('i');
+    g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
+    g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
+    g.close();
+    g.close();
   } else {
     const rw = rowWalks(step);
     if (rw) {
@@ -256,4 +244,17 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     ...step.args.map((a) => `${a.name}: ${argLabel(a)}`),
   ].map((l) => `  // ${commentText(l)}`);
   return { source: `${head.join('\n')}\n${g.body()}`, params: ['out', ...step.args.map((a) => a.name)], args: step.args };
+}
+
+/**
+ * Where a split step's summed indices stop being boxed: the first of the trailing ones split into
+ * boxes of one value each (a dense column index), behind at least one leading index; the length of
+ * `over` when there are none such (or nothing leads them).
+ */
+function columnBoxes(step: Step, s: ExprOf<'sum'>): number {
+  const dims = step.split!.dims;
+  if (dims.length !== s.over.length) return s.over.length;
+  let cut = dims.length;
+  while (cut > 1 && dims[cut - 1]!.chunk === 1 && dims[cut - 1]!.chunks === dims[cut - 1]!.idx.size && dims[cut - 1]!.chunks > 1) cut--;
+  return cut === dims.length || cut === 0 ? s.over.length : cut;
 }
