@@ -186,10 +186,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   }
   // webgpu: params and optimizer slots stay on the device (resident.ts), except under user batches
   const dev = steps.userDomain === undefined ? ResidentTrainer.for(opts.backend, cfg.optimizer, params, state) : undefined;
-  // wasm: gradients in the kernels' memory are checked and applied there (wasm-update.ts)
-  const wup = steps.userDomain === undefined && !dev ? WasmUpdater.for(opts.backend, cfg.optimizer, params, state) : undefined;
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
   opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
+  // wasm: gradients in the kernels' memory are checked and applied there (wasm-update.ts)
+  const wup = steps.userDomain === undefined && !dev ? WasmUpdater.for(opts.backend, cfg.optimizer, params, state) : undefined;
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
