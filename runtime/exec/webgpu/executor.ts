@@ -1,7 +1,8 @@
 // WebGPU executor: runs a KernelPlan's steps on the device (device.ts), each kernel step being the
 // same gpu.js kernel source as on webasm (codegen/gpujs.ts; gpu.js translates it to WGSL). Temps
-// stay in device buffers between steps; host-sum steps read their partial sums back (float64 sum on
-// the host, as on every backend), batched into one readback. Inputs: immutable arrays (data columns,
+// stay in device buffers between steps; host-sum steps add their partial sums on the device with
+// error-free two-sums (reduce.ts) and read back one float32 pair each (hi + lo in float64 on the host,
+// as accurate as the float64 loop over the partials every other backend runs), batched into one readback. Inputs: immutable arrays (data columns,
 // id columns, CSR indexes) are uploaded once per array and kept; params are uploaded each call unless
 // the caller made them resident (`resident`, runtime/train/resident.ts), in which case the device
 // copy is the truth. A result can stay on the device (`keep`) for the optimizer kernel.
@@ -13,6 +14,7 @@ import { children, csrKey, type Arg, type GroupPlan, type Step } from '../../../
 import type { Expr } from '../../../compiler/ir/nodes.ts';
 import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
 import type { Device } from './device.ts';
+import { reduceSource } from './reduce.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
 export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
@@ -52,12 +54,10 @@ export class WebGpuExecutor {
     const resolve = (cells: readonly string[] = []): void => {
       const one = cells.filter((c) => !exact.has(c) && temps.has(c));
       if (!pending.length && !one.length) return;
-      const parts = this.device.read([...pending.map((s) => temps.get(s.of!)!), ...one.map((c) => temps.get(c)!)]);
-      pending.forEach((s, j) => {
-        let acc = 0;
-        for (const x of parts[j]!) acc += x;
-        exact.set(s.name, acc);
-      });
+      // each host-sum's partials summed on the device (reduce.ts): a float32 pair (hi, lo) comes back
+      const sums = pending.map((s) => this.sumOnDevice(s, plan, temps.get(s.of!)!));
+      const parts = this.device.read([...sums, ...one.map((c) => temps.get(c)!)]);
+      pending.forEach((s, j) => exact.set(s.name, parts[j]![0]! + parts[j]![1]!));
       one.forEach((c, j) => exact.set(c, parts[pending.length + j]![0]!));
       pending.length = 0;
     };
@@ -119,6 +119,19 @@ export class WebGpuExecutor {
       }
       return got[g++]!;
     });
+  }
+
+  /** one (hi, lo) buffer per host-sum step, rewritten every run */
+  private readonly sumOut = new WeakMap<Step, number>();
+
+  /** Posts the device sum of host-sum `s`'s partials (buffer `partials`); returns the (hi, lo) buffer. */
+  private sumOnDevice(s: Step, plan: Pick<GroupPlan, 'steps'>, partials: number): number {
+    const of = plan.steps.find((p) => p.name === s.of);
+    if (!of) throw new InternalError(`no partials step ${s.of}`);
+    let out = this.sumOut.get(s);
+    if (out === undefined) this.sumOut.set(s, (out = this.device.id()));
+    this.device.post({ op: 'compute', source: reduceSource(of.cells), buffers: [partials, out], alloc: [{ id: out, n: 2 }], groups: [1], what: `sum of ${s.of}` });
+    return out;
   }
 
   private kernelKey(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, csrs: ReadonlyMap<string, Csr>): string {
