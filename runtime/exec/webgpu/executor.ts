@@ -15,6 +15,7 @@ import type { Expr } from '../../../compiler/ir/nodes.ts';
 import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
 import type { Device } from './device.ts';
 import { reduceSource } from './reduce.ts';
+import { choosePacking, packSource, type Packing } from './pack.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
 export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
@@ -36,8 +37,17 @@ export class WebGpuExecutor {
   private readonly keptScalars = new Map<number, number>();
   kernelsRun = 0;
 
-  constructor(readonly device: Device) {
+  /** storage buffers one kernel may bind: the adapter's, or fewer (`maxBindings`: tests force packing) */
+  private readonly maxBindings: number;
+
+  constructor(readonly device: Device, opts: { readonly maxBindings?: number } = {}) {
     this.limit = Math.min(device.adapter.maxStorageBufferBindingSize, device.adapter.maxBufferSize);
+    this.maxBindings = Math.min(device.adapter.maxStorageBuffersPerShaderStage, opts.maxBindings ?? Infinity);
+  }
+
+  /** Kernels built so far that read some arrays from a pack (pack.ts). */
+  get packedKernels(): number {
+    return this.packings.size;
   }
 
   /** Runs every step; results as `keep` asks: true keeps tensor results on the device. */
@@ -90,7 +100,8 @@ export class WebGpuExecutor {
         const key = this.kernelKey(s, plan, csrs);
         let out = this.stepOut.get(s);
         if (out === undefined) this.stepOut.set(s, (out = this.device.id()));
-        this.device.post({ op: 'run', key, args, out, what: `kernel ${s.name}` });
+        const packing = this.packings.get(key);
+        this.device.post({ op: 'run', key, args: packing ? this.packArgs(s, packing, args) : args, out, what: `kernel ${s.name}` });
         this.kernelsRun++;
         temps.set(s.name, out);
       }
@@ -144,20 +155,41 @@ export class WebGpuExecutor {
     if (key) return key;
     const emitted = emitKernel(s, plan, { maxSeg });
     this.checkSize(s.cells, `the output of kernel ${s.name}`);
-    // gpu.js binds each array argument and the output as a storage buffer
-    const bindings = s.args.length + 1;
-    if (bindings > this.device.adapter.maxStorageBuffersPerShaderStage) {
+    // gpu.js binds each array argument and the output as a storage buffer: over the adapter's count,
+    // some arrays are read from one packed buffer (pack.ts)
+    const max = this.maxBindings;
+    const packing = choosePacking(s.args, max, this.limit / 4);
+    if (s.args.length + 1 > max && !packing) {
       throw new SizeLimitError(
-        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${this.device.adapter.maxStorageBuffersPerShaderStage} storage buffers per kernel (packing them is not implemented); use --mode js or wasm`,
+        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${max} storage buffers per kernel and packing them would pass its storage-buffer or float32-index limit; use --mode js or wasm`,
       );
     }
-    key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+    const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
+    key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+    if (packing) this.packings.set(key, packing);
     if (!this.sent.has(key)) {
-      this.device.post({ op: 'kernel', key, source: emitted.source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
+      this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
       this.sent.add(key);
     }
     m.set(spec, key);
     return key;
+  }
+
+  /** kernels reading some arrays from a pack, by kernel key; each step's pack buffer and what it holds */
+  private readonly packings = new Map<string, Packing>();
+  private readonly stepPack = new WeakMap<Step, { id: number; holds: string }>();
+
+  /** The buffers a packed kernel binds: its unpacked args, then the pack (filled on the device when stale). */
+  private packArgs(s: Step, packing: Packing, args: readonly number[]): number[] {
+    let p = this.stepPack.get(s);
+    if (!p) this.stepPack.set(s, (p = { id: this.device.id(), holds: '' }));
+    const holds = packing.parts.map((j) => args[j]).join(',');
+    if (!packing.immutable || holds !== p.holds) {
+      const parts = packing.parts.map((j, k) => ({ id: args[j]!, n: s.args[j]!.size, offset: packing.offsets[k]! }));
+      this.device.post({ op: 'pack', to: p.id, length: packing.length, parts, what: `pack of kernel ${s.name}` });
+      p.holds = holds;
+    }
+    return [...args.filter((_, j) => !packing.parts.includes(j)), p.id];
   }
 
   /** Tensors beyond one storage binding are refused with the sizes (tiling them is not implemented). */

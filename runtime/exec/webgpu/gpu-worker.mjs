@@ -206,6 +206,19 @@ async function exec(cmd) {
       ctx.device.queue.submit([enc.finish()]);
       return undefined;
     }
+    case 'pack': {
+      // buffer `to` (cmd.length floats) becomes the parts laid end to end at their offsets (webgpu/pack.ts)
+      const to = ensure(cmd.to, cmd.length);
+      const enc = ctx.device.createCommandEncoder();
+      for (const part of cmd.parts) {
+        const src = bufferOf(part.id);
+        const have = src.output.reduce((a, x) => a * x, 1);
+        if (have < part.n) throw new Error(`pack: buffer #${part.id} holds ${have} floats, the kernel reads ${part.n}`);
+        if (part.n) enc.copyBufferToBuffer(src.buffer, 0, to.buffer, part.offset * 4, part.n * 4);
+      }
+      ctx.device.queue.submit([enc.finish()]);
+      return undefined;
+    }
     case 'free': {
       for (const id of cmd.ids) {
         const b = buffers.get(id);
