@@ -132,6 +132,8 @@ export class WebGpuExecutor {
     });
   }
 
+  /** per CSR (relation, column): the largest walk bound used so far */
+  private readonly segBounds = new Map<string, number>();
   /** one (hi, lo) buffer per host-sum step, rewritten every run */
   private readonly sumOut = new WeakMap<Step, number>();
 
@@ -147,7 +149,15 @@ export class WebGpuExecutor {
 
   private kernelKey(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, csrs: ReadonlyMap<string, Csr>): string {
     // a CSR-ordered step only permutes: its source does not depend on the segment lengths
-    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
+    // a CSR walk's loop bound (a power of two; the loop breaks at the segment's end) only grows per
+    // relation and column: mini-batches whose segments vary (nce's five CSRs between 16 and 32) would
+    // otherwise build a kernel for each mix of bounds (~300 ms each on lavapipe), not one per doubling
+    const grown = this.segBounds;
+    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => {
+      const b = Math.max(loopBoundFor(c.maxSeg), grown.get(k) ?? 0);
+      grown.set(k, b);
+      return [k, b];
+    }));
     const spec = [...maxSeg].map(([k, n]) => `${k}=${loopBoundFor(n)}`).join(';');
     let m = this.keysByStep.get(s);
     if (!m) this.keysByStep.set(s, (m = new Map()));
@@ -167,6 +177,7 @@ export class WebGpuExecutor {
     const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
     key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
     if (packing) this.packings.set(key, packing);
+    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(",")} new=${!this.sent.has(key)}\n`);
     if (!this.sent.has(key)) {
       this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
       this.sent.add(key);
