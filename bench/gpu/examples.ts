@@ -3,7 +3,8 @@
 // CPU kernels (js; add wasm with --modes), its final test metrics side by side with the largest
 // difference, the seconds each run took and, for a run that did not finish, the error it printed
 // (a refusal's reason). Issue 12, acceptance 2. On a software adapter (lavapipe) the seconds measure
-// overheads, not a GPU. Writes the Markdown table to stdout and, with --out FILE, to FILE.
+// overheads, not a GPU. Writes the Markdown table to stdout and, with --out FILE, to FILE; exits 1 when
+// any run did not finish.
 //   npx tsx bench/gpu/examples.ts [--modes js,webgpu] [--examples bpr,enmf] [--steps N | --epochs N] [--out FILE]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,15 @@ function runOne(example: string, mode: string): Outcome {
   return { ok: true, seconds, steps: m.steps, metrics: m.final, backend: m.backend };
 }
 
+/** How an example trains, from its source: what part of it the backend runs. */
+function how(example: string): string {
+  const src = readFileSync(join(root, 'examples', `${example}.recmodel`), 'utf8');
+  if (/^neighbours /m.test(src)) return 'ItemCF: table built on the host, scores on the backend';
+  if (/optimizer als/.test(src)) return 'ALS: H and g(0) on the backend, row solves on the host';
+  const b = /\bbatch (full|\d+(?: \w+)?)/.exec(src)?.[1] ?? 'full';
+  return b === 'full' ? 'full batch' : `mini-batch ${b}`;
+}
+
 const fmt = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
 const rows: string[] = [];
 const notes: string[] = [];
@@ -69,7 +79,7 @@ for (const ex of examples) {
     return o.ok ? names.map((k) => fmt(o.metrics[k])).join(' / ') : 'refused (see below)';
   });
   const allOk = [...got.values()].every((o) => o.ok);
-  rows.push(`| ${ex} | ${base.steps ?? '—'} | ${names.join(' / ') || '—'} | ${cells.join(' | ')} | ${allOk ? maxDiff.toExponential(1) : '—'} | ${modes.map((m) => got.get(m)!.seconds.toFixed(1)).join(' / ')} |`);
+  rows.push(`| ${ex} | ${how(ex)} | ${base.steps ?? '—'} | ${names.join(' / ') || '—'} | ${cells.join(' | ')} | ${allOk ? maxDiff.toExponential(1) : '—'} | ${modes.map((m) => got.get(m)!.seconds.toFixed(1)).join(' / ')} |`);
   for (const [m, o] of got) if (!o.ok) notes.push(`- ${ex} on ${m}: ${o.error}`);
 }
 
@@ -78,11 +88,13 @@ const text = [
   `Measured ${new Date().toISOString().slice(0, 10)} with \`${cmd}\` (node ${process.version}); each example's own data, split, optimizer, length and evaluation${steps ? `, --steps ${steps}` : epochs ? `, --epochs ${epochs}` : ''}.`,
   backendLine ? `webgpu: ${backendLine}${/software/.test(backendLine) ? ' — a software adapter: the seconds measure overheads, not a GPU' : ''}.` : '',
   '',
-  `| example | steps | metrics | ${modes.join(' | ')} | max \\|Δ\\| vs ${modes[0]} | seconds (${modes.join(' / ')}) |`,
-  `|---|---:|---|${modes.map(() => '---').join('|')}|---:|---:|`,
+  `| example | training | steps | metrics | ${modes.join(' | ')} | max \\|Δ\\| vs ${modes[0]} | seconds (${modes.join(' / ')}) |`,
+  `|---|---|---:|---|${modes.map(() => '---').join('|')}|---:|---:|`,
   ...rows,
   '',
   ...(notes.length ? ['Runs that did not finish:', ...notes, ''] : []),
 ].join('\n');
 console.log(text);
 if (outFile) writeFileSync(outFile, text);
+// a run that did not finish is a failure of the bench (the table still lists it with its reason)
+if (notes.length) process.exitCode = 1;
