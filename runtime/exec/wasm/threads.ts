@@ -7,6 +7,11 @@
 // worker reads synchronously (receiveMessageOnPort) when a job names a kernel it does not have.
 // The worker's code is the string below (plain JavaScript, no imports of ours: it runs as is from
 // source or from a package).
+// Every wait has a timeout and re-checks its condition: a clean-clone CI run and a `recc run --mode
+// wasm` once hung with the worker asleep on a job counter that had already moved on (gdb: both
+// threads in Atomics.wait, worker expecting seq 838, main waiting for 839's done) — a notify lost
+// inside V8 (Node 20). With a timeout such a wake-up costs WAKE_MS instead of the run; each one is
+// counted (slot 7 per worker, `lostWakeups`).
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 
@@ -14,9 +19,11 @@ import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 const SLOT = 64;
 /** arguments a job can carry (out, p0…, scratch) */
 const MAX_ARGS = SLOT - 8;
+/** longest a thread sleeps before it looks at its condition again (a lost notify costs this much) */
+const WAKE_MS = 20;
 
 // slot layout: 0 seq (job counter, main → worker), 1 done (worker → main), 2 kernel id (-1: exit),
-// 3 lo, 4 hi, 5 error flag, 6 argument count, 8… arguments
+// 3 lo, 4 hi, 5 error flag, 6 argument count, 7 wake-ups the worker found lost, 8… arguments
 const WORKER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, slot, port } = workerData;
@@ -26,7 +33,9 @@ const env = { mem: memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh
 const kernels = [];
 let seq = 0;
 for (;;) {
-  Atomics.wait(ctl, base, seq);
+  while (Atomics.load(ctl, base) === seq) {
+    if (Atomics.wait(ctl, base, seq, ${WAKE_MS}) === 'timed-out' && Atomics.load(ctl, base) !== seq) Atomics.add(ctl, base + 7, 1);
+  }
   seq = Atomics.load(ctl, base);
   const id = ctl[base + 2];
   if (id < 0) break;
@@ -61,6 +70,7 @@ export class ThreadPool {
   private readonly peers: Peer[] = [];
   private seq = 0;
   private closed = false;
+  private lostOnMain = 0;
 
   /** `threads` in all, the calling thread included (threads − 1 workers). */
   constructor(
@@ -110,11 +120,20 @@ export class ThreadPool {
     } finally {
       for (let s = 1; s < t; s++) {
         const b = s * SLOT;
-        while (Atomics.load(this.ctl, b + 1) !== this.seq) Atomics.wait(this.ctl, b + 1, Atomics.load(this.ctl, b + 1));
+        for (let done = Atomics.load(this.ctl, b + 1); done !== this.seq; done = Atomics.load(this.ctl, b + 1)) {
+          if (Atomics.wait(this.ctl, b + 1, done, WAKE_MS) === 'timed-out' && Atomics.load(this.ctl, b + 1) === this.seq) this.lostOnMain++;
+        }
         if (this.ctl[b + 5] !== 0) failed = true;
       }
     }
     if (failed) throw new InternalError(`a wasm kernel failed on a worker thread`);
+  }
+
+  /** notifies that never arrived, caught by a wait's timeout (workers' and the calling thread's) */
+  get lostWakeups(): number {
+    let n = this.lostOnMain;
+    for (let s = 1; s < this.threads; s++) n += Atomics.load(this.ctl, s * SLOT + 7);
+    return n;
   }
 
   close(): void {
