@@ -177,7 +177,7 @@ export class WebGpuExecutor {
     const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
     key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
     if (packing) this.packings.set(key, packing);
-    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(",")} new=${!this.sent.has(key)}\n`);
+    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(',')} new=${!this.sent.has(key)}\n`);
     if (!this.sent.has(key)) {
       this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
       this.sent.add(key);
@@ -188,17 +188,18 @@ export class WebGpuExecutor {
 
   /** kernels reading some arrays from a pack, by kernel key; each step's pack buffer and what it holds */
   private readonly packings = new Map<string, Packing>();
-  private readonly stepPack = new WeakMap<Step, { id: number; holds: string }>();
+  private readonly stepPack = new WeakMap<Step, { id: number; packing?: Packing; holds: string }>();
 
   /** The buffers a packed kernel binds: its unpacked args, then the pack (filled on the device when stale). */
   private packArgs(s: Step, packing: Packing, args: readonly number[]): number[] {
     let p = this.stepPack.get(s);
     if (!p) this.stepPack.set(s, (p = { id: this.device.id(), holds: '' }));
     const holds = packing.parts.map((j) => args[j]).join(',');
-    if (!packing.immutable || holds !== p.holds) {
+    if (!packing.immutable || holds !== p.holds || packing !== p.packing) {
       const parts = packing.parts.map((j, k) => ({ id: args[j]!, n: s.args[j]!.size, offset: packing.offsets[k]! }));
       this.device.post({ op: 'pack', to: p.id, length: packing.length, parts, what: `pack of kernel ${s.name}` });
       p.holds = holds;
+      p.packing = packing;
     }
     return [...args.filter((_, j) => !packing.parts.includes(j)), p.id];
   }

@@ -26,7 +26,7 @@ export interface Packing {
 
 /** Data that never changes between runs of a kernel (uploaded once per host array). */
 export function immutableArg(a: Arg): boolean {
-  return a.kind === 'ids' || a.kind === 'csr-offsets' || a.kind === 'csr-perm' || a.kind === 'csr-ids' || (a.kind === 'tensor' && a.tensorKind !== 'param');
+  return a.kind === 'ids' || a.kind === 'csr-offsets' || a.kind === 'csr-perm' || a.kind === 'csr-ids' || (a.kind === 'tensor' && (a.tensorKind === 'data' || a.tensorKind === 'hyper'));
 }
 
 /**
