@@ -53,8 +53,11 @@ function how(example: string): string {
   const src = readFileSync(join(root, 'examples', `${example}.recmodel`), 'utf8');
   if (/^neighbours /m.test(src)) return 'ItemCF: table built on the host, scores on the backend';
   if (/optimizer als/.test(src)) return 'ALS: H and g(0) on the backend, row solves on the host';
-  const b = /\bbatch (full|\d+(?: \w+)?)/.exec(src)?.[1] ?? 'full';
-  return b === 'full' ? 'full batch' : `mini-batch ${b}`;
+  const m = /\bbatch (full|\d+)(?: (\w+))?/.exec(src);
+  if (!m || m[1] === 'full') return 'full batch';
+  // `batch 256 users` names a domain (plural); `batch 1024 seed 42` is followed by another setting
+  const unit = m[2] && /s$/.test(m[2]) && !['steps', 'epochs'].includes(m[2]) ? ` ${m[2]}` : ' tuples';
+  return `mini-batch ${m[1]}${unit}`;
 }
 
 const fmt = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
