@@ -16,6 +16,7 @@ import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
 import type { Device } from './device.ts';
 import { reduceSource } from './reduce.ts';
 import { choosePacking, packSource, type Packing } from './pack.ts';
+import { gatherSource, rowGroups } from './rows.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
 export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
@@ -27,7 +28,8 @@ export class WebGpuExecutor {
   private readonly freeOnGc = new FinalizationRegistry<number>((id) => this.device.post({ op: 'free', ids: [id] }));
   private readonly csrs = new WeakMap<object, Map<number, Csr>>();
   private readonly floatCache = new WeakMap<object, Float32Array>();
-  private readonly permCache = new WeakMap<Csr, WeakMap<object, Float32Array>>();
+  /** id columns in a CSR's order, on the device: per CSR, per column array → buffer id */
+  private readonly permIds = new WeakMap<Csr, WeakMap<object, number>>();
   /** one output buffer per step (rewritten every run) and kernel keys already sent */
   private readonly stepOut = new WeakMap<Step, number>();
   private readonly keysByStep = new WeakMap<Step, Map<string, string>>();
@@ -254,17 +256,23 @@ export class WebGpuExecutor {
       case 'csr-perm':
         return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.perm), `csr ${a.rel}.${a.col}`);
       case 'csr-ids': {
+        // the id column in CSR order, gathered on the device from the column and the CSR's permutation
+        // (both uploaded once per array, and usually read by the kernels anyway): no permuted copy goes up
         const csr = csrs.get(csrKey(a.rel, a.col))!;
         const ids = this.floats(env, columnKey(a.rel, a.of));
-        let m = this.permCache.get(csr);
-        if (!m) this.permCache.set(csr, (m = new WeakMap()));
-        let p = m.get(ids);
-        if (!p) {
-          p = new Float32Array(csr.perm.length);
-          for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
-          m.set(ids, p);
+        let m = this.permIds.get(csr);
+        if (!m) this.permIds.set(csr, (m = new WeakMap()));
+        let id = m.get(ids);
+        if (id === undefined) {
+          const n = csr.perm.length;
+          const perm = this.uploadOnce(this.floatsOf(csr.perm), `csr ${a.rel}.${a.col}`);
+          const src = this.uploadOnce(ids, `${a.rel}.${a.of}`);
+          id = this.device.id();
+          this.device.post({ op: 'compute', source: gatherSource(n, 1), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
+          m.set(ids, id);
+          this.freeOnGc.register(ids, id);
         }
-        return this.uploadOnce(p, `${a.rel}.${a.of}`);
+        return id;
       }
     }
   }

@@ -2,7 +2,8 @@
 // of the batch's members only: gather those rows into a slice before the step, and scatter the
 // slice's gradient back into a zeroed full-size gradient after it, so the update (optimizer.ts) is
 // the dense one the CPU path applies to `scatterRows`'s result. The members' ids (drawn on the host)
-// are one float buffer; sizes are baked into the source (one pipeline per shape).
+// are one float buffer; sizes are baked into the source (one pipeline per shape). The executor's
+// gather also puts an id column into a CSR's order (width 1, the permutation as `members`).
 //   gather:  S[j, c] = P[members[j], c]          zero: G[k] = 0          scatter: G[members[j], c] = g[j, c]
 
 /** Threads per workgroup; workgroups spread along y past 65,535 (optimizer.ts's updateGroups). */
