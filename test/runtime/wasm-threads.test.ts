@@ -58,17 +58,20 @@ describe('the wasm thread pool', () => {
   });
 
   it('finishes the run when a worker died: its range runs on the calling thread, once it stops answering', async () => {
-    const { pool, run } = setup(3, { claimMs: 50 });
+    const claimMs = 200;
+    const { pool, run } = setup(3, { claimMs });
     expect(run(1)).toBe(true);
     // killed behind the pool's back; its exit event is not delivered while the main thread waits
     await pool.workers[1]!.terminate();
     expect(run(2)).toBe(true);
-    expect(pool.revoked).toBe(1);
+    expect(pool.revoked).toBeGreaterThanOrEqual(1);
+    const before = pool.revoked;
     const t0 = performance.now();
     for (let k = 3; k < 40; k++) expect(run(k)).toBe(true);
-    // the dead worker gets no more jobs: no further claim timeouts
-    expect(pool.revoked).toBe(1);
-    expect(performance.now() - t0).toBeLessThan(37 * 50);
+    // the dead worker gets no more jobs: not one claim timeout per run (a loaded machine may make
+    // the live worker miss one now and then)
+    expect(pool.revoked - before).toBeLessThanOrEqual(3);
+    expect(performance.now() - t0).toBeLessThan(10 * claimMs);
   });
 
   it('finishes runs that start before its workers have started', () => {
