@@ -3,7 +3,7 @@
 // and the per-tuple subexpressions several expressions of a group share (the residual of a loss
 // and of each of its gradients), which become one step each.
 import { children, mapChildren, substitute } from '../ir/walk.ts';
-import { freeIdx, idx as mkIdx, idxKey, reduce, sum, type Expr, type Ix } from '../ir/nodes.ts';
+import { freeIdx, idx as mkIdx, idxKey, reduce, sum, type Expr, type Idx, type Ix } from '../ir/nodes.ts';
 
 /** sum(A: sum(B: x)) → sum(A, B: x) when the names are distinct (one loop nest, one CSR check). */
 export function flattenSums(e: Expr, memo = new Map<number, Expr>()): Expr {
@@ -47,26 +47,42 @@ function worthSharing(x: Expr): boolean {
 }
 
 /**
+ * A per-tuple node's key up to the name of its tuple index (and its bound ones): a loss's score
+ * Σ_k P[likes.user[t'2],k]·… and its gradients' Σ_k P[likes.user[#0],k]·… are one key (the id
+ * of the renamed sum, a node of its own: it never equals the id of a node keyed by identity).
+ */
+export function perTupleKey(x: Expr, t: Idx): number {
+  return canonicalBound(substitute(x, new Map([[idxKey(t), { kind: 'var', idx: mkIdx('%t', t.space) }]]))).id;
+}
+
+/**
  * Per-tuple subexpressions (one free index, over a relation) that two or more of `roots` contain
- * and that are worth a temp: the ids of the nodes a group plans as one shared step.
+ * (up to the names of their indices: perTupleKey) and that are worth a temp: the ids of the nodes a
+ * group plans as one shared step (equal ones share its temp: the planner's hoist keys by renaming).
  */
 export function sharedPerTuple(roots: readonly Expr[], isRelation: (space: string) => boolean): Set<number> {
   const shared = new Set<number>();
   if (roots.length <= 1) return shared;
   const count = new Map<number, number>();
+  const nodes = new Map<number, number[]>();
   for (const r of roots) {
     const seen = new Set<number>();
+    const keys = new Set<number>();
     const go = (x: Expr): void => {
       if (seen.has(x.id)) return;
       seen.add(x.id);
       const f = [...freeIdx(x).values()];
       if (f.length === 1 && isRelation(f[0]!.space) && x.op !== 'tensor' && x.op !== 'eq' && worthSharing(x)) {
-        count.set(x.id, (count.get(x.id) ?? 0) + 1);
+        // a sum (a score, a normalizer) matches up to the names of its indices; others by identity
+        const k = x.op === 'sum' ? perTupleKey(x, f[0]!) : x.id;
+        if (!keys.has(k)) count.set(k, (count.get(k) ?? 0) + 1);
+        keys.add(k);
+        nodes.set(k, [...(nodes.get(k) ?? []), x.id]);
       }
       for (const c of children(x)) go(c);
     };
     go(r);
   }
-  for (const [id, n] of count) if (n >= 2) shared.add(id);
+  for (const [k, n] of count) if (n >= 2) for (const id of nodes.get(k)!) shared.add(id);
   return shared;
 }
