@@ -11,13 +11,15 @@
 //   inner output indices (k) are the innermost loop, accumulating into a float64 row of sums, instead
 //   of re-walking the row for every cell; likewise a split-K box over a relation walks its tuples
 //   once with the free output indices inside, and a short output summed over a long index (a d×d
-//   Gramian) loops the sum outermost;
+//   Gramian) loops the sum outermost; a partial Gramian symmetric in its two output indices sums the
+//   cells b ≥ a and mirrors the rest (the same bits: the same products in the same order);
 // - sums accumulate in float64 (JavaScript numbers), an inline sum over a dense index in four
 //   interleaved partial sums; values are rounded to float32 when stored.
 // Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
 // `Float64Array` and finite numeric literals reach the source; user names only sanitized comments.
 import { InternalError } from '../diagnostics/diagnostics.ts';
-import { freeIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
+import { freeIdx, idx as mkIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
+import { substitute } from '../ir/walk.ts';
 import { children, csrKey, csrOf, type Arg, type CsrLoop, type KernelPlan, type PlanIdx, type Step } from '../plan/plan.ts';
 import { argLabel, commentText, Gen, int, needsTuple, rowMajor, splitSum } from './kernel-body.ts';
 
@@ -81,6 +83,13 @@ function isDenseRows(step: Step, spaceSizes: Readonly<Record<string, number>>): 
   if (csrOf(e, new Set(step.out.map((o) => idxKey(o))))) return false;
   const n = e.over.reduce((a, i) => a * (Object.hasOwn(spaceSizes, i.space) ? spaceSizes[i.space]! : 0), 1);
   return n >= 64;
+}
+
+/** Whether sum `s` over two free indices of one size is unchanged when they swap (a Gramian Σ_u U[u,a]·U[u,b]). */
+function symmetricPair(s: Expr, free: readonly PlanIdx[]): boolean {
+  if (free.length !== 2 || free[0]!.size !== free[1]!.size || free[0]!.space !== free[1]!.space) return false;
+  const [a, b] = free.map((o) => mkIdx(o.name, o.space));
+  return substitute(s, new Map([[idxKey(a!), { kind: 'var' as const, idx: b! }], [idxKey(b!), { kind: 'var' as const, idx: a! }]])).id === s.id;
 }
 
 /** Opens one loop per index, without hoisting (the caller evaluates at the innermost level). */
@@ -191,7 +200,19 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     const cv = g.fresh('i');
     const chunks = step.out[step.out.length - 1]!.size;
     g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
-    splitSum(g, s, step, cv, { inner: free, acc });
+    const upper = symmetricPair(s, free);
+    splitSum(g, s, step, cv, { inner: free, acc, upper });
+    if (upper) {
+      // (UᵀU)[b, a] = (UᵀU)[a, b] bit for bit: the same products (IEEE × commutes) summed in the same order
+      const n = int(free[0]!.size);
+      const a = g.fresh('i');
+      const b = g.fresh('i');
+      g.open(`for (let ${a} = 1; ${a} < ${n}; ${a}++)`);
+      g.open(`for (let ${b} = 0; ${b} < ${a}; ${b}++)`);
+      g.line(`${acc}[${a} * ${n} + ${b}] = ${acc}[${b} * ${n} + ${a}];`);
+      g.close();
+      g.close();
+    }
     const f = g.fresh('i');
     g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
     g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
