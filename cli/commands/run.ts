@@ -24,7 +24,7 @@ import { Progress } from '../lib/progress.ts';
 export const MODES = ['js', 'webasm', 'cpu', 'reference', 'wasm', 'webgpu', 'auto'] as const satisfies readonly BackendMode[];
 
 /** The --mode a run gets when none is given. */
-export const DEFAULT_MODE: (typeof MODES)[number] = 'js';
+export const DEFAULT_MODE: (typeof MODES)[number] = 'wasm';
 
 /** A checkpoint after each this many seconds of training, unless --checkpoint-secs says otherwise. */
 export const DEFAULT_CHECKPOINT_SECONDS = 60;

@@ -12,11 +12,14 @@ import { SizeLimitError } from '../../../compiler/ir/limits.ts';
 
 const PAGE = 65536;
 const ALIGN = 16;
+const MIN_BUDGET = 8 << 20;
 
 type Typed = Float32Array | Int32Array;
 
 export interface ArenaOptions {
-  /** bytes the cache may hold before it is dropped between runs (default 512 MiB) */
+  /** bytes the cache may hold before it is dropped between runs (default: twice what the first run
+   * cached, at least 8 MiB — a mini-batch's columns are new arrays every step, so a fixed large budget
+   * let them pile up: 250 MB of RSS for ML-100K's mf-biased) */
   readonly cacheBudget?: number;
   /** initial size in bytes (default 16 MiB) */
   readonly initial?: number;
@@ -30,12 +33,13 @@ export class Arena {
   private gen = 0;
   private readonly owned = new WeakMap<object, number>();
   private readonly cached = new WeakMap<object, { ptr: number; gen: number }>();
-  private readonly budget: number;
+  private budget: number | undefined;
+  private runs = 0;
 
   constructor(opts: ArenaOptions = {}) {
     const pages = Math.ceil((opts.initial ?? 16 << 20) / PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
-    this.budget = opts.cacheBudget ?? 512 << 20;
+    this.budget = opts.cacheBudget;
   }
 
   /** bytes in use: resident and cached */
@@ -148,7 +152,8 @@ export class Arena {
 
   /** Starts a run: drops the cache when it outgrew its budget; reuses the per-run region. */
   beginRun(): void {
-    if (this.top - this.mark > this.budget) this.drop();
+    if (this.runs++ === 1 && this.budget === undefined) this.budget = Math.max(MIN_BUDGET, 2 * (this.top - this.mark));
+    if (this.budget !== undefined && this.top - this.mark > this.budget) this.drop();
     if (this.runRegion && this.runRegion.gen !== this.gen) this.runRegion = undefined;
     this.runAt = 0;
   }

@@ -32,7 +32,9 @@ const MIN_PARALLEL_FLOPS = 200_000;
 
 export class WasmRunner {
   readonly arena = new Arena();
-  private readonly pool: ThreadPool | undefined;
+  /** made on the first kernel worth splitting: a worker costs ~10 MB and a small model never needs one */
+  private pool: ThreadPool | undefined;
+  private readonly wantThreads: number;
   private readonly byStep = new WeakMap<Step, Lowered>();
   private readonly bySource = new Map<string, WasmKernel>();
   private readonly scratchKey = {};
@@ -41,12 +43,11 @@ export class WasmRunner {
   parallelRuns = 0;
 
   constructor(readonly opts: WasmOptions = {}) {
-    const t = opts.threads ?? 1;
-    this.pool = t > 1 ? new ThreadPool(t, this.arena.memory) : undefined;
+    this.wantThreads = Math.max(1, opts.threads ?? 1);
   }
 
   get threads(): number {
-    return this.pool?.threads ?? 1;
+    return this.wantThreads;
   }
 
   /** The step's wasm kernel, or why it has none (then its js kernel runs). */
@@ -92,10 +93,10 @@ export class WasmRunner {
     const ptrs = s.args.map((a, j) => this.address(a, args[j]!));
     const out = this.arena.buffer(s, s.cells);
     const outPtr = this.arena.addressOf(out)!;
-    const parallel = this.pool && e.rows !== undefined && e.rows >= 2 * this.pool.threads && s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS);
+    const parallel = this.wantThreads > 1 && e.rows !== undefined && e.rows >= 2 * this.wantThreads && s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS);
     const scratch = this.arena.scratch(this.scratchKey, Math.max(16, e.scratchBytes) * this.threads);
     if (parallel) this.parallelRuns++;
-    if (parallel) this.pool!.run(k.id, k.module, k.fn, [outPtr, ...ptrs, scratch], Math.max(16, e.scratchBytes), e.rows!);
+    if (parallel) (this.pool ??= new ThreadPool(this.wantThreads, this.arena.memory)).run(k.id, k.module, k.fn, [outPtr, ...ptrs, scratch], Math.max(16, e.scratchBytes), e.rows!);
     else k.fn(outPtr, ...ptrs, scratch, 0, e.rows ?? 0);
     return out;
   }

@@ -14,6 +14,11 @@
 // wait blocks) costs one timeout, not a hang; it gets no more jobs until it shows it is alive (its
 // `seen` slot reaches the revoked job). A taken job that does not finish within `runMs` (its worker
 // died inside a kernel) is an InternalError naming the thread, and the pool closes.
+// Every wait has a timeout and re-checks its condition: a clean-clone CI run and a `recc run --mode
+// wasm` once hung with the worker asleep on a job counter that had already moved on (gdb: both
+// threads in Atomics.wait, worker expecting seq 838, main waiting for 839's done) — a notify lost
+// inside V8 (Node 20). With a timeout such a wake-up costs WAKE_MS instead of the run; each one is
+// counted (slot 9 per worker, `lostWakeups`).
 // The worker's code is the string below (plain JavaScript, no imports of ours: it runs as is from
 // source or from a package).
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -25,11 +30,13 @@ const SLOT = 72;
 const ARGS = 16;
 /** arguments a job can carry (out, p0…, scratch) */
 const MAX_ARGS = SLOT - ARGS;
+/** longest a thread sleeps before it looks at its condition again (a lost notify costs this much) */
+const WAKE_MS = 20;
 
 // slot layout: 0 seq (job counter, main → worker), 1 done (last job finished, worker → main),
 // 2 kernel id (-1: exit), 3 lo, 4 hi, 5 error flag, 6 argument count, 7 claim (seq: posted, −seq:
 // taken by the worker, 0: revoked by the main thread), 8 seen (last seq the worker woke up to),
-// 16… arguments
+// 9 wake-ups the worker found lost, 16… arguments
 const WORKER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, slot, port } = workerData;
@@ -39,9 +46,10 @@ const env = { mem: memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh
 const kernels = [];
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, base, seen);
+  while (Atomics.load(ctl, base) === seen) {
+    if (Atomics.wait(ctl, base, seen, ${WAKE_MS}) === 'timed-out' && Atomics.load(ctl, base) !== seen) Atomics.add(ctl, base + 9, 1);
+  }
   const seq = Atomics.load(ctl, base);
-  if (seq === seen) continue;
   seen = seq;
   Atomics.store(ctl, base + 8, seq);
   if (ctl[base + 2] < 0) break;
@@ -85,8 +93,6 @@ export interface ThreadPoolOptions {
   readonly runMs?: number;
 }
 
-/** the wait between two looks at a worker's slots, ms */
-const SLICE_MS = 100;
 
 export class ThreadPool {
   private readonly ctl: Int32Array;
@@ -97,6 +103,9 @@ export class ThreadPool {
   private readonly runMs: number;
   /** jobs the main thread took back from a worker that had not taken them in time */
   revoked = 0;
+  /** ranges the calling thread ran for a worker that was not there (revoked, or known gone) */
+  takenOver = 0;
+  private lostOnMain = 0;
 
   /** `threads` in all, the calling thread included (threads − 1 workers). */
   constructor(
@@ -171,7 +180,10 @@ export class ThreadPool {
       }
     }
     // a worker that was not there: the calling thread computes its range, with its own scratch
-    for (const s of missing) main(...args, bound(s), bound(s + 1));
+    for (const s of missing) {
+      this.takenOver++;
+      main(...args, bound(s), bound(s + 1));
+    }
     if (failed) throw new InternalError(`a wasm kernel failed on a worker thread`);
   }
 
@@ -201,8 +213,15 @@ export class ThreadPool {
           throw new InternalError(`wasm worker thread ${k + 1} took its part of a kernel ${((now - takenAt) / 1000).toFixed(0)} s ago and has not finished (the thread died?); the thread pool is closed`);
         }
       }
-      Atomics.wait(this.ctl, b + 1, done, SLICE_MS);
+      if (Atomics.wait(this.ctl, b + 1, done, WAKE_MS) === 'timed-out' && Atomics.load(this.ctl, b + 1) === seq) this.lostOnMain++;
     }
+  }
+
+  /** notifies that never arrived, caught by a wait's timeout (workers' and the calling thread's) */
+  get lostWakeups(): number {
+    let n = this.lostOnMain;
+    for (let s = 1; s < this.threads; s++) n += Atomics.load(this.ctl, s * SLOT + 9);
+    return n;
   }
 
   close(): void {
