@@ -184,8 +184,10 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     evals.push(...opts.resume.evals);
     step = opts.resume.step;
   }
-  // webgpu: params and optimizer slots stay on the device (resident.ts), except under user batches
-  const dev = steps.userDomain === undefined ? ResidentTrainer.for(opts.backend, cfg.optimizer, params, state) : undefined;
+  // webgpu: params and optimizer slots stay on the device (resident.ts); user batches slice them there
+  const ud = steps.userDomain;
+  const sliced = ud === undefined ? undefined : { domain: ud, size: fullSizes.get(ud)!, params: new Set(compiled.module.params.filter((p) => p.shape[0] === ud).map((p) => p.name)) };
+  const dev = ResidentTrainer.for(opts.backend, cfg.optimizer, params, state, sliced);
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
   opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
   // wasm: gradients in the kernels' memory are checked and applied there (wasm-update.ts)
@@ -207,7 +209,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
     // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
     // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
-    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env);
+    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env, members);
     const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
