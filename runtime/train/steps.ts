@@ -22,12 +22,6 @@ export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
-  /**
-   * The relation's columns (those kept) in this epoch's order, gathered once per epoch: a batch is
-   * then a contiguous slice of them, copied, instead of a random gather from every column each step
-   * (0.3–0.5 ms a step at ML-1M, one cache miss per tuple and column); made on first use
-   */
-  private inOrder: Relation | undefined;
   /** `keep`: the columns (`rel.col`) a step reads; the others are not gathered (default: all) */
   constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng, private readonly keep?: ReadonlySet<string>) {
     this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
@@ -45,7 +39,6 @@ export class Batcher {
     this.pos = st.pos;
     this.epoch = st.epoch;
     this.rng = Rng.fromState(st.rng);
-    this.inOrder = undefined;
   }
   /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
   next(full: ReadonlyMap<string, Relation> = new Map(), pool?: StepPool): Map<string, Relation> {
@@ -53,13 +46,10 @@ export class Batcher {
       this.pos = 0;
       this.epoch++;
       this.rng.shuffle(this.order);
-      this.inOrder = undefined;
     }
-    const start = this.pos;
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
     this.pos += rows.length;
-    this.inOrder ??= selectRowsFast(this.rel, this.order, this.keep);
-    const out = new Map([[this.rel.name, sliceRows(this.inOrder, this.rel, start, rows.length, pool)]]);
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep, pool)]]);
     for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
     return out;
   }
@@ -135,23 +125,6 @@ export function readColumns(compiled: Compiled): Set<string> {
     if (s.kind === 'set' && s.source && s.sourceCol) out.add(columnKey(s.source, s.sourceCol));
   }
   return out;
-}
-
-/** Tuples start … start + n − 1 of `inOrder` (a relation's columns in batch order), copied, as a batch of `rel`. */
-function sliceRows(inOrder: Relation, rel: Relation, start: number, n: number, pool?: StepPool): Relation {
-  const ids = new Map<string, Int32Array>();
-  const values = new Map<string, Float64Array>();
-  for (const [c, a] of inOrder.ids) {
-    const out = pool ? pool.int32(n) : new Int32Array(n);
-    out.set(a.subarray(start, start + n));
-    ids.set(c, out);
-  }
-  for (const [c, a] of inOrder.values) {
-    const out = pool ? pool.float64(n) : new Float64Array(n);
-    out.set(a.subarray(start, start + n));
-    values.set(c, out);
-  }
-  return { ...rel, size: n, ids, values };
 }
 
 /** One step's data. */
