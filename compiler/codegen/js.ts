@@ -11,13 +11,15 @@
 //   inner output indices (k) are the innermost loop, accumulating into a float64 row of sums, instead
 //   of re-walking the row for every cell; likewise a split-K box over a relation walks its tuples
 //   once with the free output indices inside, and a short output summed over a long index (a d×d
-//   Gramian) loops the sum outermost;
+//   Gramian) loops the sum outermost; a partial Gramian symmetric in its two output indices sums the
+//   cells b ≥ a and mirrors the rest (the same bits: the same products in the same order);
 // - sums accumulate in float64 (JavaScript numbers), an inline sum over a dense index in four
 //   interleaved partial sums; values are rounded to float32 when stored.
 // Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
 // `Float64Array` and finite numeric literals reach the source; user names only sanitized comments.
 import { InternalError } from '../diagnostics/diagnostics.ts';
-import { freeIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
+import { freeIdx, idx as mkIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
+import { substitute } from '../ir/walk.ts';
 import { children, csrKey, csrOf, type Arg, type CsrLoop, type KernelPlan, type PlanIdx, type Step } from '../plan/plan.ts';
 import { argLabel, commentText, Gen, int, needsTuple, rowMajor, splitSum } from './kernel-body.ts';
 
@@ -83,6 +85,13 @@ function isDenseRows(step: Step, spaceSizes: Readonly<Record<string, number>>): 
   return n >= 64;
 }
 
+/** Whether sum `s` over two free indices of one size is unchanged when they swap (a Gramian Σ_u U[u,a]·U[u,b]). */
+function symmetricPair(s: Expr, free: readonly PlanIdx[]): boolean {
+  if (free.length !== 2 || free[0]!.size !== free[1]!.size || free[0]!.space !== free[1]!.space) return false;
+  const [a, b] = free.map((o) => mkIdx(o.name, o.space));
+  return substitute(s, new Map([[idxKey(a!), { kind: 'var' as const, idx: b! }], [idxKey(b!), { kind: 'var' as const, idx: a! }]])).id === s.id;
+}
+
 /** Opens one loop per index, without hoisting (the caller evaluates at the innermost level). */
 function openPlain(g: Gen, idx: readonly PlanIdx[]): string[] {
   return idx.map((i) => {
@@ -110,10 +119,15 @@ function openOut(g: Gen, idx: readonly PlanIdx[], body: Expr, later: readonly Pl
   return vars;
 }
 
-/** Walks row `c.key` once, adding the walk's body for every inner output cell into `acc`. */
-function walkRow(g: Gen, w: RowWalk, inner: readonly PlanIdx[], acc: string): void {
-  const { s, c } = w;
-  g.line(`${acc}.fill(0.0);`);
+/**
+ * Walks row `c.key` once for every walk of `ws` (one CSR, one row: ∂P's Σ_t Q[i_t]·r_t and Σ_t
+ * Q[i_t] read one pass over the row's tuples), adding each walk's body for every inner output cell
+ * into its own accumulator. Each accumulator gets the same terms in the same order as in a walk of
+ * its own, so the bytes are those of separate walks; the tuple's gathers are read once.
+ */
+function walkRows(g: Gen, ws: readonly RowWalk[], inner: readonly PlanIdx[], accs: readonly string[]): void {
+  const c = ws[0]!.c;
+  for (const acc of accs) g.line(`${acc}.fill(0.0);`);
   const key = g.ix(c.key);
   const off = g.arg(`off:${csrKey(c.rel, c.col)}`);
   const perm = g.arg(`perm:${csrKey(c.rel, c.col)}`);
@@ -121,17 +135,39 @@ function walkRow(g: Gen, w: RowWalk, inner: readonly PlanIdx[], acc: string): vo
   const hi = g.let(`${off}[${key} + 1]`, 'w');
   const r = g.fresh('j');
   g.open(`for (let ${r} = ${lo}; ${r} < ${hi}; ${r}++)`);
-  const t = needsTuple(s.body, c.t, c.rel, g.orderOf) ? g.let(`${perm}[${r}]`, 'w') : r;
-  g.bind(c.t, t);
-  g.bindWalk(c.t, { rel: c.rel, col: c.col, pos: r, key });
-  g.remember(`e:${c.delta.id}`, '1.0');
-  const others = s.over.filter((i) => idxKey(i) !== idxKey(c.t));
+  const t = ws.some((w) => needsTuple(w.s.body, w.c.t, c.rel, g.orderOf)) ? g.let(`${perm}[${r}]`, 'w') : r;
+  const parts = ws.map((w) => {
+    g.bind(w.c.t, t);
+    g.bindWalk(w.c.t, { rel: c.rel, col: c.col, pos: r, key });
+    g.remember(`e:${w.c.delta.id}`, '1.0');
+    return { body: w.s.body, others: w.s.over.filter((i) => idxKey(i) !== idxKey(w.c.t)) };
+  });
   // what depends on the tuple alone (its residual, the ids it gathers) is read once per tuple
-  g.prehoist(s.body, g.availExcept([...inner, ...others]));
-  const vars = openOut(g, inner, s.body);
-  const value = g.expr(others.length ? sum(others, s.body) : s.body);
-  g.line(`${acc}[${flat(vars, inner.map((i) => i.size))}] += ${value};`);
+  for (const p of parts) g.prehoist(p.body, g.availExcept([...inner, ...p.others]));
+  const vars = inner.map((i, j) => {
+    const v = g.fresh('i');
+    g.open(`for (let ${v} = 0; ${v} < ${int(i.size)}; ${v}++)`);
+    g.bind(i, v);
+    const rest = inner.slice(j + 1);
+    if (rest.length) for (const p of parts) g.prehoist(p.body, g.availExcept(rest));
+    return v;
+  });
+  const at = flat(vars, inner.map((i) => i.size));
+  parts.forEach((p, j) => {
+    const value = g.expr(p.others.length ? sum(p.others, p.body) : p.body);
+    g.line(`${accs[j]!}[${at}] += ${value};`);
+  });
   for (let j = 0; j <= inner.length; j++) g.close();
+}
+
+/** The row walks grouped by the CSR and row they walk (each group: one pass over the row). */
+function walkGroups(g: Gen, walks: readonly RowWalk[]): number[][] {
+  const groups = new Map<string, number[]>();
+  walks.forEach((w, j) => {
+    const k = `${csrKey(w.c.rel, w.c.col)}\u0000${g.ix(w.c.key)}`;
+    groups.set(k, [...(groups.get(k) ?? []), j]);
+  });
+  return [...groups.values()];
 }
 
 /** Emits the JavaScript kernel for a `kernel` step of `plan`. */
@@ -152,6 +188,34 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     g.bindWalk(t, { rel: o.rel, col: o.col, pos: r });
     g.line(`out[${r}] = ${g.expr(step.expr)};`);
     g.close();
+  } else if (step.split && step.expr.op === 'sum' && columnBoxes(step, step.expr) < step.expr.over.length) {
+    // the trailing summed indices are boxed one value each (Σ_t Σ_k U[user[t], k]² in boxes of
+    // (256 tuples) × (1 column)): the chunks of one leading box share its tuples, so the box is
+    // walked once with those indices innermost (unit stride), each chunk's partial sum in its own
+    // float64 slot, added in the same order as chunk by chunk — the same bits
+    const s = step.expr;
+    const free = step.out.slice(0, -1);
+    const chunks = step.out[step.out.length - 1]!.size;
+    const cut = columnBoxes(step, s);
+    const dims = step.split.dims;
+    const tail = s.over.slice(cut).map((i, j) => ({ name: i.name, space: i.space, size: dims[cut + j]!.idx.size }));
+    const inner = [...free, ...tail];
+    const tailCells = tail.reduce((a, i) => a * i.size, 1);
+    const cells = inner.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
+    const hv = g.fresh('i');
+    g.open(`for (let ${hv} = 0; ${hv} < ${int(chunks / tailCells)}; ${hv}++)`);
+    // the leading indices alone: splitSum reads only `over` and `body`, and the dims by position
+    splitSum(g, { ...s, over: s.over.slice(0, cut) }, { ...step, split: { ...step.split, dims: dims.slice(0, cut) } }, hv, { inner, acc });
+    const fv = g.fresh('i');
+    const tv = g.fresh('i');
+    g.open(`for (let ${fv} = 0; ${fv} < ${int(cells / tailCells)}; ${fv}++)`);
+    g.open(`for (let ${tv} = 0; ${tv} < ${int(tailCells)}; ${tv}++)`);
+    g.line(`out[${fv} * ${int(chunks)} + ${hv} * ${int(tailCells)} + ${tv}] = ${acc}[${fv} * ${int(tailCells)} + ${tv}];`);
+    g.close();
+    g.close();
+    g.close();
   } else if (step.split) {
     const s = step.expr;
     if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
@@ -164,7 +228,19 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     const cv = g.fresh('i');
     const chunks = step.out[step.out.length - 1]!.size;
     g.open(`for (let ${cv} = 0; ${cv} < ${int(chunks)}; ${cv}++)`);
-    splitSum(g, s, step, cv, { inner: free, acc });
+    const upper = symmetricPair(s, free);
+    splitSum(g, s, step, cv, { inner: free, acc, upper });
+    if (upper) {
+      // (UᵀU)[b, a] = (UᵀU)[a, b] bit for bit: the same products (IEEE × commutes) summed in the same order
+      const n = int(free[0]!.size);
+      const a = g.fresh('i');
+      const b = g.fresh('i');
+      g.open(`for (let ${a} = 1; ${a} < ${n}; ${a}++)`);
+      g.open(`for (let ${b} = 0; ${b} < ${a}; ${b}++)`);
+      g.line(`${acc}[${a} * ${n} + ${b}] = ${acc}[${b} * ${n} + ${a}];`);
+      g.close();
+      g.close();
+    }
     const f = g.fresh('i');
     g.open(`for (let ${f} = 0; ${f} < ${int(cells)}; ${f}++)`);
     g.line(`out[${f} * ${int(chunks)} + ${cv}] = ${acc}[${f}];`);
@@ -182,7 +258,7 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
         return acc;
       });
       const ov = openOut(g, outer, step.expr, inner);
-      rw.walks.forEach((w, j) => walkRow(g, w, inner, accs[j]!));
+      for (const group of walkGroups(g, rw.walks)) walkRows(g, group.map((j) => rw.walks[j]!), inner, group.map((j) => accs[j]!));
       const iv = openPlain(g, inner);
       const at = flat(iv, inner.map((i) => i.size));
       rw.walks.forEach((w, j) => g.remember(`e:${w.s.id}`, `${accs[j]!}[${at}]`));
@@ -216,4 +292,17 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     ...step.args.map((a) => `${a.name}: ${argLabel(a)}`),
   ].map((l) => `  // ${commentText(l)}`);
   return { source: `${head.join('\n')}\n${g.body()}`, params: ['out', ...step.args.map((a) => a.name)], args: step.args };
+}
+
+/**
+ * Where a split step's summed indices stop being boxed: the first of the trailing ones split into
+ * boxes of one value each (a dense column index), behind at least one leading index; the length of
+ * `over` when there are none such (or nothing leads them).
+ */
+function columnBoxes(step: Step, s: ExprOf<'sum'>): number {
+  const dims = step.split!.dims;
+  if (dims.length !== s.over.length) return s.over.length;
+  let cut = dims.length;
+  while (cut > 1 && dims[cut - 1]!.chunk === 1 && dims[cut - 1]!.chunks === dims[cut - 1]!.idx.size && dims[cut - 1]!.chunks > 1) cut--;
+  return cut === dims.length || cut === 0 ? s.over.length : cut;
 }

@@ -578,7 +578,9 @@ export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string,
   const at: string[] = [];
   inner.forEach((o, j) => {
     const v = g.fresh('i');
-    g.open(`for (let ${v} = 0; ${v} < ${int(o.size)}; ${v}++)`);
+    // a symmetric pair (row.upper): the cells (a, b ≥ a) only; the caller mirrors the rest
+    const from = row?.upper && j === 1 ? at[0]! : '0';
+    g.open(`for (let ${v} = ${from}; ${v} < ${int(o.size)}; ${v}++)`);
     g.bind(o, v);
     at.push(v);
     depth++;
@@ -593,6 +595,8 @@ export function splitSum(g: Gen, s: ExprOf<'sum'>, step: Step, chunkVar: string,
 export interface SplitRow {
   readonly inner: readonly PlanIdx[];
   readonly acc: string;
+  /** two inner indices the sum is symmetric in (a Gramian UᵀU): sum the cells b ≥ a only */
+  readonly upper?: boolean;
 }
 
 /** `v0 * 64 + v1`: the row-major flat position of `vars` in an array of extents `sizes`. */

@@ -12,7 +12,7 @@ import { chunkSpace, isTupleSpace } from '../ir/spaces.ts';
 import { children, mapChildren, substitute } from '../ir/walk.ts';
 import { inlineFlops } from '../passes/cost.ts';
 import { collectArgs } from './args.ts';
-import { canonicalBound, flattenSums, sharedPerTuple } from './canonical.ts';
+import { canonicalBound, flattenSums, mergeTupleSums, sharedPerTuple } from './canonical.ts';
 import { chooseSplit } from './split-k.ts';
 import {
   DEFAULT_CHUNK,
@@ -215,7 +215,8 @@ export function planGroup(
   };
 
   // per-tuple subexpressions that two or more of the expressions contain: one step each
-  const roots = items.map((it) => flattenSums(it.expr));
+  // sums over one relation's tuples added together: one pass (mergeTupleSums)
+  const roots = items.map((it) => mergeTupleSums(flattenSums(it.expr), isRelation));
   const shared = sharedPerTuple(roots, isRelation);
   const substMemo = new Map<number, Expr>();
   const subst = (x: Expr): Expr => {

@@ -25,6 +25,7 @@ import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { initParams, paramShape, warmStart, type StepLog } from './init.ts';
 import { trainAls } from './als.ts';
 import { ResidentTrainer } from './resident.ts';
+import { WasmUpdater, type ArenaGrad } from './wasm-update.ts';
 
 export { initParams, paramShape, type StepLog } from './init.ts';
 
@@ -189,6 +190,8 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   const dev = ResidentTrainer.for(opts.backend, cfg.optimizer, params, state, sliced);
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
   opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
+  // wasm: gradients in the kernels' memory are checked and applied there (wasm-update.ts)
+  const wup = steps.userDomain === undefined && !dev ? WasmUpdater.for(opts.backend, cfg.optimizer, params, state) : undefined;
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
@@ -228,9 +231,21 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       dev.update(compiled.grads.map((g) => ({ param: g.param, rows: touched.get(g.param), atRows: atRows.has(g.param), width: width(g.param) })), onDevice.grads, lr);
     }
     const grads = new Map<string, Gradient>();
+    const inArena: ArenaGrad[] = [];
     for (const [gi, g] of (dev ? [] : compiled.grads).entries()) {
       const rows = touched.get(g.param);
       const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
+      const tensor = many.tensors[gi]!;
+      if (wup?.holds(tensor)) {
+        const ag: ArenaGrad = { param: g.param, rows, atRows: atRows.has(g.param), width, value: tensor };
+        const bad = wup.firstNonFinite(ag);
+        if (bad !== undefined) {
+          diverged = { term: `∂/∂${g.param}`, step: step + 1, value: bad };
+          break;
+        }
+        inArena.push(ag);
+        continue;
+      }
       // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
       const value = !rows ? many.tensors[gi]! : atRows.has(g.param) ? many.tensors[gi]!.subarray(0, rows.length * width) : gatherRows(many.tensors[gi]!, rows, width);
       for (let j = 0; j < value.length; j++) {
@@ -248,6 +263,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       break;
     }
     if (!dev) applyUpdate(cfg.optimizer, state, params, grads, lr);
+    wup?.update(inArena, lr);
     const done = entry();
     log.push(done);
     opts.onStep?.(done);

@@ -138,3 +138,26 @@ describe('planGroup: a sum one expression holds as a temp is read by the others'
     expect(g.steps.filter((s) => s.text.includes(`log(${normalizers[0]!.name}[`)).length, text).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('planGroup: sums over one relation added together are one pass', () => {
+  const gU = (d: Ix): Expr => U(gather('user'), d);
+  const gV = (d: Ix): Expr => V(gather('item'), d);
+  const w = tensor('hyper', 'w', []);
+  // ∂h-like: w·Σ_t U[u_t,k]·V[i_t,k]·r_t + 3·Σ_t U[u_t,k]·V[i_t,k] (two gathers of the same rows)
+  const two = add(mul(w, sum([t], mul(gU(v(k)), gV(v(k)), rating))), mul(konst(3), sum([t], mul(gU(v(k)), gV(v(k))))));
+
+  it('Σ_t a + Σ_t b walks the tuples once, the shared factors outside the per-tuple add', () => {
+    const g = planGroup([{ expr: two, out: [k] }], ml1m.spaces, sizes);
+    const walks = g.steps.filter((s) => s.kind === 'kernel' && s.text.includes('sum(t in ratings:'));
+    expect(walks.map((s) => s.text), printPlan({ ...g, source: '', out: [], result: '', scalar: false })).toHaveLength(1);
+    expect(walks[0]!.text).toMatch(/U\[ratings\.user\[t\],k\]\*V\[ratings\.item\[t\],k\]\*\(/);
+  });
+
+  it('keeps CSR walks (a δ in the body) apart', () => {
+    const walk = (x: Expr): Expr => sum([t], mul(x, gV(v(k)), eq(v(a), gather('user'))));
+    const g = planGroup([{ expr: add(walk(rating), mul(konst(2), walk(konst(1)))), out: [a, k] }], ml1m.spaces, sizes);
+    const walks = g.steps.filter((s) => s.csr.length > 0 && !s.order);
+    expect(walks).toHaveLength(1);
+    expect(walks[0]!.text.match(/sum\(t in ratings: /g)).toHaveLength(2);
+  });
+});

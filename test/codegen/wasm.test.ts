@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKernel, Unsupported } from '../../compiler/codegen/wasm/parse.ts';
 import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
+import { genFunction } from '../../compiler/codegen/wasm/gen.ts';
 import { planGroup } from '../../compiler/plan/plan.ts';
 import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { makeEnv } from '../../runtime/exec/env.ts';
@@ -139,5 +140,84 @@ describe('the js kernel statement language', () => {
     expect(() => parseKernel('while (1) { }')).toThrow(Unsupported);
     expect(() => parseKernel('out[0] = Math.random(1.0);')).toThrow(Unsupported);
     expect(parseKernel('for (let i0 = 0; i0 < 4; i0++) {\n  out[i0] = 1.0;\n}')).toHaveLength(1);
+  });
+});
+
+describe('SIMD around an inner loop (a row times a matrix)', () => {
+  // out[r, b] = 2·Σ_k P[r, k]·G[k, b] + s[b]: the loop over b runs as lane pairs (b, b + 1), each
+  // lane with its own four partial sums over k, every G load a pair; 7 columns leave a remainder
+  const N = 7;
+  const src = (inner: string) => `
+  const s0 = new Float64Array(${N});
+  for (let i1 = 0; i1 < ${N}; i1++) { s0[i1] = 0.5 * i1; }
+  for (let i2 = 0; i2 < 3; i2++) {
+    for (let i3 = 0; i3 < ${N}; i3++) {
+      let s4 = 0.0;
+      let s5 = 0.0;
+      let s6 = 0.0;
+      let s7 = 0.0;
+      for (let i8 = 0; i8 < 8; i8 += 4) {
+         {
+          const v9 = p0[i2 * 9 + i8];
+          const v10 = p1[i8 * ${N} + i3];
+          s4 += v9 * v10;
+        }
+         {
+          const w11 = i8 + 1;
+          const v12 = p0[i2 * 9 + w11];
+          const v13 = p1[w11 * ${N} + i3];
+          s5 += v12 * v13;
+        }
+         {
+          const w14 = i8 + 2;
+          const v15 = p0[i2 * 9 + w14];
+          const v16 = p1[w14 * ${N} + i3];
+          s6 += v15 * v16;
+        }
+         {
+          const w17 = i8 + 3;
+          const v18 = p0[i2 * 9 + w17];
+          const v19 = p1[w17 * ${N} + i3];
+          s7 += v18 * v19;
+        }
+      }
+      for (let i20 = 8; i20 < 9; i20++) {
+        const v21 = p0[i2 * 9 + i20];
+        const v22 = p1[i20 * ${N} + i3];
+        s4 += v21 * v22;
+      }
+      s4 = s4 + s5 + (s6 + s7);
+      ${inner}
+    }
+  }`;
+  const P = Float32Array.from({ length: 27 }, (_, j) => Math.sin(j + 1) / 3);
+  const G = Float32Array.from({ length: 9 * N }, (_, j) => Math.cos(j * 1.7) / 7);
+  const run = (body: string) => {
+    const js = new Float32Array(3 * N);
+    (new Function('out', 'p0', 'p1', body) as (o: Float32Array, a: Float32Array, b: Float32Array) => void)(js, P, G);
+    const fn = genFunction(parseKernel(body), ['f32', 'f32']);
+    const a = new Arena();
+    const ptrs = [P, G].map((x) => a.cachedCopy(x));
+    const out = a.buffer({}, 3 * N);
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fn.bytes), { env: { mem: a.memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow } }).exports.kernel as (...x: number[]) => void;
+    k(a.addressOf(out)!, ...ptrs, a.scratch({}, 4096), 0, 0);
+    return { js, wasm: out.slice(), simd: fn.simdLoops };
+  };
+
+  it('writes the js kernel’s bytes, the column loop vectorized', () => {
+    const r = run(src(`const v23 = 2.0 * s4 + s0[i3];\n      out[i2 * ${N} + i3] = v23;`));
+    expect(Buffer.compare(Buffer.from(r.wasm.buffer), Buffer.from(r.js.buffer))).toBe(0);
+    expect([...r.js].some((x) => x !== 0)).toBe(true);
+    // the column loop (around its inner sums) and the remainder column's unrolled sum; scalar
+    // column loops would give 1 (their unrolled sums only)
+    expect(r.simd).toBe(2);
+  });
+
+  it('keeps a loop scalar when a store sits inside its inner loop (two lanes could meet at a cell)', () => {
+    const body = src(`out[i2 * ${N} + i3] = s4;`).replace('s7 += v18 * v19;', `s7 += v18 * v19;\n          out[i8 + i3] = s7;`);
+    const r = run(body);
+    expect(Buffer.compare(Buffer.from(r.wasm.buffer), Buffer.from(r.js.buffer))).toBe(0);
+    // neither the column loop nor its unrolled sum (a block with a store) runs as pairs
+    expect(r.simd).toBe(0);
   });
 });

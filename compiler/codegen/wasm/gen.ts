@@ -356,9 +356,13 @@ class FnGen {
     c.set(v.idx);
     if (s.step === 4 && this.unrolled(s, outer)) return;
     const vec = s.step === 1 ? vectorPlan(s, this) : undefined;
+    const around = s.step === 1 && !vec && !outer ? outerPlan(s, this) : undefined;
     if (vec) {
       this.simdLoops++;
       this.loop(v.idx, s.to, 2, outer, () => this.vectorBody(s.body, s.v, vec), true);
+    } else if (around) {
+      this.simdLoops++;
+      this.loop(v.idx, s.to, 2, outer, () => this.outerBody(s.body, s.v, around), true);
     }
     this.loop(v.idx, s.to, s.step, outer, () => this.stmts(s.body), false);
   }
@@ -441,20 +445,59 @@ class FnGen {
         let l = this.vlocals.get(st.name);
         if (l === undefined) this.vlocals.set(st.name, (l = c.local(T.v128)));
         c.set(l);
-      } else if (st.k === 'store') {
-        const a = this.arr(st.arr);
-        const addr = c.local(T.i32);
-        this.addr(st.arr, st.at);
-        c.set(addr);
-        c.get(addr);
-        if (st.add) {
-          c.get(addr);
-          this.vload(a.elem);
-        }
+      } else if (st.k === 'store') this.vstore(st, v, plan);
+      else throw new Unsupported('a vector loop statement');
+    }
+  }
+
+  /** a store at unit stride of the loop index: two cells, each lane's value */
+  private vstore(st: Extract<Stmt, { k: 'store' }>, v: string, plan: VectorPlan): void {
+    const c = this.c;
+    const a = this.arr(st.arr);
+    const addr = c.local(T.i32);
+    this.addr(st.arr, st.at);
+    c.set(addr);
+    c.get(addr);
+    if (st.add) {
+      c.get(addr);
+      this.vload(a.elem);
+    }
+    this.vexpr(st.value, v, plan);
+    if (st.add) c.simd(Simd.f64x2Add);
+    if (a.elem === 'f32') c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.v128Store64Lane, 2, 0, 0);
+    else c.simd(Simd.v128Store, 3, 0);
+  }
+
+  /**
+   * The body of a loop vectorized around its inner loops (outerPlan): each lane runs one iteration
+   * of the outer index, the inner loops' control stays scalar (it does not depend on the lane), and
+   * names that depend on the outer index are f64x2 pairs; so each lane does its iteration's
+   * operations in order (a dense U·G row: lanes over the output column, every load a pair or a splat).
+   */
+  private outerBody(body: readonly Stmt[], v: string, plan: VectorPlan): void {
+    const c = this.c;
+    for (const st of body) {
+      if (st.k === 'decl' || (st.k === 'assign' && !plan.vector.has(st.name))) {
+        if (st.k === 'decl' && plan.vector.has(st.name)) {
+          this.vexpr(st.init, v, plan);
+          let l = this.vlocals.get(st.name);
+          if (l === undefined) this.vlocals.set(st.name, (l = c.local(T.v128)));
+          c.set(l);
+        } else this.stmt(st);
+      } else if (st.k === 'assign') {
+        const l = this.vlocals.get(st.name);
+        if (l === undefined) throw new Unsupported(`vector ${st.name} before its declaration`);
+        if (st.add) c.get(l);
         this.vexpr(st.value, v, plan);
         if (st.add) c.simd(Simd.f64x2Add);
-        if (a.elem === 'f32') c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.v128Store64Lane, 2, 0, 0);
-        else c.simd(Simd.v128Store, 3, 0);
+        c.set(l);
+      } else if (st.k === 'store') this.vstore(st, v, plan);
+      else if (st.k === 'block') this.outerBody(st.body, v, plan);
+      else if (st.k === 'for') {
+        const w = this.local(st.v, 'i32');
+        this.int(st.from);
+        c.set(w.idx);
+        this.loop(w.idx, st.to, st.step, undefined, () => this.outerBody(st.body, v, plan), false);
       } else throw new Unsupported('a vector loop statement');
     }
   }
@@ -615,41 +658,7 @@ function planVector(v: string, body: readonly Stmt[], g: FnGen, value?: Expr): V
   const vector = new Set<string>();
   const stored = new Map<string, Expr>();
   for (const st of body) if (st.k === 'store') stored.set(st.arr, st.at);
-  const okVec = (e: Expr): boolean => {
-    if (!dependsOn(e, v, vector)) {
-      // a scalar read of an array this loop stores into could see a cell another lane writes
-      const reads: string[] = [];
-      const collect = (x: Expr): void => {
-        if (x.k === 'index') reads.push(x.arr);
-        if (x.k === 'bin') (collect(x.a), collect(x.b));
-        if (x.k === 'neg' || x.k === 'not') collect(x.a);
-        if (x.k === 'cond') [x.c, x.a, x.b].forEach(collect);
-        if (x.k === 'math') x.args.forEach(collect);
-        if (x.k === 'index') collect(x.at);
-      };
-      collect(e);
-      return reads.every((r) => !stored.has(r)) && g.typeOf(e) !== 'bool';
-    }
-    switch (e.k) {
-      case 'name':
-        return vector.has(e.name);
-      case 'index': {
-        const st = stored.get(e.arr);
-        if (g.typeOf(e) !== 'f64') return false;
-        if (st) return unitStride(e.at, v, vector) && sameExpr(st, e.at);
-        // any index that depends on the loop only through the index itself (lanes load one by one)
-        return !names(e.at).some((n) => vector.has(n));
-      }
-      case 'neg':
-        return okVec(e.a);
-      case 'bin':
-        return ['+', '-', '*', '/'].includes(e.op) && okVec(e.a) && okVec(e.b);
-      case 'math':
-        return ['abs', 'sqrt', 'max', 'min'].includes(e.fn) && e.args.every(okVec);
-      default:
-        return false;
-    }
-  };
+  const okVec = (e: Expr): boolean => vectorizable(e, v, vector, stored, g);
   for (const st of body) {
     if (st.k === 'decl') {
       if (st.mutable) return undefined;
@@ -669,6 +678,112 @@ function planVector(v: string, body: readonly Stmt[], g: FnGen, value?: Expr): V
   }
   if (value) return dependsOn(value, v, vector) && okVec(value) ? { vector } : undefined;
   return stored.size ? { vector } : undefined;
+}
+
+/**
+ * Whether `e` can be computed for iterations v and v + 1 as one f64x2 (or once, then splat, when it
+ * does not depend on v): float arithmetic on unit-stride reads of float arrays (or lane-by-lane
+ * reads whose address depends on v alone); an array the loop stores into is read only at the cell
+ * being stored.
+ */
+function vectorizable(e: Expr, v: string, vector: ReadonlySet<string>, stored: ReadonlyMap<string, Expr>, g: FnGen): boolean {
+  const okVec = (x: Expr): boolean => vectorizable(x, v, vector, stored, g);
+  if (!dependsOn(e, v, vector)) {
+    // a scalar read of an array this loop stores into could see a cell another lane writes
+    const reads: string[] = [];
+    const collect = (x: Expr): void => {
+      if (x.k === 'index') reads.push(x.arr);
+      if (x.k === 'bin') (collect(x.a), collect(x.b));
+      if (x.k === 'neg' || x.k === 'not') collect(x.a);
+      if (x.k === 'cond') [x.c, x.a, x.b].forEach(collect);
+      if (x.k === 'math') x.args.forEach(collect);
+      if (x.k === 'index') collect(x.at);
+    };
+    collect(e);
+    return reads.every((r) => !stored.has(r)) && g.typeOf(e) !== 'bool';
+  }
+  switch (e.k) {
+    case 'name':
+      return vector.has(e.name);
+    case 'index': {
+      const st = stored.get(e.arr);
+      if (g.typeOf(e) !== 'f64') return false;
+      if (st) return unitStride(e.at, v, vector) && sameExpr(st, e.at);
+      // any index that depends on the loop only through the index itself (lanes load one by one)
+      return !names(e.at).some((n) => vector.has(n));
+    }
+    case 'neg':
+      return okVec(e.a);
+    case 'bin':
+      return ['+', '-', '*', '/'].includes(e.op) && okVec(e.a) && okVec(e.b);
+    case 'math':
+      return ['abs', 'sqrt', 'max', 'min'].includes(e.fn) && e.args.every(okVec);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether a loop with inner loops can run as f64x2 pairs of its own iterations (FnGen.outerBody):
+ * statements are declarations, assignments to names declared inside it, stores at unit stride of
+ * its index and inner counted loops whose bounds do not depend on it (no `if`, `break` or row
+ * fill); every value that depends on the index is vectorizable. A name is a pair when its
+ * declaration or any assignment to it depends on the index (found to a fixpoint: an accumulator
+ * of an inner loop becomes one when its terms do).
+ */
+function outerPlan(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | undefined {
+  const flatBody: Stmt[] = [];
+  const declared = new Set<string>();
+  const walk = (ss: readonly Stmt[]): boolean =>
+    ss.every((st) => {
+      flatBody.push(st);
+      if (st.k === 'decl') declared.add(st.name);
+      if (st.k === 'for') declared.add(st.v);
+      if (st.k === 'block' || st.k === 'for') return walk(st.body);
+      return st.k === 'decl' || st.k === 'assign' || st.k === 'store';
+    });
+  if (!walk(s.body) || !flatBody.some((st) => st.k === 'for')) return undefined;
+  if (flatBody.some((st) => st.k === 'assign' && !declared.has(st.name))) return undefined;
+  const vector = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const st of flatBody) {
+      const x = st.k === 'decl' ? st.init : st.k === 'assign' ? st.value : undefined;
+      const name = st.k === 'decl' || st.k === 'assign' ? st.name : undefined;
+      if (x && name && !vector.has(name) && dependsOn(x, s.v, vector)) (vector.add(name), (changed = true));
+    }
+  }
+  const stored = new Map<string, Expr>();
+  for (const st of flatBody) if (st.k === 'store') stored.set(st.arr, st.at);
+  return guarded(g, s.v, () => {
+    const ok = (e: Expr): boolean => vectorizable(e, s.v, vector, stored, g);
+    // stores only at the loop's own level: inside an inner loop, two lanes could meet at one cell
+    const check = (ss: readonly Stmt[], depth: number): boolean =>
+      ss.every((st) => {
+        switch (st.k) {
+          case 'decl': {
+            if (!ok(st.init)) return false;
+            const t = g.typeOf(st.init);
+            if (vector.has(st.name) && t !== 'f64') return false;
+            g.pending.set(st.name, t === 'bool' ? 'i32' : t);
+            return true;
+          }
+          case 'assign':
+            return ok(st.value);
+          case 'store':
+            return depth === 0 && unitStride(st.at, s.v, vector) && ok(st.value) && g.typeOf({ k: 'index', arr: st.arr, at: st.at }) === 'f64';
+          case 'block':
+            return check(st.body, depth);
+          case 'for':
+            if (dependsOn(st.from, s.v, vector) || dependsOn(st.to, s.v, vector)) return false;
+            g.pending.set(st.v, 'i32');
+            return check(st.body, depth + 1);
+          default:
+            return false;
+        }
+      });
+    return check(s.body, 0) && stored.size ? { vector } : undefined;
+  });
 }
 
 /** The unrolled sum's first block as a SIMD plan, when the other three are it at i + 1, + 2, + 3. */
