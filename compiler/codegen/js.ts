@@ -18,8 +18,8 @@
 // Security: as for gpu.js, only generated identifiers (`out`, `p0`, `v3`, …), keywords, `Math.*`,
 // `Float64Array` and finite numeric literals reach the source; user names only sanitized comments.
 import { InternalError } from '../diagnostics/diagnostics.ts';
-import { freeIdx, idx as mkIdx, idxKey, sum, type Expr, type ExprOf } from '../ir/nodes.ts';
-import { substitute } from '../ir/walk.ts';
+import { freeIdx, idx as mkIdx, idxKey, sum, type Expr, type ExprOf, type Ix } from '../ir/nodes.ts';
+import { nodes, substitute } from '../ir/walk.ts';
 import { children, csrKey, csrOf, type Arg, type CsrLoop, type KernelPlan, type PlanIdx, type Step } from '../plan/plan.ts';
 import { argLabel, commentText, Gen, int, needsTuple, rowMajor, splitSum } from './kernel-body.ts';
 
@@ -264,6 +264,20 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
       rw.walks.forEach((w, j) => g.remember(`e:${w.s.id}`, `${accs[j]!}[${at}]`));
       g.line(`out[${flat([...ov, ...iv], sizes)}] = ${g.expr(step.expr)};`);
       for (let j = 0; j < step.out.length; j++) g.close();
+    } else if (isDenseRows(step, plan.sizes) && gathersThroughOutput(step)) {
+      // Σ_k body(k, t) with t a tuple whose rows the body gathers (a per-tuple dot U[user[t]]·V[j[t]]):
+      // the tuple outermost, its sum inside in one float64 accumulator — each cell's terms added in
+      // the order of the sum-outermost schedule below (the same bits), each tuple's rows read once
+      // rather than once per k (at 4096 tuples × d = 64: 2.2 ms → a few tenths)
+      const e = step.expr as ExprOf<'sum'>;
+      const vars = openOut(g, step.out, e.body);
+      const acc = g.fresh('s');
+      g.line(`let ${acc} = 0.0;`);
+      const depth = g.openLoops([...e.over], e.body);
+      g.line(`${acc} += ${g.expr(e.body)};`);
+      for (let j = 0; j < depth; j++) g.close();
+      g.line(`out[${flat(vars, sizes)}] = ${acc};`);
+      for (let j = 0; j < vars.length; j++) g.close();
     } else if (isDenseRows(step, plan.sizes)) {
       // Σ_i body(i, out…): i outermost, the output cells innermost, each cell's sum in a float64 slot
       // (a Gramian UᵀU reads each row of U once, not once per cell)
@@ -305,4 +319,11 @@ function columnBoxes(step: Step, s: ExprOf<'sum'>): number {
   let cut = dims.length;
   while (cut > 1 && dims[cut - 1]!.chunk === 1 && dims[cut - 1]!.chunks === dims[cut - 1]!.idx.size && dims[cut - 1]!.chunks > 1) cut--;
   return cut === dims.length || cut === 0 ? s.over.length : cut;
+}
+
+/** Whether the step's body gathers through an output index (`rel.col[t]`, t an output tuple). */
+function gathersThroughOutput(step: Step): boolean {
+  const outs = new Set(step.out.map((o) => idxKey(o)));
+  const through = (x: Ix): boolean => x.kind === 'gather' && outs.has(idxKey(x.t));
+  return nodes(step.expr).some((x) => (x.op === 'tensor' && x.ix.some(through)) || (x.op === 'eq' && (through(x.a) || through(x.b))) || (x.op === 'ord' && through(x.ix)));
 }
