@@ -895,7 +895,10 @@ function renameExpr(e: Expr, map: ReadonlyMap<string, string>): Expr {
 function jammed(s: Extract<Stmt, { k: 'for' }>, g: FnGen): Stmt[] | undefined {
   const pre = s.body.slice(0, -1);
   const inner = s.body[s.body.length - 1];
-  if (!inner || inner.k !== 'for' || inner.step !== 1 || !pre.every((st) => st.k === 'decl' && !st.mutable)) return undefined;
+  // per-tuple consts, and a split-K box's `if (t >= n) { break; }` (each copy checks its own tuple;
+  // a break leaves the pair loop and the caller's loop runs the tuple before it as written)
+  const guard = (st: Stmt): boolean => st.k === 'if' && st.body.length === 1 && st.body[0]!.k === 'break';
+  if (!inner || inner.k !== 'for' || inner.step !== 1 || !pre.every((st) => (st.k === 'decl' && !st.mutable) || guard(st))) return undefined;
   if (!inner.body.every((st) => (st.k === 'decl' && !st.mutable) || st.k === 'store')) return undefined;
   const stores = inner.body.filter((st): st is Extract<Stmt, { k: 'store' }> => st.k === 'store');
   if (!stores.length) return undefined;
@@ -907,10 +910,11 @@ function jammed(s: Extract<Stmt, { k: 'for' }>, g: FnGen): Stmt[] | undefined {
     if (readsRow(st.value)) return undefined;
   }
   if (new Set(stores.map((st) => st.arr)).size !== stores.length) return undefined;
-  for (const st of [...pre, ...inner.body]) if (st.k === 'decl' && readsRow(st.init)) return undefined;
+  for (const st of [...pre, ...inner.body]) if ((st.k === 'decl' && readsRow(st.init)) || (st.k === 'if' && readsRow(st.c))) return undefined;
   if (names(inner.from).some((n) => perTuple.has(n)) || names(inner.to).some((n) => perTuple.has(n))) return undefined;
   const map = new Map([...perTuple].map((n) => [n, `${n}'`]));
   const second = (st: Extract<Stmt, { k: 'decl' }>): Stmt => ({ ...st, name: map.get(st.name)!, init: renameExpr(st.init, map) });
+  const secondPre = (st: Stmt): Stmt => (st.k === 'decl' ? second(st) : st.k === 'if' ? { ...st, c: renameExpr(st.c, map) } : st);
   const decls = (ss: readonly Stmt[]): Extract<Stmt, { k: 'decl' }>[] => ss.filter((st): st is Extract<Stmt, { k: 'decl' }> => st.k === 'decl');
   const body: Stmt[] = [
     ...decls(inner.body),
@@ -920,7 +924,7 @@ function jammed(s: Extract<Stmt, { k: 'for' }>, g: FnGen): Stmt[] | undefined {
   return [
     { k: 'decl', name: map.get(s.v)!, mutable: false, init: { k: 'bin', op: '+', a: { k: 'name', name: s.v }, b: { k: 'num', text: '1', value: 1, float: false } } },
     ...pre,
-    ...decls(pre).map(second),
+    ...pre.map(secondPre),
     { ...inner, body },
   ];
 }
