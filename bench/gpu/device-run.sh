@@ -6,7 +6,7 @@
 # when this checkout has none. Needs only xz, tar and a Vulkan loader (libvulkan.so.1); NVIDIA's ICD is
 # found through VK_DRIVER_FILES when set, else the loader's default search. Exit status: the first
 # failure's (gpu-check: 3 no webgpu, 4 no adapter, 5 wrong result), else 0.
-#   RECC_DEVICE_STEPS=4 (bench steps), RECC_DEVICE_SHAPES=ml100k,ml1m
+#   RECC_DEVICE_STEPS=4 (bench steps), RECC_DEVICE_SHAPES=ml100k,ml1m, RECC_DEVICE_EXAMPLES=1 (also the examples table)
 set -uo pipefail
 dir="$(cd "${1:-$(dirname "$0")}" && pwd)"
 base=/tmp/recc-device
@@ -28,5 +28,9 @@ if [ -f bench/gpu/train.ts ]; then
   node node_modules/tsx/dist/cli.mjs bench/gpu/train.ts --steps "${RECC_DEVICE_STEPS:-4}" --shapes "${RECC_DEVICE_SHAPES:-ml100k,ml1m}" || { s=$?; [ "$status" -ne 0 ] || status=$s; }
 else
   echo "device-run: no bench/gpu/train.ts in this checkout; the training bench is skipped"
+fi
+# every example from the CLI on webgpu vs js (bench/gpu/examples.ts; minutes: only when asked)
+if [ -n "${RECC_DEVICE_EXAMPLES:-}" ] && [ -f bench/gpu/examples.ts ]; then
+  node node_modules/tsx/dist/cli.mjs bench/gpu/examples.ts || { s=$?; [ "$status" -ne 0 ] || status=$s; }
 fi
 exit "$status"

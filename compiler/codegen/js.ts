@@ -188,6 +188,34 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     g.bindWalk(t, { rel: o.rel, col: o.col, pos: r });
     g.line(`out[${r}] = ${g.expr(step.expr)};`);
     g.close();
+  } else if (step.split && step.expr.op === 'sum' && columnBoxes(step, step.expr) < step.expr.over.length) {
+    // the trailing summed indices are boxed one value each (Σ_t Σ_k U[user[t], k]² in boxes of
+    // (256 tuples) × (1 column)): the chunks of one leading box share its tuples, so the box is
+    // walked once with those indices innermost (unit stride), each chunk's partial sum in its own
+    // float64 slot, added in the same order as chunk by chunk — the same bits
+    const s = step.expr;
+    const free = step.out.slice(0, -1);
+    const chunks = step.out[step.out.length - 1]!.size;
+    const cut = columnBoxes(step, s);
+    const dims = step.split.dims;
+    const tail = s.over.slice(cut).map((i, j) => ({ name: i.name, space: i.space, size: dims[cut + j]!.idx.size }));
+    const inner = [...free, ...tail];
+    const tailCells = tail.reduce((a, i) => a * i.size, 1);
+    const cells = inner.reduce((a, i) => a * i.size, 1);
+    const acc = g.fresh('s');
+    g.line(`const ${acc} = new Float64Array(${int(cells)});`);
+    const hv = g.fresh('i');
+    g.open(`for (let ${hv} = 0; ${hv} < ${int(chunks / tailCells)}; ${hv}++)`);
+    // the leading indices alone: splitSum reads only `over` and `body`, and the dims by position
+    splitSum(g, { ...s, over: s.over.slice(0, cut) }, { ...step, split: { ...step.split, dims: dims.slice(0, cut) } }, hv, { inner, acc });
+    const fv = g.fresh('i');
+    const tv = g.fresh('i');
+    g.open(`for (let ${fv} = 0; ${fv} < ${int(cells / tailCells)}; ${fv}++)`);
+    g.open(`for (let ${tv} = 0; ${tv} < ${int(tailCells)}; ${tv}++)`);
+    g.line(`out[${fv} * ${int(chunks)} + ${hv} * ${int(tailCells)} + ${tv}] = ${acc}[${fv} * ${int(tailCells)} + ${tv}];`);
+    g.close();
+    g.close();
+    g.close();
   } else if (step.split) {
     const s = step.expr;
     if (s.op !== 'sum') throw new InternalError(`codegen: split step ${step.name} is not a sum`);
@@ -264,4 +292,17 @@ export function emitJsKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'steps
     ...step.args.map((a) => `${a.name}: ${argLabel(a)}`),
   ].map((l) => `  // ${commentText(l)}`);
   return { source: `${head.join('\n')}\n${g.body()}`, params: ['out', ...step.args.map((a) => a.name)], args: step.args };
+}
+
+/**
+ * Where a split step's summed indices stop being boxed: the first of the trailing ones split into
+ * boxes of one value each (a dense column index), behind at least one leading index; the length of
+ * `over` when there are none such (or nothing leads them).
+ */
+function columnBoxes(step: Step, s: ExprOf<'sum'>): number {
+  const dims = step.split!.dims;
+  if (dims.length !== s.over.length) return s.over.length;
+  let cut = dims.length;
+  while (cut > 1 && dims[cut - 1]!.chunk === 1 && dims[cut - 1]!.chunks === dims[cut - 1]!.idx.size && dims[cut - 1]!.chunks > 1) cut--;
+  return cut === dims.length || cut === 0 ? s.over.length : cut;
 }

@@ -33,6 +33,10 @@ export class GpuBackend implements Backend {
     this.exec.adopt(params);
   }
 
+  wasmArena(): Executor['wasmArena'] {
+    return this.exec.wasmArena;
+  }
+
   plan(e: Expr, out: readonly Idx[], env: Env): KernelPlan {
     const key = `${e.id}|${out.map((i) => `${i.name}:${i.space}`).join(',')}|${[...env.sizes].map(([k, v]) => `${k}=${v}`).join(',')}`;
     let p = this.plans.get(key);

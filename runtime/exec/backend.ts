@@ -3,6 +3,7 @@
 // this interface, so every training path can be checked against the reference.
 import { evalTensor, type Env } from '../../compiler/ir/interp.ts';
 import type { Expr, Idx } from '../../compiler/ir/nodes.ts';
+import type { Arena } from './wasm/memory.ts';
 
 export interface Backend {
   readonly name: string;
@@ -18,6 +19,9 @@ export interface Backend {
   /** Optional: moves params (by name) into the backend's own memory once; the map then holds views
    * there, which the optimizer updates in place (wasm: the kernels' arena) */
   adopt?(params: Map<string, Float32Array>): void;
+  /** Optional: the wasm kernels' memory (params adopted there, step outputs there), for an optimizer
+   * that updates in place (runtime/train/wasm-update.ts); undefined on other backends */
+  wasmArena?(): Arena | undefined;
   /** releases kernels and buffers */
   dispose(): void;
 }

@@ -7,6 +7,7 @@ import type { Env, TensorValue } from '../../compiler/ir/interp.ts';
 import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { StepPool } from './step-pool.ts';
 
 /** Sizes of every space: domains from the id maps, dims, and each relation's current batch. */
 export function sizesFor(compiled: Pick<Compiled, 'model' | 'module'>, ds: Dataset, batch: ReadonlyMap<string, Relation>, full: ReadonlyMap<string, Relation>): Map<string, number> {
@@ -45,7 +46,15 @@ const float32Copies = new WeakMap<Float64Array, Float32Array>();
 
 function asFloat32(a: Float64Array): Float32Array {
   let f = float32Copies.get(a);
-  if (!f) float32Copies.set(a, (f = Float32Array.from(a)));
+  if (!f) {
+    // a step's batch column: its copy lives as long as it does (step-pool.ts)
+    const pool = StepPool.of(a);
+    if (pool) {
+      f = pool.float32(a.length);
+      for (let j = 0; j < a.length; j++) f[j] = a[j]!;
+    } else f = Float32Array.from(a);
+    float32Copies.set(a, f);
+  }
   return f;
 }
 

@@ -16,6 +16,7 @@ import { emitJsKernel } from '../../compiler/codegen/js.ts';
 import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 import { WasmRunner } from './wasm/runner.ts';
+import { StepPool } from './step-pool.ts';
 
 export type ExecMode = 'js' | 'webasm' | 'cpu' | 'wasm';
 
@@ -70,7 +71,9 @@ const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssembl
 /** Counting sort of tuple indices by id; stable, so each segment lists tuples in order. */
 export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids'): Csr {
   const n = ids.length;
-  const counts = new Int32Array(domainSize + 1);
+  // a step's batch ids: its CSR lives as long as they do (step-pool.ts)
+  const pool = ArrayBuffer.isView(ids) ? StepPool.of(ids) : undefined;
+  const counts = pool ? pool.int32(domainSize + 1) : new Int32Array(domainSize + 1);
   for (let t = 0; t < n; t++) {
     const a = ids[t]!;
     if (!(Number.isInteger(a) && a >= 0 && a < domainSize)) throw new InternalError(`${what}[${t}] = ${a} is not an id in 0..${domainSize - 1}`);
@@ -82,8 +85,9 @@ export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids
     counts[a + 1]! += counts[a]!;
   }
   const offsets = counts;
-  const next = counts.slice(0, domainSize);
-  const perm = new Int32Array(n);
+  const next = pool ? pool.int32(domainSize) : new Int32Array(domainSize);
+  next.set(counts.subarray(0, domainSize));
+  const perm = pool ? pool.int32(n) : new Int32Array(n);
   for (let t = 0; t < n; t++) perm[next[ids[t]!]!++] = t;
   return { offsets, perm, maxSeg };
 }
@@ -144,6 +148,11 @@ export class Executor {
   private get wasm(): WasmRunner {
     this.wasmRunner ??= new WasmRunner({ threads: this.opts.threads, minParallelFlops: this.opts.minParallelFlops });
     return this.wasmRunner;
+  }
+
+  /** wasm: the kernels' memory (undefined in the other modes) */
+  get wasmArena(): WasmRunner['arena'] | undefined {
+    return this.mode === 'wasm' ? this.wasm.arena : undefined;
   }
 
   /** wasm: moves params into the kernels' memory once; the caller's map then holds views there */
@@ -527,7 +536,8 @@ function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakM
   if (!m) cache.set(csr, (m = new WeakMap()));
   let p = m.get(ids);
   if (!p) {
-    p = make(csr.perm.length);
+    const pool = StepPool.of(csr.perm);
+    p = (pool ? (ids instanceof Int32Array ? pool.int32(csr.perm.length) : pool.float32(csr.perm.length)) : make(csr.perm.length)) as A;
     for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
     m.set(ids, p);
   }

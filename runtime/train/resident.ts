@@ -3,14 +3,17 @@
 // is a WGSL kernel (exec/webgpu/optimizer.ts). Per step the host uploads only what it drew (a mini-
 // batch's ids and their CSR index, sampled ids, the touched rows) and reads back only the loss terms'
 // partial sums; it reads params and slots back (`sync`) before an evaluation, a checkpoint and at the
-// end. Used by train.ts when the backend is webgpu and the batches are not user batches (those slice
-// the params per step; they run on webgpu with params uploaded each step instead).
+// end. Under user batches (`batch N users`, which slice the params whose first axis is the batched
+// domain) the member rows are gathered into a slice on the device before the step and the slice's
+// gradient scattered into a zeroed full-size one after it (exec/webgpu/rows.ts), so only the members'
+// ids go up and the update is the dense one the CPU path applies.
 import type { GradientOptimizerInfo } from '../../compiler/check/model.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
 import type { Expr } from '../../compiler/ir/nodes.ts';
 import type { Backend, TensorRequest } from '../exec/backend.ts';
 import { WebGpuBackend } from '../exec/webgpu/backend.ts';
 import { slotCount, updateGroups, updateSource, updateUniforms, type UpdateVariant } from '../exec/webgpu/optimizer.ts';
+import { gatherSource, rowGroups, scatterSource, zeroSource } from '../exec/webgpu/rows.ts';
 import type { OptimizerState } from './optimizer.ts';
 
 /** A gradient of this step, as the trainer asked for it. */
@@ -24,7 +27,20 @@ export interface ResidentGrad {
   readonly width: number;
 }
 
+/** Under user batches: the batched domain, its size, and the params sliced to its members each step. */
+export interface SlicedParams {
+  readonly domain: string;
+  readonly size: number;
+  readonly params: ReadonlySet<string>;
+}
+
 export class ResidentTrainer {
+  /** user batches: the members' ids, each sliced param's slice and full-size gradient buffers */
+  private readonly membersId: number;
+  private readonly sliceIds = new Map<string, number>();
+  private readonly fullGradIds = new Map<string, number>();
+  /** the members of the step `evaluate` ran last (their rows are what its sliced gradients hold) */
+  private members: Int32Array | undefined;
   private readonly paramIds = new Map<string, number>();
   private readonly slotIds = new Map<string, number[]>();
   /** per param: its touched rows' buffer, rewritten each step */
@@ -37,8 +53,14 @@ export class ResidentTrainer {
     private readonly opt: GradientOptimizerInfo,
     private readonly params: ReadonlyMap<string, Float32Array>,
     private readonly state: OptimizerState,
+    private readonly sliced?: SlicedParams,
   ) {
     const dev = backend.device;
+    this.membersId = dev.id();
+    for (const name of sliced?.params ?? []) {
+      this.sliceIds.set(name, dev.id());
+      this.fullGradIds.set(name, dev.id());
+    }
     for (const [name, p] of params) {
       backend.exec.checkSize(p.length, `param ${name}`);
       const id = dev.id();
@@ -57,8 +79,8 @@ export class ResidentTrainer {
   }
 
   /** The resident trainer for `backend`, or undefined when it is not a webgpu backend. */
-  static for(backend: Backend, opt: GradientOptimizerInfo, params: ReadonlyMap<string, Float32Array>, state: OptimizerState): ResidentTrainer | undefined {
-    return backend instanceof WebGpuBackend ? new ResidentTrainer(backend, opt, params, state) : undefined;
+  static for(backend: Backend, opt: GradientOptimizerInfo, params: ReadonlyMap<string, Float32Array>, state: OptimizerState, sliced?: SlicedParams): ResidentTrainer | undefined {
+    return backend instanceof WebGpuBackend ? new ResidentTrainer(backend, opt, params, state, sliced) : undefined;
   }
 
   /** Host↔device bytes so far (device.ts). */
@@ -67,9 +89,22 @@ export class ResidentTrainer {
   }
 
   /** The terms (host numbers) of one step; the gradients stay on the device for `update`. */
-  evaluate(terms: readonly Expr[], grads: readonly TensorRequest[], env: Env): { scalars: number[]; grads: number[] } {
+  evaluate(terms: readonly Expr[], grads: readonly TensorRequest[], env: Env, members?: Int32Array): { scalars: number[]; grads: number[] } {
     const exec = this.backend.exec;
+    const dev = this.backend.device;
     for (const [name, id] of this.paramIds) exec.resident.set(name, id);
+    this.members = this.sliced && members ? members : undefined;
+    if (this.sliced && this.members) {
+      // the batch's member rows of each sliced param, gathered on the device
+      const m = this.members;
+      dev.upload(this.membersId, Float32Array.from(m), `members of ${this.sliced.domain}`);
+      for (const name of this.sliced.params) {
+        const width = this.params.get(name)!.length / this.sliced.size;
+        const slice = this.sliceIds.get(name)!;
+        dev.post({ op: 'compute', source: gatherSource(m.length, width), buffers: [this.paramIds.get(name)!, this.membersId, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
+        exec.resident.set(name, slice);
+      }
+    }
     try {
       const r = this.backend.evalOnDevice(terms, grads, env, grads.map(() => true));
       return { scalars: r.scalars, grads: r.tensors.map((t) => (t as { buffer: number }).buffer) };
@@ -90,7 +125,17 @@ export class ResidentTrainer {
       if (n === 0) return;
       const slots = this.slotIds.get(g.param)!;
       if (slots.length !== slotCount(variant)) throw new Error(`optimizer slots of ${g.param}: ${slots.length}, the update kernel needs ${slotCount(variant)}`);
-      const bufs = [this.paramIds.get(g.param)!, buffers[j]!];
+      let grad = buffers[j]!;
+      const m = this.members;
+      if (m && this.sliced?.params.has(g.param)) {
+        // the members' rows of the gradient into a zeroed full-size one (as scatterRows on the host)
+        const full = this.fullGradIds.get(g.param)!;
+        const width = p.length / this.sliced.size;
+        dev.post({ op: 'compute', source: zeroSource(p.length), buffers: [full], alloc: [{ id: full, n: p.length }], groups: rowGroups(p.length), what: `gradient of ${g.param}` });
+        dev.post({ op: 'compute', source: scatterSource(m.length, width), buffers: [grad, this.membersId, full], groups: rowGroups(m.length * width), what: `gradient rows of ${g.param}` });
+        grad = full;
+      }
+      const bufs = [this.paramIds.get(g.param)!, grad];
       if (rows) {
         const rid = this.rowsIds.get(g.param)!;
         dev.upload(rid, Float32Array.from(rows), `touched rows of ${g.param}`);
@@ -120,7 +165,7 @@ export class ResidentTrainer {
 
   /** Releases the device buffers (the backend stays open). */
   release(): void {
-    const ids = [...this.paramIds.values(), ...[...this.slotIds.values()].flat(), ...this.rowsIds.values()];
+    const ids = [...this.paramIds.values(), ...[...this.slotIds.values()].flat(), ...this.rowsIds.values(), this.membersId, ...this.sliceIds.values(), ...this.fullGradIds.values()];
     this.backend.device.post({ op: 'free', ids });
   }
 }

@@ -4,7 +4,10 @@
 // seed (batches fork 1, samples fork 2, user batches fork 3 of the train seed). `train` steps
 // through it; `step-sizes.ts` takes its first step to cost a step for `recc explain`.
 import type { Compiled } from '../../compiler/compile.ts';
-import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
+import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
+import type { Expr, Ix } from '../../compiler/ir/nodes.ts';
+import { nodes } from '../../compiler/ir/walk.ts';
+import { StepPool } from '../exec/step-pool.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng, type RngState } from '../data/rng.ts';
@@ -19,7 +22,8 @@ export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
-  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng) {
+  /** `keep`: the columns (`rel.col`) a step reads; the others are not gathered (default: all) */
+  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng, private readonly keep?: ReadonlySet<string>) {
     this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
     this.rng.shuffle(this.order);
   }
@@ -37,7 +41,7 @@ export class Batcher {
     this.rng = Rng.fromState(st.rng);
   }
   /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
-  next(full: ReadonlyMap<string, Relation> = new Map()): Map<string, Relation> {
+  next(full: ReadonlyMap<string, Relation> = new Map(), pool?: StepPool): Map<string, Relation> {
     if (this.pos >= this.order.length) {
       this.pos = 0;
       this.epoch++;
@@ -45,28 +49,67 @@ export class Batcher {
     }
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
     this.pos += rows.length;
-    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows)]]);
+    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep, pool)]]);
     for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
     return out;
   }
 }
 
-/** The batch's tuples of each column: plain gather loops (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower). */
-function selectRowsFast(rel: Relation, rows: Int32Array): Relation {
+/**
+ * The batch's tuples of each column (of those in `keep`, when given): plain gather loops
+ * (`TypedArray.from(rows, fn)` calls fn per element, ~10× slower).
+ */
+function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<string>, pool?: StepPool): Relation {
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
   const n = rows.length;
   for (const [c, a] of rel.ids) {
-    const out = new Int32Array(n);
+    if (keep && !keep.has(columnKey(rel.name, c))) continue;
+    const out = pool ? pool.int32(n) : new Int32Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     ids.set(c, out);
   }
   for (const [c, a] of rel.values) {
-    const out = new Float64Array(n);
+    if (keep && !keep.has(columnKey(rel.name, c))) continue;
+    const out = pool ? pool.float64(n) : new Float64Array(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     values.set(c, out);
   }
   return { ...rel, size: n, ids, values };
+}
+
+/**
+ * The relation columns (`rel.col`) a training step reads: data tensors and id gathers of the terms
+ * and gradients (dense and touched-rows forms), the touched rows' sources, and the samplers' own
+ * reads (an exclusion's owner column, an in-batch set's source column). A batch gathers only these:
+ * the others (a `time` column that only split the data) would cost a random gather each step.
+ */
+export function readColumns(compiled: Compiled): Set<string> {
+  const out = new Set<string>();
+  const ix = (x: Ix): void => {
+    if (x.kind === 'gather') out.add(columnKey(x.rel, x.col));
+  };
+  const exprs: Expr[] = [...compiled.terms.map((t) => t.expr), ...compiled.grads.flatMap((g) => (g.rows ? [g.expr, g.rows.expr] : [g.expr]))];
+  const seen = new Set<number>();
+  for (const e of exprs) {
+    for (const x of nodes(e)) {
+      if (seen.has(x.id)) continue;
+      seen.add(x.id);
+      if (x.op === 'tensor') {
+        if (x.kind === 'data') out.add(x.name);
+        x.ix.forEach(ix);
+      } else if (x.op === 'eq') {
+        ix(x.a);
+        ix(x.b);
+      } else if (x.op === 'ord') ix(x.ix);
+    }
+  }
+  for (const g of compiled.grads) for (const s of g.rows?.sources ?? []) out.add(columnKey(s.rel, s.col));
+  for (const s of compiled.module.samplers) {
+    if (s.kind === 'per-tuple' && s.exclude) out.add(columnKey(s.rel, s.exclude.tupleCol));
+    if (s.kind === 'set' && s.source && s.sourceCol) out.add(columnKey(s.source, s.sourceCol));
+  }
+  return out;
 }
 
 /** One step's data. */
@@ -106,6 +149,8 @@ export class Steps {
   /** row-sparse gradients run at the batch's touched rows (not under user batches, which slice the params themselves) */
   private readonly rowGrads: ReadonlySet<string>;
   private readonly rowCapacity = new Map<string, number>();
+  /** what a step derives from its batch lives until the next step (step-pool.ts) */
+  private readonly pool = new StepPool();
   /** the stream samples are drawn from (`opts.samples.rng`, until a restore replaces it) */
   private samples: Rng | undefined;
 
@@ -113,7 +158,7 @@ export class Steps {
     const cfg = compiled.model.train;
     this.full = ds.train;
     const primary = this.full.get(ds.primary);
-    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1)) : undefined;
+    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1), readColumns(compiled)) : undefined;
     this.userBatcher =
       cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
         ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
@@ -155,13 +200,15 @@ export class Steps {
     return this.userBatcher?.domain;
   }
 
+  /** The next step's data; the arrays of the previous one are dead from here on (they are reused). */
   next(): StepData {
     const { compiled, ds, full, fullSizes } = this;
+    this.pool.reset();
     let relations: ReadonlyMap<string, Relation> = full;
     let sizes: ReadonlyMap<string, number> = fullSizes;
     if (this.batcher) {
       const b = new Map(full);
-      for (const [name, r] of this.batcher.next(full)) b.set(name, r);
+      for (const [name, r] of this.batcher.next(full, this.pool)) b.set(name, r);
       relations = b;
       sizes = sizesFor(compiled, ds, b, full);
     }
@@ -178,7 +225,7 @@ export class Steps {
     const samplers = compiled.module.samplers;
     if (this.opts.samples && samplers.length) {
       const drawn = new Map(relations);
-      drawSamples(samplers, this.opts.samples.dists, drawn, this.samples!);
+      drawSamples(samplers, this.opts.samples.dists, drawn, this.samples!, this.pool);
       relations = drawn;
       const b = sizesFor(compiled, ds, drawn, full);
       if (members) b.set(this.userBatcher!.domain, members.length);
@@ -189,16 +236,20 @@ export class Steps {
     if (this.rowGrads.size) {
       const withRows = new Map(relations);
       const b = new Map(sizes);
+      // params reached through the same columns (U and bu through the batch's users) share their rows
+      const bySources = new Map<string, Int32Array>();
       for (const g of compiled.grads) {
         if (!g.rows || !this.rowGrads.has(g.param)) continue;
         const domainSize = sizes.get(g.rows.domain) ?? 0;
-        const rows = touchedRows(g.rows, relations, domainSize);
+        const key = `${domainSize}|${g.rows.sources.map((s) => columnKey(s.rel, s.col)).join(',')}`;
+        let rows = bySources.get(key);
+        if (!rows) bySources.set(key, (rows = touchedRows(g.rows, relations, domainSize, this.pool)));
         const capacity = rowsCapacity(rows.length, domainSize, this.rowCapacity.get(g.param));
         this.rowCapacity.set(g.param, capacity);
         touched.set(g.param, rows);
         if (capacity >= domainSize) continue;
         atRows.add(g.param);
-        const rel = rowsRelation(g.rows, rows, capacity);
+        const rel = rowsRelation(g.rows, rows, capacity, this.pool);
         withRows.set(rel.name, rel);
         for (const s of [rel.name, batchKey(rel.name), totalKey(rel.name)]) b.set(s, rel.size);
       }

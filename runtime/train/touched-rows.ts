@@ -13,15 +13,16 @@
 import type { RowGradient } from '../../compiler/compile.ts';
 import { TOUCHED_ROW } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
+import type { StepPool } from '../exec/step-pool.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */
-export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number): Int32Array {
+export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number, pool?: StepPool): Int32Array {
   // a byte per id (a bitmap's cost without its shifts), the distinct ids into one typed array; sorted
-  // by scanning the bitmap when they are a large part of the domain, else by sorting them
-  const seen = new Uint8Array(domainSize);
+  // by scanning the bitmap when they are a large part of the domain, else by sorting them (in place)
+  const seen = pool ? pool.uint8(domainSize) : new Uint8Array(domainSize);
   let total = 0;
   for (const s of g.sources) total += relations.get(s.rel)?.ids.get(s.col)?.length ?? 0;
-  const rows = new Int32Array(Math.min(total, domainSize));
+  const rows = pool ? pool.int32(Math.min(total, domainSize)) : new Int32Array(Math.min(total, domainSize));
   let n = 0;
   for (const s of g.sources) {
     const ids = relations.get(s.rel)?.ids.get(s.col);
@@ -33,9 +34,9 @@ export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relat
       rows[n++] = id;
     }
   }
-  if (n * 16 < domainSize) return rows.slice(0, n).sort();
+  if (n * 16 < domainSize) return rows.subarray(0, n).sort();
   for (let id = 0, k = 0; id < domainSize; id++) if (seen[id]) rows[k++] = id;
-  return n === rows.length ? rows : rows.slice(0, n);
+  return n === rows.length ? rows : rows.subarray(0, n);
 }
 
 /** n rounded up to a multiple of a quarter of its octave (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, …). */
@@ -51,8 +52,9 @@ export function rowsCapacity(n: number, domainSize: number, previous = 0): numbe
 }
 
 /** The `P#rows` relation of a step: the touched rows, padded to `capacity` with the last id. */
-export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = paddedCount(rows.length)): Relation {
-  const padded = new Int32Array(Math.max(capacity, rows.length, 1));
+export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = paddedCount(rows.length), pool?: StepPool): Relation {
+  const size = Math.max(capacity, rows.length, 1);
+  const padded = pool ? pool.int32(size) : new Int32Array(size);
   padded.set(rows);
   padded.fill(rows.length ? rows[rows.length - 1]! : 0, rows.length);
   return {

@@ -25,6 +25,7 @@ import { HeldOut, type HeldOutReport } from './held-out.ts';
 import { initParams, paramShape, warmStart, type StepLog } from './init.ts';
 import { trainAls } from './als.ts';
 import { ResidentTrainer } from './resident.ts';
+import { WasmUpdater, type ArenaGrad } from './wasm-update.ts';
 
 export { initParams, paramShape, type StepLog } from './init.ts';
 
@@ -183,10 +184,14 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     evals.push(...opts.resume.evals);
     step = opts.resume.step;
   }
-  // webgpu: params and optimizer slots stay on the device (resident.ts), except under user batches
-  const dev = steps.userDomain === undefined ? ResidentTrainer.for(opts.backend, cfg.optimizer, params, state) : undefined;
+  // webgpu: params and optimizer slots stay on the device (resident.ts); user batches slice them there
+  const ud = steps.userDomain;
+  const sliced = ud === undefined ? undefined : { domain: ud, size: fullSizes.get(ud)!, params: new Set(compiled.module.params.filter((p) => p.shape[0] === ud).map((p) => p.name)) };
+  const dev = ResidentTrainer.for(opts.backend, cfg.optimizer, params, state, sliced);
   const checkpoints = checkpointClock(opts.checkpoint, step, opts.resume !== undefined);
   opts.onStart?.({ totalSteps, stepsPerEpoch, startStep: step });
+  // wasm: gradients in the kernels' memory are checked and applied there (wasm-update.ts)
+  const wup = steps.userDomain === undefined && !dev ? WasmUpdater.for(opts.backend, cfg.optimizer, params, state) : undefined;
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
@@ -204,7 +209,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
     const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
     // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
     // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
-    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env);
+    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env, members);
     const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
     // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
     const terms = Object.create(null) as Record<string, number>;
@@ -226,9 +231,21 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       dev.update(compiled.grads.map((g) => ({ param: g.param, rows: touched.get(g.param), atRows: atRows.has(g.param), width: width(g.param) })), onDevice.grads, lr);
     }
     const grads = new Map<string, Gradient>();
+    const inArena: ArenaGrad[] = [];
     for (const [gi, g] of (dev ? [] : compiled.grads).entries()) {
       const rows = touched.get(g.param);
       const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
+      const tensor = many.tensors[gi]!;
+      if (wup?.holds(tensor)) {
+        const ag: ArenaGrad = { param: g.param, rows, atRows: atRows.has(g.param), width, value: tensor };
+        const bad = wup.firstNonFinite(ag);
+        if (bad !== undefined) {
+          diverged = { term: `∂/∂${g.param}`, step: step + 1, value: bad };
+          break;
+        }
+        inArena.push(ag);
+        continue;
+      }
       // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
       const value = !rows ? many.tensors[gi]! : atRows.has(g.param) ? many.tensors[gi]!.subarray(0, rows.length * width) : gatherRows(many.tensors[gi]!, rows, width);
       for (let j = 0; j < value.length; j++) {
@@ -246,6 +263,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
       break;
     }
     if (!dev) applyUpdate(cfg.optimizer, state, params, grads, lr);
+    wup?.update(inArena, lr);
     const done = entry();
     log.push(done);
     opts.onStep?.(done);

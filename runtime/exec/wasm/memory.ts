@@ -138,8 +138,11 @@ export class Arena {
     if (this.runRegion === undefined || end > this.runRegion.bytes) {
       // the first run, or a run that copies more than any before: a fresh region (the old one
       // stays until the cache is dropped)
-      const need = Math.max(end - this.runAt, 1 << 16);
-      this.runRegion = { ptr: this.alloc(need * 2), bytes: need * 2, gen: this.gen };
+      // sized for this run's copies so far and this one, and at least twice the last region, so
+      // that a run which copies many arrays settles on one region after a few runs (a region per
+      // array would take fresh memory every run)
+      const bytes = Math.max(2 * end, 2 * (this.runRegion?.bytes ?? 0), 1 << 17);
+      this.runRegion = { ptr: this.alloc(bytes), bytes, gen: this.gen };
       this.runAt = 0;
     }
     const ptr = this.runRegion.ptr + this.runAt;

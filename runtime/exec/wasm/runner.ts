@@ -27,6 +27,9 @@ export interface WasmKernel {
 
 export type Lowered = WasmKernel | Extract<EmittedWasm, { ok: false }>;
 
+/** Bytes up to which an array that is not the arena's is copied for each run rather than cached. */
+const SMALL_COPY = 256 << 10;
+
 /** Work (planned flops) below which a kernel runs on the calling thread alone. */
 const MIN_PARALLEL_FLOPS = 200_000;
 
@@ -75,6 +78,7 @@ export class WasmRunner {
 
   beginRun(): void {
     this.arena.beginRun();
+    this.runCopies.clear();
   }
 
   /** Where argument `a`'s value lies in memory (copied there when it is not yet). */
@@ -83,8 +87,16 @@ export class WasmRunner {
     if (own !== undefined) return own;
     // data never changes in place: cache its copy; params, hypers and temps of js steps may
     const fixed = a.kind !== 'temp' && (a.kind !== 'tensor' || a.tensorKind === 'data');
-    return fixed ? this.arena.cachedCopy(value) : this.arena.transient(value);
+    if (fixed && value.byteLength > SMALL_COPY) return this.arena.cachedCopy(value);
+    // a small array (a mini-batch's columns, ids and CSR, made afresh each step) is copied for the
+    // run into the region every run reuses, once per run: caching it would take fresh memory every
+    // step (page faults, and a cache that grows to its budget) for a copy that costs microseconds
+    let ptr = this.runCopies.get(value);
+    if (ptr === undefined) this.runCopies.set(value, (ptr = this.arena.transient(value)));
+    return ptr;
   }
+  /** this run's copies of small arrays, by identity */
+  private readonly runCopies = new Map<object, number>();
 
   /** Runs kernel `k` of step `s` with its arguments; returns the step's buffer (a view into memory). */
   run(k: WasmKernel, s: Step, args: readonly (Float32Array | Int32Array)[]): Float32Array {

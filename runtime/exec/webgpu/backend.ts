@@ -20,10 +20,10 @@ export class WebGpuBackend implements Backend {
   private readonly groupPlans: GroupPlans;
 
   /** Opens the device; throws NoWebGpuError (device.ts) with the reason when none answers. */
-  constructor(spaces: ReadonlyMap<string, Space>, device?: Device) {
+  constructor(spaces: ReadonlyMap<string, Space>, device?: Device, opts: { readonly maxBindings?: number } = {}) {
     this.groupPlans = new GroupPlans(spaces);
     this.device = device ?? Device.open();
-    this.exec = new WebGpuExecutor(this.device);
+    this.exec = new WebGpuExecutor(this.device, opts);
     this.name = `webgpu (gpu.js kernels on ${adapterLine(this.device.adapter)})`;
   }
 

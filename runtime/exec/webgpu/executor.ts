@@ -1,7 +1,8 @@
 // WebGPU executor: runs a KernelPlan's steps on the device (device.ts), each kernel step being the
 // same gpu.js kernel source as on webasm (codegen/gpujs.ts; gpu.js translates it to WGSL). Temps
-// stay in device buffers between steps; host-sum steps read their partial sums back (float64 sum on
-// the host, as on every backend), batched into one readback. Inputs: immutable arrays (data columns,
+// stay in device buffers between steps; host-sum steps add their partial sums on the device with
+// error-free two-sums (reduce.ts) and read back one float32 pair each (hi + lo in float64 on the host,
+// as accurate as the float64 loop over the partials every other backend runs), batched into one readback. Inputs: immutable arrays (data columns,
 // id columns, CSR indexes) are uploaded once per array and kept; params are uploaded each call unless
 // the caller made them resident (`resident`, runtime/train/resident.ts), in which case the device
 // copy is the truth. A result can stay on the device (`keep`) for the optimizer kernel.
@@ -13,6 +14,9 @@ import { children, csrKey, type Arg, type GroupPlan, type Step } from '../../../
 import type { Expr } from '../../../compiler/ir/nodes.ts';
 import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
 import type { Device } from './device.ts';
+import { reduceSource } from './reduce.ts';
+import { choosePacking, packSource, type Packing } from './pack.ts';
+import { gatherSource, rowGroups } from './rows.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
 export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
@@ -24,7 +28,8 @@ export class WebGpuExecutor {
   private readonly freeOnGc = new FinalizationRegistry<number>((id) => this.device.post({ op: 'free', ids: [id] }));
   private readonly csrs = new WeakMap<object, Map<number, Csr>>();
   private readonly floatCache = new WeakMap<object, Float32Array>();
-  private readonly permCache = new WeakMap<Csr, WeakMap<object, Float32Array>>();
+  /** id columns in a CSR's order, on the device: per CSR, per column array → buffer id */
+  private readonly permIds = new WeakMap<Csr, WeakMap<object, number>>();
   /** one output buffer per step (rewritten every run) and kernel keys already sent */
   private readonly stepOut = new WeakMap<Step, number>();
   private readonly keysByStep = new WeakMap<Step, Map<string, string>>();
@@ -34,8 +39,17 @@ export class WebGpuExecutor {
   private readonly keptScalars = new Map<number, number>();
   kernelsRun = 0;
 
-  constructor(readonly device: Device) {
+  /** storage buffers one kernel may bind: the adapter's, or fewer (`maxBindings`: tests force packing) */
+  private readonly maxBindings: number;
+
+  constructor(readonly device: Device, opts: { readonly maxBindings?: number } = {}) {
     this.limit = Math.min(device.adapter.maxStorageBufferBindingSize, device.adapter.maxBufferSize);
+    this.maxBindings = Math.min(device.adapter.maxStorageBuffersPerShaderStage, opts.maxBindings ?? Infinity);
+  }
+
+  /** Kernels built so far that read some arrays from a pack (pack.ts). */
+  get packedKernels(): number {
+    return this.packings.size;
   }
 
   /** Runs every step; results as `keep` asks: true keeps tensor results on the device. */
@@ -52,12 +66,10 @@ export class WebGpuExecutor {
     const resolve = (cells: readonly string[] = []): void => {
       const one = cells.filter((c) => !exact.has(c) && temps.has(c));
       if (!pending.length && !one.length) return;
-      const parts = this.device.read([...pending.map((s) => temps.get(s.of!)!), ...one.map((c) => temps.get(c)!)]);
-      pending.forEach((s, j) => {
-        let acc = 0;
-        for (const x of parts[j]!) acc += x;
-        exact.set(s.name, acc);
-      });
+      // each host-sum's partials summed on the device (reduce.ts): a float32 pair (hi, lo) comes back
+      const sums = pending.map((s) => this.sumOnDevice(s, plan, temps.get(s.of!)!));
+      const parts = this.device.read([...sums, ...one.map((c) => temps.get(c)!)]);
+      pending.forEach((s, j) => exact.set(s.name, parts[j]![0]! + parts[j]![1]!));
       one.forEach((c, j) => exact.set(c, parts[pending.length + j]![0]!));
       pending.length = 0;
     };
@@ -90,7 +102,8 @@ export class WebGpuExecutor {
         const key = this.kernelKey(s, plan, csrs);
         let out = this.stepOut.get(s);
         if (out === undefined) this.stepOut.set(s, (out = this.device.id()));
-        this.device.post({ op: 'run', key, args, out, what: `kernel ${s.name}` });
+        const packing = this.packings.get(key);
+        this.device.post({ op: 'run', key, args: packing ? this.packArgs(s, packing, args) : args, out, what: `kernel ${s.name}` });
         this.kernelsRun++;
         temps.set(s.name, out);
       }
@@ -121,9 +134,32 @@ export class WebGpuExecutor {
     });
   }
 
+  /** per CSR (relation, column): the largest walk bound used so far */
+  private readonly segBounds = new Map<string, number>();
+  /** one (hi, lo) buffer per host-sum step, rewritten every run */
+  private readonly sumOut = new WeakMap<Step, number>();
+
+  /** Posts the device sum of host-sum `s`'s partials (buffer `partials`); returns the (hi, lo) buffer. */
+  private sumOnDevice(s: Step, plan: Pick<GroupPlan, 'steps'>, partials: number): number {
+    const of = plan.steps.find((p) => p.name === s.of);
+    if (!of) throw new InternalError(`no partials step ${s.of}`);
+    let out = this.sumOut.get(s);
+    if (out === undefined) this.sumOut.set(s, (out = this.device.id()));
+    this.device.post({ op: 'compute', source: reduceSource(of.cells), buffers: [partials, out], alloc: [{ id: out, n: 2 }], groups: [1], what: `sum of ${s.of}` });
+    return out;
+  }
+
   private kernelKey(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, csrs: ReadonlyMap<string, Csr>): string {
     // a CSR-ordered step only permutes: its source does not depend on the segment lengths
-    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => [k, c.maxSeg]));
+    // a CSR walk's loop bound (a power of two; the loop breaks at the segment's end) only grows per
+    // relation and column: mini-batches whose segments vary (nce's five CSRs between 16 and 32) would
+    // otherwise build a kernel for each mix of bounds (~300 ms each on lavapipe), not one per doubling
+    const grown = this.segBounds;
+    const maxSeg = s.order ? new Map<string, number>() : new Map([...csrs].map(([k, c]) => {
+      const b = Math.max(loopBoundFor(c.maxSeg), grown.get(k) ?? 0);
+      grown.set(k, b);
+      return [k, b];
+    }));
     const spec = [...maxSeg].map(([k, n]) => `${k}=${loopBoundFor(n)}`).join(';');
     let m = this.keysByStep.get(s);
     if (!m) this.keysByStep.set(s, (m = new Map()));
@@ -131,20 +167,43 @@ export class WebGpuExecutor {
     if (key) return key;
     const emitted = emitKernel(s, plan, { maxSeg });
     this.checkSize(s.cells, `the output of kernel ${s.name}`);
-    // gpu.js binds each array argument and the output as a storage buffer
-    const bindings = s.args.length + 1;
-    if (bindings > this.device.adapter.maxStorageBuffersPerShaderStage) {
+    // gpu.js binds each array argument and the output as a storage buffer: over the adapter's count,
+    // some arrays are read from one packed buffer (pack.ts)
+    const max = this.maxBindings;
+    const packing = choosePacking(s.args, max, this.limit / 4);
+    if (s.args.length + 1 > max && !packing) {
       throw new SizeLimitError(
-        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${this.device.adapter.maxStorageBuffersPerShaderStage} storage buffers per kernel (packing them is not implemented); use --mode js or wasm`,
+        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${max} storage buffers per kernel and packing them would pass its storage-buffer or float32-index limit; use --mode js or wasm`,
       );
     }
-    key = `${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+    const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
+    key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+    if (packing) this.packings.set(key, packing);
+    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(',')} new=${!this.sent.has(key)}\n`);
     if (!this.sent.has(key)) {
-      this.device.post({ op: 'kernel', key, source: emitted.source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
+      this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
       this.sent.add(key);
     }
     m.set(spec, key);
     return key;
+  }
+
+  /** kernels reading some arrays from a pack, by kernel key; each step's pack buffer and what it holds */
+  private readonly packings = new Map<string, Packing>();
+  private readonly stepPack = new WeakMap<Step, { id: number; packing?: Packing; holds: string }>();
+
+  /** The buffers a packed kernel binds: its unpacked args, then the pack (filled on the device when stale). */
+  private packArgs(s: Step, packing: Packing, args: readonly number[]): number[] {
+    let p = this.stepPack.get(s);
+    if (!p) this.stepPack.set(s, (p = { id: this.device.id(), holds: '' }));
+    const holds = packing.parts.map((j) => args[j]).join(',');
+    if (!packing.immutable || holds !== p.holds || packing !== p.packing) {
+      const parts = packing.parts.map((j, k) => ({ id: args[j]!, n: s.args[j]!.size, offset: packing.offsets[k]! }));
+      this.device.post({ op: 'pack', to: p.id, length: packing.length, parts, what: `pack of kernel ${s.name}` });
+      p.holds = holds;
+      p.packing = packing;
+    }
+    return [...args.filter((_, j) => !packing.parts.includes(j)), p.id];
   }
 
   /** Tensors beyond one storage binding are refused with the sizes (tiling them is not implemented). */
@@ -197,17 +256,23 @@ export class WebGpuExecutor {
       case 'csr-perm':
         return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.perm), `csr ${a.rel}.${a.col}`);
       case 'csr-ids': {
+        // the id column in CSR order, gathered on the device from the column and the CSR's permutation
+        // (both uploaded once per array, and usually read by the kernels anyway): no permuted copy goes up
         const csr = csrs.get(csrKey(a.rel, a.col))!;
         const ids = this.floats(env, columnKey(a.rel, a.of));
-        let m = this.permCache.get(csr);
-        if (!m) this.permCache.set(csr, (m = new WeakMap()));
-        let p = m.get(ids);
-        if (!p) {
-          p = new Float32Array(csr.perm.length);
-          for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
-          m.set(ids, p);
+        let m = this.permIds.get(csr);
+        if (!m) this.permIds.set(csr, (m = new WeakMap()));
+        let id = m.get(ids);
+        if (id === undefined) {
+          const n = csr.perm.length;
+          const perm = this.uploadOnce(this.floatsOf(csr.perm), `csr ${a.rel}.${a.col}`);
+          const src = this.uploadOnce(ids, `${a.rel}.${a.of}`);
+          id = this.device.id();
+          this.device.post({ op: 'compute', source: gatherSource(n, 1), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
+          m.set(ids, id);
+          this.freeOnGc.register(ids, id);
         }
-        return this.uploadOnce(p, `${a.rel}.${a.of}`);
+        return id;
       }
     }
   }

@@ -20,7 +20,7 @@ let ctx; // gpu.js's { adapter, device }
 let instance; // gpu.js GPU in webgpu mode
 const buffers = new Map(); // id → WebGPUBufferResult
 const kernels = new Map(); // key → gpu.js kernel
-const optimizers = new Map(); // wgsl source → compute pipeline
+const pipelines = new Map(); // WGSL source → compute pipeline (optimizer, reduce, rows)
 let failure = null;
 let chain = Promise.resolve();
 
@@ -52,6 +52,32 @@ function bufferOf(id) {
   const b = buffers.get(id);
   if (!b) throw new Error(`no device buffer #${id}`);
   return b;
+}
+
+/** Buffer `id`, made to hold n floats (allocated when absent or smaller); its length becomes n. */
+function ensure(id, n) {
+  let b = buffers.get(id);
+  if (!b || b.buffer.size < Math.max(4, n * 4)) {
+    if (b) b.delete();
+    b = wrap(ctx.device.createBuffer({ size: Math.max(4, n * 4), usage: USAGE }), n);
+    buffers.set(id, b);
+  }
+  b.output = [n];
+  return b;
+}
+
+/** The compute pipeline of a WGSL source (entry `main`), compiled once; compile errors thrown with their positions. */
+async function pipelineOf(source) {
+  let pipe = pipelines.get(source);
+  if (!pipe) {
+    const module = ctx.device.createShaderModule({ code: source });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) throw new Error(`WGSL: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+    pipe = ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    pipelines.set(source, pipe);
+  }
+  return pipe;
 }
 
 function wrap(buffer, n) {
@@ -149,15 +175,7 @@ async function exec(cmd) {
     }
     case 'optimizer': {
       // an elementwise WGSL update (webgpu/optimizer.ts): bindings 0 = uniforms, then buffers in order
-      let pipe = optimizers.get(cmd.source);
-      if (!pipe) {
-        const module = ctx.device.createShaderModule({ code: cmd.source });
-        const info = await module.getCompilationInfo();
-        const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length) throw new Error(`WGSL: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
-        pipe = ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-        optimizers.set(cmd.source, pipe);
-      }
+      const pipe = await pipelineOf(cmd.source);
       const uniforms = ctx.device.createBuffer({ size: cmd.uniforms.byteLength, usage: 0x0040 /* UNIFORM */ | 0x0008 });
       ctx.device.queue.writeBuffer(uniforms, 0, cmd.uniforms.buffer, cmd.uniforms.byteOffset, cmd.uniforms.byteLength);
       const entries = [{ binding: 0, resource: { buffer: uniforms } }, ...cmd.buffers.map((id, j) => ({ binding: j + 1, resource: { buffer: bufferOf(id).buffer } }))];
@@ -170,6 +188,35 @@ async function exec(cmd) {
       pass.end();
       ctx.device.queue.submit([enc.finish()]);
       uniforms.destroy();
+      return undefined;
+    }
+    case 'compute': {
+      // a WGSL kernel with no uniforms (webgpu/reduce.ts, rows.ts): bindings 0.. = buffers in order; each
+      // of `alloc` ({ id, n }) is made to hold n floats first (the kernel's outputs)
+      for (const a of cmd.alloc ?? []) ensure(a.id, a.n);
+      const pipe = await pipelineOf(cmd.source);
+      const entries = cmd.buffers.map((id, j) => ({ binding: j, resource: { buffer: bufferOf(id).buffer } }));
+      const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(cmd.groups[0], cmd.groups[1] ?? 1, 1);
+      pass.end();
+      ctx.device.queue.submit([enc.finish()]);
+      return undefined;
+    }
+    case 'pack': {
+      // buffer `to` (cmd.length floats) becomes the parts laid end to end at their offsets (webgpu/pack.ts)
+      const to = ensure(cmd.to, cmd.length);
+      const enc = ctx.device.createCommandEncoder();
+      for (const part of cmd.parts) {
+        const src = bufferOf(part.id);
+        const have = src.output.reduce((a, x) => a * x, 1);
+        if (have < part.n) throw new Error(`pack: buffer #${part.id} holds ${have} floats, the kernel reads ${part.n}`);
+        if (part.n) enc.copyBufferToBuffer(src.buffer, 0, to.buffer, part.offset * 4, part.n * 4);
+      }
+      ctx.device.queue.submit([enc.finish()]);
       return undefined;
     }
     case 'free': {

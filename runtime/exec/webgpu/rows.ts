@@ -1,0 +1,60 @@
+// Row moves on the device for user mini-batches (`batch N users`), whose steps read a param's rows
+// of the batch's members only: gather those rows into a slice before the step, and scatter the
+// slice's gradient back into a zeroed full-size gradient after it, so the update (optimizer.ts) is
+// the dense one the CPU path applies to `scatterRows`'s result. The members' ids (drawn on the host)
+// are one float buffer; sizes are baked into the source (one pipeline per shape). The executor's
+// gather also puts an id column into a CSR's order (width 1, the permutation as `members`).
+//   gather:  S[j, c] = P[members[j], c]          zero: G[k] = 0          scatter: G[members[j], c] = g[j, c]
+
+/** Threads per workgroup; workgroups spread along y past 65,535 (optimizer.ts's updateGroups). */
+const WG = 64;
+
+function head(bindings: readonly string[]): string[] {
+  return [
+    ...bindings.map((b, j) => `@group(0) @binding(${j}) ${b}`),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nw : vec3<u32>) {',
+    `  let t : u32 = gid.x + gid.y * nw.x * ${WG}u;`,
+  ];
+}
+
+function checkShape(rows: number, width: number): void {
+  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(width) || width < 1) throw new RangeError(`rows ${rows} × width ${width}`);
+}
+
+/** S (rows × width) ← the member rows of P; bindings: P, members, S. */
+export function gatherSource(rows: number, width: number): string {
+  checkShape(rows, width);
+  return [
+    ...head(['var<storage, read> p : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> s : array<f32>;']),
+    `  if (t >= ${rows * width}u) { return; }`,
+    `  let j : u32 = t / ${width}u;`,
+    `  s[t] = p[u32(members[j]) * ${width}u + (t - j * ${width}u)];`,
+    '}',
+  ].join('\n');
+}
+
+/** G[0..n) ← 0; binding: G. */
+export function zeroSource(n: number): string {
+  checkShape(n, 1);
+  return [...head(['var<storage, read_write> g : array<f32>;']), `  if (t >= ${n}u) { return; }`, '  g[t] = 0.0;', '}'].join('\n');
+}
+
+/** G's member rows ← g (rows × width); bindings: g, members, G. Members are distinct: no two threads write one cell. */
+export function scatterSource(rows: number, width: number): string {
+  checkShape(rows, width);
+  return [
+    ...head(['var<storage, read> g : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> full : array<f32>;']),
+    `  if (t >= ${rows * width}u) { return; }`,
+    `  let j : u32 = t / ${width}u;`,
+    `  full[u32(members[j]) * ${width}u + (t - j * ${width}u)] = g[t];`,
+    '}',
+  ].join('\n');
+}
+
+/** Workgroups for `n` threads: x up to 65,535, the rest along y. */
+export function rowGroups(n: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / WG));
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+}
