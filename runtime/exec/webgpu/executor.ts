@@ -17,6 +17,7 @@ import type { Device } from './device.ts';
 import { reduceSource } from './reduce.ts';
 import { choosePacking, packSource, type Packing } from './pack.ts';
 import { gatherSource, rowGroups } from './rows.ts';
+import { csrOffsetsSource, csrOnDevice, csrSortSource } from './csr.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
 export type DeviceResult = number | Float32Array | { readonly buffer: number; readonly length: number };
@@ -252,9 +253,9 @@ export class WebGpuExecutor {
       case 'ids':
         return this.uploadOnce(this.floats(env, columnKey(a.rel, a.col)), `${a.rel}.${a.col}`);
       case 'csr-offsets':
-        return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.offsets), `csr ${a.rel}.${a.col}`);
+        return this.csrBuffers(a.rel, a.col, csrs, env).offsets;
       case 'csr-perm':
-        return this.uploadOnce(this.floatsOf(csrs.get(csrKey(a.rel, a.col))!.perm), `csr ${a.rel}.${a.col}`);
+        return this.csrBuffers(a.rel, a.col, csrs, env).perm;
       case 'csr-ids': {
         // the id column in CSR order, gathered on the device from the column and the CSR's permutation
         // (both uploaded once per array, and usually read by the kernels anyway): no permuted copy goes up
@@ -265,7 +266,7 @@ export class WebGpuExecutor {
         let id = m.get(ids);
         if (id === undefined) {
           const n = csr.perm.length;
-          const perm = this.uploadOnce(this.floatsOf(csr.perm), `csr ${a.rel}.${a.col}`);
+          const perm = this.csrBuffers(a.rel, a.col, csrs, env).perm;
           const src = this.uploadOnce(ids, `${a.rel}.${a.of}`);
           id = this.device.id();
           this.device.post({ op: 'compute', source: gatherSource(n, 1), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
@@ -275,6 +276,38 @@ export class WebGpuExecutor {
         return id;
       }
     }
+  }
+
+  /** CSR indexes on the device: per id column array, per domain size → offsets and perm buffers */
+  private readonly deviceCsrs = new WeakMap<object, Map<number, { offsets: number; perm: number }>>();
+
+  /**
+   * The offsets and perm buffers of the CSR of `rel` by `col`: built on the device from the id column
+   * when it is short (a mini-batch's: csr.ts; only the ids go up), else uploaded once from the host's.
+   */
+  private csrBuffers(rel: string, col: string, csrs: ReadonlyMap<string, Csr>, env: Env32): { offsets: number; perm: number } {
+    const csr = csrs.get(csrKey(rel, col))!;
+    const domain = csr.offsets.length - 1;
+    const n = csr.perm.length;
+    if (!csrOnDevice(n, domain)) {
+      return { offsets: this.uploadOnce(this.floatsOf(csr.offsets), `csr ${rel}.${col}`), perm: this.uploadOnce(this.floatsOf(csr.perm), `csr ${rel}.${col}`) };
+    }
+    const ids = this.floats(env, columnKey(rel, col));
+    let m = this.deviceCsrs.get(ids);
+    if (!m) this.deviceCsrs.set(ids, (m = new Map()));
+    let got = m.get(domain);
+    if (!got) {
+      const keys = this.uploadOnce(ids, `${rel}.${col}`);
+      got = { offsets: this.device.id(), perm: this.device.id() };
+      const sorted = this.device.id();
+      this.device.post({ op: 'compute', source: csrSortSource(n), buffers: [keys, got.perm, sorted], alloc: [{ id: got.perm, n }, { id: sorted, n }], groups: [1], what: `csr ${rel}.${col}` });
+      this.device.post({ op: 'compute', source: csrOffsetsSource(n, domain), buffers: [sorted, got.offsets], alloc: [{ id: got.offsets, n: domain + 1 }], groups: rowGroups(domain + 1), what: `csr ${rel}.${col}` });
+      this.device.post({ op: 'free', ids: [sorted] });
+      m.set(domain, got);
+      this.freeOnGc.register(ids, got.offsets);
+      this.freeOnGc.register(ids, got.perm);
+    }
+    return got;
   }
 
   /** The per-call parameter buffer of a non-resident param (one id per tensor name, rewritten). */
