@@ -221,3 +221,85 @@ describe('SIMD around an inner loop (a row times a matrix)', () => {
     expect(r.simd).toBe(0);
   });
 });
+
+describe('a CSR walk two tuples per pass (unroll-and-jam)', () => {
+  // acc[k] += V[item[j], k]·r[j] and acc2[k] += V[item[j], k] over rows of 0…5 tuples (odd and even)
+  const body = `
+  const s0 = new Float64Array(6);
+  const s1 = new Float64Array(6);
+  for (let i1 = 0; i1 < 5; i1++) {
+    s0.fill(0.0);
+    s1.fill(0.0);
+    const w2 = p0[i1];
+    const w3 = p0[i1 + 1];
+    for (let j4 = w2; j4 < w3; j4++) {
+      const v5 = p1[j4];
+      const v6 = p2[j4];
+      for (let i7 = 0; i7 < 6; i7++) {
+        const v8 = p3[v5 * 6 + i7];
+        const v9 = v8 * v6;
+        s0[i7] += v9;
+        s1[i7] += v8;
+      }
+    }
+    for (let i10 = 0; i10 < 6; i10++) {
+      out[i1 * 6 + i10] = s0[i10] * 0.25 + s1[i10];
+    }
+  }`;
+  it('writes the js kernel’s bytes', () => {
+    const off = Int32Array.from([0, 0, 1, 3, 6, 11]);
+    const ids = Int32Array.from({ length: 11 }, (_, j) => (j * 7) % 4);
+    const r = Float32Array.from({ length: 11 }, (_, j) => Math.sin(j + 0.5) / 3);
+    const V = Float32Array.from({ length: 24 }, (_, j) => Math.cos(j * 1.3) / 5);
+    const js = new Float32Array(30);
+    (new Function('out', 'p0', 'p1', 'p2', 'p3', body) as (...a: unknown[]) => void)(js, off, ids, r, V);
+    const fn = genFunction(parseKernel(body), ['i32', 'i32', 'f32', 'f32']);
+    expect(fn.jammedLoops).toBe(1);
+    const a = new Arena();
+    const ptrs = [off, ids, r, V].map((x) => a.cachedCopy(x));
+    const out = a.buffer({}, 30);
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fn.bytes), { env: { mem: a.memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow } }).exports.kernel as (...x: number[]) => void;
+    k(a.addressOf(out)!, ...ptrs, a.scratch({}, 4096), 0, fn.rows ?? 5);
+    expect(Buffer.compare(Buffer.from(out.slice().buffer), Buffer.from(js.buffer))).toBe(0);
+    expect(js.some((x) => x !== 0)).toBe(true);
+  });
+});
+
+describe('a split-K box two tuples per pass (unroll-and-jam past its `if (t >= n) break`)', () => {
+  // boxes of 4 over 11 tuples: acc[k] += U[user[t], k]·r[t]; the last box has 3 (an odd count, a break)
+  const body = `
+  const s0 = new Float64Array(6);
+  for (let i1 = 0; i1 < 3; i1++) {
+    s0.fill(0.0);
+    for (let j2 = 0; j2 < 4; j2++) {
+      const i3 = i1 * 4 + j2;
+      if (i3 >= 11) { break; }
+      const v4 = p0[i3];
+      const v5 = p1[i3];
+      for (let i6 = 0; i6 < 6; i6++) {
+        const v7 = p2[v4 * 6 + i6];
+        const v8 = v7 * v5;
+        s0[i6] += v8;
+      }
+    }
+    for (let i9 = 0; i9 < 6; i9++) {
+      out[i9 * 3 + i1] = s0[i9];
+    }
+  }`;
+  it('writes the js kernel’s bytes', () => {
+    const ids = Int32Array.from({ length: 11 }, (_, j) => (j * 5) % 4);
+    const r = Float32Array.from({ length: 11 }, (_, j) => Math.sin(j + 0.25) / 3);
+    const U = Float32Array.from({ length: 24 }, (_, j) => Math.cos(j * 0.7) / 5);
+    const js = new Float32Array(18);
+    (new Function('out', 'p0', 'p1', 'p2', body) as (...a: unknown[]) => void)(js, ids, r, U);
+    const fn = genFunction(parseKernel(body), ['i32', 'f32', 'f32']);
+    expect(fn.jammedLoops).toBe(1);
+    const a = new Arena();
+    const ptrs = [ids, r, U].map((x) => a.cachedCopy(x));
+    const out = a.buffer({}, 18);
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fn.bytes), { env: { mem: a.memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow } }).exports.kernel as (...x: number[]) => void;
+    k(a.addressOf(out)!, ...ptrs, a.scratch({}, 4096), 0, fn.rows ?? 3);
+    expect(Buffer.compare(Buffer.from(out.slice().buffer), Buffer.from(js.buffer))).toBe(0);
+    expect(js.every((x) => x !== 0)).toBe(true);
+  });
+});

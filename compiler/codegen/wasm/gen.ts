@@ -8,6 +8,9 @@
 // - SIMD: an innermost loop whose body is straight-line f64 arithmetic over cells at unit stride of
 //   its index (∂U's `acc[k] += V[item, k]·r`, a Gramian row) runs two iterations per f64x2 lane
 //   pair; each lane does its iteration's operations in the same order, so the bits do not change.
+// - Unroll-and-jam: a CSR walk's tuple loop (per-tuple consts, then acc[i] += x over the row) runs two
+//   tuples per pass over the float64 accumulator row, acc[i] = (acc[i] + x_j) + x_{j+1}: the same
+//   additions in the same order, the row loaded and stored half as often.
 // - Threads: a kernel whose body is one loop over its output rows (after its float64 scratch rows,
 //   each cleared inside the loop before use) takes the row range [lo, hi) as parameters; each row is
 //   computed whole by one thread, so results do not depend on how rows are split.
@@ -39,6 +42,8 @@ export interface WasmFunction {
   readonly scratchBytes: number;
   /** innermost loops run with f64x2 SIMD */
   readonly simdLoops: number;
+  /** CSR walks run two tuples per pass over their accumulator row */
+  readonly jammedLoops: number;
 }
 
 interface Local {
@@ -84,6 +89,11 @@ class FnGen {
     const l = { idx: this.c.local(ty === 'f64' ? T.f64 : T.i32), ty };
     this.locals.set(name, l);
     return l;
+  }
+
+  /** the element type of an array, undefined when the name is none */
+  elemOf(name: string): Elem | undefined {
+    return this.arrays.get(name)?.elem;
   }
 
   private arr(name: string): { ptr: number; elem: Elem } {
@@ -363,9 +373,17 @@ class FnGen {
     } else if (around) {
       this.simdLoops++;
       this.loop(v.idx, s.to, 2, outer, () => this.outerBody(s.body, s.v, around), true);
+    } else {
+      const jam = s.step === 1 && !outer ? jammed(s, this) : undefined;
+      if (jam) {
+        this.jammedLoops++;
+        this.loop(v.idx, s.to, 2, outer, () => this.stmts(jam), true);
+      }
     }
     this.loop(v.idx, s.to, s.step, outer, () => this.stmts(s.body), false);
   }
+  /** tuple loops run two tuples per pass over their accumulator row (`jammed`) */
+  jammedLoops = 0;
 
   /** block { loop { if (v (+1 when pairs) ≥ to) break; body; v += step; continue } } */
   private loop(v: number, to: Expr, step: number, outer: { to: number } | undefined, body: () => void, pairs: boolean): void {
@@ -841,5 +859,92 @@ export function genFunction(body: readonly Stmt[], argElems: readonly Elem[]): W
   const rows = splittable(body);
   for (const s of body) g.stmt(s, rows !== undefined && s.k === 'for' ? { from: g.lo, to: g.hi } : undefined);
   const params = [...argElems.map(() => T.i32), T.i32, T.i32, T.i32, T.i32];
-  return { bytes: encodeModule(IMPORTS, params, g.c, MAX_PAGES), rows, scratchBytes: g.scratchBytes, simdLoops: g.simdLoops };
+  return { bytes: encodeModule(IMPORTS, params, g.c, MAX_PAGES), rows, scratchBytes: g.scratchBytes, simdLoops: g.simdLoops, jammedLoops: g.jammedLoops };
+}
+
+/** `e` with names renamed by `map` */
+function renameExpr(e: Expr, map: ReadonlyMap<string, string>): Expr {
+  switch (e.k) {
+    case 'num':
+      return e;
+    case 'name':
+      return map.has(e.name) ? { k: 'name', name: map.get(e.name)! } : e;
+    case 'index':
+      return { ...e, at: renameExpr(e.at, map) };
+    case 'bin':
+      return { ...e, a: renameExpr(e.a, map), b: renameExpr(e.b, map) };
+    case 'neg':
+    case 'not':
+      return { ...e, a: renameExpr(e.a, map) };
+    case 'cond':
+      return { ...e, c: renameExpr(e.c, map), a: renameExpr(e.a, map), b: renameExpr(e.b, map) };
+    case 'math':
+      return { ...e, args: e.args.map((x) => renameExpr(x, map)) };
+  }
+}
+
+/**
+ * A CSR walk's tuple loop run two tuples per pass (unroll-and-jam): `for (j …) { per-tuple consts;
+ * for (i …) { consts; acc[i] += x } }` becomes, for tuples j and j + 1, both tuples' consts and one
+ * inner loop storing acc[i] = (acc[i] + x_j) + x_{j+1} — the same two float64 additions in the same
+ * order as two passes (a float64 row stores exactly), so the same bits, with the accumulator row
+ * loaded and stored once per two tuples. Only when every store is such an accumulation into a float64
+ * row at cells the tuple does not choose, and nothing else reads a stored row. The caller runs the
+ * last tuple of an odd count as written.
+ */
+function jammed(s: Extract<Stmt, { k: 'for' }>, g: FnGen): Stmt[] | undefined {
+  const pre = s.body.slice(0, -1);
+  const inner = s.body[s.body.length - 1];
+  // per-tuple consts, and a split-K box's `if (t >= n) { break; }` (each copy checks its own tuple;
+  // a break leaves the pair loop and the caller's loop runs the tuple before it as written)
+  const guard = (st: Stmt): boolean => st.k === 'if' && st.body.length === 1 && st.body[0]!.k === 'break';
+  if (!inner || inner.k !== 'for' || inner.step !== 1 || !pre.every((st) => (st.k === 'decl' && !st.mutable) || guard(st))) return undefined;
+  if (!inner.body.every((st) => (st.k === 'decl' && !st.mutable) || st.k === 'store')) return undefined;
+  const stores = inner.body.filter((st): st is Extract<Stmt, { k: 'store' }> => st.k === 'store');
+  if (!stores.length) return undefined;
+  const perTuple = new Set([s.v, ...pre.map((st) => (st as Extract<Stmt, { k: 'decl' }>).name), ...inner.body.flatMap((st) => (st.k === 'decl' ? [st.name] : []))]);
+  const rows = new Set(stores.map((st) => st.arr));
+  const readsRow = (e: Expr): boolean => (e.k === 'index' && rows.has(e.arr)) || sub(e).some(readsRow);
+  for (const st of stores) {
+    if (!st.add || g.elemOf(st.arr) !== 'f64' || names(st.at).some((n) => perTuple.has(n)) || !names(st.at).includes(inner.v)) return undefined;
+    if (readsRow(st.value)) return undefined;
+  }
+  if (new Set(stores.map((st) => st.arr)).size !== stores.length) return undefined;
+  for (const st of [...pre, ...inner.body]) if ((st.k === 'decl' && readsRow(st.init)) || (st.k === 'if' && readsRow(st.c))) return undefined;
+  if (names(inner.from).some((n) => perTuple.has(n)) || names(inner.to).some((n) => perTuple.has(n))) return undefined;
+  const map = new Map([...perTuple].map((n) => [n, `${n}'`]));
+  const second = (st: Extract<Stmt, { k: 'decl' }>): Stmt => ({ ...st, name: map.get(st.name)!, init: renameExpr(st.init, map) });
+  const secondPre = (st: Stmt): Stmt => (st.k === 'decl' ? second(st) : st.k === 'if' ? { ...st, c: renameExpr(st.c, map) } : st);
+  const decls = (ss: readonly Stmt[]): Extract<Stmt, { k: 'decl' }>[] => ss.filter((st): st is Extract<Stmt, { k: 'decl' }> => st.k === 'decl');
+  const body: Stmt[] = [
+    ...decls(inner.body),
+    ...decls(inner.body).map(second),
+    ...stores.map((st): Stmt => ({ k: 'store', arr: st.arr, at: st.at, add: false, value: { k: 'bin', op: '+', a: { k: 'bin', op: '+', a: { k: 'index', arr: st.arr, at: st.at }, b: st.value }, b: renameExpr(st.value, map) } })),
+  ];
+  return [
+    { k: 'decl', name: map.get(s.v)!, mutable: false, init: { k: 'bin', op: '+', a: { k: 'name', name: s.v }, b: { k: 'num', text: '1', value: 1, float: false } } },
+    ...pre,
+    ...pre.map(secondPre),
+    { ...inner, body },
+  ];
+}
+
+/** an expression's direct subexpressions */
+function sub(e: Expr): Expr[] {
+  switch (e.k) {
+    case 'num':
+    case 'name':
+      return [];
+    case 'index':
+      return [e.at];
+    case 'bin':
+      return [e.a, e.b];
+    case 'neg':
+    case 'not':
+      return [e.a];
+    case 'cond':
+      return [e.c, e.a, e.b];
+    case 'math':
+      return [...e.args];
+  }
 }
