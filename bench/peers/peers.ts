@@ -33,14 +33,17 @@ const MODELS = option('models', 'mf-gramian,enmf,bpr,mf-biased').split(',');
 const SHAPES = option('shapes', 'ml100k,ml1m').split(',');
 const DIMS = option('dims', '32,64').split(',').map(Number);
 const REPS = Math.max(1, Number(option('reps', '3')));
-/** steps per run: --steps, else 6 for a full-batch model (one step is an epoch) and 16 for a mini-batch
- * one (its first batches still grow the touched-rows capacity, which compiles a kernel now and then) */
+/** steps per run: --steps, else 6 for a full-batch model (one step is an epoch) and 64 for a mini-batch
+ * one: a mini-batch step is a few ms, and its first ~10 run before V8 has optimized the step's glue
+ * (7–14 ms each, with TurboFan compiling on background threads: CPU > wall), so a median over steps
+ * 2…16 measured warm-up, not the ~240 steps of an ML-1M epoch (2026-12-03: mf-biased ML-1M d=64, steps
+ * 2…16 median 7.6 ms CPU, steps 12…40 2.6 ms) */
 const STEPS_OPT = option('steps', '');
 function stepsFor(model: string): number {
   if (STEPS_OPT) return Math.max(2, Number(STEPS_OPT));
   const file = join(repoRoot(), 'examples', `${model}.recmodel`);
   const c = compileSource(file, readFileSync(file, 'utf8')).compiled;
-  return c?.model.train.batch.kind === 'full' ? 6 : 16;
+  return c?.model.train.batch.kind === 'full' ? 6 : 64;
 }
 const MODE = option('mode', 'js');
 /** --mode wasm: threads the kernels run on (1: the one-core comparison) */
@@ -213,7 +216,7 @@ function summary(cells: readonly Cell[]): void {
 }
 
 function main(): void {
-  console.log(`bench/peers: recc (gpu.js ${MODE}) vs numpy+scipy; ${REPS} interleaved runs of ${STEPS_OPT || '6 (full batch) or 16 (mini-batch)'} steps per config; node ${process.version}, ${cpus().length} CPUs`);
+  console.log(`bench/peers: recc (gpu.js ${MODE}) vs numpy+scipy; ${REPS} interleaved runs of ${STEPS_OPT || '6 (full batch) or 64 (mini-batch)'} steps per config; node ${process.version}, ${cpus().length} CPUs`);
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (timings mean something only when nothing else runs)`);
   const noPython = pythonProblem();
   if (noPython) console.log(`reference SKIPPED: ${noPython}; recc is timed alone, no ratios, no loss check`);

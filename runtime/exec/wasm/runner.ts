@@ -30,8 +30,11 @@ export type Lowered = WasmKernel | Extract<EmittedWasm, { ok: false }>;
 /** Bytes up to which an array that is not the arena's is copied for each run rather than cached. */
 const SMALL_COPY = 256 << 10;
 
-/** Work (planned flops) below which a kernel runs on the calling thread alone. */
-const MIN_PARALLEL_FLOPS = 200_000;
+/** Work (planned flops) below which a kernel runs on the calling thread alone: waking a worker and
+ * waiting for it costs more than a small kernel saves — at 200k, ML-1M d=64 mini-batch steps (batch
+ * 4096, kernels of 1–5 Mflop) took 1.3–1.5× the wall time on 2 threads that they take on 1
+ * (bench/peers, quiet machine, 2026-12-03); at 8M they run alone and full-batch kernels still split. */
+const MIN_PARALLEL_FLOPS = 8_000_000;
 
 export class WasmRunner {
   readonly arena = new Arena();
