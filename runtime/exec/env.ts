@@ -51,7 +51,7 @@ function asFloat32(a: Float64Array): Float32Array {
     const pool = StepPool.of(a);
     if (pool) {
       f = pool.float32(a.length);
-      for (let j = 0; j < a.length; j++) f[j] = a[j]!;
+      f.set(a);
     } else f = Float32Array.from(a);
     float32Copies.set(a, f);
   }

@@ -16,7 +16,7 @@ import { emitJsKernel } from '../../compiler/codegen/js.ts';
 import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
 import { csrKey, type Arg, type GroupPlan, type KernelPlan, type Step } from '../../compiler/plan/plan.ts';
 import { WasmRunner } from './wasm/runner.ts';
-import { StepPool } from './step-pool.ts';
+import { heapArrays, StepPool } from './step-pool.ts';
 
 export type ExecMode = 'js' | 'webasm' | 'cpu' | 'wasm';
 
@@ -72,8 +72,8 @@ const EXPECTED: Record<ExecMode, string> = { js: 'JsKernel', webasm: 'WebAssembl
 export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids'): Csr {
   const n = ids.length;
   // a step's batch ids: its CSR lives as long as they do (step-pool.ts)
-  const pool = ArrayBuffer.isView(ids) ? StepPool.of(ids) : undefined;
-  const counts = pool ? pool.int32(domainSize + 1) : new Int32Array(domainSize + 1);
+  const pool = (ArrayBuffer.isView(ids) ? StepPool.of(ids) : undefined) ?? heapArrays;
+  const counts = pool.int32(domainSize + 1);
   for (let t = 0; t < n; t++) {
     const a = ids[t]!;
     if (!(Number.isInteger(a) && a >= 0 && a < domainSize)) throw new InternalError(`${what}[${t}] = ${a} is not an id in 0..${domainSize - 1}`);
@@ -85,9 +85,9 @@ export function buildCsr(ids: ArrayLike<number>, domainSize: number, what = 'ids
     counts[a + 1]! += counts[a]!;
   }
   const offsets = counts;
-  const next = pool ? pool.int32(domainSize) : new Int32Array(domainSize);
+  const next = pool.int32(domainSize);
   next.set(counts.subarray(0, domainSize));
-  const perm = pool ? pool.int32(n) : new Int32Array(n);
+  const perm = pool.int32(n);
   for (let t = 0; t < n; t++) perm[next[ids[t]!]!++] = t;
   return { offsets, perm, maxSeg };
 }
@@ -320,7 +320,7 @@ export class Executor {
 
   /** Id column `key` in the tuple order of `csr`, cached per CSR and id array. */
   private permutedIds(csr: Csr, key: string, env: Env32): Float32Array {
-    return permuted(this.csrIds, csr, this.idsAsFloats(key, env), (n) => new Float32Array(n));
+    return permuted(this.csrIds, csr, this.idsAsFloats(key, env));
   }
 
   private kernelFor(s: Step, plan: Pick<KernelPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): Compiled {
@@ -526,18 +526,18 @@ export class Executor {
 
   /** Id column `key` in the tuple order of `csr` as int32, cached per CSR and id array. */
   private permutedIdsInt(csr: Csr, key: string, env: Env32): Int32Array {
-    return permuted(this.csrIdsInt, csr, this.idsAsInts(key, env), (n) => new Int32Array(n));
+    return permuted(this.csrIdsInt, csr, this.idsAsInts(key, env));
   }
 }
 
 /** `ids` in the tuple order of `csr` (ids[perm[r]] at r), cached per CSR and id array. */
-function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakMap<object, A>>, csr: Csr, ids: A, make: (n: number) => A): A {
+function permuted<A extends Float32Array | Int32Array>(cache: WeakMap<Csr, WeakMap<object, A>>, csr: Csr, ids: A): A {
   let m = cache.get(csr);
   if (!m) cache.set(csr, (m = new WeakMap()));
   let p = m.get(ids);
   if (!p) {
-    const pool = StepPool.of(csr.perm);
-    p = (pool ? (ids instanceof Int32Array ? pool.int32(csr.perm.length) : pool.float32(csr.perm.length)) : make(csr.perm.length)) as A;
+    const pool = StepPool.of(csr.perm) ?? heapArrays;
+    p = (ids instanceof Int32Array ? pool.int32(csr.perm.length) : pool.float32(csr.perm.length)) as A;
     for (let r = 0; r < p.length; r++) p[r] = ids[csr.perm[r]!]!;
     m.set(ids, p);
   }

@@ -8,7 +8,23 @@
 // array (a CSR of a batch's ids) come from the same pool (`StepPool.of`); nothing else may.
 const ALIGN = 8;
 
-export class StepPool {
+/** Where a function's zeroed arrays come from: a step's pool, or the heap (`heapArrays`). */
+export interface Arrays {
+  int32(n: number): Int32Array;
+  float32(n: number): Float32Array;
+  float64(n: number): Float64Array;
+  uint8(n: number): Uint8Array;
+}
+
+/** Fresh arrays, for what lives longer than a step. */
+export const heapArrays: Arrays = {
+  int32: (n) => new Int32Array(n),
+  float32: (n) => new Float32Array(n),
+  float64: (n) => new Float64Array(n),
+  uint8: (n) => new Uint8Array(n),
+};
+
+export class StepPool implements Arrays {
   private static readonly owners = new WeakMap<ArrayBuffer, StepPool>();
   private buf: ArrayBuffer;
   private at = 0;

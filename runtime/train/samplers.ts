@@ -11,7 +11,7 @@ import type { Sampler, SamplerExclude } from '../../compiler/ir/module.ts';
 import { SAMPLE_ID, SAMPLE_LOGQ, sampledLogqColumn } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
 import type { Rng } from '../data/rng.ts';
-import type { StepPool } from '../exec/step-pool.ts';
+import { heapArrays, type Arrays } from '../exec/step-pool.ts';
 
 export interface Distribution {
   readonly domain: string;
@@ -158,15 +158,15 @@ export function drawSamples(
   dists: readonly Distribution[],
   relations: Map<string, Relation>,
   rng: Rng,
-  pool?: StepPool,
+  pool: Arrays = heapArrays,
 ): void {
   samplers.forEach((s, j) => {
     const dist = dists[j]!;
     if (s.kind === 'per-tuple') {
       const rel = relations.get(s.rel);
       if (!rel) return;
-      const draws = pool ? pool.int32(rel.size) : new Int32Array(rel.size);
-      const logq = pool ? pool.float64(rel.size) : new Float64Array(rel.size);
+      const draws = pool.int32(rel.size);
+      const logq = pool.float64(rel.size);
       const ex = dist.exclusion;
       const owner = ex ? rel.ids.get(ex.spec.tupleCol) : undefined;
       for (let t = 0; t < rel.size; t++) {

@@ -7,7 +7,7 @@ import type { Compiled } from '../../compiler/compile.ts';
 import { batchKey, columnKey, totalKey } from '../../compiler/ir/spaces.ts';
 import type { Expr, Ix } from '../../compiler/ir/nodes.ts';
 import { nodes } from '../../compiler/ir/walk.ts';
-import { StepPool } from '../exec/step-pool.ts';
+import { heapArrays, StepPool, type Arrays } from '../exec/step-pool.ts';
 import type { Relation } from '../data/load.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng, type RngState } from '../data/rng.ts';
@@ -41,7 +41,7 @@ export class Batcher {
     this.rng = Rng.fromState(st.rng);
   }
   /** The next batch of the relation, and (from `full`) the batch's sparse entries (`R~x`, rows renumbered 0..B−1). */
-  next(full: ReadonlyMap<string, Relation> = new Map(), pool?: StepPool): Map<string, Relation> {
+  next(full: ReadonlyMap<string, Relation> = new Map(), pool: Arrays = heapArrays): Map<string, Relation> {
     if (this.pos >= this.order.length) {
       this.pos = 0;
       this.epoch++;
@@ -62,7 +62,7 @@ export class Batcher {
  * the same random reads, only all at the epoch's first step (~100 ms at ML-1M), and moves the cost
  * out of the steps a per-step median measures rather than removing it.
  */
-function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<string>, pool?: StepPool): Relation {
+function selectRowsFast(rel: Relation, rows: Int32Array, keep: ReadonlySet<string> | undefined, pool: Arrays): Relation {
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
   const n = rows.length;
@@ -71,7 +71,7 @@ function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<stri
   // (a user and an item column) was ~1.5× faster than a pass per column
   for (let q = 0; q < idCols.length; q += 2) {
     const [c, a] = idCols[q]!;
-    const out = pool ? pool.int32(n) : new Int32Array(n);
+    const out = pool.int32(n);
     ids.set(c, out);
     const second = idCols[q + 1];
     if (!second) {
@@ -79,7 +79,7 @@ function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<stri
       continue;
     }
     const [c2, a2] = second;
-    const out2 = pool ? pool.int32(n) : new Int32Array(n);
+    const out2 = pool.int32(n);
     ids.set(c2, out2);
     for (let k = 0; k < n; k++) {
       const r = rows[k]!;
@@ -89,7 +89,7 @@ function selectRowsFast(rel: Relation, rows: Int32Array, keep?: ReadonlySet<stri
   }
   for (const [c, a] of rel.values) {
     if (keep && !keep.has(columnKey(rel.name, c))) continue;
-    const out = pool ? pool.float64(n) : new Float64Array(n);
+    const out = pool.float64(n);
     for (let k = 0; k < n; k++) out[k] = a[rows[k]!]!;
     values.set(c, out);
   }

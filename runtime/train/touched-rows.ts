@@ -13,16 +13,16 @@
 import type { RowGradient } from '../../compiler/compile.ts';
 import { TOUCHED_ROW } from '../../compiler/ir/spaces.ts';
 import type { Relation } from '../data/load.ts';
-import type { StepPool } from '../exec/step-pool.ts';
+import { heapArrays, type Arrays } from '../exec/step-pool.ts';
 
 /** The distinct ids of the sources over the current relations, ascending. */
-export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number, pool?: StepPool): Int32Array {
+export function touchedRows(g: RowGradient, relations: ReadonlyMap<string, Relation>, domainSize: number, pool: Arrays = heapArrays): Int32Array {
   // a byte per id (a bitmap's cost without its shifts), the distinct ids into one typed array; sorted
   // by scanning the bitmap when they are a large part of the domain, else by sorting them (in place)
-  const seen = pool ? pool.uint8(domainSize) : new Uint8Array(domainSize);
+  const seen = pool.uint8(domainSize);
   let total = 0;
   for (const s of g.sources) total += relations.get(s.rel)?.ids.get(s.col)?.length ?? 0;
-  const rows = pool ? pool.int32(Math.min(total, domainSize)) : new Int32Array(Math.min(total, domainSize));
+  const rows = pool.int32(Math.min(total, domainSize));
   let n = 0;
   for (const s of g.sources) {
     const ids = relations.get(s.rel)?.ids.get(s.col);
@@ -52,9 +52,9 @@ export function rowsCapacity(n: number, domainSize: number, previous = 0): numbe
 }
 
 /** The `P#rows` relation of a step: the touched rows, padded to `capacity` with the last id. */
-export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = paddedCount(rows.length), pool?: StepPool): Relation {
+export function rowsRelation(g: RowGradient, rows: Int32Array, capacity = paddedCount(rows.length), pool: Arrays = heapArrays): Relation {
   const size = Math.max(capacity, rows.length, 1);
-  const padded = pool ? pool.int32(size) : new Int32Array(size);
+  const padded = pool.int32(size);
   padded.set(rows);
   padded.fill(rows.length ? rows[rows.length - 1]! : 0, rows.length);
   return {

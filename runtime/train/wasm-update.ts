@@ -66,14 +66,14 @@ export class WasmUpdater {
   update(grads: readonly ArenaGrad[], lr: number): void {
     const o = this.opt;
     const t = this.state.step;
+    const [rule, h]: [UpdateRule, number[]] =
+      o.kind === 'adam' ? ['adam', [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - Math.pow(o.beta1, t), 1 - Math.pow(o.beta2, t)]]
+      : o.kind === 'adagrad' ? ['adagrad', [o.eps]]
+      : o.momentum !== 0 ? ['momentum', [o.momentum]]
+      : ['sgd', []];
     for (const g of grads) {
       const slots = this.state.slots.get(g.param)!;
       const at = (k: number): number => (slots[k] ? this.arena.addressOf(slots[k]!)! : 0);
-      const [rule, h]: [UpdateRule, number[]] =
-        o.kind === 'adam' ? ['adam', [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - Math.pow(o.beta1, t), 1 - Math.pow(o.beta2, t)]]
-        : o.kind === 'adagrad' ? ['adagrad', [o.eps]]
-        : o.momentum !== 0 ? ['momentum', [o.momentum]]
-        : ['sgd', []];
       this.kernels.update(rule, this.segments(g), at(0), at(1), lr, h);
     }
   }

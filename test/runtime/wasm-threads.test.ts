@@ -72,12 +72,10 @@ describe('the wasm thread pool', () => {
     expect(run(2)).toBe(true);
     expect(pool.takenOver).toBeGreaterThanOrEqual(1);
     if (!delivered) expect(pool.revoked).toBeGreaterThanOrEqual(1);
-    const t0 = performance.now();
     for (let k = 3; k < 40; k++) expect(run(k)).toBe(true);
-    // the dead worker gets no more jobs: not one claim timeout per run (a loaded machine may make
-    // the live worker miss one now and then)
+    // the dead worker gets no more jobs: not one claim timeout (a revoke) per run (a loaded machine
+    // may make the live worker miss one now and then)
     expect(pool.revoked).toBeLessThanOrEqual(4);
-    expect(performance.now() - t0).toBeLessThan(10 * claimMs);
     await dying;
   });
 

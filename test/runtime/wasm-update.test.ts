@@ -31,17 +31,22 @@ describe('the wasm update kernels', () => {
   const nRows = 10;
   const rng = new Rng(7);
   const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
+  /** one random param W as the JS update holds it and as the wasm kernels do (in an arena, slots resident) */
+  const twin = (opt: GradientOptimizerInfo) => {
+    const arena = new Arena({ initial: 1 << 16 });
+    const kernels = new WasmOptimizer(arena.memory);
+    const start = random(nRows * width);
+    const jsP = new Map([['W', Float32Array.from(start)]]);
+    const jsState = createState(opt, jsP);
+    const wP = arena.resident(start);
+    const wState = createState(opt, new Map([['W', wP]]));
+    const wSlots = wState.slots.get('W')!.map((x) => arena.resident(x));
+    return { arena, kernels, start, jsP, jsState, wP, wState, wSlots };
+  };
 
   it.each(RULES)('%s writes the JS update’s bytes (dense, at rows, dense read at rows)', (rule, opt) => {
     for (const layout of ['dense', 'at-rows', 'dense-at-rows'] as const) {
-      const arena = new Arena({ initial: 1 << 16 });
-      const kernels = new WasmOptimizer(arena.memory);
-      const start = random(nRows * width);
-      const jsP = new Map([['W', Float32Array.from(start)]]);
-      const jsState = createState(opt, jsP);
-      const wP = arena.resident(start);
-      const wState = createState(opt, new Map([['W', wP]]));
-      const wSlots = wState.slots.get('W')!.map((s) => arena.resident(s));
+      const { arena, kernels, start, jsP, jsState, wP, wState, wSlots } = twin(opt);
       for (let t = 0; t < 3; t++) {
         const g = layout === 'at-rows' ? random(rows.length * width) : random(nRows * width);
         // the JS reference: a dense gradient, or the touched rows' values
@@ -67,13 +72,7 @@ describe('the wasm update kernels', () => {
   it('adam past the step where its bias corrections reach 1 (their divisions left out) keeps the JS bits', () => {
     // β₁ = 0.1, β₂ = 0.2: 1 − βᵗ is exactly 1 from t = 17 and t = 24 on
     const opt: GradientOptimizerInfo = { kind: 'adam', lr: 0.01, beta1: 0.1, beta2: 0.2, eps: 1e-8 };
-    const arena = new Arena({ initial: 1 << 16 });
-    const kernels = new WasmOptimizer(arena.memory);
-    const start = random(nRows * width);
-    const jsP = new Map([['W', Float32Array.from(start)]]);
-    const jsState = createState(opt, jsP);
-    const wP = arena.resident(start);
-    const wSlots = createState(opt, new Map([['W', wP]])).slots.get('W')!.map((x) => arena.resident(x));
+    const { arena, kernels, jsP, jsState, wP, wSlots } = twin(opt);
     for (let t = 1; t <= 30; t++) {
       const g = random(nRows * width);
       applyUpdate(opt, jsState, jsP, new Map([['W', g]]), opt.lr);
