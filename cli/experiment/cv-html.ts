@@ -2,7 +2,7 @@
 // per fold with the mean, and the per-fold table with mean, std, min and max (cv-report.ts's table).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { htmlPage, type Page, type Section } from '../../runtime/output/html-page.ts';
+import { htmlPageParts, type Page, type Section } from '../../runtime/output/html-page.ts';
 import { foldChart } from '../../runtime/output/report-charts.ts';
 import { writeFileAtomic } from '../../runtime/output/write.ts';
 import { UserError } from '../lib/args.ts';
@@ -45,6 +45,6 @@ export function cvPage(dir: string): Page {
 /** Writes report.html into the cross-validation folder `dir`; returns its path. */
 export function writeCvReport(dir: string): string {
   const path = join(dir, 'report.html');
-  writeFileAtomic(path, htmlPage(cvPage(dir)));
+  writeFileAtomic(path, htmlPageParts(cvPage(dir)));
   return path;
 }

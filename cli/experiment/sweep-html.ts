@@ -4,7 +4,7 @@
 // against the objective (scatter, and parallel coordinates with two axes or more), and every trial.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { htmlPage, type Page, type Section } from '../../runtime/output/html-page.ts';
+import { htmlPageParts, type Page, type Section } from '../../runtime/output/html-page.ts';
 import { bestSoFar, parallelCoordinates, sweepScatter } from '../../runtime/output/report-charts.ts';
 import { writeFileAtomic } from '../../runtime/output/write.ts';
 import { UserError } from '../lib/args.ts';
@@ -84,6 +84,6 @@ export function sweepPage(dir: string): Page {
 /** Writes report.html into the sweep folder `dir`; returns its path. */
 export function writeSweepReport(dir: string): string {
   const path = join(dir, 'report.html');
-  writeFileAtomic(path, htmlPage(sweepPage(dir)));
+  writeFileAtomic(path, htmlPageParts(sweepPage(dir)));
   return path;
 }

@@ -4,7 +4,7 @@
 // run wrote it, explain.json (cli/lib/explain-summary.ts: the rewrites that fired, costs before/after).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { htmlPage, type Section } from './html-page.ts';
+import { htmlPageParts, type Section } from './html-page.ts';
 import { lossChart, metricCharts, type EvalPoint, type LossRow } from './report-charts.ts';
 import { RunFolderError } from './run-folder.ts';
 import { writeFileAtomic } from './write.ts';
@@ -187,6 +187,6 @@ export function runReportPage(dir: string): { title: string; subtitle: string; s
 /** Writes report.html into the run folder `dir` (from its files); returns its path. */
 export function writeRunReport(dir: string): string {
   const path = join(dir, RUN_REPORT_FILE);
-  writeFileAtomic(path, htmlPage(runReportPage(dir)));
+  writeFileAtomic(path, htmlPageParts(runReportPage(dir)));
   return path;
 }

@@ -2,16 +2,30 @@
 // Node's ENOSPC/EDQUOT/EIO errors say `write` but not which file, and a full disk is the user's to fix,
 // so the error is rethrown with the path in its message (keeping `code` and `syscall`, which the CLI
 // reads as "the machine's state, not a bug": exit 1). The temp file is removed on failure.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** Writes `data` to `path` atomically; an array is written piece by piece, never joined in memory. */
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly (string | Uint8Array)[]): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, data);
+    if (typeof data === 'string' || data instanceof Uint8Array) writeFileSync(tmp, data);
+    else writePieces(tmp, data);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw namedFailure(err, path);
+  }
+}
+
+function writePieces(path: string, pieces: readonly (string | Uint8Array)[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const piece of pieces) {
+      const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+      for (let at = 0; at < bytes.byteLength; ) at += writeSync(fd, bytes, at);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
