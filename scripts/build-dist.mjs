@@ -6,7 +6,7 @@
 // through tsx otherwise, so an edited checkout never runs stale code. Never fails an install: without
 // esbuild (installed with tsx) it says so and exits 0.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,6 +51,10 @@ try {
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    // every string, template, regex and identifier with \u escapes, so that a chunk is pure ASCII once
+    // its comments are (below): V8 keeps a module's source for lazy compilation, and one `≥` in a
+    // comment made the 600 KB chevrotain chunk a two-byte string (1.2 MB, and its decoding twice that)
+    charset: 'ascii',
     // chevrotain is bundled (tree-shaken): as a package it is ~700 ES modules with lodash-es, which
     // take longer to load than recc check runs; the runtime's packages load lazily and stay external
     // yauzl (CommonJS, requires node's fs at run time) cannot be bundled into ESM chunks: it stays external too
@@ -62,6 +66,16 @@ try {
     logLevel: 'warning',
     plugins: [sourceUrls],
   });
+  // what is still not ASCII is in comments (esbuild leaves a regex literal's characters as written, so
+  // only whole comment lines are touched): `?` there keeps a chunk one-byte
+  const commentLine = /^\s*(\/\/|\/\*|\*)/;
+  for (const file of readdirSync(tmp)) {
+    if (!file.endsWith('.js')) continue;
+    const text = readFileSync(join(tmp, file), 'utf8');
+    if (!/[^\x00-\x7f]/.test(text)) continue;
+    const lines = text.split('\n').map((l) => (commentLine.test(l) ? l.replace(/[^\x00-\x7f]/gu, '?') : l));
+    writeFileSync(join(tmp, file), lines.join('\n'));
+  }
   // every bundled source, this script, and the package.json of every bundled package (its version)
   const files = new Set([posix(relative(root, fileURLToPath(import.meta.url)))]);
   for (const file of Object.keys(result.metafile.inputs)) {

@@ -55,7 +55,7 @@ export function int(n: number): string {
 
 /** A comment line that cannot end early or smuggle code: a whitelist of characters, bounded. */
 export function commentText(s: string): string {
-  const clean = s.replace(/δ/g, 'delta').replace(/[^A-Za-z0-9_ .,:;()[\]{}+\-*/^|<>=!?&%#@~']/g, '?');
+  const clean = s.replace(/\u03b4/g, 'delta').replace(/[^A-Za-z0-9_ .,:;()[\]{}+\-*/^|<>=!?&%#@~']/g, '?');
   return clean.length > 300 ? `${clean.slice(0, 297)}...` : clean;
 }
 
