@@ -23,6 +23,15 @@ export const ALLOW_DENSE_FLAG = {
   meaning: 'run terms that stay all-pairs after rewriting, exactly and slowly (a warning instead of RC0530)',
 } as const satisfies Flag;
 
+export const THREADS_FLAG = {
+  kind: 'count',
+  name: 'threads',
+  arg: 'N',
+  min: 1,
+  meaning: 'with --mode wasm: threads the kernels run on (the results are the same bytes for any N)',
+  default: 'the number of cores',
+} as const satisfies Flag;
+
 export interface Reported {
   readonly diagnostics: readonly Diagnostic[];
   readonly sources: ReadonlyMap<string, SourceFile>;

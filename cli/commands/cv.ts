@@ -1,13 +1,14 @@
 // `recc cv FILE`: k-fold cross-validation (cli/experiment/folds.ts): trains every fold of the model's
 // `kfold k` split, prints the per-fold table with mean/std/min/max, and writes it to the output folder
 // (folds.csv, cv.json, cv.md). Progress goes to stderr, the table to stdout.
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { command, UsageError } from '../lib/args.ts';
 import type { Runtime } from '../lib/runtime.ts';
 import { crossValidate } from '../experiment/folds.ts';
 import { writeCv } from '../experiment/cv-report.ts';
 import { writeCvReport } from '../experiment/cv-html.ts';
-import { ALLOW_DENSE_FLAG, makeFolder, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, makeFolder, SET_FLAG, THREADS_FLAG } from './common.ts';
 import { DEFAULT_MODE, MODES } from './run.ts';
 
 export const cv = command({
@@ -24,6 +25,7 @@ export const cv = command({
     { kind: 'string', name: 'out', short: 'o', arg: 'DIR', meaning: 'the folder to write', default: 'runs/MODEL-cv-TIME' },
     { ...SET_FLAG, meaning: 'give a `const` or dim of the model another value, or lr, steps, epochs, e.g. --set d=64,lr=0.01 (repeatable)' },
     { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: 'where the kernels run, as for `recc run --mode`' },
+    THREADS_FLAG,
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: "stop each fold after N updates, overriding the model's `train { … }`", default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: "stop each fold after N passes over its training data", default: "the model's steps or epochs" },
     { kind: 'boolean', name: 'quiet', short: 'q', meaning: 'no progress lines on stderr' },
@@ -44,6 +46,7 @@ export const cv = command({
     const result = crossValidate(rt, path, {
       bindings,
       mode: flags.mode,
+      threads: flags.threads ?? availableParallelism(),
       allowDense: flags['allow-dense'],
       folds: flags.folds,
       data: { data: flags.data && resolve(flags.data) },

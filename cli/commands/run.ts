@@ -14,7 +14,7 @@ import { reccVersion } from '../lib/version.ts';
 import type { BackendMode } from '../../runtime/backends/backends.ts';
 import type { CheckpointIdentity } from '../../runtime/train/checkpoint.ts';
 import type { TrainResult, TrainState } from '../../runtime/train/train.ts';
-import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, compileForData, makeFolder, SET_FLAG, THREADS_FLAG } from './common.ts';
 import { publicSizes } from '../../compiler/ir/spaces.ts';
 import type { SourceFile } from '../../compiler/diagnostics/source.ts';
 import { explainSummary } from '../lib/explain-summary.ts';
@@ -49,7 +49,7 @@ export const run = command({
     { kind: 'string', name: 'init', arg: 'RUN_DIR', meaning: "warm start from a previous run's params, rows matched by external id", default: "the model's initializers" },
     SET_FLAG,
     { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: "where the kernels run: js (recc's own JavaScript kernels, integer indexing, any size), gpu.js webasm or cpu (tensors below 2^24 cells), reference (the float64 interpreter), wasm (recc's own WebAssembly SIMD kernels, --threads), webgpu (gpu.js WebGPU kernels, params resident on the device; needs the optional webgpu package and a Vulkan driver, never falls back), auto (webgpu on a hardware adapter, else js)" },
-    { kind: 'count', name: 'threads', arg: 'N', min: 1, meaning: 'with --mode wasm: threads the kernels run on (the results are the same bytes for any N)', default: 'the number of cores' },
+    THREADS_FLAG,
     { kind: 'count', name: 'steps', arg: 'N', min: 0, meaning: 'stop after N updates, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: 'stop after N passes over the training data, overriding the model\'s `train { … }`', default: "the model's steps or epochs" },
     { kind: 'count', name: 'checkpoint-every', arg: 'N', min: 0, value: 0, meaning: 'also write a checkpoint every N steps (0: by time only)' },

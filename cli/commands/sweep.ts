@@ -9,6 +9,7 @@
 // sweep resumable: rerun the same command line and finished trials are not run again. --retrain then
 // trains the best configuration once more and reports test (cli/experiment/retrain.ts).
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { command, UsageError, UserError } from '../lib/args.ts';
@@ -19,7 +20,7 @@ import { axisText, gridConfigs, parseAxis, randomConfig, type Axis, type Config 
 import { retrainBest } from '../experiment/retrain.ts';
 import { SweepFolder, type SweepSpec, type TrialRecord } from '../experiment/sweep-folder.ts';
 import { writeSweepReport } from '../experiment/sweep-html.ts';
-import { ALLOW_DENSE_FLAG, modelFile, SET_FLAG } from './common.ts';
+import { ALLOW_DENSE_FLAG, modelFile, SET_FLAG, THREADS_FLAG } from './common.ts';
 import { DEFAULT_MODE, MODES } from './run.ts';
 
 /** Metrics that are errors (lower is better); every other metric is maximized. */
@@ -52,6 +53,7 @@ export const sweep = command({
     { kind: 'count', name: 'epochs', arg: 'N', min: 1, meaning: "every trial's length in passes over the training data", default: "the model's steps or epochs" },
     { kind: 'string', name: 'data', arg: 'FILE', meaning: "training data, replacing the model's primary relation's file", default: 'the file the model names' },
     { kind: 'choice', name: 'mode', choices: MODES, value: DEFAULT_MODE, meaning: 'where the kernels run, as for `recc run --mode`' },
+    { ...THREADS_FLAG, meaning: "with --mode wasm: threads each trial's kernels run on (the same bytes for any N)", default: 'the cores shared among --jobs (at least 1 each); all of them for --retrain' },
     { kind: 'count', name: 'trial', arg: 'N', min: 0, meaning: 'run only trial N of the sweep in --out (what the child processes run)', default: 'every trial' },
     { kind: 'boolean', name: 'quiet', short: 'q', meaning: 'no progress lines on stderr' },
     ALLOW_DENSE_FLAG,
@@ -61,7 +63,7 @@ export const sweep = command({
     const { operands, flags } = args;
     if (flags.trial !== undefined) {
       if (flags.out === undefined) throw new UsageError('--trial needs --out DIR (the sweep folder)');
-      return runTrial(runtime(), flags.out, flags.trial);
+      return runTrial(runtime(), flags.out, flags.trial, flags.threads ?? availableParallelism());
     }
     if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give either --steps or --epochs, not both');
     if (flags.search !== undefined && flags.search !== 'random' && flags.search !== 'grid') throw new UsageError(`--search takes random or grid, not \`${flags.search}\``);
@@ -108,7 +110,11 @@ export const sweep = command({
     };
     const out = flags.out ?? `runs/${model.name}-sweep`;
     const folder = new SweepFolder(out);
-    return runSweep(folder, spec, axes.map((a) => a.name), flags.jobs, flags.quiet).then((code) => (code === 0 && flags.retrain ? retrainBest(runtime(), folder, spec, flags.quiet) : code));
+    // each trial a share of the cores: --jobs processes of --threads each should not outnumber them
+    const threads = flags.threads ?? Math.max(1, Math.floor(availableParallelism() / flags.jobs));
+    return runSweep(folder, spec, axes.map((a) => a.name), flags.jobs, threads, flags.quiet).then((code) =>
+      code === 0 && flags.retrain ? retrainBest(runtime(), folder, spec, flags.quiet, flags.threads ?? availableParallelism()) : code,
+    );
   },
 });
 
@@ -129,7 +135,7 @@ function configOf(spec: SweepSpec, i: number): Config {
 
 const BIN = fileURLToPath(new URL('../../bin/recc.js', import.meta.url));
 
-async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly string[], jobs: number, quiet: boolean): Promise<number> {
+async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly string[], jobs: number, threads: number, quiet: boolean): Promise<number> {
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(s + '\n');
   };
@@ -148,7 +154,7 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
   process.once('SIGTERM', stop);
   const startTrial = (i: number): Promise<void> =>
     new Promise((resolveTrial) => {
-      const child = spawn(process.execPath, [BIN, 'sweep', spec.model, '--out', folder.dir, '--trial', String(i), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'sweep', spec.model, '--out', folder.dir, '--trial', String(i), '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
       running.add(child);
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
@@ -186,13 +192,13 @@ async function runSweep(folder: SweepFolder, spec: SweepSpec, axes: readonly str
 }
 
 /** A child process's work: trial `i` of the sweep in `dir`, written to its trial folder. */
-function runTrial(rt: Runtime, dir: string, i: number): number {
+function runTrial(rt: Runtime, dir: string, i: number, threads: number): number {
   const folder = new SweepFolder(dir);
   const spec = SweepFolder.spec(dir);
   if (i >= spec.trials) throw new UsageError(`--trial ${i}: the sweep in ${dir} has ${spec.trials} trials (0..${spec.trials - 1})`);
   const config = configOf(spec, i);
   const bindings = new Map([...Object.entries(spec.fixed), ...Object.entries(config)]);
-  const opts = { mode: spec.mode as (typeof MODES)[number], allowDense: spec.allowDense, data: { data: spec.data } };
+  const opts = { mode: spec.mode as (typeof MODES)[number], threads, allowDense: spec.allowDense, data: { data: spec.data } };
   const started = performance.now();
   let record: TrialRecord;
   if (spec.folds !== undefined) {

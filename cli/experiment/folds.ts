@@ -41,6 +41,8 @@ export interface CvOptions {
   readonly data: DataOptions;
   /** k: replaces the model's split by `kfold k` on the same relation and seed (keeping `validate`) */
   readonly folds?: number;
+  /** with mode wasm: the threads each training's kernels run on (default 1; the same bytes for any number) */
+  readonly threads?: number;
   /** called as each fold starts and ends (progress) */
   readonly onFold?: (fold: number, k: number, result?: FoldResult) => void;
 }
@@ -118,7 +120,7 @@ export interface OneRun {
 }
 
 /** Loads `m`'s data, compiles for its sizes and trains once; undefined when compiling fails (printed). */
-export function trainOne(rt: Runtime, m: Model, length: { readonly steps?: number; readonly epochs?: number }, opts: Pick<CvOptions, 'mode' | 'allowDense' | 'data'>): OneRun | undefined {
+export function trainOne(rt: Runtime, m: Model, length: { readonly steps?: number; readonly epochs?: number }, opts: Pick<CvOptions, 'mode' | 'allowDense' | 'data' | 'threads'>): OneRun | undefined {
   const ds = rt.dataset.loadDataset(m, opts.data);
   const sized = compileModel(m, { allowDense: opts.allowDense, sizes: (module) => rt.env.sizesFor({ model: m, module }, ds, ds.train, ds.train) });
   if (!sized.compiled || hasErrors(sized.diagnostics)) {
@@ -126,7 +128,7 @@ export function trainOne(rt: Runtime, m: Model, length: { readonly steps?: numbe
     return undefined;
   }
   const compiled = sized.compiled;
-  const backend = rt.backends.createBackend(opts.mode, compiled.module.spaces);
+  const backend = rt.backends.createBackend(opts.mode, compiled.module.spaces, { threads: opts.threads });
   try {
     const r = rt.train.train(compiled, ds, { backend, steps: length.steps, epochs: length.epochs });
     const from = r.heldOut.paramsFrom.step;

@@ -41,7 +41,7 @@ function forRetrain(m: Model): Model {
   return { ...m, split, evaluate };
 }
 
-export function retrainBest(rt: Runtime, folder: SweepFolder, spec: SweepSpec, quiet: boolean): number {
+export function retrainBest(rt: Runtime, folder: SweepFolder, spec: SweepSpec, quiet: boolean, threads: number): number {
   const trials = [...folder.finished().values()].filter((t) => t.objective !== null && Number.isFinite(t.objective));
   const sign = spec.direction === 'min' ? 1 : -1;
   const best = trials.sort((a, b) => sign * (a.objective! - b.objective!) || a.trial - b.trial)[0];
@@ -52,7 +52,7 @@ export function retrainBest(rt: Runtime, folder: SweepFolder, spec: SweepSpec, q
   if (!c.model.split) throw new UserError(`${spec.model}: the retrain reports test once, and the model has no split (no test part)`);
   if (!quiet) process.stderr.write(`recc sweep --retrain: trial ${best.trial}'s configuration on ${spec.folds ? "the split's training side" : 'train+validation'} …\n`);
   const model = forRetrain(c.model);
-  const one = trainOne(rt, model, c.train, { mode: spec.mode as BackendMode, allowDense: spec.allowDense, data: { data: spec.data } });
+  const one = trainOne(rt, model, c.train, { mode: spec.mode as BackendMode, threads, allowDense: spec.allowDense, data: { data: spec.data } });
   if (!one) return 1;
   const r: Retrain = {
     trial: best.trial,

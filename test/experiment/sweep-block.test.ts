@@ -67,4 +67,20 @@ describe('recc sweep with a sweep block', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--search takes random or grid');
   });
+
+  it('gives each trial --threads (by default the cores shared among --jobs): the objectives are the same bytes for any count', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recc-sweep-block-'));
+    const path = model(dir, '');
+    const objectives = (threads: string[]): number[] => {
+      const out = join(dir, `sw${threads.join('')}`);
+      const r = spawnSync(process.execPath, [bin, 'sweep', path, '--param', 'lr=0.01,0.03', '--search', 'grid', '--jobs', '2', ...threads, '--steps', '3', '--mode', 'wasm', '--out', out, '--quiet'], { cwd: repoRoot(), encoding: 'utf8', timeout: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const trials = JSON.parse(readFileSync(join(out, 'trials.json'), 'utf8')) as { trial: number; objective: number | null; error?: string }[];
+      expect(trials.map((t) => t.error ?? null)).toEqual([null, null]);
+      return trials.sort((a, b) => a.trial - b.trial).map((t) => t.objective!);
+    };
+    const shared = objectives([]);
+    expect(shared.every(Number.isFinite)).toBe(true);
+    expect(objectives(['--threads', '3'])).toEqual(shared);
+  }, 300_000);
 });
