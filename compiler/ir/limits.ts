@@ -5,10 +5,14 @@
 // - the gpu.js kernels (compiler/codegen/gpujs.ts: webasm, cpu, GPUs) compute flat indices and thread
 //   ids in float32, exact only below 2^24, so codegen throws SizeLimitError (a user error) for a gpu.js
 //   kernel over it. recc's own js kernels (compiler/codegen/js.ts) index with integers and have no
-//   such limit.
+//   such limit; its own WGSL kernels (compiler/codegen/wgsl.ts, webgpu's kernels past gpu.js's limit)
+//   index with i32, below 2^31.
 
 /** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
 export const MAX_EXACT_INDEX = 2 ** 24;
+
+/** recc's own WGSL kernels index with i32: a tensor or kernel of at most 2^31 − 1 cells. */
+export const MAX_INT_INDEX = 2 ** 31 - 1;
 
 /** Whether a tensor or kernel of `cells` cells can run on the gpu.js backends. */
 export function sizeFits(cells: number): boolean {
@@ -43,6 +47,9 @@ export function describeCells(factors: readonly (readonly [string, number])[]): 
 
 /** The limit in words, for help lines. */
 export const LIMIT_TEXT = `2^24 = ${groupDigits(MAX_EXACT_INDEX)} cells per tensor or kernel (gpu.js indexes in float32)`;
+
+/** The i32 limit in words. */
+export const INT_LIMIT_TEXT = `2^31 - 1 = ${groupDigits(MAX_INT_INDEX)} cells per tensor or kernel (WebGPU kernels index with i32)`;
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];

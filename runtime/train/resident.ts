@@ -99,6 +99,8 @@ export class ResidentTrainer {
       const m = this.members;
       dev.upload(this.membersId, Float32Array.from(m), `members of ${this.sliced.domain}`);
       for (const name of this.sliced.params) {
+        // the gather, zero and scatter kernels bind the full-size param and gradient whole
+        exec.checkBinding(this.params.get(name)!.length, `param ${name}, sliced to user batches,`);
         const width = this.params.get(name)!.length / this.sliced.size;
         const slice = this.sliceIds.get(name)!;
         dev.post({ op: 'compute', source: gatherSource(m.length, width), buffers: [this.paramIds.get(name)!, this.membersId, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
@@ -135,16 +137,26 @@ export class ResidentTrainer {
         dev.post({ op: 'compute', source: scatterSource(m.length, width), buffers: [grad, this.membersId, full], groups: rowGroups(m.length * width), what: `gradient rows of ${g.param}` });
         grad = full;
       }
-      const bufs = [this.paramIds.get(g.param)!, grad];
+      let rid: number | undefined;
       if (rows) {
-        const rid = this.rowsIds.get(g.param)!;
+        rid = this.rowsIds.get(g.param)!;
         dev.upload(rid, Float32Array.from(rows), `touched rows of ${g.param}`);
-        bufs.push(rid);
+        if (variant.rows === 'at-rows') this.backend.exec.checkBinding(n, `the touched rows' gradient of ${g.param}`);
       }
-      bufs.push(...slots);
-      const uniforms = new Uint8Array(updateUniforms(this.opt, n, rows ? g.width : 1, lr, this.state.step));
-      dev.traffic.toDevice += uniforms.byteLength;
-      dev.post({ op: 'optimizer', source: updateSource(variant), uniforms, buffers: bufs, groups: updateGroups(n), what: `update of ${g.param}` });
+      // one launch per window of the param that one storage binding spans (one, below the limit)
+      const tile = this.backend.exec.tileCells;
+      for (let base = 0; base < p.length; base += tile) {
+        const count = Math.min(tile, p.length - base);
+        const win = (id: number): { id: number; offset: number; size: number } => ({ id, offset: base * 4, size: count * 4 });
+        const whole = (id: number, cells: number): { id: number; offset: number; size: number } => ({ id, offset: 0, size: Math.max(1, cells) * 4 });
+        const bufs = [win(this.paramIds.get(g.param)!), variant.rows === 'at-rows' ? whole(grad, n) : win(grad)];
+        if (rid !== undefined) bufs.push(whole(rid, rows!.length));
+        bufs.push(...slots.map(win));
+        const threads = rows ? n : count;
+        const uniforms = new Uint8Array(updateUniforms(this.opt, threads, rows ? g.width : 1, lr, this.state.step, { base, count }));
+        dev.traffic.toDevice += uniforms.byteLength;
+        dev.post({ op: 'optimizer', source: updateSource(variant), uniforms, buffers: bufs, groups: updateGroups(threads), what: `update of ${g.param}` });
+      }
     });
     this.dirty = true;
   }

@@ -2,13 +2,14 @@
 // enmf full batch, bpr and mf-biased in mini-batches, on the bundled data) on webgpu with params
 // resident on the device reaches the js kernels' metrics and loss within float32 noise; and after
 // warm-up a step moves only the loss scalars to the host (partial sums added on the device), and to the device only the
-// optimizer's 32-byte uniforms (full batch) plus the batch's ids, CSR index and touched rows
+// optimizer's 48-byte uniforms (full batch) plus the batch's ids, CSR index and touched rows
 // (mini-batches) — never the params. Skipped with the reason where no WebGPU device answers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { WebGpuBackend } from '../../runtime/exec/webgpu/backend.ts';
+import { UPDATE_UNIFORM_BYTES } from '../../runtime/exec/webgpu/optimizer.ts';
 import { train, type TrainResult } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';
 import { relErr } from '../helpers/ir-env.ts';
@@ -72,7 +73,7 @@ describe.skipIf(skip !== undefined)(`training on webgpu with resident params${sk
       // steps 3.. (kernels built, data columns and CSR indexes of the full data uploaded once)
       const warm = perStep.slice(2);
       const batched = users !== undefined || (l.compiled.model.train.batch.kind === 'tuples' && l.compiled.model.train.batch.size < l.ds.train.get(l.ds.primary)!.size);
-      const uniforms = 32 * l.compiled.grads.length;
+      const uniforms = UPDATE_UNIFORM_BYTES * l.compiled.grads.length;
       // what comes back is the loss scalars only: each host-sum's partials are summed on the device into
       // a float32 pair (8 bytes; before that, mf-biased at d=256 read ~49 KB of partials a step), plus
       // the odd one-cell scalar: a few dozen bytes per term, never the params nor the partials
