@@ -11,14 +11,17 @@
 //   plus λ‖U‖², so a user's row of ∂U depends only on that user's ratings, U row and V);
 // - three Adam steps with params, moments and gradients resident on the device (the update runs per
 //   window) reach the js path's loss, and move params in both windows.
-// Skipped, with the reason in the suite's name, where no WebGPU adapter answers, or when the adapter's
-// storage binding holds U whole (then nothing here is tiled; a real GPU's limit is often 2–4 GiB).
+// And what still cannot run — a kernel whose windows outnumber the adapter's bindings — is refused with
+// its sizes (SizeLimitError, a user error), never an internal one.
+// Skipped, with the reason in the suite's name, where no WebGPU adapter answers, or (the tiled model)
+// when the adapter's storage binding holds U whole (a real GPU's limit is often 2–4 GiB).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Env } from '../../compiler/ir/interp.ts';
-import { MAX_EXACT_INDEX } from '../../compiler/ir/limits.ts';
+import { MAX_EXACT_INDEX, SizeLimitError } from '../../compiler/ir/limits.ts';
+import { compileSource } from '../../compiler/compile.ts';
 import { batchKey, totalKey } from '../../compiler/ir/spaces.ts';
 import { ReferenceBackend } from '../../runtime/exec/backend.ts';
 import { GpuBackend } from '../../runtime/backends/backends.ts';
@@ -27,7 +30,7 @@ import { selectRows, type Relation } from '../../runtime/data/load.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 import { initParams, train } from '../../runtime/train/train.ts';
 import { makeEnv, sizesFor } from '../../runtime/exec/env.ts';
-import { loadExample } from '../helpers/examples.ts';
+import { loadExample, type Loaded } from '../helpers/examples.ts';
 import { maxRelErr, relErr } from '../helpers/ir-env.ts';
 import { openTestDevice } from './available.ts';
 
@@ -42,16 +45,16 @@ afterAll(() => device?.close());
 const binding = device?.adapter.maxStorageBufferBindingSize ?? 0;
 const skip = noDevice ?? (USERS * D * 4 <= binding ? `this adapter binds ${binding} bytes per storage buffer: U (${USERS * D * 4} bytes) is not tiled here` : undefined);
 
-const dir = mkdtempSync(join(tmpdir(), 'recc-large-'));
-const ratingsFile = join(dir, 'ratings.tsv');
-{
-  // user u first appears on line u, so its dense id is u
+/** The ratings file (in a fresh folder): user u first appears on line u, so its dense id is u. */
+function writeRatings(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'recc-large-')), 'ratings.tsv');
   const rng = new Rng(2026);
   const lines: string[] = [];
   const line = (u: number): string => `${u}\t${rng.int(ITEMS)}\t${(1 + rng.int(9) / 2).toFixed(1)}`;
   for (let u = 0; u < USERS; u++) lines.push(line(u));
   for (let k = 0; k < EXTRA; k++) lines.push(line(rng.int(USERS)));
-  writeFileSync(ratingsFile, `${lines.join('\n')}\n`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }
 
 const MODEL = `model large
@@ -68,15 +71,21 @@ train { optimizer adam(lr = 0.01) steps 3 batch full seed 5 }
 `;
 
 describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} param on webgpu, tiled${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  const l = loadExample(join(dir, 'large.recmodel'), MODEL, { data: ratingsFile });
-  const full = l.ds.train.get('ratings')!;
-  const params = initParams(l.compiled, l.sizes, 5);
-  const env = makeEnv(l.compiled, l.sizes, params, l.ds.train);
+  // built by the first test that runs: a skipped suite's body is still collected, with no device
+  let built: { l: Loaded; full: Relation; params: Map<string, Float32Array>; env: Env; gpu: WebGpuBackend } | undefined;
+  const setup = (): NonNullable<typeof built> => {
+    if (built) return built;
+    const ratingsFile = writeRatings();
+    const l = loadExample(join(dirname(ratingsFile), 'large.recmodel'), MODEL, { data: ratingsFile });
+    const params = initParams(l.compiled, l.sizes, 5);
+    return (built = { l, full: l.ds.train.get('ratings')!, params, env: makeEnv(l.compiled, l.sizes, params, l.ds.train), gpu: new WebGpuBackend(l.compiled.module.spaces, device) });
+  };
   const cells = USERS * D;
   /** the first cell of U's second window on this adapter (codegen/wgsl.ts: windows of 64-cell multiples) */
   const tile = Math.floor(binding / 4 / 64) * 64;
 
   it('is past both limits: 2^24 cells and one storage binding', () => {
+    const { l, full } = setup();
     expect(l.sizes.get('user')).toBe(USERS);
     expect(full.size).toBe(USERS + EXTRA);
     expect(cells).toBeGreaterThan(MAX_EXACT_INDEX);
@@ -85,13 +94,15 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
     expect(tile % D).not.toBe(0);
   });
 
-  const gpu = new WebGpuBackend(l.compiled.module.spaces, device);
   let got: { scalars: number[]; tensors: Float32Array[] } | undefined;
-  const onGpu = (): { scalars: number[]; tensors: Float32Array[] } =>
-    (got ??= gpu.evalMany(l.compiled.terms.map((t) => t.expr), l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env) as { scalars: number[]; tensors: Float32Array[] });
+  const onGpu = (): { scalars: number[]; tensors: Float32Array[] } => {
+    const { l, env, gpu } = setup();
+    return (got ??= gpu.evalMany(l.compiled.terms.map((t) => t.expr), l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env) as { scalars: number[]; tensors: Float32Array[] });
+  };
 
   it('the loss terms agree with the float64 reference', () => {
     const r = onGpu();
+    const { l, env, gpu } = setup();
     expect(gpu.exec.wgslKernels, 'kernels run as recc WGSL').toBeGreaterThan(0);
     expect(gpu.exec.tiledKernels, 'kernels reading or writing through windows').toBeGreaterThan(0);
     const ref = new ReferenceBackend();
@@ -103,6 +114,7 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
 
   it('every gradient agrees with the js kernels', () => {
     const r = onGpu();
+    const { l, env } = setup();
     const js = new GpuBackend('js', l.compiled.module.spaces);
     const want = js.evalMany([], l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
     js.dispose();
@@ -114,6 +126,7 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
 
   it("∂U's rows of sampled users agree with the reference on those users' ratings", () => {
     const r = onGpu();
+    const { l, full, params } = setup();
     const gU = r.tensors[l.compiled.grads.findIndex((g) => g.param === 'U')]!;
     const boundary = Math.floor(tile / D);
     const rng = new Rng(9);
@@ -137,6 +150,7 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
   });
 
   it('three Adam steps with resident params reach the js loss and move U in both windows', () => {
+    const { l, gpu } = setup();
     const js = new GpuBackend('js', l.compiled.module.spaces);
     const want = train(l.compiled, l.ds, { backend: js, steps: 3 });
     js.dispose();
@@ -149,5 +163,19 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
     // Adam's first steps move each cell by about lr·sign(g): the two paths agree but where g is ~0
     const diff = after.reduce((n, x, k) => n + (Math.abs(x - want.params.get('U')![k]!) > 1e-3 ? 1 : 0), 0);
     expect(diff / cells, 'share of U cells more than 1e-3 from the js path').toBeLessThan(1e-4);
+  });
+});
+
+describe.skipIf(noDevice !== undefined)(`webgpu refuses what it cannot tile, with the sizes${noDevice ? ` — skipped: ${noDevice}` : ''}`, () => {
+  it('a kernel whose windows outnumber the adapter\'s bindings is a SizeLimitError naming them', () => {
+    const src = 'model gram\nindex row\ndim k = 64\nparam A[row, k] ~ normal(0, 1)\nloss g = sum(r in row, a in k, b in k: A[r, a] * A[r, b])\ntrain { optimizer sgd(lr = 0.1) steps 1 }\n';
+    const sizes = new Map([['row', 10_000], ['k', 64]]);
+    const compiled = compileSource('gram.recmodel', src, { sizes }).compiled!;
+    const env: Env = { sizes, tensors: new Map([['A', { data: new Float32Array(640_000).fill(0.5), shape: ['row', 'k'] }]]), ids: new Map() };
+    // 1 KiB bindings: A's 640,000 cells would need 2,500 windows
+    const gpu = new WebGpuBackend(compiled.module.spaces, device, { maxBindingBytes: 1024 });
+    const run = (): number => gpu.scalar(compiled.terms[0]!.expr, env);
+    expect(run).toThrow(SizeLimitError);
+    expect(run).toThrow(/storage bindings of at most 1,024 bytes; this WebGPU adapter binds at most \d+ per kernel/);
   });
 });

@@ -463,7 +463,11 @@ export class WebGpuExecutor {
     let f = this.floatCache.get(ids);
     if (!f) {
       f = Float32Array.from(ids);
-      for (let t = 0; t < f.length; t++) if (!(f[t]! >= 0 && f[t]! < MAX_EXACT_INDEX)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+      // ids travel as float32 values (every kernel reads them so, and converts them to i32): exact below 2^24
+      for (let t = 0; t < f.length; t++) {
+        if (!(f[t]! >= 0)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+        if (ids[t]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`the id column ${key} holds id ${ids[t]}, beyond the 2^24 = 16,777,216 ids per domain the WebGPU kernels read exactly (ids travel as float32); use --mode js or wasm`);
+      }
       this.floatCache.set(ids, f);
     }
     return f;
@@ -472,7 +476,7 @@ export class WebGpuExecutor {
   private floatsOf(a: Int32Array): Float32Array {
     let f = this.floatCache.get(a);
     if (!f) {
-      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`a CSR index over ${a[a.length - 1]} tuples exceeds exact float32 indexing; use --mode js`);
+      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`a CSR index over ${a[a.length - 1]} tuples exceeds the 2^24 = 16,777,216 tuples per relation the WebGPU kernels index exactly (CSR positions travel as float32); use --mode js or wasm`);
       f = Float32Array.from(a);
       this.floatCache.set(a, f);
     }
