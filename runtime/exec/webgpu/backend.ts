@@ -24,7 +24,7 @@ export class WebGpuBackend implements Backend {
     this.groupPlans = new GroupPlans(spaces);
     this.device = device ?? Device.open();
     this.exec = new WebGpuExecutor(this.device, opts);
-    this.name = `webgpu (gpu.js kernels on ${adapterLine(this.device.adapter)})`;
+    this.name = `webgpu (gpu.js kernels, recc WGSL past their size limits, on ${adapterLine(this.device.adapter)})`;
   }
 
   planGroup(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): GroupPlan {
