@@ -51,7 +51,8 @@ export const LIMIT_TEXT = `2^24 = ${groupDigits(MAX_EXACT_INDEX)} cells per tens
 /** The i32 limit in words. */
 export const INT_LIMIT_TEXT = `2^31 - 1 = ${groupDigits(MAX_INT_INDEX)} cells per tensor or kernel (WebGPU kernels index with i32)`;
 
-function bytes(n: number): string {
+/** 153600000 → "146.5 MiB", 4096 → "4.0 KiB": a byte count in words. */
+export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let k = 0;
   while (n >= 1024 && k < units.length - 1) {

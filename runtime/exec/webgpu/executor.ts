@@ -12,7 +12,7 @@
 // buffer, the output written one window per launch). A tensor is one device buffer, up to the adapter's
 // maxBufferSize; beyond it, or beyond 2^31 − 1 cells, the step is refused with its sizes.
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
-import { MAX_EXACT_INDEX, MAX_INT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
+import { bytes, MAX_EXACT_INDEX, MAX_INT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
 import { columnKey } from '../../../compiler/ir/spaces.ts';
 import { commentText, emitKernel, loopBoundFor, type EmittedKernel } from '../../../compiler/codegen/gpujs.ts';
 import { emitWgslKernel, WGSL_WORKGROUP, type ArgPlace, type EmittedWgsl } from '../../../compiler/codegen/wgsl.ts';
@@ -311,7 +311,7 @@ export class WebGpuExecutor {
   checkSize(cells: number, what: string): void {
     if (cells * 4 > this.bufferLimit || cells > MAX_INT_INDEX) {
       throw new SizeLimitError(
-        `${what} has ${cells.toLocaleString('en-US')} cells (${(cells * 4 / 2 ** 20).toFixed(1)} MiB), beyond ${cells > MAX_INT_INDEX ? `the WebGPU kernels' i32 indexing (2^31 - 1 cells)` : `this WebGPU adapter's ${(this.bufferLimit / 2 ** 20).toFixed(0)} MiB per buffer (maxBufferSize)`}; use --mode js, smaller dims or less data`,
+        `${what} has ${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)}), beyond ${cells > MAX_INT_INDEX ? `the WebGPU kernels' i32 indexing (2^31 - 1 cells)` : `this WebGPU adapter's ${bytes(this.bufferLimit)} per buffer (maxBufferSize)`}; use --mode js, smaller dims or less data`,
       );
     }
   }
@@ -321,7 +321,7 @@ export class WebGpuExecutor {
     this.checkSize(cells, what);
     if (cells * 4 > this.bindingLimit) {
       throw new SizeLimitError(
-        `${what} has ${cells.toLocaleString('en-US')} cells (${(cells * 4 / 2 ** 20).toFixed(1)} MiB), beyond this WebGPU adapter's ${(this.bindingLimit / 2 ** 20).toFixed(0)} MiB per storage binding, and this kernel binds it whole; use --mode js, smaller dims or less data`,
+        `${what} has ${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)}), beyond this WebGPU adapter's ${bytes(this.bindingLimit)} per storage binding, and this kernel binds it whole; use --mode js, smaller dims or less data`,
       );
     }
   }

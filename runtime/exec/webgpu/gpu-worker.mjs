@@ -210,7 +210,8 @@ async function exec(cmd) {
       // of `alloc` ({ id, n }) is made to hold n floats first (the kernel's outputs)
       for (const a of cmd.alloc ?? []) ensure(a.id, a.n);
       const pipe = await pipelineOf(cmd.source);
-      const entries = cmd.buffers.map((id, j) => ({ binding: j, resource: { buffer: bufferOf(id).buffer } }));
+      // a buffer is an id (bound whole) or { id, offset, size } (a window, in bytes: params over one binding)
+      const entries = cmd.buffers.map((b, j) => ({ binding: j, resource: typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }));
       const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
