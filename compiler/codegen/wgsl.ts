@@ -3,7 +3,7 @@
 // initializers), so its flat indices are exact only below 2^24, and it binds each array whole, so no
 // array may pass the adapter's maxStorageBufferBindingSize. Here the schedule is the gpu.js kernel's
 // (gpujs.ts emitKernelBody: one thread per output cell, the same loops, hoisting and split-K boxes),
-// read back by wasm/parse.ts's parser of the kernel statement language, and typed the way wasm/gen.ts
+// read back by parse.ts's parser of the kernel statement language, and typed the way wasm/gen.ts
 // types it: indices, loop counters, ids and CSR offsets are i32 (ids are stored as exact float32
 // values and converted on read), values f32, so a flat index is exact up to 2^31 − 1.
 // Tiling: an argument larger than one binding is bound as several windows of its buffer (`tiles`,
@@ -17,7 +17,7 @@ import { InternalError } from '../diagnostics/diagnostics.ts';
 import { INT_LIMIT_TEXT, MAX_INT_INDEX } from '../ir/limits.ts';
 import type { Arg, KernelPlan, Step } from '../plan/plan.ts';
 import { emitKernelBody, type EmitSpec } from './gpujs.ts';
-import { parseKernel, Unsupported, type Expr, type Stmt } from './wasm/parse.ts';
+import { parseKernel, Unsupported, type Expr, type Stmt } from './parse.ts';
 
 /** Threads per workgroup of a WGSL kernel. */
 export const WGSL_WORKGROUP = 64;

@@ -228,9 +228,17 @@ async function exec(cmd) {
       // { id, offset, size } (bytes) of the buffers, in the kernel's binding order
       ensure(cmd.out.id, cmd.out.n);
       const fresh = !pipelines.has(cmd.source);
-      // an explicit layout: 'auto' would drop a binding the shader never reads, and its bind group fail
-      const pipe = await pipelineOf(cmd.source, cmd.launches[0].bindings.length);
+      // validation errors are reported asynchronously: the first run of a kernel collects them (its
+      // pipeline, bind groups and passes; later runs bind the same shapes) and throws the first
       if (fresh) ctx.device.pushErrorScope('validation');
+      // an explicit layout: 'auto' would drop a binding the shader never reads, and its bind group fail
+      let pipe;
+      try {
+        pipe = await pipelineOf(cmd.source, cmd.launches[0].bindings.length);
+      } catch (e) {
+        if (fresh) await ctx.device.popErrorScope();
+        throw e;
+      }
       const enc = ctx.device.createCommandEncoder();
       const uniforms = [];
       for (const l of cmd.launches) {
@@ -248,7 +256,6 @@ async function exec(cmd) {
       ctx.device.queue.submit([enc.finish()]);
       for (const u of uniforms) u.destroy();
       if (fresh) {
-        // the first run of a kernel reports what validation found (later runs bind the same shapes)
         const err = await ctx.device.popErrorScope();
         if (err) throw new Error(err.message);
       }
