@@ -91,6 +91,20 @@ async function pipelineOf(source, storage) {
   return pipe;
 }
 
+const launchUniforms = new Map(); // "base,count,width,pad" → uniform buffer (never rewritten)
+
+/** The uniform buffer of a WGSL launch's { base, count, width, 0 }, made once per distinct value. */
+function launchUniform(values) {
+  const key = values.join(',');
+  let u = launchUniforms.get(key);
+  if (!u) {
+    u = ctx.device.createBuffer({ size: 16, usage: 0x0040 /* UNIFORM */ | 0x0008 });
+    ctx.device.queue.writeBuffer(u, 0, Uint32Array.from(values));
+    launchUniforms.set(key, u);
+  }
+  return u;
+}
+
 function wrap(buffer, n) {
   return new gpu.WebGPUBufferResult({ buffer, output: [n], context: ctx, kernel: null });
 }
@@ -240,11 +254,8 @@ async function exec(cmd) {
         throw e;
       }
       const enc = ctx.device.createCommandEncoder();
-      const uniforms = [];
       for (const l of cmd.launches) {
-        const u = ctx.device.createBuffer({ size: 16, usage: 0x0040 /* UNIFORM */ | 0x0008 });
-        ctx.device.queue.writeBuffer(u, 0, Uint32Array.from(l.uniforms));
-        uniforms.push(u);
+        const u = launchUniform(l.uniforms);
         const entries = [{ binding: 0, resource: { buffer: u } }, ...l.bindings.map((b, j) => ({ binding: j + 1, resource: { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }))];
         const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
         const pass = enc.beginComputePass();
@@ -254,7 +265,6 @@ async function exec(cmd) {
         pass.end();
       }
       ctx.device.queue.submit([enc.finish()]);
-      for (const u of uniforms) u.destroy();
       if (fresh) {
         const err = await ctx.device.popErrorScope();
         if (err) throw new Error(err.message);
@@ -302,6 +312,8 @@ async function exec(cmd) {
       for (const b of buffers.values()) b.delete();
       buffers.clear();
       for (const k of kernels.values()) k.destroy?.();
+      for (const u of launchUniforms.values()) u.destroy();
+      launchUniforms.clear();
       kernels.clear();
       instance?.destroy?.();
       if (ctx) ctx.device.destroy();
