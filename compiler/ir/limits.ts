@@ -14,11 +14,6 @@ export const MAX_EXACT_INDEX = 2 ** 24;
 /** recc's own WGSL kernels index with i32: a tensor or kernel of at most 2^31 − 1 cells. */
 export const MAX_INT_INDEX = 2 ** 31 - 1;
 
-/** Whether a tensor or kernel of `cells` cells can run on the gpu.js backends. */
-export function sizeFits(cells: number): boolean {
-  return cells <= MAX_EXACT_INDEX;
-}
-
 /** The most cells one tensor (one typed array) holds: V8's typed-array length limit on 64-bit Node. */
 export const MAX_TENSOR_CELLS = 2 ** 32;
 

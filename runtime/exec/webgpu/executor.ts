@@ -225,7 +225,9 @@ export class WebGpuExecutor {
    * after packing (pack.ts).
    */
   private gpujsKernel(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): { emitted: EmittedKernel; packing?: Packing } | undefined {
-    if (s.cells * 4 > this.bindingLimit || s.args.some((a) => a.size * 4 > this.bindingLimit)) return undefined;
+    // any array of 2^24 cells or more could be read past float32's exact positions (codegen checks the
+    // tensors it indexes, not ids, temps read at a walk's position or CSR arrays)
+    if (s.cells * 4 > this.bindingLimit || s.args.some((a) => a.size * 4 > this.bindingLimit || a.size >= MAX_EXACT_INDEX)) return undefined;
     let emitted: EmittedKernel;
     try {
       emitted = emitKernel(s, plan, { maxSeg });
