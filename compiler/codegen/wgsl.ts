@@ -5,7 +5,8 @@
 // (gpujs.ts emitKernelBody: one thread per output cell, the same loops, hoisting and split-K boxes),
 // read back by parse.ts's parser of the kernel statement language, and typed the way wasm/gen.ts
 // types it: indices, loop counters, ids and CSR offsets are i32 (ids are stored as exact float32
-// values and converted on read), values f32, so a flat index is exact up to 2^31 − 1.
+// values and converted on read), values f32, so a flat index is exact up to 2^31 − 1. A CSR index of
+// 2^24 tuples or more is stored as int32 bits instead (`bits`) and read with bitcast.
 // Tiling: an argument larger than one binding is bound as several windows of its buffer (`tiles`,
 // `tile` cells each) and read through a function that picks the window; the output is written through
 // one window per launch, the launch's first cell (`base`) and count in a uniform. Small arguments may
@@ -22,8 +23,11 @@ import { parseKernel, Unsupported, type Expr, type Stmt } from './parse.ts';
 /** Threads per workgroup of a WGSL kernel. */
 export const WGSL_WORKGROUP = 64;
 
-/** How the kernel reaches one argument: its own binding(s), or a range of the packed buffer. */
-export type ArgPlace = { readonly kind: 'bound'; readonly tiles: number } | { readonly kind: 'packed'; readonly offset: number };
+/**
+ * How the kernel reaches one argument: its own binding(s), or a range of the packed buffer; `bits`: an
+ * integer argument stored as int32 bits (a CSR index past float32's 2^24 positions), not float32 values.
+ */
+export type ArgPlace = ({ readonly kind: 'bound'; readonly tiles: number } | { readonly kind: 'packed'; readonly offset: number }) & { readonly bits?: boolean };
 
 export interface WgslLayout {
   /** per step argument, in order */
@@ -205,7 +209,8 @@ class WgslGen {
       case 'index': {
         const at = this.as(e.at, 'i32');
         const v = this.read(e.arr, at);
-        return this.isIntArray(e.arr) ? `i32(${v})` : v;
+        if (!this.isIntArray(e.arr)) return v;
+        return this.layout.places[this.argAt.get(e.arr)!]!.bits ? `bitcast<i32>(${v})` : `i32(${v})`;
       }
       case 'neg':
         return `(-${this.as(e.a, 'f32')})`;

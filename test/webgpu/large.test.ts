@@ -11,6 +11,9 @@
 //   plus λ‖U‖², so a user's row of ∂U depends only on that user's ratings, U row and V);
 // - three Adam steps with params, moments and gradients resident on the device (the update runs per
 //   window) reach the js path's loss, and move params in both windows.
+// Also a relation of 2^24 + 4,096 tuples, whose CSR positions pass float32's exact range: the index is
+// kept on the device as int32 bits and its walks run as recc's WGSL (gradients vs the js kernels,
+// ∂U's rows of sampled users vs the reference on their sub-problem).
 // And what still cannot run — a kernel whose windows outnumber the adapter's bindings — is refused with
 // its sizes (SizeLimitError, a user error), never an internal one.
 // Skipped, with the reason in the suite's name, where no WebGPU adapter answers, or (the tiled model)
@@ -163,6 +166,73 @@ describe.skipIf(skip !== undefined)(`a ${USERS.toLocaleString('en-US')} × ${D} 
     // Adam's first steps move each cell by about lr·sign(g): the two paths agree but where g is ~0
     const diff = after.reduce((n, x, k) => n + (Math.abs(x - want.params.get('U')![k]!) > 1e-3 ? 1 : 0), 0);
     expect(diff / cells, 'share of U cells more than 1e-3 from the js path').toBeLessThan(1e-4);
+  });
+});
+
+/** 2^24 + 4096 ratings of 2,048 users and 64 items: CSR positions past float32's exact range */
+const TUPLES = 2 ** 24 + 4096;
+const TALL = `model tall
+index user, item
+data ratings(user: user, item: item, rating: float) from "ratings.tsv" format tsv
+dim d = 4
+param U[user, d] ~ normal(0, 0.1)
+param V[item, d] ~ normal(0, 0.1)
+def score(u, i) = U[u] . V[i]
+loss sse = sum((u, i, r) in ratings: (r - score(u, i))^2)
+reg  l2  = 0.05 * (sum(U^2) + sum(V^2))
+train { optimizer adam(lr = 0.01) steps 1 batch full }
+`;
+
+describe.skipIf(noDevice !== undefined)(`a relation of ${TUPLES.toLocaleString('en-US')} tuples on webgpu${noDevice ? ` — skipped: ${noDevice}` : ''}`, () => {
+  it("walks its CSR index (positions past 2^24, kept as int32 bits): gradients agree with the js kernels, ∂U's sampled rows with the reference", () => {
+    const users = 2048;
+    const items = 64;
+    const rng = new Rng(24);
+    const u = new Int32Array(TUPLES);
+    const i = new Int32Array(TUPLES);
+    const r = new Float64Array(TUPLES);
+    for (let t = 0; t < TUPLES; t++) {
+      u[t] = rng.int(users);
+      i[t] = rng.int(items);
+      r[t] = 1 + rng.int(9) / 2;
+    }
+    const relation = (rows: Int32Array | undefined): Relation => {
+      const ids = (a: Int32Array): Int32Array => (rows ? Int32Array.from(rows, (t) => a[t]!) : a);
+      const values = rows ? Float64Array.from(rows, (t) => r[t]!) : r;
+      return { name: 'ratings', size: rows ? rows.length : TUPLES, columns: [], ids: new Map([['user', ids(u)], ['item', ids(i)]]), idDomains: new Map([['user', 'user'], ['item', 'item']]), values: new Map([['rating', values]]), source: undefined };
+    };
+    const sizesOf = (nUsers: number, tuples: number): Map<string, number> =>
+      new Map([['user', nUsers], [totalKey('user'), nUsers], ['item', items], [totalKey('item'), items], ['d', 4], ['ratings', tuples], [batchKey('ratings'), tuples], [totalKey('ratings'), tuples]]);
+    const sizes = sizesOf(users, TUPLES);
+    const compiled = compileSource('tall.recmodel', TALL, { sizes }).compiled!;
+    const params = initParams(compiled, sizes, 3);
+    const env = makeEnv(compiled, sizes, params, new Map([['ratings', relation(undefined)]]));
+    const grads = compiled.grads.map((g) => ({ expr: g.expr, out: g.out }));
+
+    const gpu = new WebGpuBackend(compiled.module.spaces, device);
+    const got = gpu.evalMany(compiled.terms.map((t) => t.expr), grads, env);
+    expect(gpu.exec.wgslKernels, 'kernels run as recc WGSL').toBeGreaterThan(0);
+    const js = new GpuBackend('js', compiled.module.spaces);
+    const want = js.evalMany(compiled.terms.map((t) => t.expr), grads, env);
+    js.dispose();
+    compiled.terms.forEach((t, j) => expect(relErr(got.scalars[j]!, want.scalars[j]!), `term ${t.name}: webgpu ${got.scalars[j]} vs js ${want.scalars[j]}`).toBeLessThan(1e-5));
+    compiled.grads.forEach((g, j) => expect(maxRelErr(got.tensors[j]!, want.tensors[j]!), `∂/∂${g.param} on webgpu vs the js kernels`).toBeLessThan(1e-4));
+
+    // ∂U's rows of three users (their tuples lie all over the relation, past position 2^24 too) against
+    // the reference on the sub-problem of their ratings, users renumbered
+    const sample = [0, 1017, users - 1];
+    const local = new Map(sample.map((x, k) => [x, k]));
+    const rows = Int32Array.from({ length: TUPLES }, (_, t) => t).filter((t) => local.has(u[t]!));
+    const sub = relation(rows);
+    const subRel: Relation = { ...sub, ids: new Map([...sub.ids].map(([c, a]) => [c, c === 'user' ? a.map((x) => local.get(x)!) : a])) };
+    const U = params.get('U')!;
+    const subParams = new Map(params);
+    subParams.set('U', Float32Array.from(sample.flatMap((x) => [...U.subarray(x * 4, (x + 1) * 4)])));
+    const subEnv = makeEnv(compiled, sizesOf(sample.length, rows.length), subParams, new Map([['ratings', subRel]]));
+    const j = compiled.grads.findIndex((g) => g.param === 'U');
+    const ref = new ReferenceBackend().tensor(compiled.grads[j]!.expr, compiled.grads[j]!.out, subEnv);
+    const gU = got.tensors[j]!;
+    expect(maxRelErr(Float32Array.from(sample.flatMap((x) => [...gU.subarray(x * 4, (x + 1) * 4)])), ref), "∂U's sampled rows on webgpu vs the reference").toBeLessThan(1e-4);
   });
 });
 

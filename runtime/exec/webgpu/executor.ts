@@ -10,7 +10,9 @@
 // the adapter's maxStorageBufferBindingSize (gpu.js binds arrays whole) — a step runs as recc's own WGSL
 // kernel (codegen/wgsl.ts: i32 indices; arrays over one binding read through several windows of their
 // buffer, the output written one window per launch). A tensor is one device buffer, up to the adapter's
-// maxBufferSize; beyond it, or beyond 2^31 − 1 cells, the step is refused with its sizes.
+// maxBufferSize; beyond it, or beyond 2^31 − 1 cells, the step is refused with its sizes. Ids travel as
+// float32 values (exact below 2^24 per domain); a CSR index of 2^24 tuples or more as int32 bits, read
+// only by WGSL kernels (bitcast).
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { bytes, MAX_EXACT_INDEX, MAX_INT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
 import { columnKey } from '../../../compiler/ir/spaces.ts';
@@ -198,7 +200,10 @@ export class WebGpuExecutor {
     if (!m) this.keysByStep.set(s, (m = new Map()));
     let key = m.get(spec);
     if (key) return key;
-    const gpujs = this.wgsl === 'always' ? undefined : this.gpujsKernel(s, plan, maxSeg);
+    // a CSR index in int32 bits (a relation of 2^24 tuples or more) is read by recc's WGSL only
+    const bits = new Set(s.args.flatMap((a, j) => ((a.kind === 'csr-offsets' || a.kind === 'csr-perm') && csrBits(csrs.get(csrKey(a.rel, a.col))!.perm.length) ? [j] : [])));
+    const bigCsr = [...csrs.values()].some((c) => csrBits(c.perm.length));
+    const gpujs = this.wgsl === 'always' || bigCsr ? undefined : this.gpujsKernel(s, plan, maxSeg);
     if (gpujs) {
       const { emitted, packing } = gpujs;
       const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
@@ -209,7 +214,7 @@ export class WebGpuExecutor {
         this.sent.add(key);
       }
     } else {
-      const { emitted, packing } = this.wgslKernel(s, plan, maxSeg);
+      const { emitted, packing } = this.wgslKernel(s, plan, maxSeg, bits);
       key = `wgsl\u0000${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${s.cells}`;
       if (packing) this.packings.set(key, packing);
       this.wgslBuilt.set(key, emitted);
@@ -243,7 +248,7 @@ export class WebGpuExecutor {
   }
 
   /** The step as recc's WGSL kernel: arrays over one binding in windows, small ones packed when the bindings run out. */
-  private wgslKernel(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): { emitted: EmittedWgsl; packing?: Packing } {
+  private wgslKernel(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>, bits: ReadonlySet<number>): { emitted: EmittedWgsl; packing?: Packing } {
     this.checkSize(s.cells, `the output of kernel ${s.name}`);
     const tile = this.tileCells;
     const tiles = s.args.map((a) => Math.max(1, Math.ceil(a.size / tile)));
@@ -258,7 +263,7 @@ export class WebGpuExecutor {
     }
     const places: ArgPlace[] = s.args.map((_, j) => {
       const k = packing ? packing.parts.indexOf(j) : -1;
-      return k >= 0 ? { kind: 'packed', offset: packing!.offsets[k]! } : { kind: 'bound', tiles: tiles[j]! };
+      return k >= 0 ? { kind: 'packed', offset: packing!.offsets[k]!, bits: bits.has(j) } : { kind: 'bound', tiles: tiles[j]!, bits: bits.has(j) };
     });
     if (tiled.size || s.cells > tile) this.tiledBuilt++;
     return { emitted: emitWgslKernel(s, plan, { maxSeg }, { places, tile, packed: Boolean(packing) }), packing };
@@ -381,7 +386,7 @@ export class WebGpuExecutor {
           const perm = this.csrBuffers(a.rel, a.col, csrs, env).perm;
           const src = this.uploadOnce(ids, `${a.rel}.${a.of}`);
           id = this.device.id();
-          this.device.post({ op: 'compute', source: gatherSource(n, 1), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
+          this.device.post({ op: 'compute', source: gatherSource(n, 1, undefined, csrBits(n)), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
           m.set(ids, id);
           this.freeOnGc.register(ids, id);
         }
@@ -402,7 +407,7 @@ export class WebGpuExecutor {
     const domain = csr.offsets.length - 1;
     const n = csr.perm.length;
     if (!csrOnDevice(n, domain)) {
-      return { offsets: this.uploadOnce(this.floatsOf(csr.offsets), `csr ${rel}.${col}`), perm: this.uploadOnce(this.floatsOf(csr.perm), `csr ${rel}.${col}`) };
+      return { offsets: this.uploadOnce(this.positionsOf(csr.offsets, n), `csr ${rel}.${col}`), perm: this.uploadOnce(this.positionsOf(csr.perm, n), `csr ${rel}.${col}`) };
     }
     const ids = this.floats(env, columnKey(rel, col));
     let m = this.deviceCsrs.get(ids);
@@ -475,11 +480,16 @@ export class WebGpuExecutor {
     return f;
   }
 
-  private floatsOf(a: Int32Array): Float32Array {
+  /**
+   * A CSR array (offsets or perm) of a relation of `tuples` tuples as the device holds it: float32
+   * values below 2^24 tuples, else its int32 bits unchanged (`csrBits`: only recc's WGSL kernels read
+   * those, with bitcast).
+   */
+  private positionsOf(a: Int32Array, tuples: number): Float32Array {
     let f = this.floatCache.get(a);
     if (!f) {
-      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`a CSR index over ${a[a.length - 1]} tuples exceeds the 2^24 = 16,777,216 tuples per relation the WebGPU kernels index exactly (CSR positions travel as float32); use --mode js or wasm`);
-      f = Float32Array.from(a);
+      if (tuples > MAX_INT_INDEX) throw new SizeLimitError(`a CSR index over ${tuples.toLocaleString('en-US')} tuples exceeds the WebGPU kernels' i32 positions; use --mode js`);
+      f = csrBits(tuples) ? new Float32Array(a.buffer, a.byteOffset, a.length) : Float32Array.from(a);
       this.floatCache.set(a, f);
     }
     return f;
@@ -494,6 +504,14 @@ export interface ExecutorOptions {
   readonly maxBindingBytes?: number;
   /** 'always': every kernel step as recc's WGSL; 'large' (default): only those gpu.js cannot run */
   readonly wgsl?: 'large' | 'always';
+}
+
+/**
+ * Whether the CSR index of a relation of `tuples` tuples lies on the device as int32 bits: positions
+ * from 2^24 on are not float32 values, so its kernels are recc's WGSL, which bitcast them.
+ */
+function csrBits(tuples: number): boolean {
+  return tuples >= MAX_EXACT_INDEX;
 }
 
 /** Workgroups for `n` threads of a WGSL kernel: x up to 65,535, the rest along y. */

@@ -39,14 +39,17 @@ function windowed(w: Window | undefined): string[] {
   return [`  if (at < ${w.base}u || at >= ${w.base + w.count}u) { return; }`];
 }
 
-/** S (rows × width) ← the member rows of P (or of its window `w`); bindings: P (the window), members, S. */
-export function gatherSource(rows: number, width: number, w?: Window): string {
+/**
+ * S (rows × width) ← the member rows of P (or of its window `w`); bindings: P (the window), members
+ * (float32 values, or int32 bits with `memberBits`: a CSR permutation of 2^24 tuples or more), S.
+ */
+export function gatherSource(rows: number, width: number, w?: Window, memberBits = false): string {
   checkShape(rows, width);
   return [
     ...head(['var<storage, read> p : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> s : array<f32>;']),
     `  if (t >= ${rows * width}u) { return; }`,
     `  let j : u32 = t / ${width}u;`,
-    `  let at : u32 = u32(members[j]) * ${width}u + (t - j * ${width}u);`,
+    `  let at : u32 = ${memberBits ? 'bitcast<u32>' : 'u32'}(members[j]) * ${width}u + (t - j * ${width}u);`,
     ...windowed(w),
     `  s[t] = p[at${w ? ` - ${w.base}u` : ''}];`,
     '}',
