@@ -6,7 +6,8 @@
 // read back by parse.ts's parser of the kernel statement language, and typed the way wasm/gen.ts
 // types it: indices, loop counters, ids and CSR offsets are i32 (ids are stored as exact float32
 // values and converted on read), values f32, so a flat index is exact up to 2^31 − 1. A CSR index of
-// 2^24 tuples or more is stored as int32 bits instead (`bits`) and read with bitcast.
+// 2^24 tuples or more is stored as int32 bits instead (`bits`), bound as array<i32> (never loaded as
+// f32: small ints are subnormal floats, which a GPU may flush) and never packed.
 // Tiling: an argument larger than one binding is bound as several windows of its buffer (`tiles`,
 // `tile` cells each) and read through a function that picks the window; the output is written through
 // one window per launch, the launch's first cell (`base`) and count in a uniform. Small arguments may
@@ -24,10 +25,10 @@ import { parseKernel, Unsupported, type Expr, type Stmt } from './parse.ts';
 export const WGSL_WORKGROUP = 64;
 
 /**
- * How the kernel reaches one argument: its own binding(s), or a range of the packed buffer; `bits`: an
+ * How the kernel reaches one argument: its own binding(s), or a range of the packed buffer. `bits`: an
  * integer argument stored as int32 bits (a CSR index past float32's 2^24 positions), not float32 values.
  */
-export type ArgPlace = ({ readonly kind: 'bound'; readonly tiles: number } | { readonly kind: 'packed'; readonly offset: number }) & { readonly bits?: boolean };
+export type ArgPlace = { readonly kind: 'bound'; readonly tiles: number; readonly bits?: boolean } | { readonly kind: 'packed'; readonly offset: number };
 
 export interface WgslLayout {
   /** per step argument, in order */
@@ -80,13 +81,15 @@ export function emitWgslKernel(step: Step, plan: Pick<KernelPlan, 'sizes' | 'ste
     const p = layout.places[j]!;
     if (p.kind !== 'bound') return;
     if (!(Number.isInteger(p.tiles) && p.tiles >= 1)) throw new InternalError(`wgsl: ${p.tiles} tiles`);
+    const elem = p.bits ? 'i32' : 'f32';
+    if (p.bits && !intArg(a)) throw new InternalError(`wgsl: int32 bits for ${a.kind} argument ${a.name}`);
     for (let t = 0; t < p.tiles; t++) {
       bindings.push({ kind: 'arg', arg: j, tile: t });
-      decl.push(`@group(0) @binding(${bindings.length}) var<storage, read> ${bufName(j, p.tiles, t)} : array<f32>;`);
+      decl.push(`@group(0) @binding(${bindings.length}) var<storage, read> ${bufName(j, p.tiles, t)} : array<${elem}>;`);
     }
     if (p.tiles > 1) {
       // the window of flat cell i: t = i / tile, read at i − t·tile
-      const lines = [`fn rd_${j}(i : i32) -> f32 {`, `  let t : i32 = i / ${layout.tile};`, `  let o : i32 = i - t * ${layout.tile};`];
+      const lines = [`fn rd_${j}(i : i32) -> ${elem} {`, `  let t : i32 = i / ${layout.tile};`, `  let o : i32 = i - t * ${layout.tile};`];
       for (let t = 0; t < p.tiles - 1; t++) lines.push(`  if (t == ${t}) { return ${bufName(j, p.tiles, t)}[o]; }`);
       lines.push(`  return ${bufName(j, p.tiles, p.tiles - 1)}[o];`, '}');
       fns.push(lines.join('\n'));
@@ -210,7 +213,8 @@ class WgslGen {
         const at = this.as(e.at, 'i32');
         const v = this.read(e.arr, at);
         if (!this.isIntArray(e.arr)) return v;
-        return this.layout.places[this.argAt.get(e.arr)!]!.bits ? `bitcast<i32>(${v})` : `i32(${v})`;
+        const p = this.layout.places[this.argAt.get(e.arr)!]!;
+        return p.kind === 'bound' && p.bits ? v : `i32(${v})`;
       }
       case 'neg':
         return `(-${this.as(e.a, 'f32')})`;

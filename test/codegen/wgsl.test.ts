@@ -2,7 +2,7 @@
 // example's terms and gradients, under a layout that tiles each array over 64 cells and packs others,
 // the source binds one window per tile (the window function picks them), reads ids and CSR positions
 // as i32, holds only generated names (no model name reaches it), and its thread id is the launch's
-// base plus its cell. What the kernels compute is checked on a device against the float64 reference
+// base plus its cell; a CSR index of int32 bits is bound as array<i32>. What the kernels compute is checked on a device against the float64 reference
 // (test/webgpu/kernels.test.ts, every example through this path; test/webgpu/large.test.ts, a 36M-cell param).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +56,20 @@ describe.each(['mf-biased.recmodel', 'nce.recmodel', 'mf-gramian.recmodel'])("re
     }
     expect(tiled).toBeGreaterThan(0);
     expect(packed).toBeGreaterThan(0);
+  });
+
+  it('binds a CSR index of int32 bits as array<i32> and reads it without conversion', () => {
+    const withCsr = kernels.filter((s) => s.args.some((a) => a.kind === 'csr-offsets' || a.kind === 'csr-perm'));
+    expect(withCsr.length).toBeGreaterThan(0);
+    for (const s of withCsr) {
+      const places: ArgPlace[] = s.args.map((a) => ({ kind: 'bound', tiles: 1, bits: a.kind === 'csr-offsets' || a.kind === 'csr-perm' }));
+      const k = emitWgslKernel(s, plan, {}, { places, tile: TILE, packed: false });
+      s.args.forEach((a, j) => {
+        if (a.kind !== 'csr-offsets' && a.kind !== 'csr-perm') return;
+        expect(k.source, `${s.name}: argument ${j}`).toContain(` a_${j} : array<i32>;`);
+        expect(k.source, `${s.name}: argument ${j} read as stored`).not.toMatch(new RegExp(`i32\\(a_${j}\\[`));
+      });
+    }
   });
 
   it('refuses a tile that is not a whole number of workgroups', () => {

@@ -12,7 +12,7 @@
 // buffer, the output written one window per launch). A tensor is one device buffer, up to the adapter's
 // maxBufferSize; beyond it, or beyond 2^31 − 1 cells, the step is refused with its sizes. Ids travel as
 // float32 values (exact below 2^24 per domain); a CSR index of 2^24 tuples or more as int32 bits, read
-// only by WGSL kernels (bitcast).
+// only by WGSL kernels (as array<i32>).
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { bytes, MAX_EXACT_INDEX, MAX_INT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
 import { columnKey } from '../../../compiler/ir/spaces.ts';
@@ -253,7 +253,8 @@ export class WebGpuExecutor {
     const tile = this.tileCells;
     const tiles = s.args.map((a) => Math.max(1, Math.ceil(a.size / tile)));
     s.args.forEach((a) => this.checkSize(a.size, `${argWords(a)} read by kernel ${s.name}`));
-    const tiled = new Set(tiles.flatMap((t, j) => (t > 1 ? [j] : [])));
+    // a tiled array, or one of int32 bits (bound as array<i32>), has bindings of its own
+    const tiled = new Set(tiles.flatMap((t, j) => (t > 1 || bits.has(j) ? [j] : [])));
     const extra = tiles.reduce((x, t) => x + t - 1, 0);
     const packing = choosePacking(s.args, this.maxBindings, tile, { extraBindings: extra, maxIndex: MAX_INT_INDEX, exclude: tiled });
     if (s.args.length + 1 + extra > this.maxBindings && !packing) {
@@ -263,7 +264,7 @@ export class WebGpuExecutor {
     }
     const places: ArgPlace[] = s.args.map((_, j) => {
       const k = packing ? packing.parts.indexOf(j) : -1;
-      return k >= 0 ? { kind: 'packed', offset: packing!.offsets[k]!, bits: bits.has(j) } : { kind: 'bound', tiles: tiles[j]!, bits: bits.has(j) };
+      return k >= 0 ? { kind: 'packed', offset: packing!.offsets[k]! } : { kind: 'bound', tiles: tiles[j]!, bits: bits.has(j) };
     });
     if (tiled.size || s.cells > tile) this.tiledBuilt++;
     return { emitted: emitWgslKernel(s, plan, { maxSeg }, { places, tile, packed: Boolean(packing) }), packing };
@@ -483,7 +484,7 @@ export class WebGpuExecutor {
   /**
    * A CSR array (offsets or perm) of a relation of `tuples` tuples as the device holds it: float32
    * values below 2^24 tuples, else its int32 bits unchanged (`csrBits`: only recc's WGSL kernels read
-   * those, with bitcast).
+   * those, as array<i32>).
    */
   private positionsOf(a: Int32Array, tuples: number): Float32Array {
     let f = this.floatCache.get(a);
@@ -508,7 +509,7 @@ export interface ExecutorOptions {
 
 /**
  * Whether the CSR index of a relation of `tuples` tuples lies on the device as int32 bits: positions
- * from 2^24 on are not float32 values, so its kernels are recc's WGSL, which bitcast them.
+ * from 2^24 on are not float32 values, so its kernels are recc's WGSL, which bind them as array<i32>.
  */
 function csrBits(tuples: number): boolean {
   return tuples >= MAX_EXACT_INDEX;

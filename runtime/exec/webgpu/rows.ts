@@ -46,10 +46,10 @@ function windowed(w: Window | undefined): string[] {
 export function gatherSource(rows: number, width: number, w?: Window, memberBits = false): string {
   checkShape(rows, width);
   return [
-    ...head(['var<storage, read> p : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> s : array<f32>;']),
+    ...head(['var<storage, read> p : array<f32>;', `var<storage, read> members : array<${memberBits ? 'u32' : 'f32'}>;`, 'var<storage, read_write> s : array<f32>;']),
     `  if (t >= ${rows * width}u) { return; }`,
     `  let j : u32 = t / ${width}u;`,
-    `  let at : u32 = ${memberBits ? 'bitcast<u32>' : 'u32'}(members[j]) * ${width}u + (t - j * ${width}u);`,
+    `  let at : u32 = u32(members[j]) * ${width}u + (t - j * ${width}u);`,
     ...windowed(w),
     `  s[t] = p[at${w ? ` - ${w.base}u` : ''}];`,
     '}',
