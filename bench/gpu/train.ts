@@ -5,7 +5,9 @@
 // goes through the real pipeline (the example compiled for the data, an 80/20 holdout, train.ts) for
 // 1 warm-up step plus `--steps` timed ones (no evaluation); the median step time is extrapolated to an
 // epoch. On a software adapter (lavapipe) the numbers measure overheads, not a GPU: printed beside them.
-//   npx tsx bench/gpu/train.ts [--modes js,webgpu] [--steps 4] [--shapes ml100k,ml1m] [--models mf-gramian,enmf,bpr,mf-biased]
+// Mode `webgpu-wgsl` runs every kernel as recc's own WGSL (codegen/wgsl.ts, what webgpu uses past
+// gpu.js's 2^24 cells or one storage binding) instead of gpu.js's, to compare the two on the same steps.
+//   npx tsx bench/gpu/train.ts [--modes js,webgpu,webgpu-wgsl] [--steps 4] [--shapes ml100k,ml1m] [--models mf-gramian,enmf,bpr,mf-biased]
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,7 @@ import { adapterLine } from '../../runtime/exec/webgpu/device.ts';
 import { train } from '../../runtime/train/train.ts';
 import { option } from '../common.ts';
 
-const modes = option('modes', 'js,webgpu').split(',') as BackendMode[];
+const modes = option('modes', 'js,webgpu').split(',');
 const timedSteps = Number(option('steps', '4'));
 const shapes = option('shapes', 'ml100k,ml1m').split(',');
 const models = option('models', 'mf-gramian,enmf,bpr,mf-biased').split(',');
@@ -49,13 +51,13 @@ function load(model: string, data: string): { compiled: Compiled; ds: ReturnType
 
 console.log(`seconds per epoch: median of ${timedSteps} steps after 1 warm-up step × steps per epoch (80% of the ratings train); node ${process.version}`);
 let notedAdapter = false;
-console.log('model        shape     train rows  steps/epoch   mode      ms/step   s/epoch   B to device/step  B to host/step  loss');
+console.log('model        shape     train rows  steps/epoch   mode          ms/step   s/epoch   B to device/step  B to host/step  loss');
 for (const sh of shapes) {
   for (const m of models) {
     const { compiled, ds } = load(m, shapeFiles.get(sh)!);
     const n = ds.train.get(ds.primary)!.size;
     for (const mode of modes) {
-      const backend = createBackend(mode, compiled.module.spaces);
+      const backend = mode === 'webgpu-wgsl' ? new WebGpuBackend(compiled.module.spaces, undefined, { wgsl: 'always' }) : createBackend(mode as BackendMode, compiled.module.spaces);
       if (backend instanceof WebGpuBackend && !notedAdapter) {
         notedAdapter = true;
         const a = backend.device.adapter;
@@ -80,7 +82,7 @@ for (const sh of shapes) {
       const b = compiled.model.train.batch;
       const stepsPerEpoch = b.kind === 'tuples' && b.size < n ? Math.ceil(n / b.size) : 1;
       console.log(
-        `${m.padEnd(12)} ${sh.padEnd(8)} ${String(n).padStart(10)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(7)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)} ${bytes('toDevice').padStart(18)} ${bytes('toHost').padStart(15)}  ${(r.log.at(-1)?.total ?? NaN).toFixed(5)}`,
+        `${m.padEnd(12)} ${sh.padEnd(8)} ${String(n).padStart(10)} ${String(stepsPerEpoch).padStart(12)}   ${mode.padEnd(11)} ${ms.toFixed(1).padStart(9)} ${((ms * stepsPerEpoch) / 1000).toFixed(2).padStart(9)} ${bytes('toDevice').padStart(18)} ${bytes('toHost').padStart(15)}  ${(r.log.at(-1)?.total ?? NaN).toFixed(5)}`,
       );
       backend.dispose();
     }

@@ -25,6 +25,8 @@ export interface Dialect {
   readonly csrLoop: 'bounded' | 'native';
   /** flat tensor indices must stay below this (float32 indexing); absent: no limit */
   readonly maxIndex?: number;
+  /** that limit in words (default: gpu.js's float32 limit) */
+  readonly limitText?: string;
   /** inline sums over one dense index run as UNROLL interleaved partial sums (float64 only) */
   readonly unroll?: boolean;
 }
@@ -247,7 +249,7 @@ export class Gen {
           stride *= dims[j]!;
         }
         if (this.dialect.maxIndex !== undefined && stride > this.dialect.maxIndex) {
-          throw new SizeLimitError(`tensor ${e.name} has ${stride.toLocaleString('en-US')} cells, beyond ${LIMIT_TEXT}; use --mode js (no such limit), smaller dims or less data`);
+          throw new SizeLimitError(`tensor ${e.name} has ${stride.toLocaleString('en-US')} cells, beyond ${this.dialect.limitText ?? LIMIT_TEXT}; use --mode js (no such limit), smaller dims or less data`);
         }
         return this.let(`${a}[${terms.length ? terms.join(' + ') : '0'}]`);
       }

@@ -5,15 +5,14 @@
 // - the gpu.js kernels (compiler/codegen/gpujs.ts: webasm, cpu, GPUs) compute flat indices and thread
 //   ids in float32, exact only below 2^24, so codegen throws SizeLimitError (a user error) for a gpu.js
 //   kernel over it. recc's own js kernels (compiler/codegen/js.ts) index with integers and have no
-//   such limit.
+//   such limit; its own WGSL kernels (compiler/codegen/wgsl.ts, webgpu's kernels past gpu.js's limit)
+//   index with i32, below 2^31.
 
 /** Flat indices are computed in float32 on webasm (and GPUs): exact only below 2^24. */
 export const MAX_EXACT_INDEX = 2 ** 24;
 
-/** Whether a tensor or kernel of `cells` cells can run on the gpu.js backends. */
-export function sizeFits(cells: number): boolean {
-  return cells <= MAX_EXACT_INDEX;
-}
+/** recc's own WGSL kernels index with i32: a tensor or kernel of at most 2^31 − 1 cells. */
+export const MAX_INT_INDEX = 2 ** 31 - 1;
 
 /** The most cells one tensor (one typed array) holds: V8's typed-array length limit on 64-bit Node. */
 export const MAX_TENSOR_CELLS = 2 ** 32;
@@ -44,7 +43,11 @@ export function describeCells(factors: readonly (readonly [string, number])[]): 
 /** The limit in words, for help lines. */
 export const LIMIT_TEXT = `2^24 = ${groupDigits(MAX_EXACT_INDEX)} cells per tensor or kernel (gpu.js indexes in float32)`;
 
-function bytes(n: number): string {
+/** The i32 limit in words. */
+export const INT_LIMIT_TEXT = `2^31 - 1 = ${groupDigits(MAX_INT_INDEX)} cells per tensor or kernel (WebGPU kernels index with i32)`;
+
+/** 153600000 → "146.5 MiB", 4096 → "4.0 KiB": a byte count in words. */
+export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let k = 0;
   while (n >= 1024 && k < units.length - 1) {

@@ -13,8 +13,19 @@ import type { Expr } from '../../compiler/ir/nodes.ts';
 import type { Backend, TensorRequest } from '../exec/backend.ts';
 import { WebGpuBackend } from '../exec/webgpu/backend.ts';
 import { slotCount, updateGroups, updateSource, updateUniforms, type UpdateVariant } from '../exec/webgpu/optimizer.ts';
-import { gatherSource, rowGroups, scatterSource, zeroSource } from '../exec/webgpu/rows.ts';
+import { gatherSource, rowGroups, scatterSource, zeroSource, type Window } from '../exec/webgpu/rows.ts';
 import type { OptimizerState } from './optimizer.ts';
+
+/**
+ * The windows of a param of `cells` cells that one storage binding spans (`tile` cells each), or one
+ * undefined: the param fits one binding and its kernels bind it whole.
+ */
+function windows(cells: number, tile: number): (Window | undefined)[] {
+  if (cells <= tile) return [undefined];
+  const out: Window[] = [];
+  for (let base = 0; base < cells; base += tile) out.push({ base, count: Math.min(tile, cells - base) });
+  return out;
+}
 
 /** A gradient of this step, as the trainer asked for it. */
 export interface ResidentGrad {
@@ -99,9 +110,14 @@ export class ResidentTrainer {
       const m = this.members;
       dev.upload(this.membersId, Float32Array.from(m), `members of ${this.sliced.domain}`);
       for (const name of this.sliced.params) {
-        const width = this.params.get(name)!.length / this.sliced.size;
+        const cells = this.params.get(name)!.length;
+        const width = cells / this.sliced.size;
         const slice = this.sliceIds.get(name)!;
-        dev.post({ op: 'compute', source: gatherSource(m.length, width), buffers: [this.paramIds.get(name)!, this.membersId, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
+        exec.checkBinding(m.length * width, `the batch's rows of ${name}`);
+        for (const w of windows(cells, exec.tileCells)) {
+          const p = w ? { id: this.paramIds.get(name)!, offset: w.base * 4, size: w.count * 4 } : this.paramIds.get(name)!;
+          dev.post({ op: 'compute', source: gatherSource(m.length, width, w), buffers: [p, this.membersId, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
+        }
         exec.resident.set(name, slice);
       }
     }
@@ -131,20 +147,34 @@ export class ResidentTrainer {
         // the members' rows of the gradient into a zeroed full-size one (as scatterRows on the host)
         const full = this.fullGradIds.get(g.param)!;
         const width = p.length / this.sliced.size;
-        dev.post({ op: 'compute', source: zeroSource(p.length), buffers: [full], alloc: [{ id: full, n: p.length }], groups: rowGroups(p.length), what: `gradient of ${g.param}` });
-        dev.post({ op: 'compute', source: scatterSource(m.length, width), buffers: [grad, this.membersId, full], groups: rowGroups(m.length * width), what: `gradient rows of ${g.param}` });
+        for (const w of windows(p.length, this.backend.exec.tileCells)) {
+          const at = w ? { id: full, offset: w.base * 4, size: w.count * 4 } : full;
+          const n = w ? w.count : p.length;
+          dev.post({ op: 'compute', source: zeroSource(n), buffers: [at], alloc: [{ id: full, n: p.length }], groups: rowGroups(n), what: `gradient of ${g.param}` });
+          dev.post({ op: 'compute', source: scatterSource(m.length, width, w), buffers: [grad, this.membersId, at], groups: rowGroups(m.length * width), what: `gradient rows of ${g.param}` });
+        }
         grad = full;
       }
-      const bufs = [this.paramIds.get(g.param)!, grad];
+      let rid: number | undefined;
       if (rows) {
-        const rid = this.rowsIds.get(g.param)!;
+        rid = this.rowsIds.get(g.param)!;
         dev.upload(rid, Float32Array.from(rows), `touched rows of ${g.param}`);
-        bufs.push(rid);
+        if (variant.rows === 'at-rows') this.backend.exec.checkBinding(n, `the touched rows' gradient of ${g.param}`);
       }
-      bufs.push(...slots);
-      const uniforms = new Uint8Array(updateUniforms(this.opt, n, rows ? g.width : 1, lr, this.state.step));
-      dev.traffic.toDevice += uniforms.byteLength;
-      dev.post({ op: 'optimizer', source: updateSource(variant), uniforms, buffers: bufs, groups: updateGroups(n), what: `update of ${g.param}` });
+      // one launch per window of the param that one storage binding spans (one, below the limit)
+      const tile = this.backend.exec.tileCells;
+      for (let base = 0; base < p.length; base += tile) {
+        const count = Math.min(tile, p.length - base);
+        const win = (id: number): { id: number; offset: number; size: number } => ({ id, offset: base * 4, size: count * 4 });
+        const whole = (id: number, cells: number): { id: number; offset: number; size: number } => ({ id, offset: 0, size: Math.max(1, cells) * 4 });
+        const bufs = [win(this.paramIds.get(g.param)!), variant.rows === 'at-rows' ? whole(grad, n) : win(grad)];
+        if (rid !== undefined) bufs.push(whole(rid, rows!.length));
+        bufs.push(...slots.map(win));
+        const threads = rows ? n : count;
+        const uniforms = new Uint8Array(updateUniforms(this.opt, threads, rows ? g.width : 1, lr, this.state.step, { base, count }));
+        dev.traffic.toDevice += uniforms.byteLength;
+        dev.post({ op: 'optimizer', source: updateSource(variant), uniforms, buffers: bufs, groups: updateGroups(threads), what: `update of ${g.param}` });
+      }
     });
     this.dirty = true;
   }

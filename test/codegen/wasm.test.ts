@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseKernel, Unsupported } from '../../compiler/codegen/wasm/parse.ts';
+import { parseKernel, Unsupported } from '../../compiler/codegen/parse.ts';
 import { emitWasmKernel } from '../../compiler/codegen/wasm/kernel.ts';
 import { genFunction } from '../../compiler/codegen/wasm/gen.ts';
 import { planGroup } from '../../compiler/plan/plan.ts';

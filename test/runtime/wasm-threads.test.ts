@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { genFunction } from '../../compiler/codegen/wasm/gen.ts';
 import { IMPORTS } from '../../compiler/codegen/wasm/kernel.ts';
-import { parseKernel } from '../../compiler/codegen/wasm/parse.ts';
+import { parseKernel } from '../../compiler/codegen/parse.ts';
 import { Arena } from '../../runtime/exec/wasm/memory.ts';
 import { ThreadPool } from '../../runtime/exec/wasm/threads.ts';
 

@@ -40,6 +40,6 @@ describe('recc run --mode webgpu | auto', () => {
   it.skipIf(skip !== undefined)(`--mode webgpu prints the adapter that ran${skip ? ` — skipped: ${skip}` : ''}`, () => {
     const r = run('webgpu');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/backend webgpu \(gpu\.js kernels on .+\((software|hardware)/);
+    expect(r.stderr).toMatch(/backend webgpu \(gpu\.js kernels, recc WGSL past their size limits, on .+\((software|hardware)/);
   });
 });

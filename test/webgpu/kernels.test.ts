@@ -1,7 +1,10 @@
 // Acceptance (issue 12, item 1): on webgpu (gpu.js's WebGPU kernels through Dawn; lavapipe in CI)
 // every loss term and every param gradient of every bundled example agrees with the float64
 // reference (the js kernels for the libsvm examples) within the tolerances the CPU kernels meet, on
-// full data and on a mini-batch of 100 tuples, with the samplers drawn once. Also: a long reduction
+// full data and on a mini-batch of 100 tuples, with the samplers drawn once — both through gpu.js's
+// kernels and through recc's own WGSL kernels (codegen/wgsl.ts, what webgpu runs past gpu.js's 2^24-cell
+// and one-binding limits) with 4 KiB bindings, so that every array over 1024 cells is read through
+// windows and every output over 1024 cells written in several launches. Also: a long reduction
 // (a 64×64 Gramian over 100,000 rows, the case Mesa 22's GLES path got 35% wrong) is exact to float32
 // tolerance, and the planner split it so no thread loops more than the 65,535-iteration trap.
 // Skipped, with the reason in the suite's name, where the `webgpu` package or an adapter is missing.
@@ -65,29 +68,37 @@ function envOf(l: Loaded, params: ReadonlyMap<string, Float32Array>, relations: 
 }
 
 /**
- * Every term and gradient on webgpu against the reference; returns how many values were compared. With
- * `viaJs` the js kernels are the oracle, as test/examples.test.ts does for sparse examples.
+ * Every term and gradient on each webgpu backend of `gpus` (named by its key) against the reference,
+ * computed once; returns how many values were compared per backend. With `viaJs` the js kernels are
+ * the oracle, as test/examples.test.ts does for sparse examples.
  */
-function expectAgree(l: Loaded, env: Env, gpu: WebGpuBackend, where: string, viaJs: boolean): number {
+function expectAgree(l: Loaded, env: Env, gpus: Record<string, WebGpuBackend>, where: string, viaJs: boolean): number {
   const ref: Backend = viaJs ? new GpuBackend('js', l.compiled.module.spaces) : new ReferenceBackend();
-  const many = gpu.evalMany(l.compiled.terms.map((t) => t.expr), l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
-  l.compiled.terms.forEach((t, j) => {
-    const want = ref.scalar(t.expr, env);
-    expect(Number.isFinite(want), `${where}: reference ${t.name} = ${want}`).toBe(true);
-    expect(relErr(many.scalars[j]!, want), `${where}: term ${t.name} on webgpu: ${many.scalars[j]} vs reference ${want}`).toBeLessThan(TERM_RTOL);
-  });
-  l.compiled.grads.forEach((g, j) => {
-    const want = ref.tensor(g.expr, g.out, env);
-    const got = many.tensors[j]!;
-    expect(got.length, `${where}: ∂/∂${g.param} has the wrong length`).toBe(want.length);
-    expect(maxRelErr(got, want), `${where}: ∂/∂${g.param} on webgpu (max |error| / max |g|)`).toBeLessThan(GRAD_RTOL);
-  });
+  const terms = l.compiled.terms.map((t) => ref.scalar(t.expr, env));
+  const grads = l.compiled.grads.map((g) => ref.tensor(g.expr, g.out, env));
+  for (const [how, gpu] of Object.entries(gpus)) {
+    const many = gpu.evalMany(l.compiled.terms.map((t) => t.expr), l.compiled.grads.map((g) => ({ expr: g.expr, out: g.out })), env);
+    l.compiled.terms.forEach((t, j) => {
+      const want = terms[j]!;
+      expect(Number.isFinite(want), `${where}: reference ${t.name} = ${want}`).toBe(true);
+      expect(relErr(many.scalars[j]!, want), `${where}: term ${t.name} on webgpu (${how}): ${many.scalars[j]} vs reference ${want}`).toBeLessThan(TERM_RTOL);
+    });
+    l.compiled.grads.forEach((g, j) => {
+      const want = grads[j]!;
+      const got = many.tensors[j]!;
+      expect(got.length, `${where}: ∂/∂${g.param} (${how}) has the wrong length`).toBe(want.length);
+      expect(maxRelErr(got, want), `${where}: ∂/∂${g.param} on webgpu (${how}) (max |error| / max |g|)`).toBeLessThan(GRAD_RTOL);
+    });
+  }
   return l.compiled.terms.length + l.compiled.grads.length;
 }
 
 const files = exampleFiles();
 /** examples and values compared over the whole suite, and kernels that read a pack, printed at the end (the acceptance count) */
-const tally = { examples: 0, values: 0, packed: [] as string[] };
+const tally = { examples: 0, values: 0, packed: [] as string[], tiled: 0 };
+
+/** storage bindings of the WGSL variant: 1024 float32 cells, so the examples' larger arrays span several */
+const TILE_BYTES = 4096;
 
 /**
  * Runs `check`. No example is refused: a kernel reading more arrays than the adapter binds (nce's ∂U:
@@ -100,7 +111,7 @@ function agreeOrRefuse(file: string, gpu: () => WebGpuBackend, check: () => void
 
 describe.skipIf(skip !== undefined)(`webgpu kernels vs the float64 reference${skip ? ` — skipped: ${skip}` : ''}`, () => {
   afterAll(() => {
-    if (tally.examples) console.log(`webgpu kernels: ${tally.examples} examples, ${tally.values} terms and gradients compared, ${device!.adapter.description}; binding packing used by: ${tally.packed.join(', ') || 'none'}`);
+    if (tally.examples) console.log(`webgpu kernels: ${tally.examples} examples, ${tally.values} terms and gradients compared on gpu.js's kernels and on recc's WGSL kernels (${tally.tiled} of them reading or writing through several windows of ${TILE_BYTES} bytes, 4× that for libsvm), ${device!.adapter.description}; binding packing used by: ${tally.packed.join(', ') || 'none'}`);
   });
 
   describe.each(files)('examples/%s', (file) => {
@@ -115,11 +126,20 @@ describe.skipIf(skip !== undefined)(`webgpu kernels vs the float64 reference${sk
     // opened by the first test that runs: a skipped suite's body is still collected, with no device
     let opened: WebGpuBackend | undefined;
     const gpu = (): WebGpuBackend => (opened ??= new WebGpuBackend(l.compiled.module.spaces, device));
+    // every kernel as recc's own WGSL (codegen/wgsl.ts: i32 indices), with storage bindings of 4 KiB so
+    // any array over 1024 cells is read through windows and any output over 1024 cells written in launches
+    let tiled: WebGpuBackend | undefined;
+    // (the factorization machines' ∂V reads 12 arrays of up to ~9,000 cells: 16 KiB there, or it would need
+    // more windows than lavapipe's 16 bindings, which the executor refuses with the sizes)
+    const tileBytes = sparse ? 4 * TILE_BYTES : TILE_BYTES;
+    const wgsl = (): WebGpuBackend => (tiled ??= new WebGpuBackend(l.compiled.module.spaces, device, { wgsl: 'always', maxBindingBytes: tileBytes }));
+    const both = (): Record<string, WebGpuBackend> => ({ 'gpu.js kernels': gpu(), [`recc's WGSL kernels, ${tileBytes}-byte bindings`]: wgsl() });
 
     it('full data: every term and gradient agrees with the reference', () => {
       agreeOrRefuse(file, gpu, () => {
-        tally.values += expectAgree(l, envOf(l, params, l.ds.train), gpu(), 'full data', viaJs);
+        tally.values += expectAgree(l, envOf(l, params, l.ds.train), both(), 'full data', viaJs);
         tally.examples++;
+        tally.tiled += wgsl().exec.tiledKernels;
       });
     });
 
@@ -132,7 +152,7 @@ describe.skipIf(skip !== undefined)(`webgpu kernels vs the float64 reference${sk
       expect(env.sizes.get(batchKey(l.ds.primary))).toBe(Math.min(100, full.size));
       expect(env.sizes.get(totalKey(l.ds.primary))).toBe(full.size);
       agreeOrRefuse(file, gpu, () => {
-        tally.values += expectAgree(l, env, gpu(), 'batch of 100', viaJs);
+        tally.values += expectAgree(l, env, both(), 'batch of 100', viaJs);
       });
     });
   });
@@ -144,10 +164,10 @@ describe.skipIf(skip !== undefined)(`webgpu kernels vs the float64 reference${sk
     const l = loadExample(path, text, { data: ratingsFile });
     const gpu = new WebGpuBackend(l.compiled.module.spaces, device, { maxBindings: 4 });
     const params = testParams(l);
-    expectAgree(l, envOf(l, params, l.ds.train), gpu, 'full data, 4 bindings', false);
+    expectAgree(l, envOf(l, params, l.ds.train), { 'gpu.js kernels': gpu }, 'full data, 4 bindings', false);
     // twice: a pack of immutable parts is kept, one with params or temps is copied again each run
     params.get(l.compiled.module.params[0]!.name)!.fill(0.01);
-    expectAgree(l, envOf(l, params, l.ds.train), gpu, 'full data, 4 bindings, new params', false);
+    expectAgree(l, envOf(l, params, l.ds.train), { 'gpu.js kernels': gpu }, 'full data, 4 bindings, new params', false);
     expect(gpu.exec.packedKernels).toBeGreaterThan(0);
   });
 

@@ -2,13 +2,14 @@
 // enmf full batch, bpr and mf-biased in mini-batches, on the bundled data) on webgpu with params
 // resident on the device reaches the js kernels' metrics and loss within float32 noise; and after
 // warm-up a step moves only the loss scalars to the host (partial sums added on the device), and to the device only the
-// optimizer's 32-byte uniforms (full batch) plus the batch's ids, CSR index and touched rows
+// optimizer's 48-byte uniforms (full batch) plus the batch's ids, CSR index and touched rows
 // (mini-batches) — never the params. Skipped with the reason where no WebGPU device answers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../runtime/backends/backends.ts';
 import { WebGpuBackend } from '../../runtime/exec/webgpu/backend.ts';
+import { UPDATE_UNIFORM_BYTES } from '../../runtime/exec/webgpu/optimizer.ts';
 import { train, type TrainResult } from '../../runtime/train/train.ts';
 import { EXAMPLES_DIR, loadExample } from '../helpers/examples.ts';
 import { relErr } from '../helpers/ir-env.ts';
@@ -23,18 +24,23 @@ afterAll(() => device?.close());
  * step, drawn on the host) weighs as much as its d=32 params, so there d is raised until params
  * dwarf a batch and "a step moves no params" can be told apart by bytes.
  */
-const FAMILIES: readonly { file: string; steps: number; dim?: number; users?: number }[] = [
+const FAMILIES: readonly { file: string; steps: number; dim?: number; users?: number; bindingBytes?: number }[] = [
   { file: 'mf-gramian.recmodel', steps: 12 },
   { file: 'enmf.recmodel', steps: 12 },
   // user mini-batches (`batch 200 users` of 600): U's member rows are gathered and its gradient
   // scattered on the device; only the members' ids and the batch's restricted relation go up
   { file: 'enmf.recmodel', steps: 7, users: 200 },
+  // the same and mf-gramian with 64 and 32 KiB storage bindings: params over one are read by recc's WGSL
+  // kernels through windows, updated a window at a time, and a user batch's rows gathered and its
+  // gradient scattered window by window (what a param over lavapipe's 128 MiB gets; large.test.ts)
+  { file: 'enmf.recmodel', steps: 7, users: 200, bindingBytes: 65536 },
+  { file: 'mf-gramian.recmodel', steps: 12, bindingBytes: 32768 },
   { file: 'bpr.recmodel', steps: 8 },
   { file: 'mf-biased.recmodel', steps: 5, dim: 256 },
 ];
 
 describe.skipIf(skip !== undefined)(`training on webgpu with resident params${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  describe.each(FAMILIES)('examples/$file, $steps steps (batch of $users users)', ({ file, steps, dim, users }) => {
+  describe.each(FAMILIES)('examples/$file, $steps steps (batch of $users users, $bindingBytes-byte bindings)', ({ file, steps, dim, users, bindingBytes }) => {
     const path = join(EXAMPLES_DIR, file);
     let text = readFileSync(path, 'utf8');
     if (dim !== undefined) text = text.replace(/^dim d = \d+$/m, `dim d = ${dim}`);
@@ -48,7 +54,7 @@ describe.skipIf(skip !== undefined)(`training on webgpu with resident params${sk
       const want = train(l.compiled, l.ds, { backend: js, steps });
       js.dispose();
 
-      const gpu = new WebGpuBackend(l.compiled.module.spaces, device);
+      const gpu = new WebGpuBackend(l.compiled.module.spaces, device, bindingBytes ? { maxBindingBytes: bindingBytes } : {});
       const perStep: { toDevice: number; toHost: number }[] = [];
       let last = { ...gpu.device.traffic };
       const got: TrainResult = train(l.compiled, l.ds, {
@@ -72,7 +78,10 @@ describe.skipIf(skip !== undefined)(`training on webgpu with resident params${sk
       // steps 3.. (kernels built, data columns and CSR indexes of the full data uploaded once)
       const warm = perStep.slice(2);
       const batched = users !== undefined || (l.compiled.model.train.batch.kind === 'tuples' && l.compiled.model.train.batch.size < l.ds.train.get(l.ds.primary)!.size);
-      const uniforms = 32 * l.compiled.grads.length;
+      // one uniform block per update launch: one per window of the param that one binding spans
+      const cellsOf = (name: string): number => l.compiled.module.params.find((p) => p.name === name)!.shape.reduce((n, s) => n * (l.sizes.get(s) ?? 1), 1);
+      const uniforms = l.compiled.grads.reduce((n, g) => n + UPDATE_UNIFORM_BYTES * Math.max(1, Math.ceil(cellsOf(g.param) / gpu.exec.tileCells)), 0);
+      if (bindingBytes) expect(gpu.exec.tiledKernels, 'kernels reading or writing through windows').toBeGreaterThan(0);
       // what comes back is the loss scalars only: each host-sum's partials are summed on the device into
       // a float32 pair (8 bytes; before that, mf-biased at d=256 read ~49 KB of partials a step), plus
       // the odd one-cell scalar: a few dozen bytes per term, never the params nor the partials

@@ -16,7 +16,7 @@
 //   computed whole by one thread, so results do not depend on how rows are split.
 // Function parameters: out, p0…pn−1 (byte addresses), scratch (this thread's float64 rows), lo, hi.
 import { Code, encodeModule, Op, Simd, T, type FuncImport } from './binary.ts';
-import { Unsupported, type Expr, type Stmt } from './parse.ts';
+import { Unsupported, type Expr, type Stmt } from '../parse.ts';
 
 export type Elem = 'f32' | 'i32' | 'f64';
 type Ty = 'i32' | 'f64' | 'bool';

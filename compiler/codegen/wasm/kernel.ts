@@ -8,7 +8,7 @@ import { assertNever } from '../../ir/nodes.ts';
 import type { Arg, KernelPlan, Step } from '../../plan/plan.ts';
 import { emitJsKernel, type EmittedJs } from '../js.ts';
 import { genFunction, type Elem, type WasmFunction } from './gen.ts';
-import { parseKernel, Unsupported } from './parse.ts';
+import { parseKernel, Unsupported } from '../parse.ts';
 
 export { IMPORTS, MAX_PAGES } from './gen.ts';
 

@@ -9,7 +9,7 @@ import type { Expr, Idx } from '../../../compiler/ir/nodes.ts';
 import type { Backend, ManyResult, TensorRequest } from '../backend.ts';
 import type { Env32, TensorValue32 } from '../executor.ts';
 import { adapterLine, Device } from './device.ts';
-import { WebGpuExecutor, type DeviceResult } from './executor.ts';
+import { WebGpuExecutor, type DeviceResult, type ExecutorOptions } from './executor.ts';
 import { GroupPlans } from '../group-plans.ts';
 
 
@@ -20,11 +20,11 @@ export class WebGpuBackend implements Backend {
   private readonly groupPlans: GroupPlans;
 
   /** Opens the device; throws NoWebGpuError (device.ts) with the reason when none answers. */
-  constructor(spaces: ReadonlyMap<string, Space>, device?: Device, opts: { readonly maxBindings?: number } = {}) {
+  constructor(spaces: ReadonlyMap<string, Space>, device?: Device, opts: ExecutorOptions = {}) {
     this.groupPlans = new GroupPlans(spaces);
     this.device = device ?? Device.open();
     this.exec = new WebGpuExecutor(this.device, opts);
-    this.name = `webgpu (gpu.js kernels on ${adapterLine(this.device.adapter)})`;
+    this.name = `webgpu (gpu.js kernels, recc WGSL past their size limits, on ${adapterLine(this.device.adapter)})`;
   }
 
   planGroup(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env): GroupPlan {

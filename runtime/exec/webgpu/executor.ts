@@ -6,10 +6,18 @@
 // id columns, CSR indexes) are uploaded once per array and kept; params are uploaded each call unless
 // the caller made them resident (`resident`, runtime/train/resident.ts), in which case the device
 // copy is the truth. A result can stay on the device (`keep`) for the optimizer kernel.
+// Past gpu.js's reach — a tensor or kernel over 2^24 cells (gpu.js indexes in float32) or an array over
+// the adapter's maxStorageBufferBindingSize (gpu.js binds arrays whole) — a step runs as recc's own WGSL
+// kernel (codegen/wgsl.ts: i32 indices; arrays over one binding read through several windows of their
+// buffer, the output written one window per launch). A tensor is one device buffer, up to the adapter's
+// maxBufferSize; beyond it, or beyond 2^31 − 1 cells, the step is refused with its sizes. Ids travel as
+// float32 values (exact below 2^24 per domain); a CSR index of 2^24 tuples or more as int32 bits, read
+// only by WGSL kernels (as array<i32>).
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
-import { MAX_EXACT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
+import { bytes, MAX_EXACT_INDEX, MAX_INT_INDEX, SizeLimitError } from '../../../compiler/ir/limits.ts';
 import { columnKey } from '../../../compiler/ir/spaces.ts';
-import { commentText, emitKernel, loopBoundFor } from '../../../compiler/codegen/gpujs.ts';
+import { commentText, emitKernel, loopBoundFor, type EmittedKernel } from '../../../compiler/codegen/gpujs.ts';
+import { emitWgslKernel, WGSL_WORKGROUP, type ArgPlace, type EmittedWgsl } from '../../../compiler/codegen/wgsl.ts';
 import { children, csrKey, type Arg, type GroupPlan, type Step } from '../../../compiler/plan/plan.ts';
 import type { Expr } from '../../../compiler/ir/nodes.ts';
 import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
@@ -35,7 +43,15 @@ export class WebGpuExecutor {
   private readonly stepOut = new WeakMap<Step, number>();
   private readonly keysByStep = new WeakMap<Step, Map<string, string>>();
   private readonly sent = new Set<string>();
-  private readonly limit: number;
+  /** bytes one storage binding may span (maxStorageBufferBindingSize, or less: `maxBindingBytes`) */
+  private readonly bindingLimit: number;
+  /** bytes one device buffer may hold (maxBufferSize) */
+  private readonly bufferLimit: number;
+  /** cells per window of an array over one binding: a multiple of 64 cells (256 bytes, the largest
+   * minStorageBufferOffsetAlignment WebGPU allows) */
+  readonly tileCells: number;
+  /** which steps run as recc's WGSL kernels: those gpu.js cannot run, or all (tests) */
+  private readonly wgsl: 'large' | 'always';
   /** device copies of scalar results kept on the device, by result position */
   private readonly keptScalars = new Map<number, number>();
   kernelsRun = 0;
@@ -43,10 +59,25 @@ export class WebGpuExecutor {
   /** storage buffers one kernel may bind: the adapter's, or fewer (`maxBindings`: tests force packing) */
   private readonly maxBindings: number;
 
-  constructor(readonly device: Device, opts: { readonly maxBindings?: number } = {}) {
-    this.limit = Math.min(device.adapter.maxStorageBufferBindingSize, device.adapter.maxBufferSize);
+  constructor(readonly device: Device, opts: ExecutorOptions = {}) {
+    this.bufferLimit = device.adapter.maxBufferSize;
+    this.bindingLimit = Math.min(device.adapter.maxStorageBufferBindingSize, device.adapter.maxBufferSize, opts.maxBindingBytes ?? Infinity);
+    this.tileCells = Math.floor(this.bindingLimit / 4 / WGSL_WORKGROUP) * WGSL_WORKGROUP;
+    if (this.tileCells < WGSL_WORKGROUP) throw new InternalError(`a storage binding of ${this.bindingLimit} bytes`);
     this.maxBindings = Math.min(device.adapter.maxStorageBuffersPerShaderStage, opts.maxBindings ?? Infinity);
+    this.wgsl = opts.wgsl ?? 'large';
   }
+
+  /** Kernels built so far as recc's own WGSL (codegen/wgsl.ts) rather than gpu.js's. */
+  get wgslKernels(): number {
+    return this.wgslBuilt.size;
+  }
+
+  /** WGSL kernels built so far that read an array through several windows or write their output in several launches. */
+  get tiledKernels(): number {
+    return this.tiledBuilt;
+  }
+  private tiledBuilt = 0;
 
   /** Kernels built so far that read some arrays from a pack (pack.ts). */
   get packedKernels(): number {
@@ -104,7 +135,9 @@ export class WebGpuExecutor {
         let out = this.stepOut.get(s);
         if (out === undefined) this.stepOut.set(s, (out = this.device.id()));
         const packing = this.packings.get(key);
-        this.device.post({ op: 'run', key, args: packing ? this.packArgs(s, packing, args) : args, out, what: `kernel ${s.name}` });
+        const own = this.wgslBuilt.get(key);
+        if (own) this.runWgsl(s, own, args, out, packing);
+        else this.device.post({ op: 'run', key, args: packing ? this.packArgs(s, packing, args) : args, out, what: `kernel ${s.name}` });
         this.kernelsRun++;
         temps.set(s.name, out);
       }
@@ -146,6 +179,7 @@ export class WebGpuExecutor {
     if (!of) throw new InternalError(`no partials step ${s.of}`);
     let out = this.sumOut.get(s);
     if (out === undefined) this.sumOut.set(s, (out = this.device.id()));
+    this.checkBinding(of.cells, `the partial sums of ${s.of}`);
     this.device.post({ op: 'compute', source: reduceSource(of.cells), buffers: [partials, out], alloc: [{ id: out, n: 2 }], groups: [1], what: `sum of ${s.of}` });
     return out;
   }
@@ -166,27 +200,96 @@ export class WebGpuExecutor {
     if (!m) this.keysByStep.set(s, (m = new Map()));
     let key = m.get(spec);
     if (key) return key;
-    const emitted = emitKernel(s, plan, { maxSeg });
-    this.checkSize(s.cells, `the output of kernel ${s.name}`);
-    // gpu.js binds each array argument and the output as a storage buffer: over the adapter's count,
-    // some arrays are read from one packed buffer (pack.ts)
-    const max = this.maxBindings;
-    const packing = choosePacking(s.args, max, this.limit / 4);
-    if (s.args.length + 1 > max && !packing) {
-      throw new SizeLimitError(
-        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays; this WebGPU adapter binds at most ${max} storage buffers per kernel and packing them would pass its storage-buffer or float32-index limit; use --mode js or wasm`,
-      );
+    // a CSR index in int32 bits (a relation of 2^24 tuples or more) is read by recc's WGSL only
+    const bits = new Set(s.args.flatMap((a, j) => ((a.kind === 'csr-offsets' || a.kind === 'csr-perm') && csrBits(csrs.get(csrKey(a.rel, a.col))!.perm.length) ? [j] : [])));
+    const bigCsr = [...csrs.values()].some((c) => csrBits(c.perm.length));
+    const gpujs = this.wgsl === 'always' || bigCsr ? undefined : this.gpujsKernel(s, plan, maxSeg);
+    if (gpujs) {
+      const { emitted, packing } = gpujs;
+      const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
+      key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
+      if (packing) this.packings.set(key, packing);
+      if (!this.sent.has(key)) {
+        this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
+        this.sent.add(key);
+      }
+    } else {
+      const { emitted, packing } = this.wgslKernel(s, plan, maxSeg, bits);
+      key = `wgsl\u0000${emitted.source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${s.cells}`;
+      if (packing) this.packings.set(key, packing);
+      this.wgslBuilt.set(key, emitted);
     }
-    const source = packing ? packSource(emitted.source, s.args, packing) : emitted.source;
-    key = `${source}\u0000${s.args.map((a) => a.size).join(',')}\u0000${emitted.settings.output.join(',')}`;
-    if (packing) this.packings.set(key, packing);
-    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(',')} new=${!this.sent.has(key)}\n`);
-    if (!this.sent.has(key)) {
-      this.device.post({ op: 'kernel', key, source, settings: { ...emitted.settings, output: [...emitted.settings.output] }, what: `build ${s.name}` });
-      this.sent.add(key);
-    }
+    if (process.env.RECC_WEBGPU_DEBUG) process.stderr.write(`webgpu: key of ${s.name}: ${spec} sizes ${s.args.map((a) => a.size).join(',')} ${gpujs ? 'gpu.js' : 'wgsl'}\n`);
     m.set(spec, key);
     return key;
+  }
+
+  /**
+   * The step as a gpu.js kernel, or undefined when gpu.js cannot run it: an index past float32's exact
+   * range, an array or the output over one storage binding, or more arrays than the adapter binds even
+   * after packing (pack.ts).
+   */
+  private gpujsKernel(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>): { emitted: EmittedKernel; packing?: Packing } | undefined {
+    // any array of 2^24 cells or more could be read past float32's exact positions (codegen checks the
+    // tensors it indexes, not ids, temps read at a walk's position or CSR arrays)
+    if (s.cells * 4 > this.bindingLimit || s.args.some((a) => a.size * 4 > this.bindingLimit || a.size >= MAX_EXACT_INDEX)) return undefined;
+    let emitted: EmittedKernel;
+    try {
+      emitted = emitKernel(s, plan, { maxSeg });
+    } catch (e) {
+      if (e instanceof SizeLimitError) return undefined;
+      throw e;
+    }
+    // gpu.js binds each array argument and the output as a storage buffer: over the adapter's count,
+    // some arrays are read from one packed buffer (pack.ts)
+    const packing = choosePacking(s.args, this.maxBindings, this.bindingLimit / 4);
+    if (s.args.length + 1 > this.maxBindings && !packing) return undefined;
+    return { emitted, packing };
+  }
+
+  /** The step as recc's WGSL kernel: arrays over one binding in windows, small ones packed when the bindings run out. */
+  private wgslKernel(s: Step, plan: Pick<GroupPlan, 'sizes' | 'steps'>, maxSeg: ReadonlyMap<string, number>, bits: ReadonlySet<number>): { emitted: EmittedWgsl; packing?: Packing } {
+    this.checkSize(s.cells, `the output of kernel ${s.name}`);
+    const tile = this.tileCells;
+    const tiles = s.args.map((a) => Math.max(1, Math.ceil(a.size / tile)));
+    s.args.forEach((a) => this.checkSize(a.size, `${argWords(a)} read by kernel ${s.name}`));
+    // a tiled array, or one of int32 bits (bound as array<i32>), has bindings of its own
+    const tiled = new Set(tiles.flatMap((t, j) => (t > 1 || bits.has(j) ? [j] : [])));
+    const extra = tiles.reduce((x, t) => x + t - 1, 0);
+    const packing = choosePacking(s.args, this.maxBindings, tile, { extraBindings: extra, maxIndex: MAX_INT_INDEX, exclude: tiled });
+    if (s.args.length + 1 + extra > this.maxBindings && !packing) {
+      throw new SizeLimitError(
+        `kernel ${s.name} (${commentText(s.text)}) reads ${s.args.length} arrays in ${s.args.length + extra} storage bindings of at most ${this.bindingLimit.toLocaleString('en-US')} bytes; this WebGPU adapter binds at most ${this.maxBindings} per kernel, and packing the small ones does not free enough; use --mode js or wasm, or smaller dims`,
+      );
+    }
+    const places: ArgPlace[] = s.args.map((_, j) => {
+      const k = packing ? packing.parts.indexOf(j) : -1;
+      return k >= 0 ? { kind: 'packed', offset: packing!.offsets[k]! } : { kind: 'bound', tiles: tiles[j]!, bits: bits.has(j) };
+    });
+    if (tiled.size || s.cells > tile) this.tiledBuilt++;
+    return { emitted: emitWgslKernel(s, plan, { maxSeg }, { places, tile, packed: Boolean(packing) }), packing };
+  }
+
+  /** recc's WGSL kernels by kernel key */
+  private readonly wgslBuilt = new Map<string, EmittedWgsl>();
+
+  /** Runs a WGSL kernel: one launch per window of its output, every argument bound by its windows. */
+  private runWgsl(s: Step, k: EmittedWgsl, args: readonly number[], out: number, packing: Packing | undefined): void {
+    const tile = this.tileCells;
+    const pack = packing ? this.packBuffer(s, packing, args) : undefined;
+    const launches: { uniforms: number[]; bindings: { id: number; offset: number; size: number }[]; groups: [number, number] }[] = [];
+    for (let base = 0; base < s.cells; base += tile) {
+      const count = Math.min(tile, s.cells - base);
+      const groups = launchGroups(count);
+      const bindings = k.bindings.map((b) => {
+        if (b.kind === 'out') return { id: out, offset: base * 4, size: count * 4 };
+        if (b.kind === 'pack') return { id: pack!, offset: 0, size: Math.max(1, packing!.length) * 4 };
+        const n = s.args[b.arg]!.size;
+        return { id: args[b.arg]!, offset: b.tile * tile * 4, size: Math.max(1, Math.min(tile, n - b.tile * tile)) * 4 };
+      });
+      launches.push({ uniforms: [base, count, groups[0] * WGSL_WORKGROUP, 0], bindings, groups });
+    }
+    this.device.post({ op: 'wgsl', source: k.source, out: { id: out, n: s.cells }, launches, what: `kernel ${s.name}` });
   }
 
   /** kernels reading some arrays from a pack, by kernel key; each step's pack buffer and what it holds */
@@ -195,6 +298,11 @@ export class WebGpuExecutor {
 
   /** The buffers a packed kernel binds: its unpacked args, then the pack (filled on the device when stale). */
   private packArgs(s: Step, packing: Packing, args: readonly number[]): number[] {
+    return [...args.filter((_, j) => !packing.parts.includes(j)), this.packBuffer(s, packing, args)];
+  }
+
+  /** The step's pack buffer, (re)filled on the device when its parts changed or are not immutable. */
+  private packBuffer(s: Step, packing: Packing, args: readonly number[]): number {
     let p = this.stepPack.get(s);
     if (!p) this.stepPack.set(s, (p = { id: this.device.id(), holds: '' }));
     const holds = packing.parts.map((j) => args[j]).join(',');
@@ -204,14 +312,24 @@ export class WebGpuExecutor {
       p.holds = holds;
       p.packing = packing;
     }
-    return [...args.filter((_, j) => !packing.parts.includes(j)), p.id];
+    return p.id;
   }
 
-  /** Tensors beyond one storage binding are refused with the sizes (tiling them is not implemented). */
+  /** A tensor is one device buffer: refused with its size beyond the adapter's maxBufferSize or i32 indexing. */
   checkSize(cells: number, what: string): void {
-    if (cells * 4 > this.limit) {
+    if (cells * 4 > this.bufferLimit || cells > MAX_INT_INDEX) {
       throw new SizeLimitError(
-        `${what} has ${cells.toLocaleString('en-US')} cells (${(cells * 4 / 2 ** 20).toFixed(1)} MiB), beyond this WebGPU adapter's ${(this.limit / 2 ** 20).toFixed(0)} MiB per storage buffer; use --mode js, smaller dims or a GPU with a larger maxStorageBufferBindingSize`,
+        `${what} has ${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)}), beyond ${cells > MAX_INT_INDEX ? `the WebGPU kernels' i32 indexing (2^31 - 1 cells)` : `this WebGPU adapter's ${bytes(this.bufferLimit)} per buffer (maxBufferSize)`}; use --mode js, smaller dims or less data`,
+      );
+    }
+  }
+
+  /** An array a whole-buffer WGSL kernel (reduce, rows, csr) binds: refused with its size beyond one storage binding. */
+  checkBinding(cells: number, what: string): void {
+    this.checkSize(cells, what);
+    if (cells * 4 > this.bindingLimit) {
+      throw new SizeLimitError(
+        `${what} has ${cells.toLocaleString('en-US')} cells (${bytes(cells * 4)}), beyond this WebGPU adapter's ${bytes(this.bindingLimit)} per storage binding, and this kernel binds it whole; use --mode js, smaller dims or less data`,
       );
     }
   }
@@ -269,7 +387,7 @@ export class WebGpuExecutor {
           const perm = this.csrBuffers(a.rel, a.col, csrs, env).perm;
           const src = this.uploadOnce(ids, `${a.rel}.${a.of}`);
           id = this.device.id();
-          this.device.post({ op: 'compute', source: gatherSource(n, 1), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
+          this.device.post({ op: 'compute', source: gatherSource(n, 1, undefined, csrBits(n)), buffers: [src, perm, id], alloc: [{ id, n }], groups: rowGroups(n), what: `${a.rel}.${a.of} in the order of ${a.col}` });
           m.set(ids, id);
           this.freeOnGc.register(ids, id);
         }
@@ -290,7 +408,7 @@ export class WebGpuExecutor {
     const domain = csr.offsets.length - 1;
     const n = csr.perm.length;
     if (!csrOnDevice(n, domain)) {
-      return { offsets: this.uploadOnce(this.floatsOf(csr.offsets), `csr ${rel}.${col}`), perm: this.uploadOnce(this.floatsOf(csr.perm), `csr ${rel}.${col}`) };
+      return { offsets: this.uploadOnce(this.positionsOf(csr.offsets, n), `csr ${rel}.${col}`), perm: this.uploadOnce(this.positionsOf(csr.perm, n), `csr ${rel}.${col}`) };
     }
     const ids = this.floats(env, columnKey(rel, col));
     let m = this.deviceCsrs.get(ids);
@@ -353,21 +471,60 @@ export class WebGpuExecutor {
     let f = this.floatCache.get(ids);
     if (!f) {
       f = Float32Array.from(ids);
-      for (let t = 0; t < f.length; t++) if (!(f[t]! >= 0 && f[t]! < MAX_EXACT_INDEX)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+      // ids travel as float32 values (every kernel reads them so, and converts them to i32): exact below 2^24
+      for (let t = 0; t < f.length; t++) {
+        if (!(f[t]! >= 0)) throw new InternalError(`${key}[${t}] = ${f[t]} is not an id`);
+        if (ids[t]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`the id column ${key} holds id ${ids[t]}, beyond the 2^24 = 16,777,216 ids per domain the WebGPU kernels read exactly (ids travel as float32); use --mode js or wasm`);
+      }
       this.floatCache.set(ids, f);
     }
     return f;
   }
 
-  private floatsOf(a: Int32Array): Float32Array {
+  /**
+   * A CSR array (offsets or perm) of a relation of `tuples` tuples as the device holds it: float32
+   * values below 2^24 tuples, else its int32 bits unchanged (`csrBits`: only recc's WGSL kernels read
+   * those, as array<i32>).
+   */
+  private positionsOf(a: Int32Array, tuples: number): Float32Array {
     let f = this.floatCache.get(a);
     if (!f) {
-      if (a.length > 0 && a[a.length - 1]! >= MAX_EXACT_INDEX) throw new SizeLimitError(`a CSR index over ${a[a.length - 1]} tuples exceeds exact float32 indexing; use --mode js`);
-      f = Float32Array.from(a);
+      if (tuples > MAX_INT_INDEX) throw new SizeLimitError(`a CSR index over ${tuples.toLocaleString('en-US')} tuples exceeds the WebGPU kernels' i32 positions; use --mode js`);
+      f = csrBits(tuples) ? new Float32Array(a.buffer, a.byteOffset, a.length) : Float32Array.from(a);
       this.floatCache.set(a, f);
     }
     return f;
   }
+}
+
+/** What the executor is told beyond its device (tests shrink the limits to exercise packing and tiling). */
+export interface ExecutorOptions {
+  /** at most this many storage buffers per kernel */
+  readonly maxBindings?: number;
+  /** at most this many bytes per storage binding */
+  readonly maxBindingBytes?: number;
+  /** 'always': every kernel step as recc's WGSL; 'large' (default): only those gpu.js cannot run */
+  readonly wgsl?: 'large' | 'always';
+}
+
+/**
+ * Whether the CSR index of a relation of `tuples` tuples lies on the device as int32 bits: positions
+ * from 2^24 on are not float32 values, so its kernels are recc's WGSL, which bind them as array<i32>.
+ */
+function csrBits(tuples: number): boolean {
+  return tuples >= MAX_EXACT_INDEX;
+}
+
+/** Workgroups for `n` threads of a WGSL kernel: x up to 65,535, the rest along y. */
+function launchGroups(n: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / WGSL_WORKGROUP));
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+}
+
+/** A kernel argument in words, for size messages (names only, no data). */
+function argWords(a: Arg): string {
+  return a.kind === 'tensor' ? `tensor ${a.tensor}` : a.kind === 'temp' ? `temp ${a.temp}` : a.kind === 'ids' ? `ids ${a.rel}.${a.col}` : `a CSR index of ${a.rel} by ${a.col}`;
 }
 
 /** The temps a host-eval expression reads (closed scalars). */

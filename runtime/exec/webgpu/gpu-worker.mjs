@@ -66,18 +66,43 @@ function ensure(id, n) {
   return b;
 }
 
-/** The compute pipeline of a WGSL source (entry `main`), compiled once; compile errors thrown with their positions. */
-async function pipelineOf(source) {
+/**
+ * The compute pipeline of a WGSL source (entry `main`), compiled once; compile errors thrown with their
+ * positions. With `storage` (recc's kernels, codegen/wgsl.ts) its layout is explicit: binding 0 a
+ * uniform, then `storage` storage buffers, read-only but the last.
+ */
+async function pipelineOf(source, storage) {
   let pipe = pipelines.get(source);
   if (!pipe) {
     const module = ctx.device.createShaderModule({ code: source });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) throw new Error(`WGSL: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
-    pipe = ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    let layout = 'auto';
+    if (storage !== undefined) {
+      const COMPUTE = 0x4;
+      const entries = [{ binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } }];
+      for (let j = 1; j <= storage; j++) entries.push({ binding: j, visibility: COMPUTE, buffer: { type: j === storage ? 'storage' : 'read-only-storage' } });
+      layout = ctx.device.createPipelineLayout({ bindGroupLayouts: [ctx.device.createBindGroupLayout({ entries })] });
+    }
+    pipe = ctx.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' } });
     pipelines.set(source, pipe);
   }
   return pipe;
+}
+
+const launchUniforms = new Map(); // "base,count,width,pad" → uniform buffer (never rewritten)
+
+/** The uniform buffer of a WGSL launch's { base, count, width, 0 }, made once per distinct value. */
+function launchUniform(values) {
+  const key = values.join(',');
+  let u = launchUniforms.get(key);
+  if (!u) {
+    u = ctx.device.createBuffer({ size: 16, usage: 0x0040 /* UNIFORM */ | 0x0008 });
+    ctx.device.queue.writeBuffer(u, 0, Uint32Array.from(values));
+    launchUniforms.set(key, u);
+  }
+  return u;
 }
 
 function wrap(buffer, n) {
@@ -178,7 +203,11 @@ async function exec(cmd) {
       const pipe = await pipelineOf(cmd.source);
       const uniforms = ctx.device.createBuffer({ size: cmd.uniforms.byteLength, usage: 0x0040 /* UNIFORM */ | 0x0008 });
       ctx.device.queue.writeBuffer(uniforms, 0, cmd.uniforms.buffer, cmd.uniforms.byteOffset, cmd.uniforms.byteLength);
-      const entries = [{ binding: 0, resource: { buffer: uniforms } }, ...cmd.buffers.map((id, j) => ({ binding: j + 1, resource: { buffer: bufferOf(id).buffer } }))];
+      // a buffer is an id (bound whole) or { id, offset, size } (a window, in bytes: params over one binding)
+      const entries = [
+        { binding: 0, resource: { buffer: uniforms } },
+        ...cmd.buffers.map((b, j) => ({ binding: j + 1, resource: typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } })),
+      ];
       const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
@@ -195,7 +224,8 @@ async function exec(cmd) {
       // of `alloc` ({ id, n }) is made to hold n floats first (the kernel's outputs)
       for (const a of cmd.alloc ?? []) ensure(a.id, a.n);
       const pipe = await pipelineOf(cmd.source);
-      const entries = cmd.buffers.map((id, j) => ({ binding: j, resource: { buffer: bufferOf(id).buffer } }));
+      // a buffer is an id (bound whole) or { id, offset, size } (a window, in bytes: params over one binding)
+      const entries = cmd.buffers.map((b, j) => ({ binding: j, resource: typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }));
       const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
@@ -204,6 +234,41 @@ async function exec(cmd) {
       pass.dispatchWorkgroups(cmd.groups[0], cmd.groups[1] ?? 1, 1);
       pass.end();
       ctx.device.queue.submit([enc.finish()]);
+      return undefined;
+    }
+    case 'wgsl': {
+      // recc's own WGSL kernel (codegen/wgsl.ts): buffer `out` made to hold out.n floats, then one pass
+      // per launch: binding 0 = its uniform { base, count, width, 0 } (u32), then storage windows
+      // { id, offset, size } (bytes) of the buffers, in the kernel's binding order
+      ensure(cmd.out.id, cmd.out.n);
+      const fresh = !pipelines.has(cmd.source);
+      // validation errors are reported asynchronously: the first run of a kernel collects them (its
+      // pipeline, bind groups and passes; later runs bind the same shapes) and throws the first
+      if (fresh) ctx.device.pushErrorScope('validation');
+      // an explicit layout: 'auto' would drop a binding the shader never reads, and its bind group fail
+      let pipe;
+      try {
+        pipe = await pipelineOf(cmd.source, cmd.launches[0].bindings.length);
+      } catch (e) {
+        if (fresh) await ctx.device.popErrorScope();
+        throw e;
+      }
+      const enc = ctx.device.createCommandEncoder();
+      for (const l of cmd.launches) {
+        const u = launchUniform(l.uniforms);
+        const entries = [{ binding: 0, resource: { buffer: u } }, ...l.bindings.map((b, j) => ({ binding: j + 1, resource: { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }))];
+        const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+        const pass = enc.beginComputePass();
+        pass.setPipeline(pipe);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(l.groups[0], l.groups[1], 1);
+        pass.end();
+      }
+      ctx.device.queue.submit([enc.finish()]);
+      if (fresh) {
+        const err = await ctx.device.popErrorScope();
+        if (err) throw new Error(err.message);
+      }
       return undefined;
     }
     case 'pack': {
@@ -247,6 +312,8 @@ async function exec(cmd) {
       for (const b of buffers.values()) b.delete();
       buffers.clear();
       for (const k of kernels.values()) k.destroy?.();
+      for (const u of launchUniforms.values()) u.destroy();
+      launchUniforms.clear();
       kernels.clear();
       instance?.destroy?.();
       if (ctx) ctx.device.destroy();

@@ -4,10 +4,16 @@
 // ids in a buffer; the gradient is either dense (read at row·width + c) or already at those rows (read
 // at r·width + c, the touched-rows kernels' layout). The source holds only fixed text and the variant
 // switches below; hyper-parameters travel as uniforms (numbers).
+// A param larger than one storage binding is updated one window [base, base + count) at a time: the
+// param, its slots and a full-size gradient are bound as that window of their buffers; dense updates
+// run one thread per cell of the window, row-sparse ones one per touched cell, skipping cells outside it.
 //   sgd:      m ← μ·m + g;  θ ← θ − η·m           (μ = 0: θ ← θ − η·g)
 //   adagrad:  s ← s + g²;   θ ← θ − η·g / (√s + ε)
 //   adam:     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·(m/c₁) / (√(v/c₂) + ε)
 import type { GradientOptimizerInfo } from '../../../compiler/check/model.ts';
+
+/** Bytes of the update kernel's uniform block (`updateUniforms`), uploaded per launch. */
+export const UPDATE_UNIFORM_BYTES = 48;
 
 /** Threads per workgroup of the update kernel. */
 export const UPDATE_WORKGROUP = 64;
@@ -24,11 +30,11 @@ export function slotCount(v: Pick<UpdateVariant, 'kind' | 'momentum'>): number {
   return v.kind === 'adam' ? 2 : v.kind === 'adagrad' || v.momentum ? 1 : 0;
 }
 
-/** Uniforms: n, width (u32), then lr, a, b, eps, c1, c2 (f32); meanings per kind in `updateUniforms`. */
+/** Uniforms: n, width (u32), lr, a, b, eps, c1, c2 (f32), base, count (u32); meanings in `updateUniforms`. */
 export function updateSource(v: UpdateVariant): string {
   const slots = slotCount(v);
   const b: string[] = [
-    'struct U { n : u32, width : u32, lr : f32, a : f32, b : f32, eps : f32, c1 : f32, c2 : f32 }',
+    'struct U { n : u32, width : u32, lr : f32, a : f32, b : f32, eps : f32, c1 : f32, c2 : f32, base : u32, count : u32, pad0 : u32, pad1 : u32 }',
     '@group(0) @binding(0) var<uniform> u : U;',
     '@group(0) @binding(1) var<storage, read_write> p : array<f32>;',
     '@group(0) @binding(2) var<storage, read> g : array<f32>;',
@@ -45,7 +51,9 @@ export function updateSource(v: UpdateVariant): string {
   );
   if (v.rows === 'all') b.push('  let j : u32 = t;', '  let gj : f32 = g[t];');
   else {
-    b.push('  let r : u32 = t / u.width;', '  let j : u32 = u32(rows[r]) * u.width + (t - r * u.width);');
+    // the touched cell's place in the param, then in the bound window (cells outside it: another launch)
+    b.push('  let r : u32 = t / u.width;', '  let at : u32 = u32(rows[r]) * u.width + (t - r * u.width);');
+    b.push('  if (at < u.base || at >= u.base + u.count) { return; }', '  let j : u32 = at - u.base;');
     b.push(v.rows === 'at-rows' ? '  let gj : f32 = g[t];' : '  let gj : f32 = g[j];');
   }
   switch (v.kind) {
@@ -68,9 +76,12 @@ export function updateSource(v: UpdateVariant): string {
   return b.join('\n');
 }
 
-/** The uniform block for one update of `n` elements (rows × width, or the whole param with width 1) at global step `step` (1-based). */
-export function updateUniforms(opt: GradientOptimizerInfo, n: number, width: number, lr: number, step: number): ArrayBuffer {
-  const buf = new ArrayBuffer(32);
+/**
+ * The uniform block for one update of `n` elements (touched rows × width, or the window's cells with
+ * width 1) at global step `step` (1-based), of the param's window [base, base + count).
+ */
+export function updateUniforms(opt: GradientOptimizerInfo, n: number, width: number, lr: number, step: number, window: { readonly base: number; readonly count: number }): ArrayBuffer {
+  const buf = new ArrayBuffer(UPDATE_UNIFORM_BYTES);
   const u32 = new Uint32Array(buf);
   const f32 = new Float32Array(buf);
   u32[0] = n;
@@ -85,6 +96,8 @@ export function updateUniforms(opt: GradientOptimizerInfo, n: number, width: num
     f32[6] = 1 - Math.pow(opt.beta1, step);
     f32[7] = 1 - Math.pow(opt.beta2, step);
   }
+  u32[8] = window.base;
+  u32[9] = window.count;
   return buf;
 }
 

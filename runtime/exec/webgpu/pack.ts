@@ -5,7 +5,9 @@
 // by device-side copies (no host traffic). Immutable parts (data columns, id columns, CSR indexes,
 // hyper-parameters) are chosen first, so a pack of them is copied once and kept; params and temps
 // join only when those do not free enough bindings, and are then copied each run. Offsets are
-// integers baked into the (generated) source; the pack's length stays below float32's exact range.
+// integers baked into the (generated) source; the pack's length stays below float32's exact range for
+// a gpu.js kernel, below one storage binding for recc's WGSL kernels (codegen/wgsl.ts reads the pack
+// itself, from the Packing's offsets).
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { MAX_EXACT_INDEX } from '../../../compiler/ir/limits.ts';
 import type { Arg } from '../../../compiler/plan/plan.ts';
@@ -29,17 +31,28 @@ export function immutableArg(a: Arg): boolean {
   return a.kind === 'ids' || a.kind === 'csr-offsets' || a.kind === 'csr-perm' || a.kind === 'csr-ids' || (a.kind === 'tensor' && (a.tensorKind === 'data' || a.tensorKind === 'hyper'));
 }
 
+/** How a kernel's other bindings and its indexing bound a packing. */
+export interface PackLimits {
+  /** bindings the kernel needs beyond one per argument and the output (a tiled argument's extra windows) */
+  readonly extraBindings?: number;
+  /** the pack's length stays below this: gpu.js's float32 indices (the default), or the WGSL kernels' i32 */
+  readonly maxIndex?: number;
+  /** arguments that cannot join a pack (tiled ones) */
+  readonly exclude?: ReadonlySet<number>;
+}
+
 /**
  * Which args to pack so the kernel binds at most `maxBindings` storage buffers (args + output), or
  * undefined when it fits already or no packing of arrays below `limit` elements does.
  */
-export function choosePacking(args: readonly Arg[], maxBindings: number, limit: number): Packing | undefined {
-  const over = args.length + 1 - maxBindings;
+export function choosePacking(args: readonly Arg[], maxBindings: number, limit: number, opts: PackLimits = {}): Packing | undefined {
+  const over = args.length + 1 + (opts.extraBindings ?? 0) - maxBindings;
   if (over <= 0) return undefined;
   // packing m arrays into one frees m − 1 bindings
   const m = over + 1;
   const order = args
     .map((a, j) => ({ a, j }))
+    .filter(({ j }) => !opts.exclude?.has(j))
     .sort((x, y) => Number(immutableArg(y.a)) - Number(immutableArg(x.a)) || x.a.size - y.a.size || x.j - y.j);
   const chosen = order.slice(0, m);
   if (chosen.length < m) return undefined;
@@ -49,7 +62,7 @@ export function choosePacking(args: readonly Arg[], maxBindings: number, limit: 
     offsets.push(length);
     length += Math.max(1, a.size);
   }
-  if (length >= Math.min(MAX_EXACT_INDEX, limit)) return undefined;
+  if (length >= Math.min(opts.maxIndex ?? MAX_EXACT_INDEX, limit)) return undefined;
   return { parts: chosen.map((c) => c.j), offsets, length, immutable: chosen.every((c) => immutableArg(c.a)) };
 }
 

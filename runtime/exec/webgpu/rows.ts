@@ -5,6 +5,9 @@
 // are one float buffer; sizes are baked into the source (one pipeline per shape). The executor's
 // gather also puts an id column into a CSR's order (width 1, the permutation as `members`).
 //   gather:  S[j, c] = P[members[j], c]          zero: G[k] = 0          scatter: G[members[j], c] = g[j, c]
+// A param over one storage binding is moved one window [base, base + count) of its cells at a time
+// (`Window`, baked into the source): P and G are bound as that window of their buffers, and a thread
+// whose cell lies outside it does nothing (zero: one launch per window, bound as that window).
 
 /** Threads per workgroup; workgroups spread along y past 65,535 (optimizer.ts's updateGroups). */
 const WG = 64;
@@ -22,14 +25,33 @@ function checkShape(rows: number, width: number): void {
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(width) || width < 1) throw new RangeError(`rows ${rows} × width ${width}`);
 }
 
-/** S (rows × width) ← the member rows of P; bindings: P, members, S. */
-export function gatherSource(rows: number, width: number): string {
+/** The cells [base, base + count) of a param one launch binds, when the param spans several bindings. */
+export interface Window {
+  readonly base: number;
+  readonly count: number;
+}
+
+/** The member cell `at` of thread t, returned from when outside `w`, and its place in the window. */
+function windowed(w: Window | undefined): string[] {
+  if (!w) return [];
+  checkShape(w.base, 1);
+  checkShape(w.count, 1);
+  return [`  if (at < ${w.base}u || at >= ${w.base + w.count}u) { return; }`];
+}
+
+/**
+ * S (rows × width) ← the member rows of P (or of its window `w`); bindings: P (the window), members
+ * (float32 values, or int32 bits with `memberBits`: a CSR permutation of 2^24 tuples or more), S.
+ */
+export function gatherSource(rows: number, width: number, w?: Window, memberBits = false): string {
   checkShape(rows, width);
   return [
-    ...head(['var<storage, read> p : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> s : array<f32>;']),
+    ...head(['var<storage, read> p : array<f32>;', `var<storage, read> members : array<${memberBits ? 'u32' : 'f32'}>;`, 'var<storage, read_write> s : array<f32>;']),
     `  if (t >= ${rows * width}u) { return; }`,
     `  let j : u32 = t / ${width}u;`,
-    `  s[t] = p[u32(members[j]) * ${width}u + (t - j * ${width}u)];`,
+    `  let at : u32 = u32(members[j]) * ${width}u + (t - j * ${width}u);`,
+    ...windowed(w),
+    `  s[t] = p[at${w ? ` - ${w.base}u` : ''}];`,
     '}',
   ].join('\n');
 }
@@ -40,14 +62,19 @@ export function zeroSource(n: number): string {
   return [...head(['var<storage, read_write> g : array<f32>;']), `  if (t >= ${n}u) { return; }`, '  g[t] = 0.0;', '}'].join('\n');
 }
 
-/** G's member rows ← g (rows × width); bindings: g, members, G. Members are distinct: no two threads write one cell. */
-export function scatterSource(rows: number, width: number): string {
+/**
+ * G's member rows (those in its window `w`) ← g (rows × width); bindings: g, members, G (the window).
+ * Members are distinct: no two threads write one cell.
+ */
+export function scatterSource(rows: number, width: number, w?: Window): string {
   checkShape(rows, width);
   return [
     ...head(['var<storage, read> g : array<f32>;', 'var<storage, read> members : array<f32>;', 'var<storage, read_write> full : array<f32>;']),
     `  if (t >= ${rows * width}u) { return; }`,
     `  let j : u32 = t / ${width}u;`,
-    `  full[u32(members[j]) * ${width}u + (t - j * ${width}u)] = g[t];`,
+    `  let at : u32 = u32(members[j]) * ${width}u + (t - j * ${width}u);`,
+    ...windowed(w),
+    `  full[at${w ? ` - ${w.base}u` : ''}] = g[t];`,
     '}',
   ].join('\n');
 }

@@ -2,8 +2,9 @@
 // (generated names only: `out`, `p3`, `v7`, `i2`, `j1`, `s4`, `w0`; `const`/`let`, counted `for`
 // loops, blocks, `if (…) { break; }`, `+= / =` on locals and array cells, `sN.fill(0.0)`,
 // `new Float64Array(n)`, arithmetic, comparisons, `?:`, `Math.*`, finite literals). This parses that
-// subset into a small AST for gen.ts; anything outside it is an Unsupported error, which makes the
-// step fall back to its js kernel (counted), never a wrong kernel.
+// subset into a small AST for wasm/gen.ts; anything outside it is an Unsupported error, which makes the
+// step fall back to its js kernel (counted), never a wrong kernel. wgsl.ts reads the gpu.js kernel
+// bodies (gpujs.ts, the same subset) with it too.
 
 export class Unsupported extends Error {}
 
