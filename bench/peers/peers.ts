@@ -15,8 +15,13 @@
 // steps per epoch (1 full batch, ⌈tuples/4096⌉ mini-batch); the table shows the median over reps and
 // the ratios recc/numpy. The reference is skipped, with the reason, when python3/numpy/scipy are
 // missing. Numbers mean something only on a machine with nothing else running.
+// Variants: `--threads 1,2` (wasm) times recc once per thread count in each rep, and `--against DIR`
+// (another checkout of recc, e.g. `git archive` of the commit before a change, with node_modules)
+// times that recc too, so a before/after comparison on a busy machine is interleaved in one run; a
+// row per variant, each with its own ratios to the same numpy runs and its own loss check.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
-//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N] [--python python3] [--json FILE] [--keep]
+//       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N[,M…]] [--against DIR]
+//       [--python python3] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -46,8 +51,24 @@ function stepsFor(model: string): number {
   return c?.model.train.batch.kind === 'full' ? 6 : 64;
 }
 const MODE = option('mode', 'js');
-/** --mode wasm: threads the kernels run on (1: the one-core comparison) */
-const THREADS = option('threads', '1');
+/** --mode wasm: threads the kernels run on (1: the one-core comparison), one variant each */
+const THREADS = option('threads', '1').split(',');
+/** another checkout of recc to time beside this one (its bench/peers/recc-run.ts) */
+const AGAINST = option('against', '');
+
+/** One way of running recc: a checkout and a thread count. */
+interface Variant {
+  readonly label: string;
+  readonly runner: string;
+  readonly threads: string;
+}
+const VARIANTS: readonly Variant[] = (AGAINST ? [AGAINST, ''] : ['']).flatMap((root) =>
+  (MODE === 'wasm' ? THREADS : ['1']).map((threads) => ({
+    label: `${MODE === 'wasm' ? `${threads}t` : ''}${root ? ' before' : ''}`.trim(),
+    runner: root ? join(root, 'bench', 'peers', 'recc-run.ts') : join(HERE, 'recc-run.ts'),
+    threads,
+  })),
+);
 const PYTHON = option('python', 'python3');
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');
@@ -66,6 +87,8 @@ interface Run {
 
 interface Cell {
   readonly model: string;
+  /** the variant's label ('' when there is one variant) */
+  readonly variant: string;
   readonly shape: string;
   readonly dim: number;
   readonly recc: ReccRun[];
@@ -126,10 +149,10 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
   return { error: `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n    ${why}` };
 }
 
-function runRecc(model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
-  const args = ['--import', 'tsx', join(HERE, 'recc-run.ts'), '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
+function runRecc(v: Variant, model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
+  const args = ['--import', 'tsx', v.runner, '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
-  if (MODE === 'wasm') args.push('--threads', THREADS);
+  if (MODE === 'wasm') args.push('--threads', v.threads);
   if (record) args.push('--record', record);
   return child(process.execPath, args, process.env) as { out?: ReccRun; error?: string };
 }
@@ -159,7 +182,7 @@ function compareLosses(cell: Cell): void {
   if (!a || !b) return;
   let first = 0, all = 0, ok = true;
   const terms = Object.keys(a.steps[0]?.terms ?? {});
-  console.log(`  losses (recc | numpy | relative difference), per step before its update:`);
+  console.log(`  losses (recc${cell.variant ? ` ${cell.variant}` : ''} | numpy | relative difference), per step before its update:`);
   console.log(`    step  ${terms.map((t) => `${t.padEnd(8)} ${'recc'.padStart(15)} ${'numpy'.padStart(15)} ${'rel'.padStart(8)}`).join('   ')}`);
   for (let k = 0; k < Math.max(a.steps.length, b.steps.length); k++) {
     const sa = a.steps[k], sb = b.steps[k];
@@ -181,7 +204,7 @@ function compareLosses(cell: Cell): void {
   if (!same(cell.numpy)) console.log('    note: numpy runs of this config did not repeat their losses exactly');
   cell.agreement = { first, all, ok };
   if (!ok) {
-    console.log(`  !!!!!!!! LOSSES DISAGREE: ${cell.model} ${cell.shape} d=${cell.dim}: step 1 within ${first.toExponential(1)} (need ≤ ${TOL_FIRST}), all steps within ${all.toExponential(1)} (need ≤ ${TOL_LATER}) !!!!!!!!`);
+    console.log(`  !!!!!!!! LOSSES DISAGREE: ${cell.model} ${cell.shape} d=${cell.dim}${cell.variant ? ` ${cell.variant}` : ''}: step 1 within ${first.toExponential(1)} (need ≤ ${TOL_FIRST}), all steps within ${all.toExponential(1)} (need ≤ ${TOL_LATER}) !!!!!!!!`);
   }
 }
 
@@ -201,7 +224,8 @@ function glueShare(r: ReccRun): number {
 function summary(cells: readonly Cell[]): void {
   console.log(`\nseconds per epoch (median over runs of each run's median step 2…N × steps/epoch), peak RSS (median over runs); ratios recc/numpy`);
   console.log('glue: the share of recc\'s step wall time outside kernels (batches, env, optimizer, host sums; median of steps 2…N)');
-  console.log('model       shape     d  steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │  glue │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
+  const w = Math.max(0, ...cells.map((c) => c.variant.length));
+  console.log('model       shape     d ' + (w ? `${'recc'.padEnd(w)} ` : '') + ' steps/ep │ CPU s/ep: recc   numpy  ratio │ wall s/ep: recc   numpy  ratio │  glue │ RSS MB: recc  numpy  ratio │ losses: step 1 / all');
   for (const c of cells) {
     const spe = c.recc[0]?.stepsPerEpoch ?? c.numpy[0]?.stepsPerEpoch ?? NaN;
     const rc = median(c.recc.map((r) => perEpoch(r, 'cpu'))), nc = median(c.numpy.map((r) => perEpoch(r, 'cpu')));
@@ -210,7 +234,7 @@ function summary(cells: readonly Cell[]): void {
     const glue = median(c.recc.map((r) => glueShare(r)));
     const ag = c.agreement ? `${c.agreement.first.toExponential(1)} / ${c.agreement.all.toExponential(1)}${c.agreement.ok ? '' : '  DISAGREE'}` : '—';
     console.log(
-      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${Number.isFinite(glue) ? `${(100 * glue).toFixed(0)}%`.padStart(5) : '    —'} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
+      `${c.model.padEnd(11)} ${c.shape.padEnd(8)} ${String(c.dim).padStart(3)} ${w ? `${c.variant.padEnd(w)} ` : ''}${String(spe).padStart(8)} │ ${fmt(rc).padStart(14)} ${fmt(nc).padStart(7)} ${ratio(rc, nc).padStart(6)} │ ${fmt(rw).padStart(15)} ${fmt(nw).padStart(7)} ${ratio(rw, nw).padStart(6)} │ ${Number.isFinite(glue) ? `${(100 * glue).toFixed(0)}%`.padStart(5) : '    —'} │ ${fmt(rm, 0).padStart(12)} ${fmt(nm, 0).padStart(6)} ${ratio(rm, nm).padStart(6)} │ ${ag}${c.errors.length ? `  (${c.errors.length} failed runs)` : ''}`,
     );
   }
 }
@@ -231,32 +255,39 @@ function main(): void {
       for (const model of MODELS) {
         const steps = stepsFor(model);
         for (const dim of DIMS) {
-          const cell: Cell = { model, shape: s.label, dim, recc: [], numpy: [], errors: [] };
-          cells.push(cell);
+          // a cell per variant; they share the numpy runs
+          const numpy: Run[] = [];
+          const byVariant = VARIANTS.map((v) => ({ v, cell: { model, variant: VARIANTS.length > 1 ? v.label : '', shape: s.label, dim, recc: [], numpy, errors: [] } as Cell }));
+          cells.push(...byVariant.map((x) => x.cell));
           const replay = join(tmp, `${shapeName}-${model}-d${dim}`);
           console.log(`\n${model} ${s.label} d=${dim}`);
-          // an untimed run records the replay (its copying of every batch would count as recc's step time)
-          const recorded = runRecc(model, dataDir, dim, steps, replay);
-          if (!recorded.out) cell.errors.push(`recc (recording the replay): ${recorded.error}`);
+          // an untimed run (of this checkout) records the replay (its copying of every batch would count as recc's step time)
+          const recorded = runRecc(VARIANTS[VARIANTS.length - 1]!, model, dataDir, dim, steps, replay);
+          if (!recorded.out) byVariant[0]!.cell.errors.push(`recc (recording the replay): ${recorded.error}`);
+          const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
           for (let rep = 0; rep < REPS; rep++) {
-            const a = runRecc(model, dataDir, dim, steps);
-            if (a.out) cell.recc.push(a.out);
-            else cell.errors.push(`recc: ${a.error}`);
-            if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
-            if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
-            const line = (r: Run | undefined) => (r ? `${fmt(perEpoch(r, 'cpu'))} s CPU, ${fmt(perEpoch(r, 'wall'))} s wall / epoch, ${(r.maxRssKb / 1024).toFixed(0)} MB` : 'failed');
-            // the reference replays the recording run: without it there is nothing to replay
-            if (noPython || !recorded.out) {
-              console.log(`  run ${rep + 1}: recc ${line(a.out)}`);
-              continue;
+            const parts: string[] = [];
+            for (const { v, cell } of byVariant) {
+              const a = runRecc(v, model, dataDir, dim, steps);
+              if (a.out) cell.recc.push(a.out);
+              else cell.errors.push(`recc: ${a.error}`);
+              if (a.out?.fallbacks) console.log(`  warning: ${a.out.fallbacks} kernels fell back from ${MODE}`);
+              if (a.out?.diverged) console.log(`  warning: recc diverged (${a.out.diverged})`);
+              parts.push(`recc${cell.variant ? ` ${cell.variant}` : ''} ${line(a.out)}`);
             }
-            const b = runNumpy(model, dataDir, dim, steps, replay);
-            if (b.out) cell.numpy.push(b.out);
-            else cell.errors.push(`numpy: ${b.error}`);
-            console.log(`  run ${rep + 1}: recc ${line(a.out)} │ numpy ${line(b.out)}`);
+            // the reference replays the recording run: without it there is nothing to replay
+            if (!noPython && recorded.out) {
+              const b = runNumpy(model, dataDir, dim, steps, replay);
+              if (b.out) numpy.push(b.out);
+              else byVariant[0]!.cell.errors.push(`numpy: ${b.error}`);
+              parts.push(`numpy ${line(b.out)}`);
+            }
+            console.log(`  run ${rep + 1}: ${parts.join(' │ ')}`);
           }
-          for (const e of cell.errors) console.log(`  FAILED ${e}`);
-          compareLosses(cell);
+          for (const { cell } of byVariant) {
+            for (const e of cell.errors) console.log(`  FAILED ${e}`);
+            compareLosses(cell);
+          }
         }
       }
     }
@@ -269,7 +300,7 @@ function main(): void {
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ reps: REPS, mode: MODE, cells }, null, 1)}\n`);
   const bad = cells.filter((c) => (c.agreement && !c.agreement.ok) || c.errors.length);
   if (bad.length) {
-    console.log(`\n!!!!!!!! ${bad.length} configs disagree or failed: ${bad.map((c) => `${c.model} ${c.shape} d=${c.dim}`).join(', ')} !!!!!!!!`);
+    console.log(`\n!!!!!!!! ${bad.length} configs disagree or failed: ${bad.map((c) => `${c.model} ${c.shape} d=${c.dim}${c.variant ? ` ${c.variant}` : ''}`).join(', ')} !!!!!!!!`);
     process.exitCode = 1;
   }
 }
