@@ -54,6 +54,21 @@ function bufferOf(id) {
   return b;
 }
 
+/** A binding's resource: a buffer id (bound whole) or { id, offset, size } (a window, in bytes: arrays over one binding). */
+function resourceOf(b) {
+  return typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size };
+}
+
+/** Records one compute pass of `pipe` into `enc`: its bind group 0 of `entries`, `groups` workgroups. */
+function recordPass(enc, pipe, entries, groups) {
+  const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipe);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, 1);
+  pass.end();
+}
+
 /** Buffer `id`, made to hold n floats (allocated when absent or smaller); its length becomes n. */
 function ensure(id, n) {
   let b = buffers.get(id);
@@ -203,18 +218,8 @@ async function exec(cmd) {
       const pipe = await pipelineOf(cmd.source);
       const uniforms = ctx.device.createBuffer({ size: cmd.uniforms.byteLength, usage: 0x0040 /* UNIFORM */ | 0x0008 });
       ctx.device.queue.writeBuffer(uniforms, 0, cmd.uniforms.buffer, cmd.uniforms.byteOffset, cmd.uniforms.byteLength);
-      // a buffer is an id (bound whole) or { id, offset, size } (a window, in bytes: params over one binding)
-      const entries = [
-        { binding: 0, resource: { buffer: uniforms } },
-        ...cmd.buffers.map((b, j) => ({ binding: j + 1, resource: typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } })),
-      ];
-      const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       const enc = ctx.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipe);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(cmd.groups[0], cmd.groups[1], 1);
-      pass.end();
+      recordPass(enc, pipe, [{ binding: 0, resource: { buffer: uniforms } }, ...cmd.buffers.map((b, j) => ({ binding: j + 1, resource: resourceOf(b) }))], cmd.groups);
       ctx.device.queue.submit([enc.finish()]);
       uniforms.destroy();
       return undefined;
@@ -224,15 +229,8 @@ async function exec(cmd) {
       // of `alloc` ({ id, n }) is made to hold n floats first (the kernel's outputs)
       for (const a of cmd.alloc ?? []) ensure(a.id, a.n);
       const pipe = await pipelineOf(cmd.source);
-      // a buffer is an id (bound whole) or { id, offset, size } (a window, in bytes: params over one binding)
-      const entries = cmd.buffers.map((b, j) => ({ binding: j, resource: typeof b === 'number' ? { buffer: bufferOf(b).buffer } : { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }));
-      const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       const enc = ctx.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipe);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(cmd.groups[0], cmd.groups[1] ?? 1, 1);
-      pass.end();
+      recordPass(enc, pipe, cmd.buffers.map((b, j) => ({ binding: j, resource: resourceOf(b) })), cmd.groups);
       ctx.device.queue.submit([enc.finish()]);
       return undefined;
     }
@@ -256,13 +254,7 @@ async function exec(cmd) {
       const enc = ctx.device.createCommandEncoder();
       for (const l of cmd.launches) {
         const u = launchUniform(l.uniforms);
-        const entries = [{ binding: 0, resource: { buffer: u } }, ...l.bindings.map((b, j) => ({ binding: j + 1, resource: { buffer: bufferOf(b.id).buffer, offset: b.offset, size: b.size } }))];
-        const group = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipe);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(l.groups[0], l.groups[1], 1);
-        pass.end();
+        recordPass(enc, pipe, [{ binding: 0, resource: { buffer: u } }, ...l.bindings.map((b, j) => ({ binding: j + 1, resource: resourceOf(b) }))], l.groups);
       }
       ctx.device.queue.submit([enc.finish()]);
       if (fresh) {
