@@ -13,7 +13,8 @@ import { homedir } from 'node:os';
 import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
+import { createRequire } from 'node:module';
+import type yauzl from 'yauzl';
 import { UserError } from '../lib/args.ts';
 import { PIN_SOURCES, type DatasetEntry } from './catalogue.ts';
 
@@ -144,11 +145,20 @@ async function download(d: DatasetEntry, path: string, log: (line: string) => vo
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(path));
 }
 
+/**
+ * yauzl, loaded when an archive is extracted and through require: a static `import` of a CommonJS
+ * package makes node start its CommonJS export lexer (WebAssembly), +5 MB of resident memory in
+ * every `recc` command (bench/e2e measures `recc run`'s peak RSS).
+ */
+function loadYauzl(): typeof yauzl {
+  return createRequire(import.meta.url)('yauzl') as typeof yauzl;
+}
+
 /** Extracts the archive's files under `folder/` into `to` (that prefix dropped); returns each file's SHA-256. */
 function extract(archive: string, folder: string, to: string): Promise<Record<string, string>> {
   return new Promise((done, fail) => {
     const files: Record<string, string> = {};
-    yauzl.open(archive, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
+    loadYauzl().open(archive, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return fail(new UserError(`${archive}: not a readable zip archive (${err?.message ?? 'no entries'})`));
       // a malformed archive (yauzl refuses bad entry names, sizes, CRCs) is the input's fault, not recc's
       const stop = (e: Error): void => {
