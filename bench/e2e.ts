@@ -2,10 +2,11 @@
 // u1.base → u1.test (the run's --data/--test) against bench/e2e/mf_biased_numpy.py, the same model
 // written by hand in numpy+scipy (same steps, batch 4096, Adam, per-epoch test RMSE/MAE, params
 // written as .npy; one BLAS thread). Both are whole processes started from the shell as a user
-// would, interleaved (recc, numpy, recc, numpy, …) so a load change hits both; each one's wall time
-// and peak RSS come from /usr/bin/time -v (else from polling /proc/PID/status VmHWM). Prints every
-// run, the medians and the ratios recc/numpy (the acceptance: both ≤ 1.5). dist/ is built first
-// (scripts/build-dist.mjs, as `npm install` does), so recc starts as an installed copy does.
+// would (recc as the executable bin/recc.js, not `node bin/recc.js`), interleaved (recc, numpy, recc,
+// numpy, …) so a load change hits both; each one's wall time and peak RSS come from /usr/bin/time -v
+// (else from polling /proc/PID/status VmHWM). Prints every run, the medians and the ratios
+// recc/numpy (the acceptance: both ≤ 1.5). dist/ is built first (scripts/build-dist.mjs, as `npm
+// install` does), so recc starts as an installed copy does.
 // Numbers mean something only on a machine with nothing else running.
 //   npx tsx bench/e2e.ts [--reps 3] [--python /usr/bin/python3] [--data DIR] [--mode js] [--no-build] [--json FILE]
 import { spawn, spawnSync } from 'node:child_process';
@@ -87,7 +88,8 @@ async function main(): Promise<void> {
   const train = join(dir, 'u1.base');
   const test = join(dir, 'u1.test');
   const tmp = mkdtempSync(join(tmpdir(), 'recc-e2e-'));
-  const reccArgv = (out: string) => [process.execPath, join(repoRoot(), 'bin', 'recc.js'), 'run', join(repoRoot(), 'examples', 'mf-biased.recmodel'), '--data', train, '--test', test, '-o', out, '--force', '-q', ...(MODE ? ['--mode', MODE] : [])];
+  // bin/recc.js run as a program, as npm's bin link runs it (its shell line starts node with its flags)
+  const reccArgv = (out: string) => [join(repoRoot(), 'bin', 'recc.js'), 'run', join(repoRoot(), 'examples', 'mf-biased.recmodel'), '--data', train, '--test', test, '-o', out, '--force', '-q', ...(MODE ? ['--mode', MODE] : [])];
   const numpyArgv = (out: string) => [PYTHON, join(HERE, 'e2e', 'mf_biased_numpy.py'), train, test, out];
   const recc: Measured[] = [];
   const numpy: Measured[] = [];
