@@ -5,7 +5,7 @@
 // prints one JSON line: per-step losses per term, CPU and wall seconds per step, peak RSS.
 // With --record DIR it also writes what the Python reference needs to replay the run: the params
 // recc started from, every step's batch columns (ids, ratings, sampled negatives), and meta.json.
-//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu|wasm] [--threads N] [--record DIR]
+//   npx tsx bench/peers/recc-run.ts --model mf-gramian --data DIR --dim 32 --steps 5 [--batch 4096] [--mode js|webasm|cpu|wasm] [--threads N] [--record DIR] [--kernels]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSource, type Compiled } from '../../compiler/compile.ts';
@@ -168,6 +168,12 @@ function trainRecc(model: string, s: Shape, dim: number, batchOverride: number |
     },
   });
   const fallbacks = gpu.fallbacks().length;
+  // --kernels: the executor's per-kernel times (all steps), the heaviest first, on stderr
+  if (process.argv.includes('--kernels')) {
+    const all = [...gpu.report()].sort((a, b) => b.ms - a.ms);
+    const sum = all.reduce((a, k) => a + k.ms, 0);
+    for (const k of all) process.stderr.write(`${k.ms.toFixed(1).padStart(9)} ms ${((100 * k.ms) / sum).toFixed(1).padStart(5)}% ${String(k.calls).padStart(6)} calls  ${k.step} (${k.backend})\n`);
+  }
   backend.dispose();
   return { compiled, ds, batch, result: r, times, fallbacks, backendName: gpu.name };
 }
