@@ -83,29 +83,35 @@ export function applyUpdate(
 }
 
 // One function per rule, each looping over its segments (n = rows.length, or 1 for a dense gradient)
-// and their `width` elements; allocation-free, and each reads back the float32 slot it just wrote, so
-// the numbers are those of the rule as written above.
+// and their `width` elements; allocation-free. Every operation is rounded to float32 (`f`), the
+// hyper-parameters and the gradient too, as a float32 framework computes the rule (PyTorch's Adam on
+// float32 tensors): +, −, ×, ÷ and √ of float32s done in float64 and rounded once are the correctly
+// rounded float32 results, so the wasm kernels' f32x4 lanes (runtime/exec/wasm/optimizer.ts) give
+// the same bits.
+const f = Math.fround;
 
 /** θ ← θ − η·g */
 function sgd(p: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number): void {
   const n = rows ? rows.length : 1;
+  const eta = f(lr);
   for (let r = 0; r < n; r++) {
     const at = rows ? rows[r]! * width : 0;
     const from = r * width;
-    for (let c = 0; c < width; c++) p[at + c] = p[at + c]! - lr * g[from + c]!;
+    for (let c = 0; c < width; c++) p[at + c] = p[at + c]! - f(eta * f(g[from + c]!));
   }
 }
 
 /** m ← μ·m + g; θ ← θ − η·m */
 function sgdMomentum(p: Float32Array, m: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, mu: number): void {
   const n = rows ? rows.length : 1;
+  const eta = f(lr), mu32 = f(mu);
   for (let r = 0; r < n; r++) {
     const at = rows ? rows[r]! * width : 0;
     const from = r * width;
     for (let c = 0; c < width; c++) {
       const j = at + c;
-      m[j] = mu * m[j]! + g[from + c]!;
-      p[j] = p[j]! - lr * m[j]!;
+      m[j] = f(mu32 * m[j]!) + f(g[from + c]!);
+      p[j] = p[j]! - f(eta * m[j]!);
     }
   }
 }
@@ -113,14 +119,15 @@ function sgdMomentum(p: Float32Array, m: Float32Array, g: ArrayLike<number>, row
 /** s ← s + g²; θ ← θ − η·g / (√s + ε) */
 function adagrad(p: Float32Array, s: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, eps: number): void {
   const n = rows ? rows.length : 1;
+  const eta = f(lr), e = f(eps);
   for (let r = 0; r < n; r++) {
     const at = rows ? rows[r]! * width : 0;
     const from = r * width;
     for (let c = 0; c < width; c++) {
       const j = at + c;
-      const gj = g[from + c]!;
-      s[j] = s[j]! + gj * gj;
-      p[j] = p[j]! - (lr * gj) / (Math.sqrt(s[j]!) + eps);
+      const gj = f(g[from + c]!);
+      s[j] = s[j]! + f(gj * gj);
+      p[j] = p[j]! - f(f(eta * gj) / f(f(Math.sqrt(s[j]!)) + e));
     }
   }
 }
@@ -128,15 +135,16 @@ function adagrad(p: Float32Array, s: Float32Array, g: ArrayLike<number>, rows: I
 /** m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − η·(m/c₁) / (√(v/c₂) + ε), c_k = 1 − β_k^step */
 function adam(p: Float32Array, m: Float32Array, v: Float32Array, g: ArrayLike<number>, rows: Int32Array | undefined, width: number, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number): void {
   const n = rows ? rows.length : 1;
+  const eta = f(lr), b1 = f(beta1), nb1 = f(1 - beta1), b2 = f(beta2), nb2 = f(1 - beta2), e = f(eps), k1 = f(c1), k2 = f(c2);
   for (let r = 0; r < n; r++) {
     const at = rows ? rows[r]! * width : 0;
     const from = r * width;
     for (let c = 0; c < width; c++) {
       const j = at + c;
-      const gj = g[from + c]!;
-      m[j] = beta1 * m[j]! + (1 - beta1) * gj;
-      v[j] = beta2 * v[j]! + (1 - beta2) * gj * gj;
-      p[j] = p[j]! - (lr * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + eps);
+      const gj = f(g[from + c]!);
+      m[j] = f(b1 * m[j]!) + f(nb1 * gj);
+      v[j] = f(b2 * v[j]!) + f(f(nb2 * gj) * gj);
+      p[j] = p[j]! - f(f(eta * f(m[j]! / k1)) / f(f(Math.sqrt(f(v[j]! / k2))) + e));
     }
   }
 }

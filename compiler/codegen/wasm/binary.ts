@@ -1,6 +1,6 @@
 // WebAssembly binary encoder: just what recc's kernels need — one module importing a shared memory
 // and a few Math functions, one exported function. LEB128, section framing, and the opcodes
-// (scalar i32/f64/f32, bulk memory.fill, and the f64x2 SIMD subset) as named bytes. Hand-written
+// (scalar i32/f64/f32, bulk memory.fill, and the f64x2 and f32x4 SIMD subsets) as named bytes. Hand-written
 // rather than binaryen/wabt from npm: ~150 lines with no dependency, and the kernels need no
 // optimizer (the plan and the js emitter already hoist and fuse).
 
@@ -83,6 +83,7 @@ export const Op = {
   i32GtS: 0x4a,
   i32LeS: 0x4c,
   i32GeS: 0x4e,
+  f32Eq: 0x5b,
   f64Eq: 0x61,
   f64Ne: 0x62,
   f64Lt: 0x63,
@@ -96,6 +97,11 @@ export const Op = {
   i32And: 0x71,
   i32Or: 0x72,
   i32Shl: 0x74,
+  f32Sqrt: 0x91,
+  f32Add: 0x92,
+  f32Sub: 0x93,
+  f32Mul: 0x94,
+  f32Div: 0x95,
   f64Abs: 0x99,
   f64Neg: 0x9a,
   f64Floor: 0x9c,
@@ -115,6 +121,7 @@ export const Op = {
 export const Simd = {
   v128Load: 0x00,
   v128Store: 0x0b,
+  f32x4Splat: 0x13,
   f64x2Splat: 0x14,
   f64x2ExtractLane: 0x21,
   f64x2ReplaceLane: 0x22,
@@ -122,6 +129,13 @@ export const Simd = {
   v128Store64Lane: 0x5b,
   f32x4DemoteF64x2Zero: 0x5e,
   f64x2PromoteLowF32x4: 0x5f,
+  f32x4Eq: 0x41,
+  i32x4AllTrue: 0xa3,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
   f64x2Abs: 0xec,
   f64x2Neg: 0xed,
   f64x2Sqrt: 0xef,
