@@ -105,7 +105,7 @@ describe('the wasm update kernels', () => {
     expect(at(kernels.firstNonFinite(seg(false), arena.addressOf(out)!))).toBe(9 * width + 4);
     g[9 * width + 4] = 3.4e38;
     expect(at(kernels.firstNonFinite(seg(false), arena.addressOf(out)!))).toBe(-1);
-    // in the second lane of a row's second pair (the check runs on f64x2 lanes)
+    // in the last lane of a row's first four (the check runs on f32x4 lanes)
     g[1 * width + 3] = NaN;
     expect(at(kernels.firstNonFinite(seg(true), arena.addressOf(out)!))).toBe(1 * width + 3);
     expect(at(kernels.firstNonFinite(seg(true, true), arena.addressOf(out)!))).toBe(1 * width + 3);

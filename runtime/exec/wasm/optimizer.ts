@@ -33,62 +33,33 @@ const [LR, H1, H2, H3, H4, H5, H6, H7] = [9, 10, 11, 12, 13, 14, 15, 16];
 const PARAMS = [...Array<number>(9).fill(T.i32), ...Array<number>(8).fill(T.f64)] as (typeof T.i32 | typeof T.f64)[];
 const SELECT = 0x1b;
 const RETURN = 0x0f;
-const F64X2_EQ = 0x47;
-const I64X2_ALL_TRUE = 0xc3;
 const I32_STORE = 0x36;
 
 /**
- * How a body computes: on one element, or on neighbours at once in SIMD lanes (each lane the scalar
- * operations in the same order: the same bits) — in f64 (the finiteness check) or in f32 (the rules).
+ * How a body computes: on one float32, or on four neighbours at once in f32x4 lanes (each lane the
+ * scalar operations in the same order: the same bits).
  */
 interface Lanes {
-  readonly t: typeof T.f64 | typeof T.f32 | typeof T.v128;
-  /** the float32(s) at the address on the stack, as the type computed in */
+  readonly t: typeof T.f32 | typeof T.v128;
+  /** the float32(s) at the address on the stack */
   load(c: Code): void;
-  /** stack: address, value → stores the value rounded to float32 */
+  /** stack: address, value → stores the value */
   store(c: Code): void;
-  /** value → the value rounded to float32 and back */
-  round(c: Code): void;
   /** a binary op, or sqrt */
   op(c: Code, name: 'mul' | 'add' | 'sub' | 'div' | 'sqrt'): void;
   /** hyper-parameter h (a function parameter; its splat for lanes) */
   hyper(c: Code, h: number): void;
 }
 
-const SCALAR_OPS = { mul: Op.f64Mul, add: Op.f64Add, sub: Op.f64Sub, div: Op.f64Div, sqrt: Op.f64Sqrt } as const;
-const SIMD_OPS = { mul: Simd.f64x2Mul, add: Simd.f64x2Add, sub: Simd.f64x2Sub, div: Simd.f64x2Div, sqrt: Simd.f64x2Sqrt } as const;
+const SCALAR_OPS = { mul: Op.f32Mul, add: Op.f32Add, sub: Op.f32Sub, div: Op.f32Div, sqrt: Op.f32Sqrt } as const;
+const SIMD_OPS = { mul: Simd.f32x4Mul, add: Simd.f32x4Add, sub: Simd.f32x4Sub, div: Simd.f32x4Div, sqrt: Simd.f32x4Sqrt } as const;
 
+/** one float32 (a hyper-parameter is an f64 function parameter, rounded to float32 at each use) */
 const scalar: Lanes = {
-  t: T.f64,
-  load: (c) => c.mem(Op.f32Load, 2).op(Op.f64PromoteF32),
-  store: (c) => c.op(Op.f32DemoteF64).mem(Op.f32Store, 2),
-  round: (c) => c.op(Op.f32DemoteF64, Op.f64PromoteF32),
-  op: (c, name) => c.op(SCALAR_OPS[name]),
-  hyper: (c, h) => c.get(h),
-};
-
-/** f64x2 lanes; `splats` maps each hyper-parameter to its splat local */
-function pairs(splats: ReadonlyMap<number, number>): Lanes {
-  return {
-    t: T.v128,
-    load: (c) => c.simd(Simd.v128Load64Zero, 2, 0).simd(Simd.f64x2PromoteLowF32x4),
-    store: (c) => c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.v128Store64Lane, 2, 0, 0),
-    round: (c) => c.simd(Simd.f32x4DemoteF64x2Zero).simd(Simd.f64x2PromoteLowF32x4),
-    op: (c, name) => c.simd(SIMD_OPS[name]),
-    hyper: (c, h) => c.get(splats.get(h)!),
-  };
-}
-
-const SCALAR32_OPS = { mul: Op.f32Mul, add: Op.f32Add, sub: Op.f32Sub, div: Op.f32Div, sqrt: Op.f32Sqrt } as const;
-const SIMD32_OPS = { mul: Simd.f32x4Mul, add: Simd.f32x4Add, sub: Simd.f32x4Sub, div: Simd.f32x4Div, sqrt: Simd.f32x4Sqrt } as const;
-
-/** one float32 (a hyper-parameter, an f64 function parameter, rounded to float32 at each use) */
-const scalar32: Lanes = {
   t: T.f32,
   load: (c) => c.mem(Op.f32Load, 2),
   store: (c) => c.mem(Op.f32Store, 2),
-  round: () => {},
-  op: (c, name) => c.op(SCALAR32_OPS[name]),
+  op: (c, name) => c.op(SCALAR_OPS[name]),
   hyper: (c, h) => c.get(h).op(Op.f32DemoteF64),
 };
 
@@ -98,32 +69,19 @@ function quads(splats: ReadonlyMap<number, number>): Lanes {
     t: T.v128,
     load: (c) => c.simd(Simd.v128Load, 2, 0),
     store: (c) => c.simd(Simd.v128Store, 2, 0),
-    round: () => {},
-    op: (c, name) => c.simd(SIMD32_OPS[name]),
+      op: (c, name) => c.simd(SIMD_OPS[name]),
     hyper: (c, h) => c.get(splats.get(h)!),
   };
 }
-
-/** The type a kernel computes in: its lanes, how many elements they hold, its one-element tail, a hyper's splat. */
-interface Arithmetic {
-  readonly lanes: (splats: ReadonlyMap<number, number>) => Lanes;
-  readonly width: number;
-  readonly tail: Lanes;
-  /** an f64 function parameter on the stack → its splat */
-  splat(c: Code): void;
-}
-
-const F64: Arithmetic = { lanes: pairs, width: 2, tail: scalar, splat: (c) => c.simd(Simd.f64x2Splat) };
-const F32: Arithmetic = { lanes: quads, width: 4, tail: scalar32, splat: (c) => c.op(Op.f32DemoteF64).simd(Simd.f32x4Splat) };
 
 /** A body for one element (the tail) or a lanes' worth: `j` and `gAt` hold the first element's byte addresses. */
 type Body = (c: Code, j: number, gAt: number, v: Lanes, locals: (t: Lanes['t']) => number) => void;
 
 /**
- * The segment walk. Within a row, `a.width` elements at a time go through `body` on `a`'s lanes, the
- * rest one by one on its tail.
+ * The segment walk. Within a row, four elements at a time go through `body` on f32x4 lanes, the rest
+ * one by one on scalars.
  */
-function segmentKernel(body: Body, a: Arithmetic, hypers: readonly number[] = []): Code {
+function segmentKernel(body: Body, hypers: readonly number[] = []): Code {
   const c = new Code(PARAMS.length);
   const r = c.local(T.i32);
   const k = c.local(T.i32);
@@ -144,11 +102,7 @@ function segmentKernel(body: Body, a: Arithmetic, hypers: readonly number[] = []
       return list[n]!;
     };
   };
-  for (const [h, l] of splats) {
-    c.get(h);
-    a.splat(c);
-    c.set(l);
-  }
+  for (const [h, l] of splats) c.get(h).op(Op.f32DemoteF64).simd(Simd.f32x4Splat).set(l);
   c.i32(0).set(r);
   c.op(Op.block, 0x40, Op.loop, 0x40);
   c.get(r).get(N).op(Op.i32GeS, Op.br_if, 1);
@@ -167,8 +121,8 @@ function segmentKernel(body: Body, a: Arithmetic, hypers: readonly number[] = []
     c.get(k).i32(step).op(Op.i32Add).set(k);
     c.op(Op.br, 0, Op.end, Op.end);
   };
-  loop(a.width, a.lanes(splats));
-  loop(1, a.tail);
+  loop(4, quads(splats));
+  loop(1, scalar);
   c.get(r).i32(1).op(Op.i32Add).set(r);
   c.op(Op.br, 0, Op.end, Op.end);
   return c;
@@ -190,17 +144,14 @@ function ruleKernel(rule: UpdateRule, unbiased: { readonly c1: boolean; readonly
     c.get(gAt);
     v.load(c);
     c.set(gv);
-    /** the slot value `value` leaves, stored rounded at slot `slot`, read back into `back` */
+    /** the slot value `value` leaves, stored at slot `slot`, kept in `back` */
     const keep = (slot: number, value: () => void, back: number): void => {
       slotAt(c, slot, j);
       value();
       c.tee(back);
       v.store(c);
-      c.get(back);
-      v.round(c);
-      c.set(back);
     };
-    /** θ ← θ − step(), stored rounded */
+    /** θ ← θ − step(), stored */
     const descend = (stepValue: () => void): void => {
       c.get(j).get(j);
       v.load(c);
@@ -298,7 +249,7 @@ function ruleKernel(rule: UpdateRule, unbiased: { readonly c1: boolean; readonly
         return;
     }
   };
-  return segmentKernel(body, F32, used[rule]);
+  return segmentKernel(body, used[rule]);
 }
 
 /** The finiteness check: writes (i32, at `out`) the byte address of the first gradient element that is not finite, else 0. */
@@ -309,16 +260,16 @@ function finiteKernel(): Code {
     c.get(gAt);
     v.load(c);
     if (v === scalar) {
-      c.tee(x).get(x).op(Op.f64Sub).f64(0).op(Op.f64Eq, Op.i32Eqz, Op.if, 0x40);
+      c.tee(x).get(x).op(Op.f32Sub).f64(0).op(Op.f32DemoteF64, Op.f32Eq, Op.i32Eqz, Op.if, 0x40);
       c.get(OUT).get(gAt).mem(I32_STORE, 2);
       c.op(RETURN, Op.end);
       return;
     }
-    // a pair with a non-finite lane leaves the pairs' loop (br 2 from inside the `if`): the scalar
-    // loop goes on from that pair and names the element
-    c.tee(x).get(x).simd(Simd.f64x2Sub).f64(0).simd(Simd.f64x2Splat).simd(F64X2_EQ).simd(I64X2_ALL_TRUE);
+    // four with a non-finite lane leave the lanes' loop (br 2 from inside the `if`): the scalar loop
+    // goes on from those four and names the element
+    c.tee(x).get(x).simd(Simd.f32x4Sub).f64(0).op(Op.f32DemoteF64).simd(Simd.f32x4Splat).simd(Simd.f32x4Eq).simd(Simd.i32x4AllTrue);
     c.op(Op.i32Eqz, Op.if, 0x40, Op.br, 2, Op.end);
-  }, F64);
+  });
 }
 
 type Fn = (...a: number[]) => void;
