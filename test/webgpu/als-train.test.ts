@@ -81,4 +81,19 @@ describe.skipIf(skip !== undefined)(`ALS on webgpu, solved on the device${skip ?
     }
     console.log(`${file} on webgpu: ${sweeps} sweeps, after warm-up per sweep ${Math.max(...warm.map((t) => t.toDevice))} B to the device, ${Math.max(...warm.map((t) => t.toHost))} B to the host; params ${paramBytes} B; last loss ${b.total.toPrecision(6)} (wasm ${a.total.toPrecision(6)}); ${JSON.stringify(gm)}`);
   });
+
+  it('a block whose H_r is not positive definite stops the run naming it, as on wasm, the params as they were', () => {
+    // λ < 0: a user's H_u = 2(Σ w V_i V_iᵀ + λI) has a negative eigenvalue where V_i span less than d dims
+    const path = join(EXAMPLES_DIR, 'wals.recmodel');
+    const l = loadExample(path, readFileSync(path, 'utf8').replace('const lambda = 0.05', 'const lambda = -0.5'));
+    const wasm = new GpuBackend('wasm', l.compiled.module.spaces);
+    const want = train(l.compiled, l.ds, { backend: wasm, steps: 3 });
+    wasm.dispose();
+    const gpu = new WebGpuBackend(l.compiled.module.spaces, device);
+    const got = train(l.compiled, l.ds, { backend: gpu, steps: 3 });
+    expect(want.diverged).toEqual({ term: 'H(U)', step: 1, value: 0 });
+    expect(got.diverged).toEqual(want.diverged);
+    expect(got.stepsRun).toBe(want.stepsRun);
+    for (const [name, p] of want.params) expect(got.params.get(name), name).toEqual(p);
+  });
 });

@@ -1,11 +1,14 @@
 // ALS's row solves on the device (optimizer als, runtime/train/als.ts): every row r of a block solves
 // H_r x_r = −g_r(0) as `solveRows` does on the host (a Cholesky factorization, or `steps` conjugate-
-// gradient iterations from the current row), in float32, one workgroup per row: its threads share the
-// row's columns, dot products are tree sums in workgroup memory, so no thread loops more than ~n³/(6·WG)
-// times (a 64-wide row: ~2,000; far from the 65,535 iterations Mesa 22's GLES path stops at, which is
-// never requested anyway: device.ts).
-//   solve:  p (rows × n: the current values, CG's start), H (rows × n × n, its lower triangle
-//           overwritten by L), g (rows × n: −g read, the solution written in its place; a row whose
+// gradient iterations from the current row), in float32, one workgroup per row, its threads sharing the
+// row's columns. Cholesky: L by columns, its lower triangle packed in workgroup memory up to n = 86
+// (else in place of H's lower triangle), each pivot computed by every thread alike, one barrier a
+// column; then the two substitutions, one barrier a column each. CG: dot products as tree sums in
+// workgroup memory. A 64-wide row loops ~5,000 times per thread, far from the 65,535 iterations after
+// which Mesa 22's GLES path stops a shader (never requested: device.ts); rows of several hundred would
+// pass it there.
+//   solve:  p (rows × n: the current values, CG's start), H (rows × n × n; past n = 86 its lower
+//           triangle overwritten by L), g (rows × n: −g read, the solution written in its place; a row whose
 //           H_r and g_r are all zero gets its current value), status (one u32: the first row whose
 //           H_r is not positive definite, by atomicMin; 0xffffffff for none)
 //   copy:   p's rows before the first bad one ← g's (the rows from it on keep their values, as on the host)
@@ -34,16 +37,24 @@ const ALIGN = 64;
 /** WebGPU's guaranteed workgroup memory (maxComputeWorkgroupStorageSize), in bytes. */
 const WORKGROUP_BYTES = 16384;
 
-/** Threads per row: the next power of two ≥ n, at most 64. */
+/**
+ * Threads per row: the next power of two ≥ n, at most 16 (on lavapipe, whose workgroups run 8 lanes
+ * wide, 8 or 16 solved 1,000 rows of 64 in ~370 ms, 32 in ~600 ms, 64 in ~900 ms; loaded machine).
+ */
 export function solveThreads(n: number): number {
   let wg = 1;
-  while (wg < n && wg < 64) wg *= 2;
+  while (wg < n && wg < 16) wg *= 2;
   return wg;
 }
 
-/** n-float workgroup arrays a solver keeps: y (Cholesky), or x, r, p, Hp (CG). */
+/** n-float workgroup arrays a solver keeps: the pivots, y and z (Cholesky), or x, r, q, Hq (CG). */
 function rowArrays(solver: RowSolver): number {
-  return solver.kind === 'cholesky' ? 1 : 4;
+  return solver.kind === 'cholesky' ? 3 : 4;
+}
+
+/** Whether a row's L (its lower triangle packed, n(n+1)/2 floats) fits in workgroup memory beside the rest (n ≤ 86). */
+export function choleskyPacked(n: number): boolean {
+  return ((n * (n + 1)) / 2 + rowArrays({ kind: 'cholesky' }) * n + solveThreads(n) + 1) * 4 <= WORKGROUP_BYTES;
 }
 
 /** Refuses a row length whose workgroup arrays do not fit WebGPU's guaranteed 16 KiB. */
@@ -137,45 +148,55 @@ export function solveSource(n: number, solver: RowSolver): string {
   ];
   const body: string[] = [];
   if (solver.kind === 'cholesky') {
-    head.push(`var<workgroup> y : array<f32, ${n}>;`);
+    // L in workgroup memory (its lower triangle packed) when it fits, else in place of H's lower triangle
+    const packed = choleskyPacked(n);
+    const L = (r: string, c: string): string => (packed ? `lw[(${r}) * ((${r}) + 1u) / 2u + ${c}]` : `h[hb + (${r}) * ${N} + ${c}]`);
+    if (packed) head.push(`var<workgroup> lw : array<f32, ${(n * (n + 1)) / 2}>;`);
+    head.push(`var<workgroup> dg : array<f32, ${n}>;`, `var<workgroup> y : array<f32, ${n}>;`, `var<workgroup> z : array<f32, ${n}>;`);
+    if (packed) {
+      body.push(
+        `  for (var t : u32 = i; t < ${n * n}u; t = t + ${wg}u) {`,
+        `    let a = t / ${N};`,
+        `    let b = t - a * ${N};`,
+        `    if (b <= a) { ${L('a', 'b')} = h[hb + t]; }`,
+        '  }',
+        '  workgroupBarrier();',
+      );
+    }
     body.push(
-      // H_r = L Lᵀ by columns (left-looking): L_jj = √(H_jj − Σ_k<j L_jk²), then L_rj for r > j
+      // H_r = L Lᵀ by columns (left-looking): every thread computes L_jj = √(H_jj − Σ_k<j L_jk²) (the
+      // same value: no barrier), then its rows' L_rj for r > j; the pivots apart in dg, H_jj untouched.
+      // A pivot that is not positive marks the row bad: the rest runs on and its result is dropped
+      // (the copy kernel stops before the first bad row), so no thread leaves the barriers' loops early
+      '  var bad : bool = false;',
       `  for (var j : u32 = 0u; j < ${N}; j = j + 1u) {`,
-      '    var part : f32 = 0.0;',
-      // thread 0 adds H_jj: the sum, and so the test below, is uniform across the workgroup
-      `    if (i == 0u) { part = h[hb + j * ${N} + j]; }`,
-      `    for (var k : u32 = i; k < j; k = k + ${wg}u) { let l = h[hb + j * ${N} + k]; part = part - l * l; }`,
-      '    let s = total(i, part);',
-      '    if (!(s > 0.0)) {',
-      '      if (i == 0u) { atomicMin(&status[0], row); }',
-      '      return;',
-      '    }',
+      `    var s : f32 = ${L('j', 'j')};`,
+      `    for (var k : u32 = 0u; k < j; k = k + 1u) { let l = ${L('j', 'k')}; s = s - l * l; }`,
+      '    if (!(s > 0.0)) { bad = true; }',
       '    let piv = sqrt(s);',
-      '    storageBarrier();',
-      `    if (i == 0u) { h[hb + j * ${N} + j] = piv; }`,
+      '    if (i == 0u) { dg[j] = piv; }',
       `    for (var r : u32 = j + 1u + i; r < ${N}; r = r + ${wg}u) {`,
-      `      var t : f32 = h[hb + r * ${N} + j];`,
-      `      for (var k : u32 = 0u; k < j; k = k + 1u) { t = t - h[hb + r * ${N} + k] * h[hb + j * ${N} + k]; }`,
-      `      h[hb + r * ${N} + j] = t / piv;`,
+      `      var t : f32 = ${L('r', 'j')};`,
+      `      for (var k : u32 = 0u; k < j; k = k + 1u) { t = t - ${L('r', 'k')} * ${L('j', 'k')}; }`,
+      `      ${L('r', 'j')} = t / piv;`,
       '    }',
-      '    storageBarrier();',
+      packed ? '    workgroupBarrier();' : '    storageBarrier();',
       '  }',
-      // L y = −g, then Lᵀ x = y, column by column
+      '  if (bad && i == 0u) { atomicMin(&status[0], row); }',
+      // L z = −g (y: the right-hand side as it is eliminated), then Lᵀ x = z (z eliminated, x in y)
       `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) { y[c] = -g[gb + c]; }`,
       '  workgroupBarrier();',
       `  for (var j : u32 = 0u; j < ${N}; j = j + 1u) {`,
-      `    let yj = y[j] / h[hb + j * ${N} + j];`,
-      '    workgroupBarrier();',
-      '    if (i == 0u) { y[j] = yj; }',
-      `    for (var r : u32 = j + 1u + i; r < ${N}; r = r + ${wg}u) { y[r] = y[r] - h[hb + r * ${N} + j] * yj; }`,
+      '    let zj = y[j] / dg[j];',
+      '    if (i == 0u) { z[j] = zj; }',
+      `    for (var r : u32 = j + 1u + i; r < ${N}; r = r + ${wg}u) { y[r] = y[r] - ${L('r', 'j')} * zj; }`,
       '    workgroupBarrier();',
       '  }',
       `  for (var jj : u32 = ${N}; jj > 0u; jj = jj - 1u) {`,
       '    let j = jj - 1u;',
-      `    let xj = y[j] / h[hb + j * ${N} + j];`,
-      '    workgroupBarrier();',
+      '    let xj = z[j] / dg[j];',
       '    if (i == 0u) { y[j] = xj; }',
-      `    for (var r : u32 = i; r < j; r = r + ${wg}u) { y[r] = y[r] - h[hb + j * ${N} + r] * xj; }`,
+      `    for (var r : u32 = i; r < j; r = r + ${wg}u) { z[r] = z[r] - ${L('j', 'r')} * xj; }`,
       '    workgroupBarrier();',
       '  }',
       `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) { g[gb + c] = y[c]; }`,
