@@ -5,7 +5,8 @@
 // solveRows; also with CG, user batches (`batch 200 users`: rows gathered, solved and scattered on the
 // device) and 1 MiB storage bindings (H solved a few hundred rows a launch, params in windows). After
 // warm-up a sweep moves only the loss terms (two float32s per sum) and one status word per solve to the
-// host, and nothing to the device. Skipped with the reason where no WebGPU device answers.
+// host, and nothing to the device. A block whose H_r is not positive definite stops the run naming it,
+// as on wasm. Skipped with the reason where no WebGPU device answers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
