@@ -5,7 +5,9 @@
 // one storage binding gets). Float32 against float64: each row within 2e-4 of its largest value
 // (κ·n·2⁻²⁴ is ~4e-4 at worst; measured ≤ ~2e-5). A row with H_r and g_r all zero keeps its value; a row
 // whose H_r is not positive definite is reported (the first such row), the rows from it on keep their
-// values, as solveRows leaves them. 4 bytes come back per solve. Skipped where no adapter answers.
+// values, as solveRows leaves them. Rows already at their minimizer with a tiny H_r (residuals ~1e-12)
+// run CG steps without float32 underflow reading as a non-positive-definite row. 4 bytes come back per
+// solve. Skipped where no adapter answers.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/data/rng.ts';
 import { solveOnDevice, type RowSolver } from '../../runtime/exec/webgpu/solve.ts';
@@ -111,6 +113,25 @@ describe.skipIf(skip !== undefined)(`ALS row solves on the device${skip ? ` — 
         for (const r of zero) expect(got.x.subarray(r * n, r * n + n)).toEqual(pr.x0.subarray(r * n, r * n + n));
         // the solve moved every other row (a test that cannot pass by leaving p as it was)
         expect(worstRowError(pr.x0, want, rows, n)).toBeGreaterThan(100 * TOLERANCE);
+      }
+    });
+
+    it('rows at their minimizer already, with a tiny H_r (1e-5): no underflow read as not positive definite', () => {
+      // the residual of such a row is ~1e-12: unscaled, r·r and q·Hq underflow float32 two CG steps on
+      const rows = 200;
+      for (const n of [1, 3, 16]) {
+        const pr = problem(rows, n, 5 + n, []);
+        for (let j = 0; j < pr.H.length; j++) pr.H[j] = Math.fround(pr.H[j]! * 1e-5);
+        for (let j = 0; j < pr.g.length; j++) pr.g[j] = Math.fround(pr.g[j]! * 1e-5);
+        const exact = Float64Array.from(pr.x0);
+        expect(solveRows(pr.H, pr.g, rows, n, { kind: 'cholesky' }, exact)).toBe(-1);
+        const start = { ...pr, x0: Float32Array.from(exact) };
+        const deep: RowSolver = solver.kind === 'cg' ? { kind: 'cg', steps: 8 } : solver;
+        const want = Float64Array.from(start.x0);
+        expect(solveRows(pr.H, pr.g, rows, n, deep, want)).toBe(-1);
+        const got = onDevice(start, rows, n, deep, wholeTile);
+        expect(got.bad, `n = ${n}`).toBe(-1);
+        expect(worstRowError(got.x, want, rows, n), `n = ${n}`).toBeLessThan(TOLERANCE);
       }
     });
 

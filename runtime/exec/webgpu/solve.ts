@@ -202,26 +202,49 @@ export function solveSource(n: number, solver: RowSolver): string {
       `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) { g[gb + c] = y[c]; }`,
     );
   } else {
-    head.push(`var<workgroup> x : array<f32, ${n}>;`, `var<workgroup> r : array<f32, ${n}>;`, `var<workgroup> q : array<f32, ${n}>;`, `var<workgroup> hq : array<f32, ${n}>;`);
+    head.push(
+      `var<workgroup> x : array<f32, ${n}>;`,
+      `var<workgroup> r : array<f32, ${n}>;`,
+      `var<workgroup> q : array<f32, ${n}>;`,
+      `var<workgroup> hq : array<f32, ${n}>;`,
+      // e with 2^e ≤ v < 2^(e+1) for a positive normal v (0 for 0), kept where ldexp(·, ±e) stays finite
+      'fn exponent(v : f32) -> i32 { if (!(v > 0.0)) { return 0; } return clamp(i32(floor(log2(v))), -120, 120); }',
+    );
     body.push(
-      // r = −g − H x from the current row, q = r
+      // r = −g − H x from the current row
       `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) { x[c] = p[gb + c]; }`,
       '  workgroupBarrier();',
-      '  var part : f32 = 0.0;',
+      '  var ar : f32 = 0.0;',
+      '  var ah : f32 = 0.0;',
       `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) {`,
       '    var s : f32 = -g[gb + c];',
-      `    for (var k : u32 = 0u; k < ${N}; k = k + 1u) { s = s - h[hb + c * ${N} + k] * x[k]; }`,
+      `    for (var k : u32 = 0u; k < ${N}; k = k + 1u) { let hk = h[hb + c * ${N} + k]; s = s - hk * x[k]; ah = ah + abs(hk); }`,
+      '    r[c] = s;',
+      '    ar = ar + abs(s);',
+      '  }',
+      // CG on the update δ: H δ = r, run on (2^-eh·H) δ' = 2^-eb·r, powers of two near the sizes of H_r
+      // and r (exact scalings): a row already near its minimizer (r ~ 1e-12) would otherwise underflow
+      // float32 in r·r and q·Hq two steps on and read as not positive definite; x += 2^(eb−eh)·α·q.
+      // It stops once r·r is 10^24 below where it started: what further steps add to x is below
+      // what float32 holds (the host's float64 runs on to r·r = 0)
+      '  let eb : i32 = exponent(total(i, ar));',
+      '  let eh : i32 = exponent(total(i, ah));',
+      '  var part : f32 = 0.0;',
+      `  for (var c : u32 = i; c < ${N}; c = c + ${wg}u) {`,
+      '    let s = ldexp(r[c], -eb);',
       '    r[c] = s;',
       '    q[c] = s;',
       '    part = part + s * s;',
       '  }',
       '  var rr = total(i, part);',
+      '  let stop = rr * 1e-24;',
       `  for (var step : u32 = 0u; step < ${solver.steps}u; step = step + 1u) {`,
-      '    if (!(rr > 0.0)) { break; }',
+      '    if (!(rr > stop)) { break; }',
       '    var pq : f32 = 0.0;',
       `    for (var c : u32 = i; c < ${N}; c = c + ${wg}u) {`,
       '      var s : f32 = 0.0;',
       `      for (var k : u32 = 0u; k < ${N}; k = k + 1u) { s = s + h[hb + c * ${N} + k] * q[k]; }`,
+      '      s = ldexp(s, -eh);',
       '      hq[c] = s;',
       '      pq = pq + q[c] * s;',
       '    }',
@@ -233,7 +256,7 @@ export function solveSource(n: number, solver: RowSolver): string {
       '    let alpha = rr / qhq;',
       '    var p2 : f32 = 0.0;',
       `    for (var c : u32 = i; c < ${N}; c = c + ${wg}u) {`,
-      '      x[c] = x[c] + alpha * q[c];',
+      '      x[c] = x[c] + ldexp(alpha * q[c], eb - eh);',
       '      r[c] = r[c] - alpha * hq[c];',
       '      p2 = p2 + r[c] * r[c];',
       '    }',
