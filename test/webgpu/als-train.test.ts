@@ -31,6 +31,7 @@ const VARIANTS: readonly { file: string; sweeps: number; edit?: (t: string) => s
   { file: 'wals.recmodel', sweeps: 5, label: '1 MiB bindings', bindingBytes: 1 << 20 },
   // biases (blocks of 1×1 rows) and a global mean (one scalar row), by CG; ENMF's h[d] (one d×d row)
   { file: 'mf-biased.recmodel', sweeps: 5, label: 'als blocks U, V, bu, bi, mu by CG', edit: (t) => asAls(t, 5, 'solver cg(steps = 3)') },
+  { file: 'mf-biased.recmodel', sweeps: 5, label: 'als blocks U, V, bu, bi, mu', edit: (t) => asAls(t, 5, '') },
   { file: 'enmf.recmodel', sweeps: 5, label: 'als blocks P, Q, h', edit: (t) => asAls(t, 5, '') },
 ];
 
