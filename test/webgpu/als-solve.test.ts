@@ -10,7 +10,8 @@
 // solve. Skipped where no adapter answers.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/data/rng.ts';
-import { solveOnDevice, type RowSolver } from '../../runtime/exec/webgpu/solve.ts';
+import { SizeLimitError } from '../../compiler/ir/limits.ts';
+import { solveLaunches, solveOnDevice, type RowSolver } from '../../runtime/exec/webgpu/solve.ts';
 import { solveRows } from '../../runtime/train/als.ts';
 import { openTestDevice } from './available.ts';
 
@@ -148,5 +149,33 @@ describe.skipIf(skip !== undefined)(`ALS row solves on the device${skip ? ` — 
         expect(got.x.subarray(41 * n)).toEqual(pr.x0.subarray(41 * n));
       }
     });
+  });
+});
+
+describe('the launches of a block whose H exceeds one binding (no device needed)', () => {
+  it.each([
+    { rows: 1000, n: 64, tile: 1 << 25 },
+    { rows: 1000, n: 64, tile: 16384 },
+    { rows: 777, n: 3, tile: 4096 },
+    { rows: 50, n: 100, tile: 10_112 },
+  ])('$rows rows of $n, $tile-cell bindings: every row once, windows 256-byte aligned, within a binding', ({ rows, n, tile }) => {
+    const launches = solveLaunches(rows, n, tile, 'test');
+    let next = 0;
+    for (const l of launches) {
+      expect(l.firstRow).toBe(next);
+      next += l.rows;
+      for (const [w, per] of [[l.h, n * n], [l.g, n]] as const) {
+        expect(w.offset % 64).toBe(0);
+        expect(w.count).toBeLessThanOrEqual(tile);
+        expect(w.offset + w.shift).toBe(l.firstRow * per);
+        expect(w.count - w.shift).toBe(l.rows * per);
+      }
+    }
+    expect(next).toBe(rows);
+    if (rows * n * n > tile) expect(launches.length).toBeGreaterThan(1);
+  });
+
+  it('a row whose H alone is over a binding is refused with its size', () => {
+    expect(() => solveLaunches(10, 100, 8192, 'the row solves of U')).toThrow(SizeLimitError);
   });
 });

@@ -116,8 +116,8 @@ function checkInt(x: number, what: string): void {
 }
 
 /**
- * WGSL solving one launch's rows; bindings: h (the launch's H window), g (its g window), p (its window
- * of the current values; the same shifts as g), status (one u32, whole).
+ * WGSL solving a launch's rows (one workgroup a row); bindings: the launch's uniform, p (its window of
+ * the current values; g's shift), h (its H window), g (its g window), status (one u32, whole).
  */
 export function solveSource(n: number, solver: RowSolver): string {
   checkInt(n, 'row length');
