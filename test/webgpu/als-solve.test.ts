@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/data/rng.ts';
 import { SizeLimitError } from '../../compiler/ir/limits.ts';
-import { solveLaunches, solveOnDevice, type RowSolver } from '../../runtime/exec/webgpu/solve.ts';
+import { choleskyPacked, solveLaunches, solveOnDevice, type RowSolver } from '../../runtime/exec/webgpu/solve.ts';
 import { solveRows } from '../../runtime/train/als.ts';
 import { openTestDevice } from './available.ts';
 
@@ -91,7 +91,7 @@ const CASES = [
   { n: 3, rows: 500 },
   { n: 32, rows: 400 },
   { n: 64, rows: 300 },
-  // past what workgroup memory holds of L (n ≤ 86): L in place of H's lower triangle
+  // past what workgroup memory holds of L (n ≤ 85): L in place of H's lower triangle
   { n: 100, rows: 60 },
 ];
 
@@ -173,6 +173,13 @@ describe('the launches of a block whose H exceeds one binding (no device needed)
     }
     expect(next).toBe(rows);
     if (rows * n * n > tile) expect(launches.length).toBeGreaterThan(1);
+  });
+
+  it("Cholesky keeps L in workgroup memory (16 KiB) up to rows of 85, past that in place of H", () => {
+    expect(choleskyPacked(64)).toBe(true);
+    expect(choleskyPacked(85)).toBe(true);
+    expect(choleskyPacked(86)).toBe(false);
+    expect(choleskyPacked(100)).toBe(false);
   });
 
   it('a row whose H alone is over a binding is refused with its size', () => {

@@ -1,13 +1,13 @@
 // ALS's row solves on the device (optimizer als, runtime/train/als.ts): every row r of a block solves
 // H_r x_r = −g_r(0) as `solveRows` does on the host (a Cholesky factorization, or `steps` conjugate-
 // gradient iterations from the current row), in float32, one workgroup per row, its threads sharing the
-// row's columns. Cholesky: L by columns, its lower triangle packed in workgroup memory up to n = 86
-// (else in place of H's lower triangle), each pivot computed by every thread alike, one barrier a
-// column; then the two substitutions, one barrier a column each. CG: dot products as tree sums in
+// row's columns. Cholesky: L by columns, its lower triangle packed in workgroup memory up to n = 85
+// (else in place of H's lower triangle), each row's Σ L_rk² kept as its entries are made, so every
+// thread reads the pivot alike; one barrier a column; then the two substitutions, one barrier a column each. CG: dot products as tree sums in
 // workgroup memory. A 64-wide row loops ~5,000 times per thread, far from the 65,535 iterations after
 // which Mesa 22's GLES path stops a shader (never requested: device.ts); rows of several hundred would
 // pass it there.
-//   solve:  p (rows × n: the current values, CG's start), H (rows × n × n; past n = 86 its lower
+//   solve:  p (rows × n: the current values, CG's start), H (rows × n × n; past n = 85 its lower
 //           triangle overwritten by L), g (rows × n: −g read, the solution written in its place; a row whose
 //           H_r and g_r are all zero gets its current value), status (one u32: the first row whose
 //           H_r is not positive definite, by atomicMin; 0xffffffff for none)
@@ -47,12 +47,12 @@ export function solveThreads(n: number): number {
   return wg;
 }
 
-/** n-float workgroup arrays a solver keeps: the pivots, y and z (Cholesky), or x, r, q, Hq (CG). */
+/** n-float workgroup arrays a solver keeps: the pivots, Σ L_rk², y and z (Cholesky), or x, r, q, Hq (CG). */
 function rowArrays(solver: RowSolver): number {
-  return solver.kind === 'cholesky' ? 3 : 4;
+  return 4;
 }
 
-/** Whether a row's L (its lower triangle packed, n(n+1)/2 floats) fits in workgroup memory beside the rest (n ≤ 86). */
+/** Whether a row's L (its lower triangle packed, n(n+1)/2 floats) fits in workgroup memory beside the rest (n ≤ 85). */
 export function choleskyPacked(n: number): boolean {
   return ((n * (n + 1)) / 2 + rowArrays({ kind: 'cholesky' }) * n + solveThreads(n) + 1) * 4 <= WORKGROUP_BYTES;
 }
@@ -152,7 +152,7 @@ export function solveSource(n: number, solver: RowSolver): string {
     const packed = choleskyPacked(n);
     const L = (r: string, c: string): string => (packed ? `lw[(${r}) * ((${r}) + 1u) / 2u + ${c}]` : `h[hb + (${r}) * ${N} + ${c}]`);
     if (packed) head.push(`var<workgroup> lw : array<f32, ${(n * (n + 1)) / 2}>;`);
-    head.push(`var<workgroup> dg : array<f32, ${n}>;`, `var<workgroup> y : array<f32, ${n}>;`, `var<workgroup> z : array<f32, ${n}>;`);
+    head.push(`var<workgroup> dg : array<f32, ${n}>;`, `var<workgroup> sq : array<f32, ${n}>;`, `var<workgroup> y : array<f32, ${n}>;`, `var<workgroup> z : array<f32, ${n}>;`);
     if (packed) {
       body.push(
         `  for (var t : u32 = i; t < ${n * n}u; t = t + ${wg}u) {`,
@@ -164,23 +164,25 @@ export function solveSource(n: number, solver: RowSolver): string {
       );
     }
     body.push(
-      // H_r = L Lᵀ by columns (left-looking): every thread computes L_jj = √(H_jj − Σ_k<j L_jk²) (the
-      // same value: no barrier), then its rows' L_rj for r > j; the pivots apart in dg, H_jj untouched.
+      // H_r = L Lᵀ by columns (left-looking): L_jj = √(H_jj − Σ_k<j L_jk²), the sum kept in sq[j] as
+      // row j's entries were made (every thread reads it alike: no barrier), then each thread's rows'
+      // L_rj for r > j (and sq[r] += L_rj²); the pivots apart in dg, H_jj untouched.
       // A pivot that is not positive marks the row bad: the rest runs on and its result is dropped
       // (the copy kernel stops before the first bad row), so no thread leaves the barriers' loops early
       '  var bad : bool = false;',
       `  for (var j : u32 = 0u; j < ${N}; j = j + 1u) {`,
-      `    var s : f32 = ${L('j', 'j')};`,
-      `    for (var k : u32 = 0u; k < j; k = k + 1u) { let l = ${L('j', 'k')}; s = s - l * l; }`,
+      `    let s : f32 = ${L('j', 'j')} - sq[j];`,
       '    if (!(s > 0.0)) { bad = true; }',
       '    let piv = sqrt(s);',
       '    if (i == 0u) { dg[j] = piv; }',
       `    for (var r : u32 = j + 1u + i; r < ${N}; r = r + ${wg}u) {`,
       `      var t : f32 = ${L('r', 'j')};`,
       `      for (var k : u32 = 0u; k < j; k = k + 1u) { t = t - ${L('r', 'k')} * ${L('j', 'k')}; }`,
-      `      ${L('r', 'j')} = t / piv;`,
+      '      let v = t / piv;',
+      `      ${L('r', 'j')} = v;`,
+      '      sq[r] = sq[r] + v * v;',
       '    }',
-      packed ? '    workgroupBarrier();' : '    storageBarrier();',
+      packed ? '    workgroupBarrier();' : '    storageBarrier();\n    workgroupBarrier();',
       '  }',
       '  if (bad && i == 0u) { atomicMin(&status[0], row); }',
       // L z = −g (y: the right-hand side as it is eliminated), then Lᵀ x = z (z eliminated, x in y)
