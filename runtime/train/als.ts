@@ -17,6 +17,8 @@
 // batch objective over its rows, which is the whole objective's when every term that reads the block
 // scales alike under the batch (sums over the batched domain, means over relations: the examples).
 // The other blocks are solved on all the training data, once per sweep.
+// On webgpu the params stay on the device and every update, the row solves included, runs there
+// (als-device.ts): only the loss terms and one status word per update come back.
 import type { Compiled, CompiledBlock } from '../../compiler/compile.ts';
 import type { AlsInfo } from '../../compiler/check/model.ts';
 import type { Env } from '../../compiler/ir/interp.ts';
@@ -29,6 +31,7 @@ import { makeEnv, sizesFor } from '../exec/env.ts';
 import type { Relation } from '../data/load.ts';
 import { initParams, warmStart, type StepLog } from './init.ts';
 import { restrictRelations } from './user-batch.ts';
+import { AlsOnDevice } from './als-device.ts';
 
 // train.ts dispatches here and hands over its options and returns this result: the shapes are
 // train.ts's TrainOptions and TrainResult (declared structurally, so the two files do not import each
@@ -257,8 +260,11 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   const evals: EvalResult[] = [];
   // what evaluations measure (validation or test) and early stopping, as in the gradient loop (held-out.ts)
   const heldOut = new HeldOut(compiled, ds, opts.backend, opts.earlyStopping);
+  // webgpu: params resident on the device, updates solved there (als-device.ts)
+  const dev = AlsOnDevice.for(opts.backend, compiled, params);
   let stopped = false;
   const evaluateNow = (sweep: number): void => {
+    dev?.sync();
     stopped = heldOut.evaluate(params, sweep, sweep, (r) => {
       evals.push(r);
       opts.onEval?.(r);
@@ -280,9 +286,13 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
     for (const [j, block] of compiled.blocks.entries()) {
       const inBatches = batched !== undefined && isBatchedBlock(compiled, block, batched.domain);
       // a batched block's update evaluates no terms on all the data: the objective is evaluated apart
-      const { terms, singularRow } = inBatches
-        ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
-        : updateBlock(compiled, block, opts.backend, env, opt.solver);
+      const { terms, singularRow } = dev
+        ? inBatches
+          ? { terms: dev.terms(env), singularRow: dev.updateBatched(block, env, blockShape(block, env.sizes).n, batched.domain, batched.batches, opt.solver) }
+          : dev.update(block, env, blockShape(block, env.sizes).rows, blockShape(block, env.sizes).n, opt.solver)
+        : inBatches
+          ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
+          : updateBlock(compiled, block, opts.backend, env, opt.solver);
       // the terms at the start of the sweep close the previous sweep's log entry
       if (j === 0 && sweep > 0) {
         const done = record(sweep, terms, t0);
@@ -304,13 +314,15 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   }
   if (!diverged) {
     // the objective after the last sweep
-    const values = evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars;
+    const values = dev ? dev.terms(env) : evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars;
     const done = record(sweep, values, t0);
     log.push(done);
     opts.onStep?.(done);
     if (!stopped && evals.at(-1)?.step !== sweep) evaluateNow(sweep);
   }
   const stepsRun = diverged ? diverged.step - 1 : sweep;
+  dev?.sync();
+  dev?.release();
   const heldOutReport = heldOut.finish(params, stepsRun, 1, { diverged: diverged !== undefined, stoppedEarly: stopped && sweep < sweeps }, (r) => opts.onEval?.(r));
   return { params, log, evals, stepsRun, diverged, heldOut: heldOutReport, seconds: (performance.now() - started) / 1000 };
 }

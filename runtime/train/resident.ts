@@ -20,7 +20,7 @@ import type { OptimizerState } from './optimizer.ts';
  * The windows of a param of `cells` cells that one storage binding spans (`tile` cells each), or one
  * undefined: the param fits one binding and its kernels bind it whole.
  */
-function windows(cells: number, tile: number): (Window | undefined)[] {
+export function windows(cells: number, tile: number): (Window | undefined)[] {
   if (cells <= tile) return [undefined];
   const out: Window[] = [];
   for (let base = 0; base < cells; base += tile) out.push({ base, count: Math.min(tile, cells - base) });

@@ -84,9 +84,9 @@ function ensure(id, n) {
 /**
  * The compute pipeline of a WGSL source (entry `main`), compiled once; compile errors thrown with their
  * positions. With `storage` (recc's kernels, codegen/wgsl.ts) its layout is explicit: binding 0 a
- * uniform, then `storage` storage buffers, read-only but the last.
+ * uniform, then `storage` storage buffers, read-only but the last `writable` (one unless told).
  */
-async function pipelineOf(source, storage) {
+async function pipelineOf(source, storage, writable = 1) {
   let pipe = pipelines.get(source);
   if (!pipe) {
     const module = ctx.device.createShaderModule({ code: source });
@@ -97,7 +97,7 @@ async function pipelineOf(source, storage) {
     if (storage !== undefined) {
       const COMPUTE = 0x4;
       const entries = [{ binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } }];
-      for (let j = 1; j <= storage; j++) entries.push({ binding: j, visibility: COMPUTE, buffer: { type: j === storage ? 'storage' : 'read-only-storage' } });
+      for (let j = 1; j <= storage; j++) entries.push({ binding: j, visibility: COMPUTE, buffer: { type: j > storage - writable ? 'storage' : 'read-only-storage' } });
       layout = ctx.device.createPipelineLayout({ bindGroupLayouts: [ctx.device.createBindGroupLayout({ entries })] });
     }
     pipe = ctx.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' } });
@@ -235,9 +235,10 @@ async function exec(cmd) {
       return undefined;
     }
     case 'wgsl': {
-      // recc's own WGSL kernel (codegen/wgsl.ts): buffer `out` made to hold out.n floats, then one pass
-      // per launch: binding 0 = its uniform { base, count, width, 0 } (u32), then storage windows
-      // { id, offset, size } (bytes) of the buffers, in the kernel's binding order
+      // recc's own WGSL kernel (codegen/wgsl.ts; ALS's row solves, webgpu/solve.ts): buffer `out` made
+      // to hold out.n floats, then one pass per launch: binding 0 = its uniform of four u32 ({ base,
+      // count, width, 0 }), then storage windows { id, offset, size } (bytes) of the buffers, in the
+      // kernel's binding order, read-only but the last `writable` (one unless told)
       ensure(cmd.out.id, cmd.out.n);
       const fresh = !pipelines.has(cmd.source);
       // validation errors are reported asynchronously: the first run of a kernel collects them (its
@@ -246,7 +247,7 @@ async function exec(cmd) {
       // an explicit layout: 'auto' would drop a binding the shader never reads, and its bind group fail
       let pipe;
       try {
-        pipe = await pipelineOf(cmd.source, cmd.launches[0].bindings.length);
+        pipe = await pipelineOf(cmd.source, cmd.launches[0].bindings.length, cmd.writable ?? 1);
       } catch (e) {
         if (fresh) await ctx.device.popErrorScope();
         throw e;
