@@ -280,49 +280,53 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
   let diverged: AlsResult['diverged'];
   let sweep = 0;
   let t0 = performance.now();
-  opts.onStart?.({ totalSteps: sweeps, stepsPerEpoch: 1, startStep: 0 });
-  for (; sweep < sweeps && !diverged && !stopped; sweep++) {
-    t0 = performance.now();
-    for (const [j, block] of compiled.blocks.entries()) {
-      const inBatches = batched !== undefined && isBatchedBlock(compiled, block, batched.domain);
-      // a batched block's update evaluates no terms on all the data: the objective is evaluated apart
-      const { terms, singularRow } = dev
-        ? inBatches
-          ? { terms: dev.terms(env), singularRow: dev.updateBatched(block, env, blockShape(block, env.sizes).n, batched.domain, batched.batches, opt.solver) }
-          : dev.update(block, env, blockShape(block, env.sizes).rows, blockShape(block, env.sizes).n, opt.solver)
-        : inBatches
-          ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
-          : updateBlock(compiled, block, opts.backend, env, opt.solver);
-      // the terms at the start of the sweep close the previous sweep's log entry
-      if (j === 0 && sweep > 0) {
-        const done = record(sweep, terms, t0);
-        log.push(done);
-        opts.onStep?.(done);
-        if (evalEvery > 0 && sweep % evalEvery === 0) evaluateNow(sweep);
-        if (stopped) break;
-      }
-      const bad = firstNonFinite(terms);
-      if (bad >= 0) {
-        diverged = { term: compiled.terms[bad]!.name, step: sweep + 1, value: terms[bad]! };
-        break;
-      }
-      if (singularRow >= 0) {
-        diverged = { term: `H(${block.param})`, step: sweep + 1, value: singularRow };
-        break;
+  // the device's buffers are released however the sweeps end (a throw included)
+  try {
+    opts.onStart?.({ totalSteps: sweeps, stepsPerEpoch: 1, startStep: 0 });
+    for (; sweep < sweeps && !diverged && !stopped; sweep++) {
+      t0 = performance.now();
+      for (const [j, block] of compiled.blocks.entries()) {
+        const inBatches = batched !== undefined && isBatchedBlock(compiled, block, batched.domain);
+        // a batched block's update evaluates no terms on all the data: the objective is evaluated apart
+        const { terms, singularRow } = dev
+          ? inBatches
+            ? { terms: dev.terms(env), singularRow: dev.updateBatched(block, env, blockShape(block, env.sizes).n, batched.domain, batched.batches, opt.solver) }
+            : dev.update(block, env, blockShape(block, env.sizes).rows, blockShape(block, env.sizes).n, opt.solver)
+          : inBatches
+            ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
+            : updateBlock(compiled, block, opts.backend, env, opt.solver);
+        // the terms at the start of the sweep close the previous sweep's log entry
+        if (j === 0 && sweep > 0) {
+          const done = record(sweep, terms, t0);
+          log.push(done);
+          opts.onStep?.(done);
+          if (evalEvery > 0 && sweep % evalEvery === 0) evaluateNow(sweep);
+          if (stopped) break;
+        }
+        const bad = firstNonFinite(terms);
+        if (bad >= 0) {
+          diverged = { term: compiled.terms[bad]!.name, step: sweep + 1, value: terms[bad]! };
+          break;
+        }
+        if (singularRow >= 0) {
+          diverged = { term: `H(${block.param})`, step: sweep + 1, value: singularRow };
+          break;
+        }
       }
     }
-  }
-  if (!diverged) {
-    // the objective after the last sweep
-    const values = dev ? dev.terms(env) : evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars;
-    const done = record(sweep, values, t0);
-    log.push(done);
-    opts.onStep?.(done);
-    if (!stopped && evals.at(-1)?.step !== sweep) evaluateNow(sweep);
+    if (!diverged) {
+      // the objective after the last sweep
+      const values = dev ? dev.terms(env) : evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars;
+      const done = record(sweep, values, t0);
+      log.push(done);
+      opts.onStep?.(done);
+      if (!stopped && evals.at(-1)?.step !== sweep) evaluateNow(sweep);
+    }
+    dev?.sync();
+  } finally {
+    dev?.release();
   }
   const stepsRun = diverged ? diverged.step - 1 : sweep;
-  dev?.sync();
-  dev?.release();
   const heldOutReport = heldOut.finish(params, stepsRun, 1, { diverged: diverged !== undefined, stoppedEarly: stopped && sweep < sweeps }, (r) => opts.onEval?.(r));
   return { params, log, evals, stepsRun, diverged, heldOut: heldOutReport, seconds: (performance.now() - started) / 1000 };
 }
