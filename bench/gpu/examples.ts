@@ -52,7 +52,7 @@ function runOne(example: string, mode: string): Outcome {
 function how(example: string): string {
   const src = readFileSync(join(root, 'examples', `${example}.recmodel`), 'utf8');
   if (/^neighbours /m.test(src)) return 'ItemCF: table built on the host, scores on the backend';
-  if (/optimizer als/.test(src)) return 'ALS: H and g(0) on the backend, row solves on the host';
+  if (/optimizer als/.test(src)) return 'ALS: H and g(0) on the backend; row solves on the host in float64 (js, wasm) or on the device in float32 (webgpu)';
   const m = /\bbatch (full|\d+)(?: (\w+))?/.exec(src);
   if (!m || m[1] === 'full') return 'full batch';
   // `batch 256 users` names a domain (plural); `batch 1024 seed 42` is followed by another setting
