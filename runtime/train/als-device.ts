@@ -14,9 +14,8 @@ import type { Relation } from '../data/load.ts';
 import type { Backend } from '../exec/backend.ts';
 import { makeEnv } from '../exec/env.ts';
 import { WebGpuBackend } from '../exec/webgpu/backend.ts';
-import { gatherSource, rowGroups, scatterSource } from '../exec/webgpu/rows.ts';
+import { postGather, postScatter } from '../exec/webgpu/rows.ts';
 import { solveOnDevice, type RowSolver } from '../exec/webgpu/solve.ts';
-import { windows } from './resident.ts';
 
 /** One user batch's world (als.ts's AlsBatch, declared structurally so the two files do not import each other). */
 export interface DeviceBatch {
@@ -107,10 +106,7 @@ export class AlsOnDevice {
         let slice = this.sliceIds.get(name);
         if (slice === undefined) this.sliceIds.set(name, (slice = dev.id()));
         exec.checkBinding(m.length * width, `the batch's rows of ${name}`);
-        for (const w of windows(cells, exec.tileCells)) {
-          const p = w ? { id: this.paramIds.get(name)!, offset: w.base * 4, size: w.count * 4 } : this.paramIds.get(name)!;
-          dev.post({ op: 'compute', source: gatherSource(m.length, width, w), buffers: [p, members, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
-        }
+        postGather(dev, exec.tileCells, { param: this.paramIds.get(name)!, cells, members, rows: m.length, width, what: `rows of ${name}` }, slice);
         slices.set(name, slice);
       }
       const benv = this.batchEnv(env, domain, domainSize, b);
@@ -119,11 +115,7 @@ export class AlsOnDevice {
       const slice = slices.get(block.param)!;
       const bad = this.solve(h!, g!, slice, m.length, n, solver, block.param);
       // the slice's rows (solved, or as they were from the bad row on) back into the param
-      const cells = this.params.get(block.param)!.length;
-      for (const w of windows(cells, exec.tileCells)) {
-        const full = w ? { id: this.paramIds.get(block.param)!, offset: w.base * 4, size: w.count * 4 } : this.paramIds.get(block.param)!;
-        dev.post({ op: 'compute', source: scatterSource(m.length, n, w), buffers: [slice, members, full], groups: rowGroups(m.length * n), what: `solved rows of ${block.param}` });
-      }
+      postScatter(dev, exec.tileCells, { param: this.paramIds.get(block.param)!, cells: this.params.get(block.param)!.length, members, rows: m.length, width: n, what: `solved rows of ${block.param}` }, slice);
       if (bad >= 0) return m[bad]!;
     }
     return -1;

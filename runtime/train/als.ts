@@ -288,10 +288,11 @@ export function trainAls(compiled: Compiled, ds: Dataset, opts: AlsOptions): Als
       for (const [j, block] of compiled.blocks.entries()) {
         const inBatches = batched !== undefined && isBatchedBlock(compiled, block, batched.domain);
         // a batched block's update evaluates no terms on all the data: the objective is evaluated apart
+        const shape = blockShape(block, env.sizes);
         const { terms, singularRow } = dev
           ? inBatches
-            ? { terms: dev.terms(env), singularRow: dev.updateBatched(block, env, blockShape(block, env.sizes).n, batched.domain, batched.batches, opt.solver) }
-            : dev.update(block, env, blockShape(block, env.sizes).rows, blockShape(block, env.sizes).n, opt.solver)
+            ? { terms: dev.terms(env), singularRow: dev.updateBatched(block, env, shape.n, batched.domain, batched.batches, opt.solver) }
+            : dev.update(block, env, shape.rows, shape.n, opt.solver)
           : inBatches
             ? { terms: evalMany(opts.backend, compiled.terms.map((t) => t.expr), [], env).scalars, singularRow: updateBlockBatched(compiled, block, opts.backend, env, batched.domain, batched.batches, opt.solver) }
             : updateBlock(compiled, block, opts.backend, env, opt.solver);

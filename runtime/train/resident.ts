@@ -13,19 +13,8 @@ import type { Expr } from '../../compiler/ir/nodes.ts';
 import type { Backend, TensorRequest } from '../exec/backend.ts';
 import { WebGpuBackend } from '../exec/webgpu/backend.ts';
 import { slotCount, updateGroups, updateSource, updateUniforms, type UpdateVariant } from '../exec/webgpu/optimizer.ts';
-import { gatherSource, rowGroups, scatterSource, zeroSource, type Window } from '../exec/webgpu/rows.ts';
+import { postGather, postScatter, rowGroups, windowBinding, windows, zeroSource } from '../exec/webgpu/rows.ts';
 import type { OptimizerState } from './optimizer.ts';
-
-/**
- * The windows of a param of `cells` cells that one storage binding spans (`tile` cells each), or one
- * undefined: the param fits one binding and its kernels bind it whole.
- */
-export function windows(cells: number, tile: number): (Window | undefined)[] {
-  if (cells <= tile) return [undefined];
-  const out: Window[] = [];
-  for (let base = 0; base < cells; base += tile) out.push({ base, count: Math.min(tile, cells - base) });
-  return out;
-}
 
 /** A gradient of this step, as the trainer asked for it. */
 export interface ResidentGrad {
@@ -114,10 +103,7 @@ export class ResidentTrainer {
         const width = cells / this.sliced.size;
         const slice = this.sliceIds.get(name)!;
         exec.checkBinding(m.length * width, `the batch's rows of ${name}`);
-        for (const w of windows(cells, exec.tileCells)) {
-          const p = w ? { id: this.paramIds.get(name)!, offset: w.base * 4, size: w.count * 4 } : this.paramIds.get(name)!;
-          dev.post({ op: 'compute', source: gatherSource(m.length, width, w), buffers: [p, this.membersId, slice], alloc: [{ id: slice, n: m.length * width }], groups: rowGroups(m.length * width), what: `rows of ${name}` });
-        }
+        postGather(dev, exec.tileCells, { param: this.paramIds.get(name)!, cells, members: this.membersId, rows: m.length, width, what: `rows of ${name}` }, slice);
         exec.resident.set(name, slice);
       }
     }
@@ -147,12 +133,12 @@ export class ResidentTrainer {
         // the members' rows of the gradient into a zeroed full-size one (as scatterRows on the host)
         const full = this.fullGradIds.get(g.param)!;
         const width = p.length / this.sliced.size;
-        for (const w of windows(p.length, this.backend.exec.tileCells)) {
-          const at = w ? { id: full, offset: w.base * 4, size: w.count * 4 } : full;
+        const tile = this.backend.exec.tileCells;
+        for (const w of windows(p.length, tile)) {
           const n = w ? w.count : p.length;
-          dev.post({ op: 'compute', source: zeroSource(n), buffers: [at], alloc: [{ id: full, n: p.length }], groups: rowGroups(n), what: `gradient of ${g.param}` });
-          dev.post({ op: 'compute', source: scatterSource(m.length, width, w), buffers: [grad, this.membersId, at], groups: rowGroups(m.length * width), what: `gradient rows of ${g.param}` });
+          dev.post({ op: 'compute', source: zeroSource(n), buffers: [windowBinding(full, w)], alloc: [{ id: full, n: p.length }], groups: rowGroups(n), what: `gradient of ${g.param}` });
         }
+        postScatter(dev, tile, { param: full, cells: p.length, members: this.membersId, rows: m.length, width, what: `gradient rows of ${g.param}` }, grad);
         grad = full;
       }
       let rid: number | undefined;

@@ -24,7 +24,7 @@ import { buildCsr, evalHost, type Csr, type Env32 } from '../executor.ts';
 import type { Device } from './device.ts';
 import { reduceSource } from './reduce.ts';
 import { choosePacking, packSource, type Packing } from './pack.ts';
-import { gatherSource, rowGroups } from './rows.ts';
+import { gatherSource, rowGroups, spreadGroups } from './rows.ts';
 import { csrOffsetsSource, csrOnDevice, csrSortSource } from './csr.ts';
 
 /** A result of `runGroup`: a float64 scalar, a host array, or a device buffer id (`keep`). */
@@ -517,9 +517,7 @@ function csrBits(tuples: number): boolean {
 
 /** Workgroups for `n` threads of a WGSL kernel: x up to 65,535, the rest along y. */
 function launchGroups(n: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(n / WGSL_WORKGROUP));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
+  return spreadGroups(Math.ceil(n / WGSL_WORKGROUP));
 }
 
 /** A kernel argument in words, for size messages (names only, no data). */

@@ -11,6 +11,7 @@
 //   adagrad:  s ← s + g²;   θ ← θ − η·g / (√s + ε)
 //   adam:     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·(m/c₁) / (√(v/c₂) + ε)
 import type { GradientOptimizerInfo } from '../../../compiler/check/model.ts';
+import { spreadGroups } from './rows.ts';
 
 /** Bytes of the update kernel's uniform block (`updateUniforms`), uploaded per launch. */
 export const UPDATE_UNIFORM_BYTES = 48;
@@ -103,7 +104,5 @@ export function updateUniforms(opt: GradientOptimizerInfo, n: number, width: num
 
 /** Workgroups for `n` threads: x up to 65,535, the rest along y. */
 export function updateGroups(n: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(n / UPDATE_WORKGROUP));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
+  return spreadGroups(Math.ceil(n / UPDATE_WORKGROUP));
 }

@@ -8,8 +8,9 @@
 // A param over one storage binding is moved one window [base, base + count) of its cells at a time
 // (`Window`, baked into the source): P and G are bound as that window of their buffers, and a thread
 // whose cell lies outside it does nothing (zero: one launch per window, bound as that window).
+import type { Device } from './device.ts';
 
-/** Threads per workgroup; workgroups spread along y past 65,535 (optimizer.ts's updateGroups). */
+/** Threads per workgroup; workgroups spread along y past 65,535 (spreadGroups). */
 const WG = 64;
 
 function head(bindings: readonly string[]): string[] {
@@ -79,9 +80,53 @@ export function scatterSource(rows: number, width: number, w?: Window): string {
   ].join('\n');
 }
 
+/** A dispatch of `groups` workgroups (at least one): x up to 65,535 (WebGPU's limit per dimension), the rest along y. */
+export function spreadGroups(groups: number): [number, number] {
+  const x = Math.max(1, Math.min(groups, 65535));
+  return [x, Math.max(1, Math.ceil(groups / x))];
+}
+
 /** Workgroups for `n` threads: x up to 65,535, the rest along y. */
 export function rowGroups(n: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(n / WG));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
+  return spreadGroups(Math.ceil(n / WG));
+}
+
+/**
+ * The windows of a buffer of `cells` cells that one storage binding spans (`tile` cells each), or one
+ * undefined: the buffer fits one binding and its kernels bind it whole.
+ */
+export function windows(cells: number, tile: number): (Window | undefined)[] {
+  if (cells <= tile) return [undefined];
+  const out: Window[] = [];
+  for (let base = 0; base < cells; base += tile) out.push({ base, count: Math.min(tile, cells - base) });
+  return out;
+}
+
+/** Buffer `id` as a launch binds it: its window `w` (in bytes), or whole. */
+export function windowBinding(id: number, w: Window | undefined): number | { id: number; offset: number; size: number } {
+  return w ? { id, offset: w.base * 4, size: w.count * 4 } : id;
+}
+
+/** Where a row move reads or writes: the param's buffer and cells, the members' buffer and count, the rows' width. */
+export interface RowMove {
+  readonly param: number;
+  readonly cells: number;
+  readonly members: number;
+  readonly rows: number;
+  readonly width: number;
+  readonly what: string;
+}
+
+/** Posts slice ← the member rows of the param (gatherSource), one launch per window of the param. */
+export function postGather(dev: Device, tile: number, m: RowMove, slice: number): void {
+  for (const w of windows(m.cells, tile)) {
+    dev.post({ op: 'compute', source: gatherSource(m.rows, m.width, w), buffers: [windowBinding(m.param, w), m.members, slice], alloc: [{ id: slice, n: m.rows * m.width }], groups: rowGroups(m.rows * m.width), what: m.what });
+  }
+}
+
+/** Posts the param's member rows ← slice (scatterSource), one launch per window of the param. */
+export function postScatter(dev: Device, tile: number, m: RowMove, slice: number): void {
+  for (const w of windows(m.cells, tile)) {
+    dev.post({ op: 'compute', source: scatterSource(m.rows, m.width, w), buffers: [slice, m.members, windowBinding(m.param, w)], groups: rowGroups(m.rows * m.width), what: m.what });
+  }
 }

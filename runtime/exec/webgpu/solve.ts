@@ -20,7 +20,7 @@
 // the source (one pipeline per shape); nothing from a model file reaches the source but numbers.
 import { SizeLimitError } from '../../../compiler/ir/limits.ts';
 import type { Device } from './device.ts';
-import { rowGroups } from './rows.ts';
+import { rowGroups, spreadGroups } from './rows.ts';
 
 /** The solver of `optimizer als` (compiler/check/model.ts's AlsInfo['solver'], declared structurally). */
 export type RowSolver = { readonly kind: 'cholesky' } | { readonly kind: 'cg'; readonly steps: number };
@@ -47,19 +47,17 @@ export function solveThreads(n: number): number {
   return wg;
 }
 
-/** n-float workgroup arrays a solver keeps: the pivots, Σ L_rk², y and z (Cholesky), or x, r, q, Hq (CG). */
-function rowArrays(solver: RowSolver): number {
-  return 4;
-}
+/** n-float workgroup arrays either solver keeps: the pivots, Σ L_rk², y and z (Cholesky), or x, r, q, Hq (CG). */
+const ROW_ARRAYS = 4;
 
 /** Whether a row's L (its lower triangle packed, n(n+1)/2 floats) fits in workgroup memory beside the rest (n ≤ 85). */
 export function choleskyPacked(n: number): boolean {
-  return ((n * (n + 1)) / 2 + rowArrays({ kind: 'cholesky' }) * n + solveThreads(n) + 1) * 4 <= WORKGROUP_BYTES;
+  return ((n * (n + 1)) / 2 + ROW_ARRAYS * n + solveThreads(n) + 1) * 4 <= WORKGROUP_BYTES;
 }
 
 /** Refuses a row length whose workgroup arrays do not fit WebGPU's guaranteed 16 KiB. */
 export function checkSolveWidth(n: number, solver: RowSolver, what: string): void {
-  const bytes = (rowArrays(solver) * n + solveThreads(n) + 1) * 4;
+  const bytes = (ROW_ARRAYS * n + solveThreads(n) + 1) * 4;
   if (bytes > WORKGROUP_BYTES) {
     throw new SizeLimitError(
       `${what}: rows of ${n.toLocaleString('en-US')} numbers need ${bytes.toLocaleString('en-US')} bytes of workgroup memory for the ${solver.kind === 'cg' ? 'conjugate-gradient' : 'Cholesky'} solve on the device, beyond WebGPU's guaranteed 16,384; use --mode wasm or a smaller row`,
@@ -105,11 +103,7 @@ export function solveLaunches(rows: number, n: number, tile: number, what: strin
   return out;
 }
 
-/** Workgroups for `count` workgroups' worth of work: x up to 65,535, the rest along y. */
-export function solveGroups(count: number): [number, number] {
-  const x = Math.max(1, Math.min(count, 65535));
-  return [x, Math.max(1, Math.ceil(count / x))];
-}
+
 
 function checkInt(x: number, what: string): void {
   if (!Number.isInteger(x) || x < 0 || x > 0x7fffffff) throw new RangeError(`${what} ${x}`);
@@ -335,7 +329,7 @@ export function solveOnDevice(dev: Device, tile: number, status: number, bufs: {
     source: solveSource(n, solver),
     out: { id: status, n: 1 },
     writable: 3,
-    launches: launches.map((l) => ({ uniforms: uniforms(l), bindings: [bind(bufs.p, l.g), bind(bufs.h, l.h), bind(bufs.g, l.g), whole], groups: solveGroups(l.rows) })),
+    launches: launches.map((l) => ({ uniforms: uniforms(l), bindings: [bind(bufs.p, l.g), bind(bufs.h, l.h), bind(bufs.g, l.g), whole], groups: spreadGroups(l.rows) })),
     what,
   });
   dev.post({
