@@ -18,6 +18,19 @@ export type Expr =
   | { readonly k: 'cond'; readonly c: Expr; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'math'; readonly fn: string; readonly args: readonly Expr[] };
 
+/**
+ * What `a op b` computes in the statement language, for an emitter that keeps indices as integers:
+ * a comparison or logic op a bool; integer operands an integer (an index), except a division, and a
+ * product of two non-literals (only strides — a literal factor — stay exact as integers); else a float,
+ * as in JavaScript. wasm/gen.ts (f64) and wgsl.ts (f32) type their operators by it.
+ */
+export function binaryKind(op: string, a: Expr, b: Expr, aInt: boolean, bInt: boolean): 'bool' | 'int' | 'float' {
+  if (['===', '!==', '<', '<=', '>', '>=', '||', '&&'].includes(op)) return 'bool';
+  if (!aInt || !bInt || op === '/') return 'float';
+  if (op === '*' && a.k !== 'num' && b.k !== 'num') return 'float';
+  return 'int';
+}
+
 export type Stmt =
   | { readonly k: 'decl'; readonly name: string; readonly mutable: boolean; readonly init: Expr }
   | { readonly k: 'f64array'; readonly name: string; readonly n: number }

@@ -19,7 +19,7 @@ import { InternalError } from '../diagnostics/diagnostics.ts';
 import { INT_LIMIT_TEXT, MAX_INT_INDEX } from '../ir/limits.ts';
 import type { Arg, KernelPlan, Step } from '../plan/plan.ts';
 import { emitKernelBody, type EmitSpec } from './gpujs.ts';
-import { parseKernel, Unsupported, type Expr, type Stmt } from './parse.ts';
+import { binaryKind, parseKernel, Unsupported, type Expr, type Stmt } from './parse.ts';
 
 /** Threads per workgroup of a WGSL kernel. */
 export const WGSL_WORKGROUP = 64;
@@ -184,13 +184,8 @@ class WgslGen {
   }
 
   private binType(op: string, a: Expr, b: Expr): Ty {
-    if (['===', '!==', '<', '<=', '>', '>=', '||', '&&'].includes(op)) return 'bool';
-    const ta = this.typeOf(a);
-    const tb = this.typeOf(b);
-    if (ta !== 'i32' || tb !== 'i32' || op === '/') return 'f32';
-    // an integer product stays an index only with a literal factor (strides); else a value, as in JS
-    if (op === '*' && a.k !== 'num' && b.k !== 'num') return 'f32';
-    return 'i32';
+    const kind = binaryKind(op, a, b, this.typeOf(a) === 'i32', this.typeOf(b) === 'i32');
+    return kind === 'bool' ? 'bool' : kind === 'int' ? 'i32' : 'f32';
   }
 
   /** The expression as type `to` (i32 → f32 converts; f32 → i32 is a kernel bug). */

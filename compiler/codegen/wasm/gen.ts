@@ -16,7 +16,7 @@
 //   computed whole by one thread, so results do not depend on how rows are split.
 // Function parameters: out, p0…pn−1 (byte addresses), scratch (this thread's float64 rows), lo, hi.
 import { Code, encodeModule, Op, Simd, T, type FuncImport } from './binary.ts';
-import { Unsupported, type Expr, type Stmt } from '../parse.ts';
+import { binaryKind, Unsupported, type Expr, type Stmt } from '../parse.ts';
 
 export type Elem = 'f32' | 'i32' | 'f64';
 type Ty = 'i32' | 'f64' | 'bool';
@@ -208,13 +208,8 @@ class FnGen {
   }
 
   private binType(op: string, a: Expr, b: Expr): Ty {
-    if (['===', '!==', '<', '<=', '>', '>=', '||', '&&'].includes(op)) return 'bool';
-    const ta = this.typeOf(a);
-    const tb = this.typeOf(b);
-    if (ta !== 'i32' || tb !== 'i32' || op === '/') return 'f64';
-    // an integer product stays exact in i32 only with a literal factor (strides); else as JS: f64
-    if (op === '*' && a.k !== 'num' && b.k !== 'num') return 'f64';
-    return 'i32';
+    const kind = binaryKind(op, a, b, this.typeOf(a) === 'i32', this.typeOf(b) === 'i32');
+    return kind === 'bool' ? 'bool' : kind === 'int' ? 'i32' : 'f64';
   }
 
   private bin(op: string, a: Expr, b: Expr): Ty {
