@@ -26,7 +26,7 @@ import { f32, i32, writeNpy } from '../runtime/output/npy.ts';
 import { updateBlock } from '../runtime/train/als.ts';
 import { initParams } from '../runtime/train/init.ts';
 import { applyUpdate, createState } from '../runtime/train/optimizer.ts';
-import { option } from './common.ts';
+import { median, option } from './common.ts';
 
 const mode = option('mode', 'webasm') as ExecMode;
 const reps = Math.max(1, Number(option('reps', '3')));
@@ -57,11 +57,6 @@ function compileAt(text: string, ds: Dataset, first: Compiled): Compiled {
   const r = compileSource(FILE, text, { sizes: sizesFor(first, ds, ds.train, ds.train) });
   if (!r.compiled) throw new Error(`examples/ials.recmodel does not compile: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   return r.compiled;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 }
 
 function pythonProblem(): string | undefined {

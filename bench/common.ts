@@ -16,6 +16,12 @@ export function option(name: string, dflt: string): string {
 }
 
 /** Ratings as columns over dense ids 0..nUsers−1 and 0..nItems−1. */
+/** The median of `xs` (the mean of the two middle values for an even count; NaN when empty). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+}
+
 export interface Shape {
   readonly label: string;
   readonly source: string;

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ml100kDir, repoRoot } from '../runtime/data/data-paths.ts';
-import { option } from './common.ts';
+import { median, option } from './common.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPS = Math.max(1, Number(option('reps', '3')));
@@ -28,11 +28,6 @@ interface Measured {
   readonly wall: number;
   readonly rssMb: number;
   readonly rmse: number;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
 }
 
 /** Runs argv; wall seconds and peak RSS (MB) from GNU time -v when installed, else from /proc. */

@@ -24,7 +24,7 @@ import { CTR_FIELDS, CTR_SPEC, generateCtr } from '../runtime/data/synthetic.ts'
 import { initParams, train } from '../runtime/train/train.ts';
 import { Batcher } from '../runtime/train/steps.ts';
 import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
-import { option } from './common.ts';
+import { median, option } from './common.ts';
 
 const opt = option;
 const mode = opt('mode', 'webasm') as ExecMode;
@@ -74,11 +74,6 @@ function modelCost(c: Compiled): { written: Cost; compiled: Cost } {
   const all = [...c.terms, ...c.grads];
   const sum = (f: (e: (typeof all)[number]) => Cost): Cost => ({ flops: all.reduce((a, e) => a + f(e).flops, 0), memory: all.reduce((a, e) => a + f(e).memory, 0) });
   return { written: sum((e) => e.costWritten), compiled: sum((e) => e.cost) };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 }
 
 /**

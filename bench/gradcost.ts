@@ -22,7 +22,7 @@ import type { ExecMode } from '../runtime/exec/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/data/synthetic.ts';
 import { initParams } from '../runtime/train/train.ts';
 import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
-import { option } from './common.ts';
+import { median, option } from './common.ts';
 
 const mode = option('mode', 'webasm') as ExecMode;
 const reps = Number(option('reps', '3'));
@@ -56,11 +56,6 @@ function dataFor(shape: string): { label: string; path: string } {
   else if (shape === 'ml100k') writeFileSync(path, toUData(generateRatings({ ...ML1M_SPEC, nUsers: 943, nItems: 1682, nRatings: 100_000, seed: 100_000, maxPerUser: 737 })));
   else throw new Error(`unknown shape ${shape} (ml100k, ml1m)`);
   return { label: shape === 'ml1m' ? 'ML-1M' : 'ML-100K', path };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 }
 
 console.log(`bench/gradcost: one full-batch step (every term and gradient, one evalMany), d = ${D}, gpu.js ${mode}, node ${process.version}`);

@@ -21,7 +21,7 @@ import type { ExecMode } from '../runtime/exec/executor.ts';
 import { generateRatings, ML1M_SPEC, syntheticMl1m, toUData } from '../runtime/data/synthetic.ts';
 import { initParams } from '../runtime/train/train.ts';
 import { makeEnv, sizesFor } from '../runtime/exec/env.ts';
-import { option } from './common.ts';
+import { median, option } from './common.ts';
 
 const opt = option;
 const mode = opt('mode', 'webasm') as ExecMode;
@@ -68,11 +68,6 @@ function modelCost(c: Compiled): { written: Cost; compiled: Cost } {
     memory: all.reduce((a, e) => a + f(e).memory, 0),
   });
   return { written: sum((e) => e.costWritten), compiled: sum((e) => e.cost) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 }
 
 console.log(`examples/enmf.recmodel: whole + l2 and ∂/∂P, ∂/∂Q, ∂/∂h in one evalMany (one full-batch step = one epoch), d = ${D}`);

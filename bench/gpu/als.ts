@@ -19,7 +19,7 @@ import { adapterLine } from '../../runtime/exec/webgpu/device.ts';
 import { AlsOnDevice } from '../../runtime/train/als-device.ts';
 import { blockShape, updateBlock } from '../../runtime/train/als.ts';
 import { initParams } from '../../runtime/train/init.ts';
-import { option } from '../common.ts';
+import { median, option } from '../common.ts';
 
 const example = option('example', 'ials');
 const sweeps = Number(option('sweeps', '5'));
@@ -79,10 +79,6 @@ for (let s = 0; s <= sweeps; s++) {
     v.bytes = { toDevice: t.toDevice - before.toDevice, toHost: t.toHost - before.toHost };
   }
 }
-const median = (x: number[]): number => {
-  const y = [...x].sort((p, q) => p - q);
-  return (y[(y.length - 1) >> 1]! + y[y.length >> 1]!) / 2;
-};
 console.log(`median of ${sweeps} sweeps after 1 warm-up sweep each, interleaved; solver ${solver.kind}${solver.kind === 'cg' ? `(${solver.steps})` : ''}`);
 console.log('variant                  s/sweep   B to device/sweep   B to host/sweep   objective after');
 for (const v of variants) {
