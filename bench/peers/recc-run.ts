@@ -95,6 +95,9 @@ class Watched implements Backend {
   constructor(private readonly inner: GpuBackend, private readonly see: (env: Env) => void) {
     this.name = inner.name;
   }
+  get threads(): number {
+    return this.inner.threads;
+  }
   evalMany(scalars: readonly Expr[], tensors: readonly TensorRequest[], env: Env, opts?: EvalManyOptions): ManyResult {
     this.see(env);
     return evalMany(this.inner, scalars, tensors, env, opts);

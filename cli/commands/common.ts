@@ -28,7 +28,7 @@ export const THREADS_FLAG = {
   name: 'threads',
   arg: 'N',
   min: 1,
-  meaning: 'with --mode wasm: threads the kernels run on (the results are the same bytes for any N)',
+  meaning: 'with --mode wasm: threads the kernels run on, a second one also gathering the next mini-batch of a large relation (the results are the same bytes for any N)',
   default: 'the number of cores',
 } as const satisfies Flag;
 

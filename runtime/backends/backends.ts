@@ -76,6 +76,11 @@ export class GpuBackend implements Backend {
     return this.exec.fallbacks();
   }
 
+  /** wasm: threads in all (--threads); 1 on the other modes */
+  get threads(): number {
+    return this.exec.threads;
+  }
+
   /** wasm: kernel runs split over threads so far */
   get parallelRuns(): number {
     return this.exec.parallelRuns;

@@ -22,6 +22,9 @@ export interface Backend {
   /** Optional: the wasm kernels' memory (params adopted there, step outputs there), for an optimizer
    * that updates in place (runtime/train/wasm-update.ts); undefined on other backends */
   wasmArena?(): Arena | undefined;
+  /** Optional: the threads this backend was given (wasm: --threads); the trainer uses a second one
+   * to gather the next batch while a step runs (runtime/train/batch-prefetch.ts). Default 1 */
+  readonly threads?: number;
   /** releases kernels and buffers */
   dispose(): void;
 }

@@ -16,16 +16,37 @@ import { sizesFor } from '../exec/env.ts';
 import { drawSamples, type Distribution } from './samplers.ts';
 import { checkBatcherState, restrictRelations, UserBatcher, type BatcherState } from './user-batch.ts';
 import { rowsCapacity, rowsRelation, touchedRows } from './touched-rows.ts';
+import { BatchPrefetch, MIN_TUPLES, type DistinctRequest, type Prefetched } from './batch-prefetch.ts';
 
 /** Tuple mini-batches of one relation: a seeded permutation per epoch, cut into batches. */
 export class Batcher {
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
-  /** `keep`: the columns (`rel.col`) a step reads; the others are not gathered (default: all) */
-  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng, private readonly keep?: ReadonlySet<string>) {
+  /** the next batch gathered on a worker while a step runs (batch-prefetch.ts), when asked for */
+  private readonly prefetch: BatchPrefetch | undefined;
+  /** the current batch's distinct ids of the columns `prefetch` was asked for (when the worker gathered it) */
+  distinct: Prefetched['distinct'] = new Map();
+
+  /**
+   * `keep`: the columns (`rel.col`) a step reads; the others are not gathered (default: all).
+   * `prefetch`: gather each next batch on a worker thread, with the distinct ids of these columns.
+   */
+  constructor(private readonly rel: Relation, private readonly size: number, private rng: Rng, private readonly keep?: ReadonlySet<string>, prefetch?: readonly DistinctRequest[]) {
     this.order = Int32Array.from({ length: rel.size }, (_, j) => j);
     this.rng.shuffle(this.order);
+    const kept = (names: Iterable<string>) => [...names].filter((c) => !keep || keep.has(columnKey(rel.name, c)));
+    this.prefetch = prefetch ? new BatchPrefetch(rel, { ids: kept(rel.ids.keys()), values: kept(rel.values.keys()) }, size, prefetch) : undefined;
+  }
+
+  /** Batches the prefetching worker gathered and jobs taken back from it (undefined: no prefetching). */
+  get prefetched(): BatchPrefetch['counts'] | undefined {
+    return this.prefetch?.counts;
+  }
+
+  /** Stops the prefetching worker, if any. */
+  close(): void {
+    this.prefetch?.close();
   }
   get batchesPerEpoch(): number {
     return Math.max(1, Math.ceil(this.rel.size / this.size));
@@ -35,6 +56,7 @@ export class Batcher {
   }
   restore(st: BatcherState): void {
     checkBatcherState(st, this.order.length);
+    this.prefetch?.cancel();
     this.order = Int32Array.from(st.order);
     this.pos = st.pos;
     this.epoch = st.epoch;
@@ -48,8 +70,12 @@ export class Batcher {
       this.rng.shuffle(this.order);
     }
     const rows = this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length));
+    const got = this.prefetch?.take(this.epoch, this.pos, rows.length, pool);
     this.pos += rows.length;
-    const out = new Map([[this.rel.name, selectRowsFast(this.rel, rows, this.keep, pool)]]);
+    this.distinct = got?.distinct ?? new Map();
+    const out = new Map([[this.rel.name, got?.relation ?? selectRowsFast(this.rel, rows, this.keep, pool)]]);
+    // the next batch of this epoch, gathered while this one trains (the next epoch's waits for its shuffle)
+    if (this.pos < this.order.length) this.prefetch?.post(this.epoch, this.pos, this.order.subarray(this.pos, Math.min(this.pos + this.size, this.order.length)));
     for (const [name, e] of selectEntries(entriesOf(this.rel, full), this.rel.size, rows, this.rel.name)) out.set(name, e);
     return out;
   }
@@ -149,6 +175,9 @@ export interface StepsOptions {
   readonly denseGradients?: boolean;
   /** draw the model's samplers each step from these distributions (one per sampler) and stream */
   readonly samples?: { readonly dists: readonly Distribution[]; readonly rng: Rng };
+  /** gather each next tuple batch on a worker thread while a step runs, for a relation of at least
+   * `minTuples` (default batch-prefetch.ts's MIN_TUPLES); absent: on this thread */
+  readonly prefetch?: { readonly minTuples?: number };
 }
 
 /** Where a `Steps` is in its sequence: everything `next()` reads besides the data (checkpoints). */
@@ -176,13 +205,35 @@ export class Steps {
     const cfg = compiled.model.train;
     this.full = ds.train;
     const primary = this.full.get(ds.primary);
-    this.batcher = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1), readColumns(compiled)) : undefined;
+    const tuples = cfg.batch.kind === 'tuples' && primary && cfg.batch.size < primary.size;
     this.userBatcher =
       cfg.batch.kind === 'users' && cfg.batch.size < (fullSizes.get(cfg.batch.domain) ?? 0)
         ? new UserBatcher(cfg.batch.domain, fullSizes.get(cfg.batch.domain)!, cfg.batch.size, new Rng(cfg.seed).fork(3))
         : undefined;
-    this.samples = opts.samples?.rng;
     this.rowGrads = new Set(opts.denseGradients || this.userBatcher ? [] : compiled.grads.filter((g) => g.rows).map((g) => g.param));
+    // prefetched batches come with the distinct ids of each batch column that alone gives a gradient's touched rows
+    const distinct = (): DistinctRequest[] => {
+      const byColumn = new Map<string, DistinctRequest>();
+      for (const g of compiled.grads) {
+        const only = g.rows && this.rowGrads.has(g.param) && g.rows.sources.length === 1 ? g.rows.sources[0]! : undefined;
+        if (only?.rel === ds.primary) byColumn.set(only.col, { column: only.col, size: fullSizes.get(g.rows!.domain) ?? 0 });
+      }
+      return [...byColumn.values()];
+    };
+    this.batcher = tuples
+      ? new Batcher(primary, cfg.batch.size, new Rng(cfg.seed).fork(1), readColumns(compiled), opts.prefetch && primary.size >= (opts.prefetch.minTuples ?? MIN_TUPLES) ? distinct() : undefined)
+      : undefined;
+    this.samples = opts.samples?.rng;
+  }
+
+  /** Batches the prefetching worker gathered and jobs taken back from it (undefined: no prefetching). */
+  get prefetched(): BatchPrefetch['counts'] | undefined {
+    return this.batcher?.prefetched;
+  }
+
+  /** Stops what runs beside the steps (the batch prefetching worker); `next` still works, on this thread. */
+  close(): void {
+    this.batcher?.close();
   }
 
   get stepsPerEpoch(): number {
@@ -261,7 +312,8 @@ export class Steps {
         const domainSize = sizes.get(g.rows.domain) ?? 0;
         const key = `${domainSize}|${g.rows.sources.map((s) => columnKey(s.rel, s.col)).join(',')}`;
         let rows = bySources.get(key);
-        if (!rows) bySources.set(key, (rows = touchedRows(g.rows, relations, domainSize, this.pool)));
+        const gathered = g.rows.sources.length === 1 && g.rows.sources[0]!.rel === ds.primary ? this.batcher?.distinct.get(g.rows.sources[0]!.col) : undefined;
+        if (!rows) bySources.set(key, (rows = gathered?.size === domainSize ? gathered.ids : touchedRows(g.rows, relations, domainSize, this.pool)));
         const capacity = rowsCapacity(rows.length, domainSize, this.rowCapacity.get(g.param));
         this.rowCapacity.set(g.param, capacity);
         touched.set(g.param, rows);

@@ -56,6 +56,9 @@ export interface TrainOptions {
   readonly checkpoint?: CheckpointPolicy;
   /** asked before each step: true ends the run there (after a checkpoint), with `TrainResult.stopped` set */
   readonly stop?: () => boolean;
+  /** on a backend of 2+ threads, batches of a relation this large are gathered on a worker while a
+   * step runs (default batch-prefetch.ts's MIN_TUPLES; tests: 0) */
+  readonly prefetchMinTuples?: number;
 }
 
 /**
@@ -145,7 +148,7 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
   );
 
   // each step's batch, user batch, drawn samples and touched rows (steps.ts, shared with explain's sizes)
-  const steps = new Steps(compiled, ds, fullSizes, { denseGradients: opts.denseGradients, samples: { dists, rng: sampleRng } });
+  const steps = new Steps(compiled, ds, fullSizes, { denseGradients: opts.denseGradients, samples: { dists, rng: sampleRng }, prefetch: (opts.backend.threads ?? 1) > 1 ? { minTuples: opts.prefetchMinTuples } : undefined });
   const stepsPerEpoch = steps.stepsPerEpoch;
   const length = opts.epochs === undefined ? cfg.length : { unit: 'epochs', count: opts.epochs };
   const totalSteps = opts.steps ?? (length.unit === 'steps' ? length.count : length.count * stepsPerEpoch);
@@ -195,86 +198,90 @@ export function* training(compiled: Compiled, ds: Dataset, opts: TrainOptions): 
 
   let diverged: TrainResult['diverged'];
   let stopped: TrainResult['stopped'];
-  for (; step < totalSteps; step++) {
-    if (opts.stop?.()) {
-      checkpoints.save(step, snapshot);
-      stopped = { step };
-      break;
-    }
-    const t0 = performance.now();
-    const { relations, sizes, members, touched, atRows } = steps.next();
-    const stepParams = members ? sliceParams(compiled, params, steps.userDomain!, members, fullSizes.get(steps.userDomain!)!) : params;
-    const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
-    // every term and gradient in one call, so the backend can share their common work
-    const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
-    // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
-    // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
-    const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env, members);
-    const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
-    // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
-    const terms = Object.create(null) as Record<string, number>;
-    let total = 0;
-    for (const [ti, t] of compiled.terms.entries()) {
-      const value = many.scalars[ti]!;
-      terms[t.name] = value;
-      total += value;
-      if (!Number.isFinite(value) && !diverged) diverged = { term: t.name, step: step + 1, value };
-    }
-    const lr = learningRate(cfg.optimizer, cfg.schedule, step);
-    const entry = (): StepLog => ({ step: step + 1, epoch: (step + 1) / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 });
-    if (diverged) {
-      log.push(entry());
-      break;
-    }
-    if (dev && onDevice) {
-      const width = (name: string): number => paramShape(compiled, fullSizes, name).slice(1).reduce((a, b) => a * b, 1);
-      dev.update(compiled.grads.map((g) => ({ param: g.param, rows: touched.get(g.param), atRows: atRows.has(g.param), width: width(g.param) })), onDevice.grads, lr);
-    }
-    const grads = new Map<string, Gradient>();
-    const inArena: ArenaGrad[] = [];
-    for (const [gi, g] of (dev ? [] : compiled.grads).entries()) {
-      const rows = touched.get(g.param);
-      const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
-      const tensor = many.tensors[gi]!;
-      if (wup?.holds(tensor)) {
-        const ag: ArenaGrad = { param: g.param, rows, atRows: atRows.has(g.param), width, value: tensor };
-        const bad = wup.firstNonFinite(ag);
-        if (bad !== undefined) {
-          diverged = { term: `∂/∂${g.param}`, step: step + 1, value: bad };
-          break;
-        }
-        inArena.push(ag);
-        continue;
+  try {
+    for (; step < totalSteps; step++) {
+      if (opts.stop?.()) {
+        checkpoints.save(step, snapshot);
+        stopped = { step };
+        break;
       }
-      // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
-      const value = !rows ? many.tensors[gi]! : atRows.has(g.param) ? many.tensors[gi]!.subarray(0, rows.length * width) : gatherRows(many.tensors[gi]!, rows, width);
-      for (let j = 0; j < value.length; j++) {
-        if (!Number.isFinite(value[j]!)) {
-          diverged = { term: `∂/∂${g.param}`, step: step + 1, value: value[j]! };
-          break;
-        }
+      const t0 = performance.now();
+      const { relations, sizes, members, touched, atRows } = steps.next();
+      const stepParams = members ? sliceParams(compiled, params, steps.userDomain!, members, fullSizes.get(steps.userDomain!)!) : params;
+      const env = makeEnv(compiled, sizes, stepParams, relations, logqTables);
+      // every term and gradient in one call, so the backend can share their common work
+      const requests = compiled.grads.map((g) => (g.rows && atRows.has(g.param) ? { expr: g.rows.expr, out: g.rows.out } : { expr: g.expr, out: g.out }));
+      // resident (webgpu): gradients stay on the device in their dense or touched-rows form, updated there;
+      // otherwise they are read before the next step (reuse: the backend's buffers, no fresh arrays per step)
+      const onDevice = dev?.evaluate(compiled.terms.map((t) => t.expr), requests, env, members);
+      const many = onDevice ? { scalars: onDevice.scalars, tensors: [] } : evalMany(opts.backend, compiled.terms.map((t) => t.expr), requests, env, { reuse: true });
+      // keyed by the model's term names: no prototype, so a term named `__proto__` is an ordinary key
+      const terms = Object.create(null) as Record<string, number>;
+      let total = 0;
+      for (const [ti, t] of compiled.terms.entries()) {
+        const value = many.scalars[ti]!;
+        terms[t.name] = value;
+        total += value;
+        if (!Number.isFinite(value) && !diverged) diverged = { term: t.name, step: step + 1, value };
       }
-      const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === steps.userDomain;
-      if (rows) grads.set(g.param, { rows, values: value, width });
-      else grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
+      const lr = learningRate(cfg.optimizer, cfg.schedule, step);
+      const entry = (): StepLog => ({ step: step + 1, epoch: (step + 1) / stepsPerEpoch, lr, terms, total, ms: performance.now() - t0 });
+      if (diverged) {
+        log.push(entry());
+        break;
+      }
+      if (dev && onDevice) {
+        const width = (name: string): number => paramShape(compiled, fullSizes, name).slice(1).reduce((a, b) => a * b, 1);
+        dev.update(compiled.grads.map((g) => ({ param: g.param, rows: touched.get(g.param), atRows: atRows.has(g.param), width: width(g.param) })), onDevice.grads, lr);
+      }
+      const grads = new Map<string, Gradient>();
+      const inArena: ArenaGrad[] = [];
+      for (const [gi, g] of (dev ? [] : compiled.grads).entries()) {
+        const rows = touched.get(g.param);
+        const width = rows ? paramShape(compiled, fullSizes, g.param).slice(1).reduce((a, b) => a * b, 1) : 0;
+        const tensor = many.tensors[gi]!;
+        if (wup?.holds(tensor)) {
+          const ag: ArenaGrad = { param: g.param, rows, atRows: atRows.has(g.param), width, value: tensor };
+          const bad = wup.firstNonFinite(ag);
+          if (bad !== undefined) {
+            diverged = { term: `∂/∂${g.param}`, step: step + 1, value: bad };
+            break;
+          }
+          inArena.push(ag);
+          continue;
+        }
+        // at rows: the padding rows (copies of the last touched row) are dropped; dense: the touched rows are read
+        const value = !rows ? many.tensors[gi]! : atRows.has(g.param) ? many.tensors[gi]!.subarray(0, rows.length * width) : gatherRows(many.tensors[gi]!, rows, width);
+        for (let j = 0; j < value.length; j++) {
+          if (!Number.isFinite(value[j]!)) {
+            diverged = { term: `∂/∂${g.param}`, step: step + 1, value: value[j]! };
+            break;
+          }
+        }
+        const sliced = members && compiled.module.params.find((p) => p.name === g.param)?.shape[0] === steps.userDomain;
+        if (rows) grads.set(g.param, { rows, values: value, width });
+        else grads.set(g.param, sliced ? scatterRows(value, members!, params.get(g.param)!.length) : value);
+      }
+      if (diverged) {
+        log.push(entry());
+        break;
+      }
+      if (!dev) applyUpdate(cfg.optimizer, state, params, grads, lr);
+      wup?.update(inArena, lr);
+      const done = entry();
+      log.push(done);
+      opts.onStep?.(done);
+      // early stopping ends the run here, unless this was its last step anyway
+      if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1) && step + 1 < totalSteps) {
+        stoppedEarly = true;
+        step++; // this step's update is applied: the run ends after it
+        break;
+      }
+      if (checkpoints.due(step + 1)) checkpoints.save(step + 1, snapshot);
+      yield step + 1;
     }
-    if (diverged) {
-      log.push(entry());
-      break;
-    }
-    if (!dev) applyUpdate(cfg.optimizer, state, params, grads, lr);
-    wup?.update(inArena, lr);
-    const done = entry();
-    log.push(done);
-    opts.onStep?.(done);
-    // early stopping ends the run here, unless this was its last step anyway
-    if (evalEvery > 0 && (step + 1) % evalEvery === 0 && evaluateNow(step + 1) && step + 1 < totalSteps) {
-      stoppedEarly = true;
-      step++; // this step's update is applied: the run ends after it
-      break;
-    }
-    if (checkpoints.due(step + 1)) checkpoints.save(step + 1, snapshot);
-    yield step + 1;
+  } finally {
+    steps.close(); // the batch prefetching worker: after the last step, an error, or a caller that stopped iterating
   }
   dev?.sync();
   if (stopped) {

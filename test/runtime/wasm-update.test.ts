@@ -3,7 +3,8 @@
 // a dense one read at the touched rows) writes the bytes of optimizer.ts's JS loops, params and slots;
 // its finiteness check finds the first non-finite element in row order; and mini-batch training on
 // wasm (touched rows, lazy Adam, sampled negatives) ends with the js run's params, optimizer slots and
-// losses for every rule, on 1 and 2 threads, and a run resumed from a checkpoint continues with them.
+// losses for every rule, on 1 and 2 threads (batches gathered on a worker), and a run resumed from a
+// checkpoint continues with them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -133,7 +134,8 @@ function run(l: ReturnType<typeof load>, mode: 'js' | 'wasm', threads: number, s
     optimizer: { step: s.optimizer.step, slots: new Map([...s.optimizer.slots].map(([k, v]) => [k, v.map((x) => Float32Array.from(x))])) },
     log: [...s.log],
   });
-  const r = train(l.compiled, l.ds, { backend: b, steps, resume, checkpoint: { atEnd: true, save: (s) => (end = copy(s)) } });
+  // on 2 threads each next batch is gathered on a worker (batch-prefetch.ts), however small the data
+  const r = train(l.compiled, l.ds, { backend: b, steps, resume, prefetchMinTuples: 0, checkpoint: { atEnd: true, save: (s) => (end = copy(s)) } });
   expect(b.fallbacks()).toEqual([]);
   return { r, end: end! };
 }
@@ -158,10 +160,12 @@ describe.each([
     }
   });
 
-  it('resumed from a checkpoint, continues with the same numbers', () => {
-    const half = run(l, 'wasm', 1, 2);
-    const rest = run(l, 'wasm', 1, 5, half.end);
-    for (const [name, p] of want.end.params) expect(Buffer.compare(bytes(rest.end.params.get(name)!), bytes(p)), name).toBe(0);
-    expect(rest.r.log.map((s) => s.terms)).toEqual(want.r.log.map((s) => s.terms));
+  it('resumed from a checkpoint, continues with the same numbers (1 and 2 threads)', () => {
+    for (const threads of [1, 2]) {
+      const half = run(l, 'wasm', threads, 2);
+      const rest = run(l, 'wasm', threads, 5, half.end);
+      for (const [name, p] of want.end.params) expect(Buffer.compare(bytes(rest.end.params.get(name)!), bytes(p)), `${threads} threads: ${name}`).toBe(0);
+      expect(rest.r.log.map((s) => s.terms)).toEqual(want.r.log.map((s) => s.terms));
+    }
   });
 });
