@@ -11,8 +11,9 @@
 // the worker takes it with compareExchange(seq → −seq) before it reads the job, and a caller that
 // finds it still untaken revokes it (seq → 0) and gathers itself. A taken job that is not done within
 // STALL_MS (the worker died) ends prefetching for the run; the caller gathers itself from then on.
-// Costs: the relation's read columns copied once into shared memory, and a worker (~10 MB), so it
-// runs only on 2+ threads and for relations past the caches (MIN_TUPLES).
+// Costs: the relation's read columns copied once into shared memory, a worker (~10 MB) that polls for
+// its jobs while the run trains (POLL_MS), so it runs only on 2+ threads and for relations past the
+// caches (MIN_TUPLES).
 // The worker's code is the string below (plain JavaScript, no imports of ours).
 import { Worker } from 'node:worker_threads';
 import type { Relation } from '../data/load.ts';
@@ -30,9 +31,20 @@ const STALL_MS = 5000;
 /** ms a wait sleeps before it looks again (a lost notify costs this much, not the run) */
 const WAKE_MS = 20;
 
+/**
+ * ms the worker polls for its next job before it sleeps. A step posts one job every 1–3 ms; a
+ * sleeping worker costs the poster a wake-up (~0.04 ms, a system call) and may wake late — on this
+ * VM, in some runs, mostly after the step had taken its job back and gathered it itself (the run's
+ * CPU time no more than its wall time), and two threads were then slower than one. Polling through
+ * a run's steps and sleeping in its pauses (evaluations) is what OpenMP runtimes do by default; it
+ * costs the second core while a run trains.
+ */
+const POLL_MS = 5;
+
 // control slots: 0 seq (main → worker), 1 done (worker → main), 2 claim (seq posted, −seq taken,
-// 0 revoked), 3 tuples in the job, 4 exit, 8… each distinct column's count
-const [SEQ, DONE, CLAIM, COUNT, EXIT, DISTINCT] = [0, 1, 2, 3, 4, 8];
+// 0 revoked), 3 tuples in the job, 4 exit, 5 asleep (the worker is in, or going into, Atomics.wait),
+// 8… each distinct column's count
+const [SEQ, DONE, CLAIM, COUNT, EXIT, ASLEEP, DISTINCT] = [0, 1, 2, 3, 4, 5, 8];
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
@@ -43,7 +55,14 @@ const values = workerData.values.map((c) => ({ src: new Float64Array(c.src), out
 const distinct = workerData.distinct.map((d) => ({ column: d.column, size: d.size, seen: new Uint8Array(d.size), out: new Int32Array(d.out) }));
 let seen = 0;
 for (;;) {
-  while (Atomics.load(ctl, ${SEQ}) === seen) Atomics.wait(ctl, ${SEQ}, seen, ${WAKE_MS});
+  // poll a while, then sleep: asleep is set before seq is looked at again, so a poster that stored
+  // its seq and then saw asleep clear knows this thread will see the seq without a notify
+  for (const until = performance.now() + ${POLL_MS}; Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until; );
+  while (Atomics.load(ctl, ${SEQ}) === seen) {
+    Atomics.store(ctl, ${ASLEEP}, 1);
+    if (Atomics.load(ctl, ${SEQ}) === seen) Atomics.wait(ctl, ${SEQ}, seen, ${WAKE_MS});
+    Atomics.store(ctl, ${ASLEEP}, 0);
+  }
   const seq = Atomics.load(ctl, ${SEQ});
   seen = seq;
   if (Atomics.load(ctl, ${EXIT})) break;
@@ -159,7 +178,8 @@ export class BatchPrefetch {
     const seq = ++this.seq;
     Atomics.store(this.ctl, CLAIM, seq);
     Atomics.store(this.ctl, SEQ, seq);
-    Atomics.notify(this.ctl, SEQ);
+    // a polling worker sees the seq by itself; only a sleeping one needs the (costly) notify
+    if (Atomics.load(this.ctl, ASLEEP)) Atomics.notify(this.ctl, SEQ);
     this.pending = { seq, epoch, pos, n: rows.length };
   }
 
