@@ -1,8 +1,9 @@
 // Batches gathered on a worker thread (runtime/train/batch-prefetch.ts): the columns and the distinct
-// ids a worker gathers are the ones the calling thread gathers itself; a job the worker has not
-// started is taken back, and a worker that is gone costs nothing but the prefetch (the caller
-// gathers); through `Steps`, every step's batch, touched rows and sizes are the same with and
-// without prefetching, across epoch boundaries and a restore from a saved state.
+// ids a worker gathers (polling for its jobs, or woken from its sleep) are the ones the calling
+// thread gathers itself; a job the worker has not started is taken back, and a worker that is gone
+// costs nothing but the prefetch (the caller gathers); through `Steps`, every step's batch, touched
+// rows and sizes are the same with and without prefetching, across epoch boundaries and a restore
+// from a saved state.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,6 +60,8 @@ describe('a batch gathered on a worker', () => {
     let fromWorker = 0;
     for (let pos = 0; pos < N; pos += 512) {
       const rows = order.subarray(pos, Math.min(pos + 512, N));
+      // every other job finds the worker asleep (it polls 5 ms for the next one): it must be woken
+      if ((pos / 512) % 2) sleep(12);
       p.post(0, pos, rows);
       const got = takeAfterStart(p, pos, rows.length);
       if (!got) continue; // the worker had not started it: the caller gathers (counted below)
