@@ -150,7 +150,8 @@ function child(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): { 
 }
 
 function runRecc(v: Variant, model: string, dataDir: string, dim: number, steps: number, record?: string): { out?: ReccRun; error?: string } {
-  const args = ['--import', 'tsx', v.runner, '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
+  // node as bin/recc.js starts it (V8's helper pool at one thread): what `recc run` users get
+  const args = ['--v8-pool-size=1', '--import', 'tsx', v.runner, '--model', model, '--data', dataDir, '--dim', String(dim), '--steps', String(steps), '--mode', MODE];
   if (BATCH[model]) args.push('--batch', String(BATCH[model]));
   if (MODE === 'wasm') args.push('--threads', v.threads);
   if (record) args.push('--record', record);

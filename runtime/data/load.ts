@@ -500,18 +500,22 @@ export function valueColumn(rel: Relation, col: string): Float64Array {
   return a;
 }
 
-/** The tuples `rows` of `rel`, in the given order, as a new relation (columns copied). */
+/**
+ * The tuples `rows` of `rel`, in the given order, as a new relation (columns copied). Its columns
+ * are shared memory: a training relation's batches are gathered by a worker thread on 2+ threads
+ * (runtime/train/batch-prefetch.ts), which then reads them where they are instead of a copy.
+ */
 export function selectRows(rel: Relation, rows: Int32Array, name: string = rel.name): Relation {
   const m = rows.length;
   const ids = new Map<string, Int32Array>();
   const values = new Map<string, Float64Array>();
   for (const [c, a] of rel.ids) {
-    const b = new Int32Array(m);
+    const b = new Int32Array(new SharedArrayBuffer(4 * m));
     for (let t = 0; t < m; t++) b[t] = a[rows[t]];
     ids.set(c, b);
   }
   for (const [c, a] of rel.values) {
-    const b = new Float64Array(m);
+    const b = new Float64Array(new SharedArrayBuffer(8 * m));
     for (let t = 0; t < m; t++) b[t] = a[rows[t]];
     values.set(c, b);
   }

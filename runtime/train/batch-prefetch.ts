@@ -11,7 +11,8 @@
 // the worker takes it with compareExchange(seq → −seq) before it reads the job, and a caller that
 // finds it still untaken revokes it (seq → 0) and gathers itself. A taken job that is not done within
 // STALL_MS (the worker died) ends prefetching for the run; the caller gathers itself from then on.
-// Costs: the relation's read columns copied once into shared memory, a worker (~10 MB) that polls for
+// Costs: the relation's read columns copied once into the worker unless they are shared memory
+// already (a split's or a filter's relation: data/load.ts selectRows), a worker (~10 MB) that polls for
 // its jobs while the run trains (POLL_MS), so it runs only on 2+ threads and for relations past the
 // caches (MIN_TUPLES).
 // The worker's code is the string below (plain JavaScript, no imports of ours).
@@ -50,8 +51,8 @@ const WORKER = `
 const { workerData } = require('node:worker_threads');
 const ctl = new Int32Array(workerData.control);
 const rows = new Int32Array(workerData.rows);
-const ids = workerData.ids.map((c) => ({ src: new Int32Array(c.src), out: new Int32Array(c.out) }));
-const values = workerData.values.map((c) => ({ src: new Float64Array(c.src), out: new Float64Array(c.out) }));
+const ids = workerData.ids.map((c) => ({ src: c.src, out: new Int32Array(c.out) }));
+const values = workerData.values.map((c) => ({ src: c.src, out: new Float64Array(c.out) }));
 const distinct = workerData.distinct.map((d) => ({ column: d.column, size: d.size, seen: new Uint8Array(d.size), out: new Int32Array(d.out) }));
 let seen = 0;
 for (;;) {
@@ -128,16 +129,10 @@ export class BatchPrefetch {
   ) {
     const shared = <T extends Int32Array | Float64Array>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(Math.max(8, bytes)));
     this.rows = shared((b) => new Int32Array(b), 4 * batch);
-    const ids = columns.ids.map((name) => {
-      const src = shared((b) => new Int32Array(b), 4 * rel.size);
-      src.set(rel.ids.get(name)!);
-      return { name, src, out: shared((b) => new Int32Array(b), 4 * batch) };
-    });
-    const values = columns.values.map((name) => {
-      const src = shared((b) => new Float64Array(b), 8 * rel.size);
-      src.set(rel.values.get(name)!);
-      return { name, src, out: shared((b) => new Float64Array(b), 8 * batch) };
-    });
+    // the relation's columns go to the worker as they are: shared memory (selectRows makes the
+    // training relations' columns so) is shared, other arrays are copied into the worker once
+    const ids = columns.ids.map((name) => ({ name, src: rel.ids.get(name)!, out: shared((b) => new Int32Array(b), 4 * batch) }));
+    const values = columns.values.map((name) => ({ name, src: rel.values.get(name)!, out: shared((b) => new Float64Array(b), 8 * batch) }));
     this.idCols = ids.map(({ name, out }) => ({ name, out }));
     this.valueCols = values.map(({ name, out }) => ({ name, out }));
     this.distinct = distinct
@@ -148,8 +143,8 @@ export class BatchPrefetch {
       workerData: {
         control: this.ctl.buffer,
         rows: this.rows.buffer,
-        ids: ids.map((c) => ({ src: c.src.buffer, out: c.out.buffer })),
-        values: values.map((c) => ({ src: c.src.buffer, out: c.out.buffer })),
+        ids: ids.map((c) => ({ src: c.src, out: c.out.buffer })),
+        values: values.map((c) => ({ src: c.src, out: c.out.buffer })),
         distinct: this.distinct.map((d) => ({ column: columns.ids.indexOf(d.column), size: d.size, out: d.out.buffer })),
       },
     });
