@@ -2,14 +2,14 @@
 // BLAS thread) on four examples — mf-gramian and enmf full batch, bpr (batch 4096, uniform negatives)
 // and mf-biased (batch 4096) — at the ML-100K shape (u.data when present, else synthetic of its shape)
 // and the ML-1M shape (syntheticMl1m()), d = 32 / 64, every tuple a training tuple. For each model ×
-// shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default js kernels (--mode webasm for gpu.js), the
-// runtime's `train`; node --import tsx) and the reference as child processes, interleaved (recc,
-// numpy, recc, numpy, …), so each run's peak RSS is its own and a load change hits both. A first,
-// untimed recc run records its initial params and every mini-batch (tuples and sampled negatives); each
-// reference run replays them, so both optimize the same objective from the same point on the same
-// batches, and their losses per term at every step are compared: they must agree to ~5 digits at
-// step 1 (before any update) and closely after (float32 rounding differs); a disagreement is flagged
-// loudly and the exit code is 1.
+// shape × d it runs recc (bench/peers/recc-run.ts: compiled at the real sizes, recc run's default
+// kernels — recc's own wasm; --mode webasm for gpu.js's — the runtime's `train`; node --import tsx) and
+// the reference as child processes, interleaved (recc, numpy, recc, numpy, …), so each run's peak RSS is
+// its own and a load change hits both. A first, untimed recc run records its initial params and every
+// mini-batch (tuples and sampled negatives); each reference run replays them, so both optimize the same
+// objective from the same point on the same batches, and their losses per term at every step are
+// compared: they must agree to ~5 digits at step 1 (before any update) and closely after (float32
+// rounding differs); a disagreement is flagged loudly and the exit code is 1.
 // Glue: the share of each recc step's wall time outside the kernels (the executor's per-kernel times).
 // Timing: per run, the median CPU (and wall) seconds of steps 2…N (step 1 compiles kernels), times
 // steps per epoch (1 full batch, ⌈tuples/4096⌉ mini-batch); the table shows the median over reps and
@@ -31,6 +31,7 @@ import { compileSource } from '../../compiler/compile.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { f32, i32, writeNpy } from '../../runtime/output/npy.ts';
 import { ml100kShape, ml1mShape, option, type Shape } from '../common.ts';
+import { DEFAULT_MODE } from '../../cli/commands/run.ts';
 import type { ReccRun } from './recc-run.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -50,7 +51,7 @@ function stepsFor(model: string): number {
   const c = compileSource(file, readFileSync(file, 'utf8')).compiled;
   return c?.model.train.batch.kind === 'full' ? 6 : 64;
 }
-const MODE = option('mode', 'js');
+const MODE = option('mode', DEFAULT_MODE);
 /** --mode wasm: threads the kernels run on (1: the one-core comparison), one variant each */
 const THREADS = option('threads', '1').split(',');
 /** another checkout of recc to time beside this one (its bench/peers/recc-run.ts) */
