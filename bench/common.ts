@@ -1,5 +1,6 @@
 // Shared pieces of the bench scripts: command-line options and the rating data shapes they train on
 // (ML-100K from ../shared/data when present, else synthetic data of its shape; ML-1M synthetic).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RelationInfo } from '../compiler/check/model.ts';
@@ -15,13 +16,25 @@ export function option(name: string, dflt: string): string {
   return j >= 0 && argv[j + 1] ? argv[j + 1]! : dflt;
 }
 
-/** Ratings as columns over dense ids 0..nUsers−1 and 0..nItems−1. */
+/**
+ * The reference benches' Python: `--python`, else the first of `python3` on PATH and Debian's
+ * /usr/bin/python3 that imports numpy and scipy (a pyenv or venv python3 may lack them where Debian's
+ * has them, and the other way round), else `python3` (the bench then says why it skips).
+ */
+export function referencePython(): string {
+  const given = option('python', '');
+  if (given) return given;
+  const found = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0);
+  return found ?? 'python3';
+}
+
 /** The median of `xs` (the mean of the two middle values for an even count; NaN when empty). */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
 }
 
+/** Ratings as columns over dense ids 0..nUsers−1 and 0..nItems−1. */
 export interface Shape {
   readonly label: string;
   readonly source: string;

@@ -8,18 +8,18 @@
 // recc/numpy (the acceptance: both ≤ 1.5). dist/ is built first (scripts/build-dist.mjs, as `npm
 // install` does), so recc starts as an installed copy does.
 // Numbers mean something only on a machine with nothing else running.
-//   npx tsx bench/e2e.ts [--reps 3] [--python /usr/bin/python3] [--data DIR] [--mode js] [--no-build] [--json FILE]
+//   npx tsx bench/e2e.ts [--reps 3] [--python PY] [--data DIR] [--mode js] [--no-build] [--json FILE]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ml100kDir, repoRoot } from '../runtime/data/data-paths.ts';
-import { median, option } from './common.ts';
+import { median, option, referencePython } from './common.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPS = Math.max(1, Number(option('reps', '3')));
-const PYTHON = option('python', existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const PYTHON = referencePython();
 const MODE = option('mode', '');
 const JSON_OUT = option('json', '');
 const TIME = '/usr/bin/time';

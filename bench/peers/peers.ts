@@ -21,7 +21,7 @@
 // row per variant, each with its own ratios to the same numpy runs and its own loss check.
 //   npx tsx bench/peers/peers.ts [--models mf-gramian,enmf,bpr,mf-biased] [--shapes ml100k,ml1m]
 //       [--dims 32,64] [--reps 3] [--steps N] [--mode js|webasm|cpu|wasm] [--threads N[,M…]] [--against DIR]
-//       [--python python3] [--json FILE] [--keep]
+//       [--python PY] [--json FILE] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { compileSource } from '../../compiler/compile.ts';
 import { repoRoot } from '../../runtime/data/data-paths.ts';
 import { f32, i32, writeNpy } from '../../runtime/output/npy.ts';
-import { ml100kShape, ml1mShape, option, type Shape } from '../common.ts';
+import { ml100kShape, ml1mShape, option, referencePython, type Shape } from '../common.ts';
 import { DEFAULT_MODE } from '../../cli/commands/run.ts';
 import type { ReccRun } from './recc-run.ts';
 
@@ -70,7 +70,7 @@ const VARIANTS: readonly Variant[] = (AGAINST ? [AGAINST, ''] : ['']).flatMap((r
     threads,
   })),
 );
-const PYTHON = option('python', 'python3');
+const PYTHON = referencePython();
 const JSON_OUT = option('json', '');
 const KEEP = process.argv.includes('--keep');
 /** the bench's mini-batch: mf-biased's own; BPR's example trains with 1024, the table with 4096 */
