@@ -17,14 +17,15 @@ export function option(name: string, dflt: string): string {
 }
 
 /**
- * The reference benches' Python: `--python`, else the first of `python3` on PATH and Debian's
- * /usr/bin/python3 that imports numpy and scipy (a pyenv or venv python3 may lack them where Debian's
- * has them, and the other way round), else `python3` (the bench then says why it skips).
+ * The reference benches' Python: `--python`, else the first of Debian's /usr/bin/python3 (issue 10's
+ * reference: numpy and scipy from Debian's packages, as CI installs them) and `python3` on PATH that
+ * imports numpy and scipy (a pyenv or venv python3 may have them where Debian's has not), else
+ * `python3` (the bench then says why it skips). The bench prints the versions it got.
  */
 export function referencePython(): string {
   const given = option('python', '');
   if (given) return given;
-  const found = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0);
+  const found = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0);
   return found ?? 'python3';
 }
 
