@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { genFunction } from '../../compiler/codegen/wasm/gen.ts';
 import { IMPORTS } from '../../compiler/codegen/wasm/kernel.ts';
 import { parseKernel } from '../../compiler/codegen/parse.ts';
-import { Arena } from '../../runtime/exec/wasm/memory.ts';
+import { Arena, SCRATCH_ALIGN } from '../../runtime/exec/wasm/memory.ts';
 import { ThreadPool } from '../../runtime/exec/wasm/threads.ts';
 
 const ROWS = 1001;
@@ -84,5 +84,18 @@ describe('the wasm thread pool', () => {
     const { pool, run } = setup(4, { claimMs: 10_000 });
     expect(run(5)).toBe(true);
     expect(pool.revoked).toBe(0);
+  });
+
+  it('keeps scratch on pages of its own, so threads writing their rows share no page with each other or anything else', () => {
+    const arena = new Arena({ initial: 1 << 20 });
+    arena.buffer({}, 3); // the arena's next free byte is no longer page-aligned
+    for (const bytes of [16, 1024, 5000]) {
+      const before = arena.buffer({}, 1);
+      const ptr = arena.scratch({}, bytes);
+      const after = arena.buffer({}, 1);
+      expect(ptr % SCRATCH_ALIGN).toBe(0);
+      expect(ptr - arena.addressOf(before)!).toBeGreaterThanOrEqual(4);
+      expect(arena.addressOf(after)! - (ptr + bytes)).toBeGreaterThanOrEqual(SCRATCH_ALIGN);
+    }
   });
 });

@@ -12,6 +12,13 @@ import { SizeLimitError } from '../../../compiler/ir/limits.ts';
 
 const PAGE = 65536;
 const ALIGN = 16;
+/**
+ * Where threads' scratch rows start, and how far apart. Two threads whose rows lay within one page
+ * (the ∂P/∂Q kernels' 1 KiB accumulators, side by side) ran the CSR gradient kernels of enmf at ML-1M
+ * d=64 in 23, 23 and 20 ms on two threads against 19, 17 and 12 ms on one; a page apart, 11, 9.5 and
+ * 7 ms (this VM, AMD EPYC, 2026-12-04; bench/peers/recc-run.ts).
+ */
+export const SCRATCH_ALIGN = 4096;
 const MIN_BUDGET = 8 << 20;
 
 type Typed = Float32Array | Int32Array;
@@ -119,12 +126,17 @@ export class Arena {
   }
   private readonly views = new WeakMap<object, Float32Array>();
 
-  /** `bytes` of scratch kept for `key` while the cache lives (grown when asked for more). */
+  /**
+   * `bytes` of scratch kept for `key` while the cache lives (grown when asked for more), starting on
+   * a 4 KiB boundary with at least 4 KiB free after it: threads' scratch rows (runner.ts lays them
+   * out a whole number of SCRATCH_ALIGN apart) then share no cache line, nor a page, with each other
+   * or with an array another thread writes.
+   */
   scratch(key: object, bytes: number): number {
     const c = this.cached.get(key);
     const have = this.scratchSize.get(key) ?? 0;
     if (c && c.gen === this.gen && have >= bytes) return c.ptr;
-    const ptr = this.alloc(bytes);
+    const ptr = Math.ceil(this.alloc(bytes + 2 * SCRATCH_ALIGN) / SCRATCH_ALIGN) * SCRATCH_ALIGN;
     this.cached.set(key, { ptr, gen: this.gen });
     this.scratchSize.set(key, bytes);
     return ptr;

@@ -6,7 +6,7 @@
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
 import { emitWasmKernel, type EmittedWasm } from '../../../compiler/codegen/wasm/kernel.ts';
 import type { Arg, KernelPlan, Step } from '../../../compiler/plan/plan.ts';
-import { Arena } from './memory.ts';
+import { Arena, SCRATCH_ALIGN } from './memory.ts';
 import { ThreadPool } from './threads.ts';
 
 export interface WasmOptions {
@@ -109,9 +109,11 @@ export class WasmRunner {
     const out = this.arena.buffer(s, s.cells);
     const outPtr = this.arena.addressOf(out)!;
     const parallel = this.wantThreads > 1 && e.rows !== undefined && e.rows >= 2 * this.wantThreads && s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS);
-    const scratch = this.arena.scratch(this.scratchKey, Math.max(16, e.scratchBytes) * this.threads);
+    // each thread's scratch rows on pages of their own (memory.ts SCRATCH_ALIGN)
+    const stride = Math.ceil(Math.max(16, e.scratchBytes) / SCRATCH_ALIGN) * SCRATCH_ALIGN;
+    const scratch = this.arena.scratch(this.scratchKey, stride * this.threads);
     if (parallel) this.parallelRuns++;
-    if (parallel) (this.pool ??= new ThreadPool(this.wantThreads, this.arena.memory)).run(k.id, k.module, k.fn, [outPtr, ...ptrs, scratch], Math.max(16, e.scratchBytes), e.rows!);
+    if (parallel) (this.pool ??= new ThreadPool(this.wantThreads, this.arena.memory)).run(k.id, k.module, k.fn, [outPtr, ...ptrs, scratch], stride, e.rows!);
     else k.fn(outPtr, ...ptrs, scratch, 0, e.rows ?? 0);
     return out;
   }
