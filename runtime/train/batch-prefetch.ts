@@ -19,6 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Relation } from '../data/load.ts';
 import type { Arrays } from '../exec/step-pool.ts';
+import { controlBlock } from '../exec/control-block.ts';
 
 /**
  * Tuples below which the calling thread gathers: a 4096-tuple batch of two id columns and a float64
@@ -49,7 +50,7 @@ const [SEQ, DONE, CLAIM, COUNT, EXIT, ASLEEP, DISTINCT] = [0, 1, 2, 3, 4, 5, 8];
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const ctl = new Int32Array(workerData.control);
+const ctl = workerData.control;
 const rows = new Int32Array(workerData.rows);
 const ids = workerData.ids.map((c) => ({ src: c.src, out: new Int32Array(c.out) }));
 const values = workerData.values.map((c) => ({ src: c.src, out: new Float64Array(c.out) }));
@@ -107,7 +108,7 @@ export interface Prefetched {
 }
 
 export class BatchPrefetch {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(64 * 4));
+  private readonly ctl = controlBlock(64);
   private readonly rows: Int32Array;
   private readonly idCols: { readonly name: string; readonly out: Int32Array }[];
   private readonly valueCols: { readonly name: string; readonly out: Float64Array }[];
@@ -141,7 +142,7 @@ export class BatchPrefetch {
     this.worker = new Worker(WORKER, {
       eval: true,
       workerData: {
-        control: this.ctl.buffer,
+        control: this.ctl,
         rows: this.rows.buffer,
         ids: ids.map((c) => ({ src: c.src, out: c.out.buffer })),
         values: values.map((c) => ({ src: c.src, out: c.out.buffer })),

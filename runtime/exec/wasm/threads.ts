@@ -23,6 +23,7 @@
 // source or from a package).
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
+import { controlBlock } from '../control-block.ts';
 
 /** int32 slots per worker in the control block */
 const SLOT = 72;
@@ -40,7 +41,7 @@ const WAKE_MS = 20;
 const WORKER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, slot, port } = workerData;
-const ctl = new Int32Array(control);
+const ctl = control;
 const base = slot * ${SLOT};
 const env = { mem: memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow };
 const kernels = [];
@@ -116,10 +117,10 @@ export class ThreadPool {
     if (!Number.isInteger(threads) || threads < 1) throw new InternalError(`threads = ${threads}`);
     this.claimMs = opts.claimMs ?? 2000;
     this.runMs = opts.runMs ?? 300_000;
-    this.ctl = new Int32Array(new SharedArrayBuffer(threads * SLOT * 4));
+    this.ctl = controlBlock(threads * SLOT);
     for (let s = 1; s < threads; s++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(WORKER, { eval: true, workerData: { memory, control: this.ctl.buffer, slot: s, port: port2 }, transferList: [port2] });
+      const worker = new Worker(WORKER, { eval: true, workerData: { memory, control: this.ctl, slot: s, port: port2 }, transferList: [port2] });
       worker.unref();
       port1.unref();
       const peer: Peer = { worker, port: port1, sent: new Set(), gone: false, lagging: 0 };
