@@ -50,6 +50,9 @@ const [SEQ, DONE, CLAIM, COUNT, EXIT, ASLEEP, DISTINCT] = [0, 1, 2, 3, 4, 5, 8];
 
 const WORKER = `
 const { workerData } = require('node:worker_threads');
+// the lowest priority for this thread alone (Linux: a thread's nice value is its own): its polling
+// then takes only a core that nothing else wants, never time from the thread that trains
+try { require('node:os').setPriority(19); } catch {}
 const ctl = workerData.control;
 const rows = new Int32Array(workerData.rows);
 const ids = workerData.ids.map((c) => ({ src: c.src, out: new Int32Array(c.out) }));
