@@ -36,6 +36,11 @@ const SMALL_COPY = 256 << 10;
  * (bench/peers, quiet machine, 2026-12-03); at 8M they run alone and full-batch kernels still split. */
 const MIN_PARALLEL_FLOPS = 8_000_000;
 
+/** Rows from which a kernel splits whatever its planned flops: a gather or copy over every tuple
+ * (enmf's t1 permuted into CSR order, 528k rows at ML-1M) plans 0 flops yet takes 1–2.5 ms on one
+ * thread; a mini-batch's kernels have no more rows than the batch. */
+const MIN_PARALLEL_ROWS = 1 << 17;
+
 export class WasmRunner {
   readonly arena = new Arena();
   /** made on the first kernel worth splitting: a worker costs ~10 MB and a small model never needs one */
@@ -108,7 +113,7 @@ export class WasmRunner {
     const ptrs = s.args.map((a, j) => this.address(a, args[j]!));
     const out = this.arena.buffer(s, s.cells);
     const outPtr = this.arena.addressOf(out)!;
-    const parallel = this.wantThreads > 1 && e.rows !== undefined && e.rows >= 2 * this.wantThreads && s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS);
+    const parallel = this.wantThreads > 1 && e.rows !== undefined && e.rows >= 2 * this.wantThreads && (s.cost.flops >= (this.opts.minParallelFlops ?? MIN_PARALLEL_FLOPS) || e.rows >= MIN_PARALLEL_ROWS);
     // each thread's scratch rows on pages of their own (memory.ts SCRATCH_ALIGN)
     const stride = Math.ceil(Math.max(16, e.scratchBytes) / SCRATCH_ALIGN) * SCRATCH_ALIGN;
     const scratch = this.arena.scratch(this.scratchKey, stride * this.threads);
