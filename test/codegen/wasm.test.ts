@@ -303,3 +303,42 @@ describe('a split-K box two tuples per pass (unroll-and-jam past its `if (t >= n
     expect(js.every((x) => x !== 0)).toBe(true);
   });
 });
+
+describe('a one-cell float64 accumulator (a split-K box of a closed sum) held in a local', () => {
+  // boxes of 5 over 13 tuples: s0[0] += c·(1 − r[t])² − r[t]², written out per box, the last box short
+  const body = `
+  const s0 = new Float64Array(1);
+  for (let i1 = 0; i1 < 3; i1++) {
+    s0.fill(0.0);
+    const v2 = p1[0];
+    for (let j3 = 0; j3 < 5; j3++) {
+      const i4 = i1 * 5 + j3;
+      if (i4 >= 13) { break; }
+      const v5 = p0[i4];
+      const v6 = 1.0 - v5;
+      const v7 = v2 * v6 * v6 - v5 * v5;
+      s0[0] += v7;
+    }
+    for (let i8 = 0; i8 < 1; i8++) {
+      out[i8 * 3 + i1] = s0[i8];
+    }
+  }`;
+  it('writes the js kernel’s bytes, on every row range, with no scratch memory', () => {
+    const r = Float32Array.from({ length: 13 }, (_, j) => Math.sin(j * 1.3 + 0.2) / 3);
+    const c = Float32Array.of(0.37);
+    const js = new Float32Array(3);
+    (new Function('out', 'p0', 'p1', body) as (...a: unknown[]) => void)(js, r, c);
+    const fn = genFunction(parseKernel(body), ['f32', 'f32']);
+    expect(fn.scratchBytes).toBe(0);
+    expect(fn.rows).toBe(3);
+    const a = new Arena();
+    const ptrs = [r, c].map((x) => a.cachedCopy(x));
+    const out = a.buffer({}, 3);
+    const k = new WebAssembly.Instance(new WebAssembly.Module(fn.bytes), { env: { mem: a.memory, exp: Math.exp, log: Math.log, log1p: Math.log1p, tanh: Math.tanh, pow: Math.pow } }).exports.kernel as (...x: number[]) => void;
+    // each row clears its accumulator: rows [0, 1) then [1, 3) write what [0, 3) writes
+    k(a.addressOf(out)!, ...ptrs, a.scratch({}, 16), 0, 1);
+    k(a.addressOf(out)!, ...ptrs, a.scratch({}, 16), 1, 3);
+    expect(Buffer.compare(Buffer.from(out.slice().buffer), Buffer.from(js.buffer))).toBe(0);
+    expect(js.every((x) => x !== 0)).toBe(true);
+  });
+});

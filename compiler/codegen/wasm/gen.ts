@@ -11,6 +11,8 @@
 // - Unroll-and-jam: a CSR walk's tuple loop (per-tuple consts, then acc[i] += x over the row) runs two
 //   tuples per pass over the float64 accumulator row, acc[i] = (acc[i] + x_j) + x_{j+1}: the same
 //   additions in the same order, the row loaded and stored half as often.
+// - A one-cell float64 row (a closed sum's split-K box accumulator, `s0[0] += x`) lives in an f64
+//   local, not in scratch memory: the same float64 adds without a store and a load per term.
 // - Threads: a kernel whose body is one loop over its output rows (after its float64 scratch rows,
 //   each cleared inside the loop before use) takes the row range [lo, hi) as parameters; each row is
 //   computed whole by one thread, so results do not depend on how rows are split.
@@ -57,6 +59,10 @@ class FnGen {
   readonly c: Code;
   private readonly locals = new Map<string, Local>();
   private readonly arrays = new Map<string, { ptr: number; elem: Elem }>();
+  /** float64 rows of one cell (a split-K box's or a reduction's accumulator), held in an f64 local:
+   * `s0[0] += x` through memory is a store-to-load chain on every term, ~3.6 ns a term (enmf's loss
+   * over its liked pairs and its L2 sums at ML-1M: 1.9, 1.4 and 0.9 ms a step); in a local, an add */
+  private readonly scalarRows = new Map<string, number>();
   /** enclosing labels, innermost last: 'exit' (a for loop's block, the target of break) or other */
   private labels: string[] = [];
   private scratchAt = 0;
@@ -94,6 +100,11 @@ class FnGen {
   /** the element type of an array, undefined when the name is none */
   elemOf(name: string): Elem | undefined {
     return this.arrays.get(name)?.elem;
+  }
+
+  /** whether `name` is a one-cell float64 row held in a local (never vectorized: see scalarRows) */
+  isScalarRow(name: string): boolean {
+    return this.scalarRows.has(name);
   }
 
   private arr(name: string): { ptr: number; elem: Elem } {
@@ -149,8 +160,15 @@ class FnGen {
         c.get(this.alias.get(e.name) ?? l.idx);
         return l.ty;
       }
-      case 'index':
+      case 'index': {
+        // a one-cell row: every index in bounds is 0
+        const row = this.scalarRows.get(e.arr);
+        if (row !== undefined) {
+          c.get(row);
+          return 'f64';
+        }
         return this.load(this.addr(e.arr, e.at));
+      }
       case 'neg':
         this.f64(e.a);
         c.op(Op.f64Neg);
@@ -189,7 +207,7 @@ class FnGen {
         return l;
       }
       case 'index':
-        return this.arr(e.arr).elem === 'i32' ? 'i32' : 'f64';
+        return this.scalarRows.has(e.arr) || this.arr(e.arr).elem !== 'i32' ? 'f64' : 'i32';
       case 'neg':
         return 'f64';
       case 'not':
@@ -282,6 +300,11 @@ class FnGen {
       }
       case 'f64array': {
         if (this.labels.length) throw new Unsupported('a float64 row inside a loop');
+        if (s.n === 1) {
+          // wasm locals start at zero, as new Float64Array(1) does
+          this.scalarRows.set(s.name, this.c.local(T.f64));
+          return;
+        }
         const l = this.c.local(T.i32);
         this.arrays.set(s.name, { ptr: l, elem: 'f64' });
         c.get(this.scratchParam).i32(this.scratchAt).op(Op.i32Add).set(l);
@@ -300,6 +323,15 @@ class FnGen {
         return;
       }
       case 'store': {
+        const row = this.scalarRows.get(s.arr);
+        if (row !== undefined) {
+          // the same float64 add as through a Float64Array cell, which stores a float64 exactly
+          if (s.add) c.get(row);
+          this.f64(s.value);
+          if (s.add) c.op(Op.f64Add);
+          c.set(row);
+          return;
+        }
         const elem = this.addr(s.arr, s.at);
         if (elem === 'i32') throw new Unsupported('a store into an integer array');
         if (s.add) {
@@ -315,6 +347,11 @@ class FnGen {
         return;
       }
       case 'fill': {
+        const row = this.scalarRows.get(s.arr);
+        if (row !== undefined) {
+          c.f64(0).set(row);
+          return;
+        }
         const a = this.arr(s.arr);
         const n = this.rowLength(s.arr);
         c.get(a.ptr).i32(0).i32(n * 8).fill();
@@ -685,7 +722,7 @@ function planVector(v: string, body: readonly Stmt[], g: FnGen, value?: Expr): V
         g.pending.set(st.name, t === 'bool' ? 'i32' : t);
       }
     } else if (st.k === 'store') {
-      if (!unitStride(st.at, v, vector) || !okVec(st.value)) return undefined;
+      if (g.isScalarRow(st.arr) || !unitStride(st.at, v, vector) || !okVec(st.value)) return undefined;
       if (g.typeOf({ k: 'index', arr: st.arr, at: st.at }) !== 'f64') return undefined;
     } else return undefined;
   }
@@ -720,7 +757,7 @@ function vectorizable(e: Expr, v: string, vector: ReadonlySet<string>, stored: R
       return vector.has(e.name);
     case 'index': {
       const st = stored.get(e.arr);
-      if (g.typeOf(e) !== 'f64') return false;
+      if (g.typeOf(e) !== 'f64' || g.isScalarRow(e.arr)) return false;
       if (st) return unitStride(e.at, v, vector) && sameExpr(st, e.at);
       // any index that depends on the loop only through the index itself (lanes load one by one)
       return !names(e.at).some((n) => vector.has(n));
@@ -784,7 +821,7 @@ function outerPlan(s: Extract<Stmt, { k: 'for' }>, g: FnGen): VectorPlan | undef
           case 'assign':
             return ok(st.value);
           case 'store':
-            return depth === 0 && unitStride(st.at, s.v, vector) && ok(st.value) && g.typeOf({ k: 'index', arr: st.arr, at: st.at }) === 'f64';
+            return depth === 0 && !g.isScalarRow(st.arr) && unitStride(st.at, s.v, vector) && ok(st.value) && g.typeOf({ k: 'index', arr: st.arr, at: st.at }) === 'f64';
           case 'block':
             return check(st.body, depth);
           case 'for':
