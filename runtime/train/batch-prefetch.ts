@@ -19,7 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Relation } from '../data/load.ts';
 import type { Arrays } from '../exec/step-pool.ts';
-import { controlBlock } from '../exec/control-block.ts';
+import { controlBlock } from '../exec/wasm/control-block.ts';
 
 /**
  * Tuples below which the calling thread gathers: a 4096-tuple batch of two id columns and a float64

@@ -23,7 +23,7 @@
 // source or from a package).
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { InternalError } from '../../../compiler/diagnostics/diagnostics.ts';
-import { controlBlock } from '../control-block.ts';
+import { controlBlock } from './control-block.ts';
 
 /** int32 slots per worker in the control block */
 const SLOT = 72;
