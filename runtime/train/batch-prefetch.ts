@@ -13,7 +13,7 @@
 // STALL_MS (the worker died) ends prefetching for the run; the caller gathers itself from then on.
 // Costs: the relation's read columns copied once into the worker unless they are shared memory
 // already (a split's or a filter's relation: data/load.ts selectRows), a worker (~10 MB) that polls for
-// its jobs while the run trains (POLL_MS), so it runs only on 2+ threads and for relations past the
+// its jobs while the run trains (POLL_MS, at nice 19), so it runs only on 2+ threads and for relations past the
 // caches (MIN_TUPLES).
 // The worker's code is the string below (plain JavaScript, no imports of ours).
 import { Worker } from 'node:worker_threads';
@@ -39,7 +39,8 @@ const WAKE_MS = 20;
  * VM, in some runs, mostly after the step had taken its job back and gathered it itself (the run's
  * CPU time no more than its wall time), and two threads were then slower than one. Polling through
  * a run's steps and sleeping in its pauses (evaluations) is what OpenMP runtimes do by default; it
- * costs the second core while a run trains.
+ * costs the second core while a run trains, at the lowest priority (the worker sets its own thread's
+ * nice to 19), so any other runnable thread of the process comes first.
  */
 const POLL_MS = 5;
 
